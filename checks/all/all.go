@@ -1,0 +1,26 @@
+// Package all is the explicit list of every check rescue runs, in the order
+// they run and are documented. A check is added here by hand: there is no
+// init() registration, so what runs is what this file says.
+package all
+
+import (
+	"rescue/checks"
+	"rescue/checks/fstab"
+)
+
+// Checks returns every check.
+func Checks() []*checks.Check {
+	return []*checks.Check{
+		fstab.Check,
+	}
+}
+
+// Lookup returns the check with the given name, or nil.
+func Lookup(name string) *checks.Check {
+	for _, c := range Checks() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}

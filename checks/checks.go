@@ -1,0 +1,168 @@
+// Package checks is the check framework: a Check is a value with a name, its
+// documentation and a Run function; Run gets a Pass holding the read-only
+// target and the shared facts, and reports Findings, each with zero or more
+// alternative Fixes. Checks never write: they describe repairs as repair
+// ops, and only the repair package carries them out.
+package checks
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"rescue/facts"
+	"rescue/repair"
+	"rescue/sysroot"
+)
+
+// Check is one check, declared once as a package-level value.
+type Check struct {
+	// Name identifies the check in flags, JSON and docs; it equals the
+	// package name.
+	Name string
+	// Doc is the full documentation: the first line is the summary, then
+	// what breaks, then a Before/After example. `rescue explain` prints it.
+	Doc string
+	// Requires lists the facts the check reads.
+	Requires []facts.Fact
+	// Run inspects the target and reports findings through the Pass. An
+	// error means the check could not do its work (not that it found
+	// something); the rest of the scan goes on.
+	Run func(*Pass) error
+}
+
+// Summary returns the first line of the documentation.
+func (c *Check) Summary() string {
+	s, _, _ := strings.Cut(strings.TrimSpace(c.Doc), "\n")
+	return s
+}
+
+// Severity says what a finding breaks.
+type Severity int
+
+// Severities, most severe first.
+const (
+	Critical Severity = iota + 1 // the machine will not boot
+	Error                        // the machine boots, but no one can log in
+	Warning                      // something is degraded or risky
+	Info                         // worth knowing
+)
+
+var severityNames = map[Severity]string{Critical: "critical", Error: "error", Warning: "warning", Info: "info"}
+
+func (s Severity) String() string {
+	if n, ok := severityNames[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("severity(%d)", int(s))
+}
+
+// MarshalText writes the severity by name.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a severity name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	for k, v := range severityNames {
+		if v == string(b) {
+			*s = k
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown severity %q", b)
+}
+
+// Stage is the repair stage a finding's fix belongs to.
+func (s Severity) Stage() repair.Stage {
+	switch s {
+	case Critical:
+		return repair.StageBoot
+	case Error:
+		return repair.StageLogin
+	}
+	return repair.StageOther
+}
+
+// Finding is one thing wrong with the target.
+type Finding struct {
+	// ID is stable across runs on the same fault: check/kind:path, plus
+	// #subject when one file holds several findings of a kind. The
+	// framework fills it in.
+	ID       string   `json:"id"`
+	Check    string   `json:"check"`
+	Kind     string   `json:"kind"`              // short slug: "root-source-unknown"
+	Subject  string   `json:"subject,omitempty"` // what in Path it is about: a mount point, a user
+	Severity Severity `json:"severity"`
+	Path     string   `json:"path,omitempty"` // target-absolute
+	Line     int      `json:"line,omitempty"` // 1-based, 0 when not about a line
+	// Message says what is wrong; Impact says what it breaks.
+	Message  string       `json:"message"`
+	Impact   string       `json:"impact,omitempty"`
+	Evidence []string     `json:"evidence,omitempty"`
+	Fixes    []repair.Fix `json:"fixes,omitempty"`
+	// NoFix says why no fix is offered when Fixes is empty.
+	NoFix string `json:"no_fix,omitempty"`
+	// Location names the device, partition and filesystem the path is on,
+	// when the target came from a disk (filled in by the caller).
+	Location string `json:"location,omitempty"`
+}
+
+// Where is "path:line", "path" or "".
+func (f *Finding) Where() string {
+	if f.Line > 0 {
+		return fmt.Sprintf("%s:%d", f.Path, f.Line)
+	}
+	return f.Path
+}
+
+func (f *Finding) fillID() {
+	id := f.Check + "/" + f.Kind
+	if f.Path != "" {
+		id += ":" + f.Path
+	}
+	if f.Subject != "" {
+		id += "#" + f.Subject
+	}
+	f.ID = id
+}
+
+// Pass is what a check sees while it runs.
+type Pass struct {
+	Check *Check
+	// Root is the read-only view of the target.
+	Root  *sysroot.Root
+	Facts *facts.Facts
+
+	findings []Finding
+	notes    []string
+}
+
+// Report records a finding. The check name and id are filled in here.
+func (p *Pass) Report(f Finding) {
+	f.Check = p.Check.Name
+	f.fillID()
+	p.findings = append(p.findings, f)
+}
+
+// Note records something the check could not do or assumed, which the
+// report shows apart from findings ("no block-device list: fstab sources
+// were not checked").
+func (p *Pass) Note(format string, args ...any) {
+	p.notes = append(p.notes, p.Check.Name+": "+fmt.Sprintf(format, args...))
+}
+
+// MarshalJSON keeps Severity readable inside arrays of findings.
+func (s Severity) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// AddFix appends a fix, or, when planning it failed, records why there is
+// none. It takes a constructor's two results directly:
+//
+//	f.AddFix(repair.NewFix("…").Add(repair.Chmod(root, "/", 0o755)).Build())
+func (f *Finding) AddFix(fix repair.Fix, err error) {
+	if err != nil {
+		if len(f.Fixes) == 0 && f.NoFix == "" {
+			f.NoFix = "could not plan the change: " + err.Error()
+		}
+		return
+	}
+	f.Fixes = append(f.Fixes, fix)
+}

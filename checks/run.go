@@ -1,0 +1,146 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"rescue/facts"
+	"rescue/repair"
+	"rescue/sysroot"
+)
+
+// Status is the outcome of one check in a run.
+type Status struct {
+	Name     string `json:"name"`
+	Findings int    `json:"findings"`
+	// Error is set when the check could not do its work.
+	Error string `json:"error,omitempty"`
+}
+
+// Result is the outcome of running checks on a target.
+type Result struct {
+	Findings []Finding `json:"findings"`
+	Checks   []Status  `json:"checks"`
+	Notes    []string  `json:"notes,omitempty"`
+}
+
+// Failed reports whether any check could not do its work.
+func (r *Result) Failed() bool {
+	for _, c := range r.Checks {
+		if c.Error != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Run runs the checks on the target. Checks run one after another in list
+// order (they are I/O bound on one disk); a check that fails or panics is
+// recorded in its Status and the others still run. Findings come out most
+// severe first, then in check order.
+func Run(ctx context.Context, root *sysroot.Root, f *facts.Facts, list []*Check, progress func(name string, i, n int)) *Result {
+	res := &Result{}
+	for i, c := range list {
+		if ctx.Err() != nil {
+			res.Checks = append(res.Checks, Status{Name: c.Name, Error: "not run: " + ctx.Err().Error()})
+			continue
+		}
+		if progress != nil {
+			progress(c.Name, i, len(list))
+		}
+		p := &Pass{Check: c, Root: root, Facts: f}
+		err := runOne(p)
+		st := Status{Name: c.Name, Findings: len(p.findings)}
+		if err != nil {
+			st.Error = err.Error()
+		}
+		res.Checks = append(res.Checks, st)
+		res.Findings = append(res.Findings, p.findings...)
+		res.Notes = append(res.Notes, p.notes...)
+	}
+	slices.SortStableFunc(res.Findings, func(a, b Finding) int { return int(a.Severity) - int(b.Severity) })
+	return res
+}
+
+// runOne runs a check, turning a panic into an error: a bug in one check
+// must not cost the operator the rest of the report.
+func runOne(p *Pass) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error (please report): %v\n%s", r, debug.Stack())
+		}
+	}()
+	return p.Check.Run(p)
+}
+
+// Select picks checks from all by a spec: "all", a comma-separated list of
+// names, "-name" to leave one out ("all,-selinux"). An empty spec is "all".
+func Select(all []*Check, spec string) ([]*Check, error) {
+	byName := map[string]*Check{}
+	for _, c := range all {
+		byName[c.Name] = c
+	}
+	chosen := map[string]bool{}
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		spec = "all"
+	}
+	parts := strings.Split(spec, ",")
+	if strings.HasPrefix(strings.TrimSpace(parts[0]), "-") {
+		parts = append([]string{"all"}, parts...)
+	}
+	for _, part := range parts {
+		part = strings.TrimSpace(part)
+		name, exclude := strings.CutPrefix(part, "-")
+		switch {
+		case name == "all" && !exclude:
+			for _, c := range all {
+				chosen[c.Name] = true
+			}
+		case byName[name] != nil:
+			chosen[name] = !exclude
+		case part == "":
+		default:
+			return nil, fmt.Errorf("unknown check %q (rescue checks lists them)", name)
+		}
+	}
+	var out []*Check
+	for _, c := range all {
+		if chosen[c.Name] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Candidates turns findings into planner input: for each finding with
+// fixes, the alternative choose picks (0 by default), staged by severity.
+// choose maps a finding id to the index of the fix to use; a finding mapped
+// to -1 is left out.
+func Candidates(findings []Finding, choose map[string]int) ([]repair.Candidate, error) {
+	var out []repair.Candidate
+	seen := map[string]bool{}
+	for _, f := range findings {
+		seen[f.ID] = true
+		if len(f.Fixes) == 0 {
+			continue
+		}
+		i := choose[f.ID]
+		if i < 0 {
+			continue
+		}
+		if i >= len(f.Fixes) {
+			return nil, fmt.Errorf("finding %s has %d fixes; there is no fix %d", f.ID, len(f.Fixes), i+1)
+		}
+		out = append(out, repair.Candidate{Finding: f.ID, Stage: f.Severity.Stage(), Fix: f.Fixes[i]})
+	}
+	for id := range choose {
+		if !seen[id] {
+			return nil, fmt.Errorf("no finding %s in this scan", id)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"rescue/checks/all"
+	"rescue/report"
+)
+
+func (a *app) checksCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "checks",
+		Short: "List the checks with one-line summaries",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if asJSON {
+				type row struct {
+					Name     string   `json:"name"`
+					Summary  string   `json:"summary"`
+					Requires []string `json:"requires,omitempty"`
+				}
+				var rows []row
+				for _, c := range all.Checks() {
+					r := row{Name: c.Name, Summary: c.Summary()}
+					for _, f := range c.Requires {
+						r.Requires = append(r.Requires, string(f))
+					}
+					rows = append(rows, r)
+				}
+				return report.WriteValue(a.stdout, rows)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			for _, c := range all.Checks() {
+				fmt.Fprintf(tw, "%s\t%s\n", c.Name, c.Summary())
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the list as JSON")
+	return cmd
+}
+
+func (a *app) explainCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "explain CHECK",
+		Short:   "Print a check's documentation, with a before/after example",
+		Example: "  rescue explain fstab",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := all.Lookup(args[0])
+			if c == nil {
+				var names []string
+				for _, c := range all.Checks() {
+					names = append(names, c.Name)
+				}
+				return usagef("no check %q; the checks are: %s", args[0], strings.Join(names, ", "))
+			}
+			fmt.Fprintf(a.stdout, "%s: %s\n", c.Name, strings.TrimSpace(c.Doc))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"rescue/checks"
+	"rescue/checks/all"
+	"rescue/facts"
+	"rescue/repair"
+	"rescue/report"
+)
+
+// fixOptions are the flags of rescue fix.
+type fixOptions struct {
+	target         targetOptions
+	apply          bool
+	json           bool
+	only           string
+	choose         []string
+	memory         string
+	journalDir     string
+	allowChroot    bool
+	clearImmutable bool
+}
+
+func (a *app) fixCommand() *cobra.Command {
+	o := &fixOptions{}
+	cmd := &cobra.Command{
+		Use:   "fix TARGET",
+		Short: "Show the repair as a diff, or apply it with --apply",
+		Long: `Scan TARGET and plan a repair: for each finding that has fixes, the first
+(default) one, or the one --choose names. Fixes are ordered in stages: what
+stops booting first, then what stops logging in, then the rest.
+
+Without --apply, print the plan as one unified diff and change nothing:
+content changes as hunks, mode changes as "old mode"/"new mode" lines,
+symlinks and removals as git shows them.
+
+With --apply, check every file against the state recorded by the scan,
+write a journal and full backups (content, mode, owner, xattrs, mtime)
+under /var/lib/rescue on the target (or --journal-dir), then apply the
+fixes, replacing each file atomically. "rescue undo" takes the repair back.
+Afterwards the target is scanned again and what remains is reported.
+
+` + report.ExitCodesHelp,
+		Example: `  rescue fix /mnt/broken                 # the diff; nothing is written
+  rescue fix /mnt/broken --apply
+  rescue fix /dev/vdb --apply --only fstab,grub --json
+  rescue fix /mnt/broken --choose 'fstab/source-unknown:/etc/fstab#/data=2'`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runFix(cmd.Context(), args[0], o)
+		},
+	}
+	o.target.addFlags(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&o.apply, "apply", false, "apply the repair (default: only show it)")
+	f.BoolVar(&o.json, "json", false, "print the plan and the outcome of each fix as JSON (schema rescue.fix/v1)")
+	f.StringVar(&o.only, "only", "all", "fix only what these checks find: `LIST` of names (and -name to leave one out)")
+	f.StringArrayVar(&o.choose, "choose", nil, "use fix `ID=N` (1-based) for finding ID; N=0 leaves the finding alone (repeatable)")
+	f.StringVar(&o.memory, "memory", "", "the instance's RAM (`SIZE`, e.g. 2G)")
+	f.StringVar(&o.journalDir, "journal-dir", "", "keep the journal and backups in `DIR` on the helper instead of on the target")
+	f.BoolVar(&o.allowChroot, "allow-chroot", false, "allow fixes that run the target's own programs in a chroot (initramfs rebuilds)")
+	f.BoolVar(&o.clearImmutable, "clear-immutable", false, "lift chattr +i/+a from files the repair must change, and set it again afterwards")
+	return cmd
+}
+
+// parseChoose reads --choose ID=N values into the 0-based map Candidates
+// takes (-1: leave the finding alone).
+func parseChoose(vals []string) (map[string]int, error) {
+	m := map[string]int{}
+	for _, v := range vals {
+		i := strings.LastIndex(v, "=")
+		if i <= 0 {
+			return nil, usagef("--choose %q: want FINDING-ID=N", v)
+		}
+		n, err := strconv.Atoi(v[i+1:])
+		if err != nil || n < 0 {
+			return nil, usagef("--choose %q: N must be a fix number (1, 2, …) or 0", v)
+		}
+		m[v[:i]] = n - 1
+	}
+	return m, nil
+}
+
+func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
+	list, err := checks.Select(all.Checks(), o.only)
+	if err != nil {
+		return &usageError{err}
+	}
+	choose, err := parseChoose(o.choose)
+	if err != nil {
+		return err
+	}
+	mem, err := parseMemory(o.memory)
+	if err != nil {
+		return err
+	}
+	t, err := a.openTarget(ctx, arg, o.target, o.apply)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+
+	res, f := a.scanTarget(ctx, t, list, mem)
+	if res.Failed() {
+		for _, c := range res.Checks {
+			if c.Error != "" {
+				a.log.Error("check could not run", "check", c.Name, "error", firstLine(c.Error))
+			}
+		}
+	}
+	cands, err := checks.Candidates(res.Findings, choose)
+	if err != nil {
+		return &usageError{err}
+	}
+	plan := repair.NewPlan(cands, func(p string) ([]byte, error) { return t.root.ReadFileLimit(p, 1<<30) })
+	addRelabel(t, f, plan)
+
+	rep := &report.FixReport{Schema: report.FixSchema, Tool: a.tool(), Target: t.info, OS: f.OS(),
+		DryRun: !o.apply, Findings: res.Findings, Plan: plan}
+
+	if !o.apply {
+		rep.ExitCode = report.ExitOK
+		if report.Problems(res.Findings) > 0 {
+			rep.ExitCode = report.ExitFindings
+		}
+		a.exit = rep.ExitCode
+		if o.json {
+			return rep.WriteJSON(a.stdout)
+		}
+		if plan.Empty() {
+			fmt.Fprintf(a.stderr, "rescue: nothing to fix (%d finding(s), none with a fix)\n", len(res.Findings))
+			return nil
+		}
+		if err := repair.WriteDiff(a.stdout, t.root, plan); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "rescue: this is a dry run; nothing was changed. Apply with: rescue fix %s --apply\n", arg)
+		return nil
+	}
+
+	result, applyErr := repair.Apply(t.root, plan, repair.Options{
+		JournalDir: o.journalDir, AllowExec: o.allowChroot, ClearImmutable: o.clearImmutable, Log: a.log,
+	})
+	rep.Result = result
+	// Scan again: what remains is what the exit code reports.
+	after, _ := a.scanTarget(ctx, t, list, mem)
+	rep.Remaining = after.Findings
+	switch {
+	case applyErr != nil:
+		rep.Error, rep.ExitCode = applyErr.Error(), report.ExitError
+	case report.Problems(after.Findings) > 0:
+		rep.ExitCode = report.ExitFindings
+	case result != nil && result.ID != "":
+		rep.ExitCode = report.ExitRepaired
+	default:
+		rep.ExitCode = report.ExitOK
+	}
+	a.exit = rep.ExitCode
+	if o.json {
+		if err := rep.WriteJSON(a.stdout); err != nil {
+			return err
+		}
+		if applyErr != nil {
+			a.exit = report.ExitError
+			fmt.Fprintf(a.stderr, "rescue: error: %v\n", applyErr)
+		}
+		return nil
+	}
+	a.writeFixText(arg, plan, result, after.Findings)
+	if applyErr != nil {
+		return withHint(applyErr, fmt.Sprintf("what was done is journaled: rescue undo %s", arg))
+	}
+	return nil
+}
+
+// addRelabel schedules an SELinux relabel when the target runs SELinux and
+// the plan creates files: a new file has no security.selinux label, and an
+// unlabelled file under enforcing SELinux is unreadable to confined
+// services. Replaced files keep their labels (the writer copies xattrs).
+func addRelabel(t *target, f *facts.Facts, plan *repair.Plan) {
+	mode := f.SELinuxMode()
+	if mode != "enforcing" && mode != "permissive" {
+		return
+	}
+	creates := false
+	for _, op := range plan.Ops() {
+		if op.Expect.Type == repair.Absent && (op.Kind == repair.KindWrite || op.Kind == repair.KindSymlink || op.Kind == repair.KindMkdir) && op.Path != "/.autorelabel" {
+			creates = true
+		}
+	}
+	if !creates || t.root.Exists("/.autorelabel") {
+		return
+	}
+	op, err := repair.CreateFile(t.root, "/.autorelabel", nil, 0o644, 0, 0)
+	if err != nil {
+		return
+	}
+	plan.Items = append(plan.Items, repair.Item{
+		Finding: "selinux/relabel", Stage: repair.StageOther,
+		Fix: repair.Fix{Message: "Schedule an SELinux relabel at next boot (/.autorelabel) for the files this repair creates", Ops: []repair.Op{op}},
+	})
+}
+
+func (a *app) writeFixText(arg string, plan *repair.Plan, res *repair.Result, remaining []checks.Finding) {
+	w := a.stdout
+	if res != nil {
+		for _, it := range res.Items {
+			switch it.Status {
+			case repair.OutcomeApplied:
+				fmt.Fprintf(w, "applied  %s\n         %s\n", it.Finding, it.Fix)
+			default:
+				fmt.Fprintf(w, "%-8s %s\n         %s\n         because: %s\n", it.Status, it.Finding, it.Fix, it.Reason)
+			}
+		}
+		for _, s := range plan.Skipped {
+			fmt.Fprintf(w, "skipped  %s\n         %s\n         because: %s\n", s.Finding, s.Fix, s.Reason)
+		}
+		if res.ID != "" {
+			fmt.Fprintf(w, "\nRepair %s: %d fix(es) applied; journal and backups in %s/%s\n", res.ID, res.Applied(), res.JournalDir, res.ID)
+			fmt.Fprintf(w, "Undo with: rescue undo %s %s\n", arg, res.ID)
+		} else {
+			fmt.Fprintln(w, "\nNothing was changed.")
+		}
+	}
+	if n := report.Problems(remaining); n > 0 {
+		fmt.Fprintf(w, "\n%d finding(s) remain:\n", n)
+		var shown []checks.Finding
+		for _, f := range remaining {
+			if f.Severity != checks.Info {
+				shown = append(shown, f)
+			}
+		}
+		report.WriteFindings(w, shown, a.style())
+	} else {
+		fmt.Fprintln(w, "\nThe target is in order now: a new scan finds nothing to fix.")
+	}
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+var _ = os.Stdout

@@ -1,0 +1,78 @@
+// Command rescue finds what stops a Linux system disk from booting or from
+// letting anyone log in, shows the repair as a diff, applies it in stages
+// that can be undone, and undoes it on request.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"rescue/report"
+)
+
+// version is set by the build (-ldflags "-X main.version=…").
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line and returns the exit code. Errors are
+// printed as "rescue: error: …" with an optional "rescue: hint: …".
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	cmd := app.rootCommand()
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return app.exit
+	}
+	var ue *usageError
+	code := report.ExitError
+	if errors.As(err, &ue) {
+		code = report.ExitUsage
+	}
+	fmt.Fprintf(stderr, "rescue: error: %v\n", err)
+	var he *hintError
+	if errors.As(err, &he) {
+		fmt.Fprintf(stderr, "rescue: hint: %s\n", he.hint)
+	}
+	if code == report.ExitUsage {
+		fmt.Fprintf(stderr, "rescue: hint: %s --help shows the usage\n", cmd.CommandPath())
+	}
+	return code
+}
+
+// usageError is a mistake on the command line (exit 16).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// hintError carries a hint printed after the error.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+func withHint(err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return &hintError{err: err, hint: hint}
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"rescue/checks"
+	"rescue/facts"
+	"rescue/parse/blkid"
+	"rescue/pkgdb"
+	"rescue/report"
+	"rescue/sysroot"
+)
+
+// targetOptions are the flags of every command that takes a TARGET.
+type targetOptions struct {
+	devicesFile string // --devices: a blkid listing of the disk's filesystems
+	rootDevice  string // --root-device: which of them holds the root
+}
+
+func (o *targetOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.devicesFile, "devices", "", "read the disk's filesystems from `FILE` (output of blkid or blkid -o export) instead of asking the helper")
+	f.StringVar(&o.rootDevice, "root-device", "", "the `DEVICE` in the --devices list that holds the target root")
+}
+
+// target is an opened target root.
+type target struct {
+	root    *sysroot.Root
+	info    report.Target
+	devices *facts.Devices
+	// location names the device, partition and filesystem a target path
+	// is on, for findings; nil for a plain directory.
+	location func(path string) string
+	closers  []func() error
+}
+
+func (t *target) Close() error {
+	var errs []error
+	if t.root != nil {
+		errs = append(errs, t.root.Close())
+	}
+	for i := len(t.closers) - 1; i >= 0; i-- {
+		errs = append(errs, t.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// openDisk opens a block device or image file as a target: probe, find the
+// root, mount it (read-only unless writable). It is nil until disk support
+// is built in; see disk.go.
+var openDisk func(ctx context.Context, a *app, path string, opt targetOptions, writable bool) (*target, error)
+
+// openPackages opens a target's package database; nil until package
+// support is built in.
+var openPackages func(*sysroot.Root) (pkgdb.DB, error)
+
+// openTarget opens TARGET: a directory holding a root, a block device or
+// an image file.
+func (a *app) openTarget(ctx context.Context, arg string, opt targetOptions, writable bool) (*target, error) {
+	fi, err := os.Stat(arg)
+	if err != nil {
+		return nil, fmt.Errorf("opening target: %w", err)
+	}
+	if !fi.IsDir() {
+		if openDisk == nil {
+			return nil, withHint(fmt.Errorf("%s is not a directory", arg), "mount the disk and give the mount point")
+		}
+		return openDisk(ctx, a, arg, opt, writable)
+	}
+	root, err := sysroot.Open(arg)
+	if err != nil {
+		return nil, err
+	}
+	t := &target{root: root, info: report.Target{Path: root.Dir()}}
+	if t.devices, err = a.devicesFor(root.Dir(), opt); err != nil {
+		root.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// devicesFor builds the device list of a directory target: from --devices
+// when given, else from the helper's blkid, with the root found through the
+// helper's mount table.
+func (a *app) devicesFor(dir string, opt targetOptions) (*facts.Devices, error) {
+	if opt.devicesFile == "" {
+		if opt.rootDevice != "" {
+			return nil, usagef("--root-device needs --devices")
+		}
+		d := facts.HostDevices(dir)
+		if d != nil {
+			a.log.Info("block devices from the helper's blkid", "count", len(d.List), "root", d.Root)
+		}
+		return d, nil
+	}
+	data, err := os.ReadFile(opt.devicesFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading --devices: %w", err)
+	}
+	list, err := blkid.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	d := &facts.Devices{Source: "file", List: list}
+	if opt.rootDevice != "" {
+		for i := range d.List {
+			if d.List[i].Path == opt.rootDevice {
+				d.Root = &d.List[i]
+			}
+		}
+		if d.Root == nil {
+			return nil, usagef("--root-device %s is not in %s", opt.rootDevice, opt.devicesFile)
+		}
+	}
+	return d, nil
+}
+
+// scanTarget runs checks on an opened target, with progress on a terminal.
+func (a *app) scanTarget(ctx context.Context, t *target, list []*checks.Check, memory int64) (*checks.Result, *facts.Facts) {
+	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, OpenPackages: openPackages})
+	show, done := a.progress()
+	res := checks.Run(ctx, t.root, f, list, func(name string, i, n int) {
+		show("checking %s (%d/%d)", name, i+1, n)
+	})
+	done()
+	if t.location != nil {
+		for i := range res.Findings {
+			if res.Findings[i].Path != "" {
+				res.Findings[i].Location = t.location(res.Findings[i].Path)
+			}
+		}
+	}
+	return res, f
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"rescue/repair"
+	"rescue/report"
+)
+
+type undoOptions struct {
+	target     targetOptions
+	journalDir string
+	force      bool
+	json       bool
+}
+
+func (a *app) undoCommand() *cobra.Command {
+	o := &undoOptions{}
+	cmd := &cobra.Command{
+		Use:   "undo TARGET [ID]",
+		Short: "Take back the last (or the named) repair",
+		Long: `Restore every file the repair changed to what it was before: content byte
+for byte, mode, owner, extended attributes and mtime. Every file is checked
+first; if one changed after the repair, undo refuses and changes nothing,
+unless --force. "rescue history" lists the repairs and their IDs.`,
+		Example: `  rescue undo /mnt/broken
+  rescue undo /dev/vdb 20261123-141200-a1b2c3`,
+		Args: rangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := ""
+			if len(args) == 2 {
+				id = args[1]
+			}
+			return a.runUndo(cmd.Context(), args[0], id, o)
+		},
+	}
+	o.target.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.journalDir, "journal-dir", "", "the journal `DIR` given to fix --journal-dir")
+	f.BoolVar(&o.force, "force", false, "restore files that changed after the repair too, losing those changes")
+	f.BoolVar(&o.json, "json", false, "print the outcome as JSON")
+	return cmd
+}
+
+func (a *app) runUndo(ctx context.Context, arg, id string, o *undoOptions) error {
+	t, err := a.openTarget(ctx, arg, o.target, true)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	res, err := repair.Undo(t.root, repair.UndoOptions{JournalDir: o.journalDir, ID: id, Force: o.force, Log: a.log})
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return report.WriteValue(a.stdout, res)
+	}
+	for _, p := range res.Paths {
+		fmt.Fprintf(a.stdout, "%-9s %s\n", p.Action, p.Path)
+	}
+	fmt.Fprintf(a.stdout, "Repair %s undone.\n", res.ID)
+	return nil
+}
+
+type historyOptions struct {
+	target     targetOptions
+	journalDir string
+	json       bool
+}
+
+func (a *app) historyCommand() *cobra.Command {
+	o := &historyOptions{}
+	cmd := &cobra.Command{
+		Use:     "history TARGET",
+		Short:   "List the repairs applied to the target, newest first",
+		Example: "  rescue history /mnt/broken",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runHistory(cmd.Context(), args[0], o)
+		},
+	}
+	o.target.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.journalDir, "journal-dir", "", "the journal `DIR` given to fix --journal-dir")
+	f.BoolVar(&o.json, "json", false, "print the journals as JSON")
+	return cmd
+}
+
+func (a *app) runHistory(ctx context.Context, arg string, o *historyOptions) error {
+	t, err := a.openTarget(ctx, arg, o.target, false)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	js, err := repair.History(t.root, o.journalDir)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		if js == nil {
+			js = []*repair.Journal{}
+		}
+		return report.WriteValue(a.stdout, js)
+	}
+	if len(js) == 0 {
+		fmt.Fprintln(a.stdout, "No repairs recorded.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tWHEN (UTC)\tSTATUS\tFIXES\tPATHS")
+	for _, j := range js {
+		var paths []string
+		for _, p := range j.Paths {
+			paths = append(paths, p.Path)
+		}
+		ps := strings.Join(paths, " ")
+		if len(ps) > 60 {
+			ps = ps[:59] + "…"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", j.ID, j.Created.Format("2006-01-02 15:04:05"), j.Status, len(j.Items), ps)
+	}
+	return tw.Flush()
+}

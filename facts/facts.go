@@ -1,0 +1,184 @@
+// Package facts holds what several checks need, read from the target once
+// and shared: the distribution, fstab, the block devices, the package
+// database. Each is computed on first use; a fact that cannot be read is an
+// error for the checks that need it, not for the whole scan.
+package facts
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"sync"
+
+	"rescue/parse/fstab"
+	"rescue/parse/osrelease"
+	"rescue/pkgdb"
+	"rescue/sysroot"
+)
+
+// Fact names a fact a check requires. The names appear in docs and in
+// `rescue checks`.
+type Fact string
+
+// The facts.
+const (
+	OSRelease    Fact = "os-release"
+	Fstab        Fact = "fstab"
+	BlockDevices Fact = "block-devices"
+	Packages     Fact = "packages"
+	Memory       Fact = "memory"
+)
+
+// Options are the facts that come from outside the target.
+type Options struct {
+	// Devices is the device list (from the probed disk, or --devices);
+	// nil means none was given.
+	Devices *Devices
+	// Memory is the instance's RAM in bytes (--memory), 0 when unknown.
+	Memory int64
+	// OpenPackages opens the target's package database; nil means the
+	// target has none that rescue can read.
+	OpenPackages func(*sysroot.Root) (pkgdb.DB, error)
+}
+
+// Facts are the shared facts of one target.
+type Facts struct {
+	root *sysroot.Root
+	opt  Options
+
+	osOnce sync.Once
+	os     osrelease.Info
+
+	fstabOnce sync.Once
+	fstab     *fstab.File
+	fstabErr  error
+
+	pkgOnce sync.Once
+	pkg     pkgdb.DB
+	pkgErr  error
+}
+
+// New returns the facts of the target at root.
+func New(root *sysroot.Root, opt Options) *Facts {
+	return &Facts{root: root, opt: opt}
+}
+
+// OS returns what /etc/os-release (or /usr/lib/os-release) says, falling
+// back to the release files older systems have. The family is Unknown when
+// nothing says.
+func (f *Facts) OS() osrelease.Info {
+	f.osOnce.Do(func() {
+		for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
+			if data, err := f.root.ReadFile(p); err == nil {
+				f.os = osrelease.Parse(data)
+				if f.os.ID != "" {
+					return
+				}
+			}
+		}
+		f.os = legacyRelease(f.root)
+	})
+	return f.os
+}
+
+// legacyRelease recognises systems without os-release (CentOS 6).
+func legacyRelease(r *sysroot.Root) osrelease.Info {
+	switch {
+	case r.Exists("/etc/redhat-release"):
+		data, _ := r.ReadFileLimit("/etc/redhat-release", 4096)
+		return osrelease.Info{ID: "rhel", PrettyName: string(trimNL(data)), Family: osrelease.RHEL}
+	case r.Exists("/etc/debian_version"):
+		return osrelease.Info{ID: "debian", Family: osrelease.Debian}
+	case r.Exists("/etc/SuSE-release"):
+		return osrelease.Info{ID: "suse", Family: osrelease.SUSE}
+	}
+	return osrelease.Info{Family: osrelease.Unknown}
+}
+
+func trimNL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// Fstab returns the parsed /etc/fstab. A missing fstab is (nil, nil).
+func (f *Facts) Fstab() (*fstab.File, error) {
+	f.fstabOnce.Do(func() {
+		data, err := f.root.ReadFile("/etc/fstab")
+		if errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+		if err != nil {
+			f.fstabErr = err
+			return
+		}
+		f.fstab = fstab.Parse(data)
+	})
+	return f.fstab, f.fstabErr
+}
+
+// Devices returns the block devices; nil when unknown.
+func (f *Facts) Devices() *Devices { return f.opt.Devices }
+
+// Memory returns the instance's RAM in bytes, 0 when unknown.
+func (f *Facts) Memory() int64 { return f.opt.Memory }
+
+// Packages returns the target's package database, or nil when it has none.
+func (f *Facts) Packages() (pkgdb.DB, error) {
+	f.pkgOnce.Do(func() {
+		if f.opt.OpenPackages != nil {
+			f.pkg, f.pkgErr = f.opt.OpenPackages(f.root)
+		}
+	})
+	return f.pkg, f.pkgErr
+}
+
+// SELinuxMode returns the SELINUX= value of /etc/selinux/config
+// ("enforcing", "permissive", "disabled"), or "" when there is no such file
+// or line.
+func (f *Facts) SELinuxMode() string {
+	data, err := f.root.ReadFileLimit("/etc/selinux/config", 1<<20)
+	if err != nil {
+		return ""
+	}
+	mode := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(strings.TrimRight(line, "\r"))
+		if v, ok := strings.CutPrefix(line, "SELINUX="); ok {
+			mode = strings.ToLower(strings.Trim(strings.TrimSpace(v), `"'`))
+		}
+	}
+	return mode
+}
+
+// ParseSize reads a size such as 512, 64K, 1M, 2G or 1T (powers of 1024;
+// a trailing B or iB is accepted).
+func ParseSize(s string) (int64, error) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	u = strings.TrimSuffix(strings.TrimSuffix(u, "B"), "I")
+	if u == "" {
+		return 0, fmt.Errorf("size %q: want a number with an optional K, M, G or T", s)
+	}
+	mult := int64(1)
+	switch u[len(u)-1] {
+	case 'K':
+		mult = 1 << 10
+	case 'M':
+		mult = 1 << 20
+	case 'G':
+		mult = 1 << 30
+	case 'T':
+		mult = 1 << 40
+	}
+	if mult > 1 {
+		u = u[:len(u)-1]
+	}
+	n, err := strconv.ParseInt(u, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("size %q: want a number with an optional K, M, G or T", s)
+	}
+	return n * mult, nil
+}

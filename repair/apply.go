@@ -1,0 +1,470 @@
+package repair
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"rescue/sysroot"
+)
+
+// Options control Apply.
+type Options struct {
+	// JournalDir is a host directory for journals and backups; "" keeps
+	// them in /var/lib/rescue on the target.
+	JournalDir string
+	// AllowExec lets exec ops run the target's own programs in a chroot.
+	AllowExec bool
+	// AllowIrreversible lets fixes that undo cannot take back run.
+	AllowIrreversible bool
+	// ClearImmutable lets apply lift chattr +i/+a for the change and set
+	// it again afterwards.
+	ClearImmutable bool
+	// BeforeOp, when set, is called before op number n (0-based, counting
+	// every op of the plan) changes anything. Tests use it to kill the
+	// process at each boundary.
+	BeforeOp func(n int)
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// Outcome statuses of an item or op.
+const (
+	OutcomeApplied = "applied"
+	OutcomeRefused = "refused" // not applied: changed since the scan, needs a flag, or immutable
+	OutcomeFailed  = "failed"
+	OutcomePending = "pending" // not reached because an earlier op failed
+)
+
+// ItemResult is what became of one plan item.
+type ItemResult struct {
+	Finding string `json:"finding"`
+	Fix     string `json:"fix"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Result is the outcome of Apply.
+type Result struct {
+	ID         string       `json:"id,omitempty"` // empty when nothing was changed
+	JournalDir string       `json:"journal_dir,omitempty"`
+	Items      []ItemResult `json:"items"`
+}
+
+// Applied counts the items that were applied.
+func (r *Result) Applied() int {
+	n := 0
+	for _, it := range r.Items {
+		if it.Status == OutcomeApplied {
+			n++
+		}
+	}
+	return n
+}
+
+func mkdirHost(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating journal directory: %w", err)
+	}
+	return nil
+}
+
+// Apply carries out a plan on the target at root. Before the first change
+// it checks every op against the state recorded at the scan, checks that
+// the target and the journal directory are writable and have room, and
+// writes the backups and the journal, synced. Ops then run in plan order;
+// the journal records each. On the first failure apply stops: what was done
+// stays recorded, and undo takes it back.
+func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
+	log := opt.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	w := &Writer{Root: root}
+	res := &Result{}
+
+	// Preflight: decide which items can run, without changing anything.
+	var accepted []Item
+	for _, it := range plan.Items {
+		ir := ItemResult{Finding: it.Finding, Fix: it.Fix.Message}
+		if reason := preflight(w, it, opt); reason != "" {
+			ir.Status, ir.Reason = OutcomeRefused, reason
+			log.Warn("not applying fix", "finding", it.Finding, "reason", reason)
+		} else {
+			ir.Status = OutcomePending
+			accepted = append(accepted, it)
+		}
+		res.Items = append(res.Items, ir)
+	}
+	if len(accepted) == 0 || countOps(accepted) == 0 {
+		for i := range res.Items {
+			if res.Items[i].Status == OutcomePending {
+				res.Items[i].Status = OutcomeApplied // merged into nothing to do
+			}
+		}
+		return res, nil
+	}
+	if err := checkWritable(root.Dir(), "the target"); err != nil {
+		return res, err
+	}
+
+	records, err := pathRecords(w, accepted)
+	if err != nil {
+		return res, err
+	}
+	st, err := openStore(w, opt.JournalDir, true)
+	if err != nil {
+		return res, fmt.Errorf("opening the journal: %w", err)
+	}
+	if err := checkWritable(st.w.Dir(), "the journal directory"); err != nil {
+		return res, err
+	}
+	if err := checkRoom(root.Dir(), st.w.Dir(), records, accepted); err != nil {
+		return res, err
+	}
+	j := &Journal{Schema: JournalSchema, ID: newID(now()), Target: root.Dir(), Created: now().UTC(), Status: StatusApplying}
+	res.ID, res.JournalDir = j.ID, st.w.Dir()
+	for _, it := range accepted {
+		ji := JournalItem{Finding: it.Finding, Fix: it.Fix.Message}
+		for _, op := range it.Fix.Ops {
+			ji.Ops = append(ji.Ops, JournalOp{Kind: op.Kind, Path: op.Path, Summary: op.Summary(), Status: OutcomePending})
+		}
+		j.Items = append(j.Items, ji)
+	}
+	if err := writeBackups(w, st, j, records); err != nil {
+		return res, fmt.Errorf("writing backups (nothing was changed): %w", err)
+	}
+	j.Paths = records
+	if err := st.save(j); err != nil {
+		return res, fmt.Errorf("writing the journal (nothing was changed): %w", err)
+	}
+	log.Info("journal written", "id", j.ID, "dir", st.w.Dir())
+
+	// Apply, item by item.
+	n := 0
+	var failure error
+	acc := 0
+	for i := range res.Items {
+		if res.Items[i].Status != OutcomePending {
+			continue
+		}
+		it, ji := accepted[acc], &j.Items[acc]
+		acc++
+		if failure != nil {
+			continue
+		}
+		for k, op := range it.Fix.Ops {
+			if opt.BeforeOp != nil {
+				opt.BeforeOp(n)
+			}
+			n++
+			err := runOp(w, st, j, op, opt, log)
+			if err != nil {
+				ji.Ops[k].Status, ji.Ops[k].Error = OutcomeFailed, err.Error()
+				res.Items[i].Status, res.Items[i].Reason = OutcomeFailed, err.Error()
+				failure = fmt.Errorf("%s: %w", it.Finding, err)
+				break
+			}
+			ji.Ops[k].Status = OutcomeApplied
+			if err := st.save(j); err != nil {
+				failure = fmt.Errorf("updating the journal: %w", err)
+				break
+			}
+		}
+		if failure == nil {
+			res.Items[i].Status = OutcomeApplied
+			log.Info("applied", "finding", it.Finding, "fix", it.Fix.Message)
+		}
+	}
+	j.Status = StatusApplied
+	if failure != nil {
+		j.Status, j.Error = StatusFailed, failure.Error()
+	}
+	if err := st.save(j); err != nil && failure == nil {
+		failure = fmt.Errorf("updating the journal: %w", err)
+	}
+	return res, failure
+}
+
+func countOps(items []Item) int {
+	n := 0
+	for _, it := range items {
+		n += len(it.Fix.Ops)
+	}
+	return n
+}
+
+// preflight returns why an item cannot be applied, or "".
+func preflight(w *Writer, it Item, opt Options) string {
+	if it.Fix.Irreversible && !opt.AllowIrreversible {
+		return "this fix cannot be undone; it needs an explicit flag"
+	}
+	for _, op := range it.Fix.Ops {
+		if op.Kind == KindExec && !opt.AllowExec {
+			return fmt.Sprintf("it runs the target's own %s in a chroot; allow it with --allow-chroot", path.Base(op.Argv[0]))
+		}
+		paths, expects := op.Paths(), []State{op.Expect}
+		if op.Kind == KindExec {
+			expects = op.TouchStates
+		}
+		for i, p := range paths {
+			cur, err := ReadState(w.Root, p)
+			if err != nil {
+				return fmt.Sprintf("cannot read %s: %v", p, err)
+			}
+			if !expects[i].Equal(cur) {
+				return fmt.Sprintf("%s changed since the scan (%s); scan again", p, expects[i].Diff(cur))
+			}
+			for _, q := range []string{p, path.Dir(p)} {
+				locked, err := w.Locked(q)
+				if err != nil {
+					return err.Error()
+				}
+				if locked && !opt.ClearImmutable {
+					return fmt.Sprintf("%s is immutable or append-only (chattr +i/+a), so it cannot be changed; lift it for this repair with --clear-immutable", q)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// pathRecords computes, for every path the accepted items touch, its state
+// now and the state the plan leaves it in.
+func pathRecords(w *Writer, items []Item) ([]PathRecord, error) {
+	var recs []PathRecord
+	index := map[string]int{}
+	for _, it := range items {
+		for _, op := range it.Fix.Ops {
+			for _, p := range op.Paths() {
+				i, ok := index[p]
+				if !ok {
+					before, err := ReadState(w.Root, p)
+					if err != nil {
+						return nil, err
+					}
+					i = len(recs)
+					index[p] = i
+					recs = append(recs, PathRecord{Path: p, Before: before, After: before, AfterKnown: true})
+				}
+				r := &recs[i]
+				if r.AfterKnown {
+					r.After, r.AfterKnown = op.after(r.After)
+				}
+			}
+		}
+	}
+	return recs, nil
+}
+
+// checkWritable fails when dir is on a read-only mount.
+func checkWritable(dir, what string) error {
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(dir, &sfs); err != nil {
+		return fmt.Errorf("checking %s: %w", what, err)
+	}
+	if sfs.Flags&unix.ST_RDONLY != 0 {
+		return fmt.Errorf("%s (%s) is mounted read-only; nothing was changed (mount it with --rw, or put the journal elsewhere with --journal-dir)", what, dir)
+	}
+	return nil
+}
+
+// checkRoom fails when the journal's filesystem cannot hold the backups or
+// the target's cannot hold the new files, with a margin for the journal
+// itself and for the temporary copies atomic replacement needs.
+func checkRoom(rootDir, journalDir string, recs []PathRecord, items []Item) error {
+	const margin = 1 << 20
+	var backups, writes int64
+	for _, r := range recs {
+		backups += r.Before.Size
+	}
+	for _, it := range items {
+		for _, op := range it.Fix.Ops {
+			writes += int64(len(op.Data))
+		}
+	}
+	need := map[string]int64{}
+	devOf := func(dir string) string {
+		var st unix.Stat_t
+		if unix.Stat(dir, &st) != nil {
+			return dir
+		}
+		return fmt.Sprint(st.Dev)
+	}
+	need[devOf(journalDir)] += backups + margin
+	need[devOf(rootDir)] += writes + margin
+	for _, dir := range []string{journalDir, rootDir} {
+		dev := devOf(dir)
+		n, ok := need[dev]
+		if !ok {
+			continue
+		}
+		delete(need, dev)
+		var sfs unix.Statfs_t
+		if err := unix.Statfs(dir, &sfs); err != nil {
+			return fmt.Errorf("checking free space on %s: %w", dir, err)
+		}
+		if free := int64(sfs.Bavail) * sfs.Bsize; free < n {
+			return fmt.Errorf("%s has %d bytes free, and this repair needs %d for backups and new files; nothing was changed (free some space or use --journal-dir)", dir, free, n)
+		}
+	}
+	return nil
+}
+
+// writeBackups copies, for every path that exists, its content (files),
+// extended attributes, mtime and inode flags into the journal, synced.
+func writeBackups(w *Writer, st *store, j *Journal, recs []PathRecord) error {
+	if err := st.w.Mkdir(path.Join("/", j.ID), 0o700, Owner{UID: os.Getuid(), GID: os.Getgid()}); err != nil {
+		return err
+	}
+	if err := st.w.Mkdir(path.Join("/", j.ID, "backup"), 0o700, Owner{UID: os.Getuid(), GID: os.Getgid()}); err != nil {
+		return err
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.Before.Type == Absent {
+			continue
+		}
+		fi, err := w.Lstat(r.Path)
+		if err != nil {
+			return err
+		}
+		r.Mtime = fi.ModTime().UTC()
+		if r.Xattrs, err = w.Xattrs(r.Path); err != nil {
+			return err
+		}
+		if len(r.Xattrs) == 0 {
+			r.Xattrs = nil
+		}
+		if r.Flags, err = w.Flags(r.Path); err != nil {
+			return err
+		}
+		if r.Before.Type != File {
+			continue
+		}
+		data, err := readAll(w.Root, r.Path)
+		if err != nil {
+			return err
+		}
+		if sum(data) != r.Before.SHA256 {
+			return fmt.Errorf("%s changed while it was being backed up", r.Path)
+		}
+		r.Backup = fmt.Sprintf("%04d-%s", i+1, path.Base(r.Path))
+		if err := st.w.WriteFile(path.Join("/", j.ID, "backup", r.Backup), data, Meta{Mode: 0o600, UID: os.Getuid(), GID: os.Getgid()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readAll reads a whole file of any size (a backed-up initramfs is larger
+// than sysroot's limit for configuration files).
+func readAll(r *sysroot.Root, name string) ([]byte, error) {
+	return r.ReadFileLimit(name, 1<<40)
+}
+
+// runOp applies one op.
+func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logger) error {
+	log.Debug("op", "summary", op.Summary())
+	if op.Kind == KindExec {
+		return runExec(w, st, j, op, log)
+	}
+	relock, err := unlock(w, op.Path, opt)
+	if err != nil {
+		return err
+	}
+	defer relock()
+	switch op.Kind {
+	case KindWrite:
+		meta := Meta{Mode: 0o644}
+		cur, err := ReadState(w.Root, op.Path)
+		if err != nil {
+			return err
+		}
+		if cur.Type == File {
+			meta.Mode, meta.UID, meta.GID = cur.Mode, cur.UID, cur.GID
+			if meta.Xattrs, err = w.Xattrs(op.Path); err != nil {
+				return err
+			}
+		}
+		if op.Mode != nil {
+			meta.Mode = *op.Mode
+		}
+		if op.Owner != nil {
+			meta.UID, meta.GID = op.Owner.UID, op.Owner.GID
+		}
+		return w.WriteFile(op.Path, op.Data, meta)
+	case KindChmod:
+		return w.Chmod(op.Path, *op.Mode)
+	case KindChown:
+		return w.Chown(op.Path, op.Owner.UID, op.Owner.GID)
+	case KindSymlink:
+		return w.Symlink(op.Path, op.Target, nil)
+	case KindRemove:
+		return w.Remove(op.Path)
+	case KindMkdir:
+		return w.Mkdir(op.Path, *op.Mode, *op.Owner)
+	}
+	return fmt.Errorf("unknown op kind %q", op.Kind)
+}
+
+// unlock lifts chattr +i/+a from a path and its directory when the user
+// allowed it, and returns the function that puts the flags back.
+func unlock(w *Writer, p string, opt Options) (func(), error) {
+	if !opt.ClearImmutable {
+		return func() {}, nil
+	}
+	type saved struct {
+		path  string
+		flags uint32
+	}
+	var restore []saved
+	for _, q := range []string{path.Dir(p), p} {
+		f, err := w.Flags(q)
+		if err != nil {
+			return nil, err
+		}
+		if f&(flagImmutable|flagAppend) == 0 {
+			continue
+		}
+		if err := w.SetFlags(q, f&^(flagImmutable|flagAppend)); err != nil {
+			return nil, err
+		}
+		restore = append(restore, saved{q, f})
+	}
+	return func() {
+		for _, s := range slices.Backward(restore) {
+			if _, err := w.Lstat(s.path); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			w.SetFlags(s.path, s.flags)
+		}
+	}, nil
+}
+
+// cleanTemps removes temporary files an interrupted write left next to p.
+func cleanTemps(w *Writer, p string) {
+	dir, base := path.Split(p)
+	entries, err := w.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + base + ".rescue-"
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			w.Remove(path.Join(dir, e.Name()))
+		}
+	}
+}

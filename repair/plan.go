@@ -1,0 +1,299 @@
+package repair
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aymanbagabas/go-udiff"
+)
+
+// Fix is one way to repair one finding: a verb phrase saying what it does
+// ("Point / at UUID=2222…") and the ops that do it. A finding's fixes are
+// alternatives; at most one is applied.
+type Fix struct {
+	Message string `json:"message"`
+	Ops     []Op   `json:"ops"`
+	// Irreversible marks a fix that undo cannot take back (fsck); apply
+	// needs an explicit flag for it.
+	Irreversible bool `json:"irreversible,omitempty"`
+}
+
+// Stage orders a plan: what stops the machine booting is repaired first,
+// then what stops anyone logging in, then the rest.
+type Stage int
+
+// The stages, in the order they are applied.
+const (
+	StageBoot  Stage = 1
+	StageLogin Stage = 2
+	StageOther Stage = 3
+)
+
+func (s Stage) String() string {
+	switch s {
+	case StageBoot:
+		return "boot"
+	case StageLogin:
+		return "login"
+	}
+	return "other"
+}
+
+// MarshalText writes the stage by name.
+func (s Stage) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Candidate is a fix chosen for a finding, offered to the planner.
+type Candidate struct {
+	Finding string // the finding's stable id
+	Stage   Stage
+	Fix     Fix
+}
+
+// Item is a fix that made it into the plan.
+type Item struct {
+	Finding string `json:"finding"`
+	Stage   Stage  `json:"stage"`
+	Fix     Fix    `json:"fix"`
+	// MergedInto names the earlier items whose ops also carry this fix's
+	// changes: two line edits of one file made from the same content are
+	// merged into a single write.
+	MergedInto []string `json:"merged_into,omitempty"`
+}
+
+// Skipped is a fix left out of the plan, and why.
+type Skipped struct {
+	Finding string `json:"finding"`
+	Fix     string `json:"fix"`
+	Reason  string `json:"reason"`
+}
+
+// Plan is the ordered set of fixes to apply.
+type Plan struct {
+	Items   []Item    `json:"items"`
+	Skipped []Skipped `json:"skipped,omitempty"`
+}
+
+// Ops returns every op of the plan in the order apply runs them.
+func (p *Plan) Ops() []Op {
+	var ops []Op
+	for _, it := range p.Items {
+		ops = append(ops, it.Fix.Ops...)
+	}
+	return ops
+}
+
+// Empty reports whether the plan changes nothing.
+func (p *Plan) Empty() bool { return len(p.Ops()) == 0 }
+
+// ContentReader returns the current content of a target path; the planner
+// uses it to merge line edits.
+type ContentReader func(path string) ([]byte, error)
+
+// NewPlan orders candidates by stage (stable, so findings keep their order
+// inside a stage) and resolves overlaps: writes to one file made from the
+// same content are merged when their line edits do not overlap, identical
+// metadata ops are kept once, and anything else touching a path an earlier
+// fix touches is skipped with a reason that says to re-run.
+func NewPlan(cands []Candidate, read ContentReader) *Plan {
+	cands = slices.Clone(cands)
+	slices.SortStableFunc(cands, func(a, b Candidate) int { return int(a.Stage) - int(b.Stage) })
+
+	p := &Plan{}
+	// owner maps a path to the index of the item whose ops touch it.
+	owner := map[string]int{}
+	for _, c := range cands {
+		item := Item{Finding: c.Finding, Stage: c.Stage, Fix: c.Fix}
+		item.Fix.Ops = nil
+		type merge struct {
+			item, op int
+			data     []byte
+		}
+		var merges []merge
+		conflict := ""
+		for _, op := range c.Fix.Ops {
+			var touchedBy []int
+			for _, path := range op.Paths() {
+				if i, ok := owner[path]; ok {
+					touchedBy = append(touchedBy, i)
+					if conflict == "" {
+						conflict = path
+					}
+				}
+			}
+			if len(touchedBy) == 0 {
+				item.Fix.Ops = append(item.Fix.Ops, op)
+				continue
+			}
+			if len(touchedBy) > 1 || op.Kind == KindExec {
+				break
+			}
+			i := touchedBy[0]
+			j, merged, ok := mergeInto(p.Items[i].Fix.Ops, op, read)
+			if !ok {
+				break
+			}
+			conflict = ""
+			if j >= 0 {
+				merges = append(merges, merge{i, j, merged})
+			}
+			if !slices.Contains(item.MergedInto, p.Items[i].Finding) {
+				item.MergedInto = append(item.MergedInto, p.Items[i].Finding)
+			}
+		}
+		if conflict != "" {
+			p.Skipped = append(p.Skipped, Skipped{
+				Finding: c.Finding,
+				Fix:     c.Fix.Message,
+				Reason: fmt.Sprintf("%s is also changed by the fix for %s; run rescue fix again after this repair",
+					conflict, p.Items[owner[conflict]].Finding),
+			})
+			continue
+		}
+		for _, m := range merges {
+			p.Items[m.item].Fix.Ops[m.op].Data = m.data
+		}
+		idx := len(p.Items)
+		p.Items = append(p.Items, item)
+		for _, op := range item.Fix.Ops {
+			for _, path := range op.Paths() {
+				owner[path] = idx
+			}
+		}
+	}
+	return p
+}
+
+// mergeInto tries to fold op into ops (an earlier fix's ops, one of which
+// touches op's path). It returns the index of the op whose data must become
+// merged (or -1 when op is simply a duplicate), and ok=false on conflict.
+func mergeInto(ops []Op, op Op, read ContentReader) (int, []byte, bool) {
+	for j, prev := range ops {
+		if prev.Path != op.Path || prev.Kind == KindExec {
+			continue
+		}
+		if prev.Kind != op.Kind {
+			return 0, nil, false
+		}
+		switch op.Kind {
+		case KindWrite:
+			if prev.Expect != op.Expect || !ownerModeEqual(prev, op) || read == nil {
+				return 0, nil, false
+			}
+			base, err := read(op.Path)
+			if err != nil || sum(base) != op.Expect.SHA256 {
+				return 0, nil, false
+			}
+			merged, ok := mergeLines(string(base), string(prev.Data), string(op.Data))
+			if !ok {
+				return 0, nil, false
+			}
+			return j, []byte(merged), true
+		case KindChmod:
+			if *prev.Mode == *op.Mode {
+				return -1, nil, true
+			}
+		case KindChown:
+			if *prev.Owner == *op.Owner {
+				return -1, nil, true
+			}
+		case KindSymlink:
+			if prev.Target == op.Target {
+				return -1, nil, true
+			}
+		case KindRemove:
+			return -1, nil, true
+		}
+		return 0, nil, false
+	}
+	return 0, nil, false
+}
+
+func ownerModeEqual(a, b Op) bool {
+	if (a.Mode == nil) != (b.Mode == nil) || (a.Owner == nil) != (b.Owner == nil) {
+		return false
+	}
+	return (a.Mode == nil || *a.Mode == *b.Mode) && (a.Owner == nil || *a.Owner == *b.Owner)
+}
+
+// mergeLines applies the line edits base→a and base→b together when no two
+// of them touch the same line (or insert at the same place).
+func mergeLines(base, a, b string) (string, bool) {
+	ea, eb := udiff.Lines(base, a), udiff.Lines(base, b)
+	all := append(slices.Clone(ea), eb...)
+	slices.SortStableFunc(all, func(x, y udiff.Edit) int {
+		if x.Start != y.Start {
+			return x.Start - y.Start
+		}
+		return x.End - y.End
+	})
+	var out []udiff.Edit
+	for _, e := range all {
+		if n := len(out); n > 0 {
+			last := out[n-1]
+			if last == e {
+				continue // the same change made by both
+			}
+			if e.Start < last.End || e.Start == last.Start {
+				return "", false
+			}
+		}
+		out = append(out, e)
+	}
+	merged, err := udiff.Apply(base, out)
+	if err != nil {
+		return "", false
+	}
+	return merged, true
+}
+
+// Describe lists the plan's fixes, one per line, for logs.
+func (p *Plan) Describe() string {
+	var b strings.Builder
+	for _, it := range p.Items {
+		fmt.Fprintf(&b, "[%s] %s: %s\n", it.Stage, it.Finding, it.Fix.Message)
+	}
+	return b.String()
+}
+
+// Builder collects the ops of a fix together with the errors their
+// constructors return, so a check can write
+//
+//	fix, err := repair.NewFix("Point / at UUID=…").
+//		Add(repair.WriteFile(root, "/etc/fstab", data)).
+//		Build()
+//
+// and offer no fix (saying why) when any op could not be planned.
+type Builder struct {
+	fix Fix
+	err error
+}
+
+// NewFix starts a fix with its message, a verb phrase.
+func NewFix(message string) *Builder { return &Builder{fix: Fix{Message: message}} }
+
+// Add appends an op, or records the error its constructor returned.
+func (b *Builder) Add(op Op, err error) *Builder {
+	if b.err == nil {
+		if err != nil {
+			b.err = err
+		} else {
+			b.fix.Ops = append(b.fix.Ops, op)
+		}
+	}
+	return b
+}
+
+// Irreversible marks the fix as one undo cannot take back.
+func (b *Builder) Irreversible() *Builder {
+	b.fix.Irreversible = true
+	return b
+}
+
+// Build returns the fix, or the first error.
+func (b *Builder) Build() (Fix, error) {
+	if b.err != nil {
+		return Fix{}, b.err
+	}
+	return b.fix, nil
+}

@@ -1,0 +1,381 @@
+package repair
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"time"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"golang.org/x/sys/unix"
+
+	"rescue/sysroot"
+)
+
+// Writer is the only code in rescue that changes a disk. Every path it is
+// given is resolved inside its root exactly as sysroot resolves reads; the
+// last element is never followed, so a symlink planted in the target is
+// replaced, not written through. Files are replaced atomically: a temporary
+// file in the same directory gets the content, mode, owner, extended
+// attributes and (when asked) mtime, is synced, renamed over the old name,
+// and the directory is synced.
+type Writer struct {
+	*sysroot.Root
+}
+
+// NewWriter returns a writer confined to dir.
+func NewWriter(dir string) (*Writer, error) {
+	r, err := sysroot.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{Root: r}, nil
+}
+
+// Meta is the metadata a written file gets.
+type Meta struct {
+	Mode   Mode
+	UID    int
+	GID    int
+	Xattrs map[string][]byte // nil: none
+	Mtime  *time.Time        // nil: now
+}
+
+// dir opens the directory of name (resolved inside the root) for *at calls.
+func (w *Writer) dir(name string) (*os.File, string, error) {
+	c := sysroot.Clean(name)
+	if c == "/" {
+		return nil, "", fmt.Errorf("refusing to replace the root directory itself")
+	}
+	d, base := path.Split(c)
+	h, err := pathrs.OpenatInRoot(w.Handle(), "."+d)
+	if err != nil {
+		return nil, "", fmt.Errorf("opening %s: %w", d, err)
+	}
+	defer h.Close()
+	f, err := pathrs.Reopen(h, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, "", fmt.Errorf("opening %s: %w", d, err)
+	}
+	return f, base, nil
+}
+
+// tempName returns a name for a temporary file next to base. The leading dot
+// and the pid keep it out of the way; it is renamed or removed before the
+// writer returns.
+func tempName(base string) string {
+	return "." + base + ".rescue-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+}
+
+// WriteFile atomically replaces (or creates) name with data and meta.
+func (w *Writer) WriteFile(name string, data []byte, meta Meta) error {
+	d, base, err := w.dir(name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	tmp := tempName(base)
+	fd, err := unix.Openat(int(d.Fd()), tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("creating temporary file for %s: %w", name, err)
+	}
+	f := os.NewFile(uintptr(fd), tmp)
+	done := false
+	defer func() {
+		if !done {
+			f.Close()
+			unix.Unlinkat(int(d.Fd()), tmp, 0)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	// Owner before mode: chown clears setuid and setgid bits.
+	if err := unix.Fchown(fd, meta.UID, meta.GID); err != nil {
+		return fmt.Errorf("setting owner of %s: %w", name, err)
+	}
+	if err := unix.Fchmod(fd, uint32(meta.Mode)); err != nil {
+		return fmt.Errorf("setting mode of %s: %w", name, err)
+	}
+	for k, v := range meta.Xattrs {
+		if err := unix.Fsetxattr(fd, k, v, 0); err != nil {
+			return fmt.Errorf("setting %s on %s: %w", k, name, err)
+		}
+	}
+	if meta.Mtime != nil {
+		ts := unix.NsecToTimespec(meta.Mtime.UnixNano())
+		if err := unix.UtimesNanoAt(int(d.Fd()), tmp, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("setting mtime of %s: %w", name, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("closing %s: %w", name, err)
+	}
+	if err := unix.Renameat(int(d.Fd()), tmp, int(d.Fd()), base); err != nil {
+		return fmt.Errorf("replacing %s: %w", name, err)
+	}
+	done = true
+	return syncDir(d, name)
+}
+
+func syncDir(d *os.File, name string) error {
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing directory of %s: %w", name, err)
+	}
+	return nil
+}
+
+// Symlink atomically makes name a symlink to target, replacing a file or
+// symlink there. An empty directory is removed first (not atomic: there is
+// no way to rename a symlink over a directory).
+func (w *Writer) Symlink(name, target string, owner *Owner) error {
+	d, base, err := w.dir(name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var st unix.Stat_t
+	if err := unix.Fstatat(int(d.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if err := unix.Unlinkat(int(d.Fd()), base, unix.AT_REMOVEDIR); err != nil {
+			return fmt.Errorf("removing directory %s to make a symlink: %w", name, err)
+		}
+	}
+	tmp := tempName(base)
+	if err := unix.Symlinkat(target, int(d.Fd()), tmp); err != nil {
+		return fmt.Errorf("creating symlink %s: %w", name, err)
+	}
+	if owner != nil {
+		if err := unix.Fchownat(int(d.Fd()), tmp, owner.UID, owner.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			unix.Unlinkat(int(d.Fd()), tmp, 0)
+			return fmt.Errorf("setting owner of symlink %s: %w", name, err)
+		}
+	}
+	if err := unix.Renameat(int(d.Fd()), tmp, int(d.Fd()), base); err != nil {
+		unix.Unlinkat(int(d.Fd()), tmp, 0)
+		return fmt.Errorf("replacing %s: %w", name, err)
+	}
+	return syncDir(d, name)
+}
+
+// Remove removes name itself: a file, a symlink or an empty directory.
+func (w *Writer) Remove(name string) error {
+	d, base, err := w.dir(name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	err = unix.Unlinkat(int(d.Fd()), base, 0)
+	if errors.Is(err, unix.EISDIR) {
+		err = unix.Unlinkat(int(d.Fd()), base, unix.AT_REMOVEDIR)
+	}
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("removing %s: %w", name, err)
+	}
+	return syncDir(d, name)
+}
+
+// Mkdir creates the directory name with mode and owner.
+func (w *Writer) Mkdir(name string, mode Mode, owner Owner) error {
+	d, base, err := w.dir(name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := unix.Mkdirat(int(d.Fd()), base, 0o700); err != nil {
+		return fmt.Errorf("creating directory %s: %w", name, err)
+	}
+	if err := unix.Fchownat(int(d.Fd()), base, owner.UID, owner.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("setting owner of %s: %w", name, err)
+	}
+	if err := unix.Fchmodat(int(d.Fd()), base, uint32(mode), 0); err != nil {
+		return fmt.Errorf("setting mode of %s: %w", name, err)
+	}
+	return syncDir(d, name)
+}
+
+// MkdirAll creates name and its missing parents (0755, root) inside the root.
+func (w *Writer) MkdirAll(name string) error {
+	h, err := pathrs.MkdirAllHandle(w.Handle(), "."+sysroot.Clean(name), 0o755)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", name, err)
+	}
+	return h.Close()
+}
+
+// Chmod sets the mode of name. The last element is not followed: a symlink
+// found where a file was planned is refused by the state check before this.
+func (w *Writer) Chmod(name string, mode Mode) error {
+	return w.onNode(name, func(fd int) error {
+		// fchmod on an O_PATH fd is not allowed; /proc/self/fd reaches the
+		// very inode that was opened.
+		return unix.Chmod(procPath(fd), uint32(mode))
+	})
+}
+
+// Chown sets the owner of name, without following its last element.
+func (w *Writer) Chown(name string, uid, gid int) error {
+	d, base, err := w.dir(name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := unix.Fchownat(int(d.Fd()), base, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("chown %s: %w", name, err)
+	}
+	return nil
+}
+
+// SetMtime sets the modification time of name (not following it).
+func (w *Writer) SetMtime(name string, t time.Time) error {
+	d, base, err := w.dir(name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ts := unix.NsecToTimespec(t.UnixNano())
+	return unix.UtimesNanoAt(int(d.Fd()), base, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+}
+
+// SetXattrs sets extended attributes on name itself.
+func (w *Writer) SetXattrs(name string, attrs map[string][]byte) error {
+	return w.onNode(name, func(fd int) error {
+		for k, v := range attrs {
+			if err := unix.Lsetxattr(procPath(fd), k, v, 0); err != nil {
+				return fmt.Errorf("setting %s on %s: %w", k, name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Xattrs returns every extended attribute of name itself (a symlink is not
+// followed), so that a replaced file keeps its SELinux label and ACLs.
+func (w *Writer) Xattrs(name string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := w.onNode(name, func(fd int) error {
+		p := procPath(fd)
+		size, err := unix.Llistxattr(p, nil)
+		if err != nil || size == 0 {
+			if errors.Is(err, unix.ENOTSUP) {
+				return nil
+			}
+			return err
+		}
+		buf := make([]byte, size)
+		size, err = unix.Llistxattr(p, buf)
+		if err != nil {
+			return err
+		}
+		for _, k := range splitNul(buf[:size]) {
+			vsize, err := unix.Lgetxattr(p, k, nil)
+			if err != nil {
+				return err
+			}
+			v := make([]byte, vsize)
+			vsize, err = unix.Lgetxattr(p, k, v)
+			if err != nil {
+				return err
+			}
+			out[k] = v[:vsize]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading extended attributes of %s: %w", name, err)
+	}
+	return out, nil
+}
+
+func splitNul(b []byte) []string {
+	var out []string
+	start := 0
+	for i, c := range b {
+		if c == 0 {
+			if i > start {
+				out = append(out, string(b[start:i]))
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+func procPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+
+// onNode calls fn with an O_PATH fd of name itself (not followed).
+func (w *Writer) onNode(name string, fn func(fd int) error) error {
+	d, base, err := w.dir(name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	fd, err := unix.Openat(int(d.Fd()), base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", name, err)
+	}
+	defer unix.Close(fd)
+	return fn(fd)
+}
+
+// Inode flags that make a file unchangeable (chattr +i, +a).
+const (
+	flagImmutable = 0x00000010 // FS_IMMUTABLE_FL
+	flagAppend    = 0x00000020 // FS_APPEND_FL
+)
+
+// Flags returns the inode flags (chattr) of a regular file or directory, or
+// 0 when the filesystem has none.
+func (w *Writer) Flags(name string) (uint32, error) {
+	fi, err := w.Lstat(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	if !fi.Mode().IsRegular() && !fi.IsDir() {
+		return 0, nil
+	}
+	f, err := w.Open(name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	v, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+	if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EINVAL) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading flags of %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// SetFlags sets the inode flags of name.
+func (w *Writer) SetFlags(name string, flags uint32) error {
+	f, err := w.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags)); err != nil {
+		return fmt.Errorf("setting flags of %s: %w", name, err)
+	}
+	return nil
+}
+
+// Locked reports whether name carries the immutable or append-only flag,
+// which make every change fail with EPERM, even for root.
+func (w *Writer) Locked(name string) (bool, error) {
+	f, err := w.Flags(name)
+	return f&(flagImmutable|flagAppend) != 0, err
+}

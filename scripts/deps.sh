@@ -1,0 +1,18 @@
+#!/bin/sh
+# Install the Debian packages the tests use, when missing. Needs root and
+# apt-get; elsewhere it says what is missing and the tests that need it skip.
+set -eu
+pkgs="e2fsprogs xfsprogs dosfstools mtools fdisk util-linux"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+	echo "deps: missing Debian packages:$missing (not root or no apt-get: tests that need them will skip)" >&2
+	exit 0
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

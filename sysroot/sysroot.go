@@ -1,0 +1,361 @@
+// Package sysroot is the confined, read-only view of a target root filesystem.
+//
+// Every path a check asks for is resolved inside the root: symlinks, absolute
+// ones included, are followed as if the root were "/", and ".." never climbs
+// above it. A hostile disk holding etc/passwd -> /etc/shadow or
+// a -> ../../../.. therefore cannot make rescue read the helper's own files.
+//
+// Resolution goes through openat2(RESOLVE_IN_ROOT) where the kernel has it and
+// through filepath-securejoin's emulation where it does not (the helper VM may
+// run an old kernel), so a path is never joined as a string and then opened.
+package sysroot
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"golang.org/x/sys/unix"
+)
+
+// MaxFileSize bounds ReadFile. Configuration files are small; a 2 GiB
+// /etc/fstab is an attack or corruption, and reading it whole would take the
+// helper down with it.
+const MaxFileSize = 64 << 20
+
+// ErrTooLarge is returned by ReadFile for files above MaxFileSize.
+var ErrTooLarge = errors.New("file too large")
+
+// Root is a read-only view of a target root directory.
+type Root struct {
+	dir    string   // canonical host path of the root
+	handle *os.File // O_PATH handle of the root directory
+}
+
+// Open opens dir as a target root.
+func Open(dir string) (*Root, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	canon, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("opening root %s: %w", dir, err)
+	}
+	h, err := os.OpenFile(canon, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening root %s: %w", dir, err)
+	}
+	return &Root{dir: canon, handle: h}, nil
+}
+
+// Close releases the root handle.
+func (r *Root) Close() error { return r.handle.Close() }
+
+// Dir returns the host path of the root. It is for messages and for the
+// repair writer; checks must not join paths onto it.
+func (r *Root) Dir() string { return r.dir }
+
+// Handle returns the O_PATH handle of the root directory, for the repair
+// writer, which resolves its paths the same way.
+func (r *Root) Handle() *os.File { return r.handle }
+
+// Clean turns any path into the target-absolute form used everywhere in
+// rescue ("/etc/fstab"): rooted, cleaned, with ".." unable to leave "/".
+func Clean(name string) string {
+	return path.Clean("/" + name)
+}
+
+// rel is the form the resolver wants: relative, "." for the root itself.
+func rel(name string) string {
+	c := strings.TrimPrefix(Clean(name), "/")
+	if c == "" {
+		return "."
+	}
+	return c
+}
+
+// OpenHandle returns an O_PATH handle of name, following symlinks inside the
+// root. Callers must close it.
+func (r *Root) OpenHandle(name string) (*os.File, error) {
+	h, err := pathrs.OpenatInRoot(r.handle, rel(name))
+	if err != nil {
+		return nil, wrap("open", name, err)
+	}
+	return h, nil
+}
+
+// parent returns an O_PATH handle of name's directory (resolved inside the
+// root) and name's last element, which is not followed.
+func (r *Root) parent(name string) (*os.File, string, error) {
+	c := Clean(name)
+	if c == "/" {
+		// The root has no parent inside the root; callers that do not
+		// follow the last element treat "/" as the root itself.
+		return nil, "", nil
+	}
+	dir, base := path.Split(c)
+	h, err := pathrs.OpenatInRoot(r.handle, rel(dir))
+	if err != nil {
+		return nil, "", wrap("open", dir, err)
+	}
+	return h, base, nil
+}
+
+// Open opens name for reading, following symlinks inside the root.
+func (r *Root) Open(name string) (*os.File, error) {
+	h, err := r.OpenHandle(name)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(h.Fd()), &st); err != nil {
+		return nil, wrap("stat", name, err)
+	}
+	// Opening a FIFO or a device for reading could block forever or touch
+	// hardware; a configuration file is never one of those.
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG, unix.S_IFDIR:
+	default:
+		return nil, &fs.PathError{Op: "open", Path: Clean(name), Err: errors.New("not a regular file or directory")}
+	}
+	f, err := pathrs.Reopen(h, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK)
+	if err != nil {
+		return nil, wrap("open", name, err)
+	}
+	return f, nil
+}
+
+// ReadFile reads a whole file of at most MaxFileSize bytes.
+func (r *Root) ReadFile(name string) ([]byte, error) {
+	return r.ReadFileLimit(name, MaxFileSize)
+}
+
+// ReadFileLimit reads a whole file, failing with ErrTooLarge when it holds
+// more than limit bytes.
+func (r *Root) ReadFileLimit(name string, limit int64) ([]byte, error) {
+	f, err := r.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, wrap("read", name, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, &fs.PathError{Op: "read", Path: Clean(name), Err: ErrTooLarge}
+	}
+	return data, nil
+}
+
+// Stat returns the file info of name, following symlinks inside the root.
+func (r *Root) Stat(name string) (fs.FileInfo, error) {
+	h, err := r.OpenHandle(name)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(h.Fd()), &st); err != nil {
+		return nil, wrap("stat", name, err)
+	}
+	return newInfo(path.Base(Clean(name)), &st), nil
+}
+
+// Lstat returns the file info of name without following its last element.
+func (r *Root) Lstat(name string) (fs.FileInfo, error) {
+	p, base, err := r.parent(name)
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if p == nil {
+		err = unix.Fstat(int(r.handle.Fd()), &st)
+		base = "/"
+	} else {
+		defer p.Close()
+		err = unix.Fstatat(int(p.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if err != nil {
+		return nil, wrap("lstat", name, err)
+	}
+	return newInfo(base, &st), nil
+}
+
+// Readlink returns the target of the symlink name, as stored in the target.
+func (r *Root) Readlink(name string) (string, error) {
+	p, base, err := r.parent(name)
+	if err != nil {
+		return "", err
+	}
+	if p == nil {
+		return "", &fs.PathError{Op: "readlink", Path: "/", Err: unix.EINVAL}
+	}
+	defer p.Close()
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(int(p.Fd()), base, buf)
+	if err != nil {
+		return "", wrap("readlink", name, err)
+	}
+	return string(buf[:n]), nil
+}
+
+// ReadDir lists a directory, sorted by name, following symlinks inside the root.
+func (r *Root) ReadDir(name string) ([]fs.DirEntry, error) {
+	f, err := r.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, wrap("readdir", name, err)
+	}
+	sortEntries(entries)
+	return entries, nil
+}
+
+// Resolve returns the target-absolute path name refers to after following
+// every symlink inside the root.
+func (r *Root) Resolve(name string) (string, error) {
+	h, err := r.OpenHandle(name)
+	if err != nil {
+		return "", err
+	}
+	defer h.Close()
+	return r.handlePath(h, name)
+}
+
+// handlePath maps an open handle back to its target-absolute path through
+// /proc/self/fd, which names the object the kernel actually opened.
+func (r *Root) handlePath(h *os.File, name string) (string, error) {
+	host, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", h.Fd()))
+	if err != nil {
+		return "", wrap("resolve", name, err)
+	}
+	if host == r.dir {
+		return "/", nil
+	}
+	prefix := strings.TrimSuffix(r.dir, "/") + "/"
+	if !strings.HasPrefix(host, prefix) {
+		// Cannot happen with RESOLVE_IN_ROOT; refuse rather than trust it.
+		return "", &fs.PathError{Op: "resolve", Path: Clean(name), Err: errors.New("resolved outside the root")}
+	}
+	return "/" + strings.TrimPrefix(host, prefix), nil
+}
+
+// Exists reports whether name exists, following symlinks inside the root.
+func (r *Root) Exists(name string) bool {
+	_, err := r.Stat(name)
+	return err == nil
+}
+
+// Xattr returns the value of an extended attribute of name (not following
+// its last element), or nil when it is not set.
+func (r *Root) Xattr(name, attr string) ([]byte, error) {
+	h, err := r.openNoFollow(name)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	buf := make([]byte, 4096)
+	n, err := unix.Getxattr(fmt.Sprintf("/proc/self/fd/%d", h.Fd()), attr, buf)
+	if errors.Is(err, unix.ENODATA) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrap("getxattr", name, err)
+	}
+	return buf[:n], nil
+}
+
+// openNoFollow returns an O_PATH handle of name itself, a symlink included.
+func (r *Root) openNoFollow(name string) (*os.File, error) {
+	p, base, err := r.parent(name)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return os.OpenFile(r.dir, unix.O_PATH|unix.O_CLOEXEC, 0)
+	}
+	defer p.Close()
+	fd, err := unix.Openat(int(p.Fd()), base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, wrap("open", name, err)
+	}
+	return os.NewFile(uintptr(fd), Clean(name)), nil
+}
+
+func wrap(op, name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &fs.PathError{Op: op, Path: Clean(name), Err: err}
+}
+
+// info is an fs.FileInfo built from a stat buffer, exposing the owner
+// through Sys() as *unix.Stat_t.
+type info struct {
+	name string
+	st   unix.Stat_t
+}
+
+func newInfo(name string, st *unix.Stat_t) *info { return &info{name: name, st: *st} }
+
+func (i *info) Name() string       { return i.name }
+func (i *info) Size() int64        { return i.st.Size }
+func (i *info) Mode() fs.FileMode  { return FileMode(i.st.Mode) }
+func (i *info) ModTime() time.Time { return time.Unix(i.st.Mtim.Unix()) }
+func (i *info) IsDir() bool        { return i.st.Mode&unix.S_IFMT == unix.S_IFDIR }
+func (i *info) Sys() any           { return &i.st }
+
+// FileMode converts a raw st_mode to an fs.FileMode.
+func FileMode(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	switch m & unix.S_IFMT {
+	case unix.S_IFDIR:
+		mode |= fs.ModeDir
+	case unix.S_IFLNK:
+		mode |= fs.ModeSymlink
+	case unix.S_IFIFO:
+		mode |= fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		mode |= fs.ModeSocket
+	case unix.S_IFCHR:
+		mode |= fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		mode |= fs.ModeDevice
+	}
+	if m&unix.S_ISUID != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&unix.S_ISGID != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&unix.S_ISVTX != 0 {
+		mode |= fs.ModeSticky
+	}
+	return mode
+}
+
+// Owner returns the uid and gid of a FileInfo returned by this package.
+func Owner(fi fs.FileInfo) (uid, gid int) {
+	if st, ok := fi.Sys().(*unix.Stat_t); ok {
+		return int(st.Uid), int(st.Gid)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid), int(st.Gid)
+	}
+	return -1, -1
+}
