@@ -41,6 +41,9 @@ type Options struct {
 	// OpenPackages opens the target's package database; nil means the
 	// target has none that rescue can read.
 	OpenPackages func(*sysroot.Root) (pkgdb.DB, error)
+	// PackageDirs are host directories of .rpm/.deb files to restore
+	// damaged files from (--packages).
+	PackageDirs []string
 }
 
 // Facts are the shared facts of one target.

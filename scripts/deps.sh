@@ -1,8 +1,11 @@
 #!/bin/sh
-# Install the Debian packages the tests use, when missing. Needs root and
-# apt-get; elsewhere it says what is missing and the tests that need it skip.
+# Install the Debian packages the tests use, when missing. Each area lists
+# its packages in scripts/deps.d/*.txt (one or more per line, # comments).
+# Needs root and apt-get; elsewhere it says what is missing, and the tests
+# that need a missing tool skip with a message.
 set -eu
-pkgs="e2fsprogs xfsprogs dosfstools mtools fdisk util-linux"
+cd "$(dirname "$0")"
+pkgs=$(cat deps.d/*.txt 2>/dev/null | sed 's/#.*//' | tr -s ' \n' '  ')
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

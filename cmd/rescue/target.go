@@ -18,19 +18,22 @@ import (
 
 // targetOptions are the flags of every command that takes a TARGET.
 type targetOptions struct {
-	devicesFile string // --devices: a blkid listing of the disk's filesystems
-	rootDevice  string // --root-device: which of them holds the root
+	devicesFile string   // --devices: a blkid listing of the disk's filesystems
+	rootDevice  string   // --root-device: which of them holds the root
+	packages    []string // --packages: directories of .rpm/.deb files
 }
 
 func (o *targetOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.devicesFile, "devices", "", "read the disk's filesystems from `FILE` (output of blkid or blkid -o export) instead of asking the helper")
 	f.StringVar(&o.rootDevice, "root-device", "", "the `DEVICE` in the --devices list that holds the target root")
+	f.StringArrayVar(&o.packages, "packages", nil, "restore damaged files from the .rpm/.deb files in `DIR` (repeatable)")
 }
 
 // target is an opened target root.
 type target struct {
 	root    *sysroot.Root
+	opt     targetOptions
 	info    report.Target
 	devices *facts.Devices
 	// location names the device, partition and filesystem a target path
@@ -76,7 +79,7 @@ func (a *app) openTarget(ctx context.Context, arg string, opt targetOptions, wri
 	if err != nil {
 		return nil, err
 	}
-	t := &target{root: root, info: report.Target{Path: root.Dir()}}
+	t := &target{root: root, opt: opt, info: report.Target{Path: root.Dir()}}
 	if t.devices, err = a.devicesFor(root.Dir(), opt); err != nil {
 		root.Close()
 		return nil, err
@@ -122,7 +125,7 @@ func (a *app) devicesFor(dir string, opt targetOptions) (*facts.Devices, error) 
 
 // scanTarget runs checks on an opened target, with progress on a terminal.
 func (a *app) scanTarget(ctx context.Context, t *target, list []*checks.Check, memory int64) (*checks.Result, *facts.Facts) {
-	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, OpenPackages: openPackages})
+	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, OpenPackages: openPackages, PackageDirs: t.opt.packages})
 	show, done := a.progress()
 	res := checks.Run(ctx, t.root, f, list, func(name string, i, n int) {
 		show("checking %s (%d/%d)", name, i+1, n)
