@@ -68,6 +68,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.checksCommand(),
 		a.explainCommand(),
 	)
+	root.AddCommand(a.diskCommands()...)
+	root.AddCommand(a.packageCommands()...)
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
 	}

@@ -11,7 +11,6 @@ import (
 	"rescue/checks"
 	"rescue/facts"
 	"rescue/parse/blkid"
-	"rescue/pkgdb"
 	"rescue/report"
 	"rescue/sysroot"
 )
@@ -52,15 +51,6 @@ func (t *target) Close() error {
 	}
 	return errors.Join(errs...)
 }
-
-// openDisk opens a block device or image file as a target: probe, find the
-// root, mount it (read-only unless writable). It is nil until disk support
-// is built in; see disk.go.
-var openDisk func(ctx context.Context, a *app, path string, opt targetOptions, writable bool) (*target, error)
-
-// openPackages opens a target's package database; nil until package
-// support is built in.
-var openPackages func(*sysroot.Root) (pkgdb.DB, error)
 
 // openTarget opens TARGET: a directory holding a root, a block device or
 // an image file.
