@@ -1,0 +1,459 @@
+package boot
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Class is how a boot ended, as seen from the serial console (and the VGA
+// text screen for what GRUB prints only there).
+type Class string
+
+// The outcomes of a boot, from best to worst along the boot sequence.
+const (
+	// LoggedIn: the login prompt came, the user and password were
+	// accepted, and a shell answered the marker command.
+	LoggedIn Class = "LOGGED_IN"
+	// LoginRefused: the login prompt came but the login was refused
+	// ("Login incorrect", or the prompt came back before the password was
+	// asked for, as when /usr/bin/login cannot run).
+	LoginRefused Class = "LOGIN_REFUSED"
+	// NoShell: the password was accepted but no shell answered: the
+	// session ended at once (the prompt came back) or hung.
+	NoShell Class = "NO_SHELL"
+	// Emergency: systemd went to emergency or rescue mode.
+	Emergency Class = "EMERGENCY"
+	// InitramfsShell: the initramfs could not find or mount the root and
+	// dropped to its busybox shell.
+	InitramfsShell Class = "INITRAMFS_SHELL"
+	// KernelPanic: the kernel panicked (no init, no root).
+	KernelPanic Class = "KERNEL_PANIC"
+	// SystemdFreeze: systemd as PID 1 gave up and froze (an SELinux policy
+	// it could not load, for one).
+	SystemdFreeze Class = "SYSTEMD_FREEZE"
+	// GrubPrompt: GRUB started but had no configuration to run: "grub>".
+	GrubPrompt Class = "GRUB_PROMPT"
+	// GrubRescue: GRUB's core image could not find its prefix or modules:
+	// "grub rescue>".
+	GrubRescue Class = "GRUB_RESCUE"
+	// NoBootable: the firmware found nothing to boot.
+	NoBootable Class = "NO_BOOTABLE"
+	// Timeout: none of the above within the time limit.
+	Timeout Class = "TIMEOUT"
+)
+
+// Event names recorded in Result.Events, in the order they can happen.
+const (
+	EvFirstOutput  = "first_output"
+	EvLoginPrompt  = "login_prompt"
+	EvUserSent     = "user_sent"
+	EvPasswordSent = "password_sent"
+	EvCommandSent  = "command_sent"
+	EvShell        = "shell"
+	EvState        = "state"
+	EvFatal        = "fatal"
+)
+
+// Result is what a boot showed.
+type Result struct {
+	Class Class `json:"class"`
+	// Why is the line or the reason behind the class.
+	Why string `json:"why,omitempty"`
+	// State is `systemctl is-system-running` after login (running,
+	// degraded, …); empty when not logged in or it did not answer.
+	State string `json:"state,omitempty"`
+	// RootWritable says whether / could be written after login; nil when
+	// unknown.
+	RootWritable *bool `json:"root_writable,omitempty"`
+	// FailedUnits are the units systemd lists as failed after login.
+	FailedUnits []string `json:"failed_units,omitempty"`
+	// Events are the seconds since start at which each step happened.
+	Events map[string]float64 `json:"events,omitempty"`
+	// VGA holds the last non-empty lines of the VGA text screen, read
+	// when the serial console was not enough to classify the boot.
+	VGA []string `json:"vga,omitempty"`
+	// Seconds is the wall time of the boot.
+	Seconds float64 `json:"seconds"`
+	// SerialLog is the path of the serial console transcript.
+	SerialLog string `json:"serial_log,omitempty"`
+}
+
+// Short is the class plus what qualifies a login: "LOGGED_IN (ro,
+// degraded: ssh.service)".
+func (r *Result) Short() string {
+	if r == nil {
+		return ""
+	}
+	s := string(r.Class)
+	if r.Class != LoggedIn {
+		return s
+	}
+	var q []string
+	if r.RootWritable != nil && !*r.RootWritable {
+		q = append(q, "/ read-only")
+	}
+	if r.State != "" && r.State != "running" {
+		st := r.State
+		if len(r.FailedUnits) > 0 {
+			st += ": " + strings.Join(r.FailedUnits, ",")
+		}
+		q = append(q, st)
+	}
+	if len(q) > 0 {
+		s += " (" + strings.Join(q, "; ") + ")"
+	}
+	return s
+}
+
+// Healthy says whether the boot logged in with / writable, the system
+// running, and no failed unit.
+func (r *Result) Healthy() bool {
+	return r != nil && r.Class == LoggedIn && r.RootWritable != nil && *r.RootWritable &&
+		r.State == "running" && len(r.FailedUnits) == 0
+}
+
+// The console commands sent after login. The marker is computed by the
+// shell, so the echo of the typed command never matches it.
+const (
+	markerCommand = "echo MARK$((6*7))END\r"
+	markerOutput  = "MARK42END"
+	// stateCommand waits (bounded) for the boot to finish, so that "running"
+	// and "degraded" are final, then tries to write / and lists failed
+	// units, all on one line ending in ENDSTATE.
+	stateCommand = `echo "STATE=$(timeout 90 systemctl is-system-running --wait 2>/dev/null) ` +
+		`RW=$(touch /.rescue-rw 2>/dev/null && rm -f /.rescue-rw && echo yes || echo no) ` +
+		`FAILED=$(systemctl --failed --plain --no-legend 2>/dev/null | awk '{print $1}' | tr '\n' ,)"ENDSTATE` + "\r"
+)
+
+var stateLine = regexp.MustCompile(`STATE=(\S*) RW=(\S*) FAILED=(\S*)ENDSTATE`)
+
+// fatal patterns end the boot as soon as they appear (after a short grace
+// period so the log holds the reason).
+var fatal = []struct {
+	re    *regexp.Regexp
+	class Class
+	grace time.Duration
+}{
+	{regexp.MustCompile(`Kernel panic - not syncing[^\r\n]*`), KernelPanic, 3 * time.Second},
+	{regexp.MustCompile(`[^\r\n]*Freezing execution[^\r\n]*`), SystemdFreeze, 2 * time.Second},
+	{regexp.MustCompile(`You are in emergency mode|You are in rescue mode|Give root password for maintenance|Cannot open access to console, the root account is locked`), Emergency, 5 * time.Second},
+	{regexp.MustCompile(`\(initramfs\) `), InitramfsShell, time.Second},
+	{regexp.MustCompile(`grub rescue>`), GrubRescue, 0},
+	{regexp.MustCompile(`No bootable device|Boot failed: not a bootable disk`), NoBootable, 0},
+}
+
+// Reasons worth quoting for a fatal class: the line that says why.
+var reasons = map[Class]*regexp.Regexp{
+	Emergency:      regexp.MustCompile(`(Dependency failed for [^\r\n]*|Failed to mount [^\r\n]*|Timed out waiting for device [^\r\n]*)`),
+	InitramfsShell: regexp.MustCompile(`(ALERT! [^\r\n]*|Gave up waiting for [^\r\n]*)`),
+	KernelPanic:    regexp.MustCompile(`Kernel panic - not syncing[^\r\n]*`),
+	SystemdFreeze:  regexp.MustCompile(`[^\r\n]*Failed to [^\r\n]*`),
+}
+
+var (
+	// loginPrompt is getty's prompt: "HOST login: " (or bare "login: ").
+	loginPrompt    = regexp.MustCompile(`(^|[\r\n])[^\r\n]*login: *$`)
+	loginPromptAny = regexp.MustCompile(`(^|[\r\n])[^\r\n]*login: `)
+	passwordPrompt = regexp.MustCompile(`Password: *$`)
+	loginIncorrect = regexp.MustCompile(`Login incorrect`)
+	shellPrompt    = regexp.MustCompile(`[#$] $`)
+)
+
+type phase int
+
+const (
+	phaseBoot     phase = iota // waiting for the login prompt
+	phaseUser                  // user name sent, waiting for Password:
+	phasePassword              // password sent, waiting for a shell
+	phaseMarker                // marker command sent
+	phaseState                 // state command sent
+	phaseDone
+)
+
+// Watcher turns the serial console transcript into actions (what to type)
+// and, at the end, a Result. It is a pure state machine driven by Step so
+// that it can be tested on recorded transcripts without booting anything.
+type Watcher struct {
+	User, Password string
+	// Patience scales the waits for prompts (1 when unset): boots slow
+	// down when several share the CPU.
+	Patience float64
+
+	buf     []byte
+	phase   phase
+	since   time.Duration // when the current phase began
+	mark    int           // offset in buf where the current phase began
+	lastOut time.Duration
+	events  map[string]time.Duration
+	res     Result
+	// pending is a fatal class seen but not yet final (grace period).
+	pending    Class
+	pendingAt  time.Duration
+	promptSeen time.Duration
+	vgaAt      time.Duration
+	done       bool
+}
+
+// Action is what the runner must do after a step.
+type Action struct {
+	Send    string // type this on the serial console
+	ReadVGA bool   // read the VGA text screen and hand it to VGA
+	Done    bool   // the outcome is known: stop the machine
+}
+
+// NewWatcher returns a watcher that logs in as user with password.
+func NewWatcher(user, password string) *Watcher {
+	return &Watcher{User: user, Password: password, events: map[string]time.Duration{}}
+}
+
+func (w *Watcher) scale(d time.Duration) time.Duration {
+	if w.Patience > 1 {
+		return time.Duration(float64(d) * w.Patience)
+	}
+	return d
+}
+
+func (w *Watcher) event(name string, now time.Duration) {
+	if _, ok := w.events[name]; !ok {
+		w.events[name] = now
+	}
+}
+
+func (w *Watcher) enter(p phase, now time.Duration) {
+	w.phase, w.since, w.mark = p, now, len(w.buf)
+}
+
+func (w *Watcher) finish(c Class, why string) Action {
+	w.res.Class, w.res.Why, w.phase, w.done = c, why, phaseDone, true
+	return Action{Done: true}
+}
+
+// Transcript returns everything the console printed so far.
+func (w *Watcher) Transcript() []byte { return w.buf }
+
+// Step feeds the output that arrived (possibly none) at time now since the
+// machine started, and returns what to do next.
+func (w *Watcher) Step(now time.Duration, data []byte) Action {
+	if w.done {
+		return Action{Done: true}
+	}
+	if len(data) > 0 {
+		if len(w.buf) == 0 {
+			w.event(EvFirstOutput, now)
+		}
+		w.buf = append(w.buf, data...)
+		w.lastOut = now
+	}
+	// Fatal states, anywhere in the transcript since the boot began.
+	if w.pending == "" {
+		for _, f := range fatal {
+			if loc := f.re.FindIndex(w.buf); loc != nil {
+				w.pending, w.pendingAt = f.class, now
+				w.event(EvFatal, now)
+				break
+			}
+		}
+	}
+	if w.pending != "" {
+		var grace time.Duration
+		for _, f := range fatal {
+			if f.class == w.pending {
+				grace = f.grace
+			}
+		}
+		// A login that is already answering wins over an emergency
+		// message printed earlier and recovered from.
+		if now-w.pendingAt >= grace && w.phase < phaseMarker {
+			return w.finish(w.pending, w.reason(w.pending))
+		}
+	}
+	// GRUB without its configuration prints only on the VGA screen, so
+	// look there while the serial console stays silent.
+	if len(w.buf) == 0 && now >= w.scale(20*time.Second) && now-w.vgaAt >= w.scale(15*time.Second) {
+		w.vgaAt = now
+		return Action{ReadVGA: true}
+	}
+	tail := w.buf[w.mark:]
+	switch w.phase {
+	case phaseBoot:
+		if w.promptSeen == 0 && loginPromptAny.Match(w.buf) {
+			w.promptSeen = now
+			w.event(EvLoginPrompt, now)
+		}
+		// Type the user name once the prompt is the last thing printed
+		// and the console has been quiet a moment, or a little later
+		// anyway: late boot messages may follow the prompt.
+		if w.promptSeen > 0 && ((loginPrompt.Match(bytes.TrimRight(w.buf, "\r\n")) || bytes.HasSuffix(w.buf, []byte("login: "))) && now-w.lastOut >= time.Second ||
+			now-w.promptSeen >= w.scale(5*time.Second)) {
+			w.event(EvUserSent, now)
+			w.enter(phaseUser, now)
+			return Action{Send: w.User + "\r"}
+		}
+	case phaseUser:
+		switch {
+		case passwordPrompt.Match(tail):
+			w.event(EvPasswordSent, now)
+			w.enter(phasePassword, now)
+			return Action{Send: w.Password + "\r"}
+		case loginIncorrect.Match(tail):
+			return w.finish(LoginRefused, "Login incorrect before the password was asked for")
+		case loginPromptAny.Match(tail):
+			return w.finish(LoginRefused, "the login prompt came back without asking for a password")
+		case now-w.since >= w.scale(30*time.Second):
+			return w.finish(LoginRefused, "no password prompt within 30s of the user name")
+		}
+	case phasePassword:
+		switch {
+		case loginIncorrect.Match(tail):
+			return w.finish(LoginRefused, "Login incorrect")
+		case loginPromptAny.Match(tail):
+			return w.finish(NoShell, "password accepted, then the login prompt came back: "+lastLines(tail, 3))
+		case shellPrompt.Match(tail) && now-w.lastOut >= 500*time.Millisecond || now-w.since >= w.scale(15*time.Second):
+			// Without a prompt the command is typed anyway: a shell that
+			// is merely quiet still answers it.
+			w.event(EvCommandSent, now)
+			w.enter(phaseMarker, now)
+			return Action{Send: markerCommand}
+		}
+	case phaseMarker:
+		switch {
+		case bytes.Contains(tail, []byte(markerOutput)):
+			w.event(EvShell, now)
+			w.enter(phaseState, now)
+			return Action{Send: stateCommand}
+		case loginIncorrect.Match(tail):
+			return w.finish(LoginRefused, "Login incorrect")
+		case loginPromptAny.Match(tail):
+			return w.finish(NoShell, "password accepted, then the login prompt came back: "+lastLines(tail, 3))
+		case now-w.since >= w.scale(45*time.Second):
+			return w.finish(NoShell, "password accepted, but no shell answered within 45s")
+		}
+	case phaseState:
+		if m := stateLine.FindSubmatch(tail); m != nil {
+			w.event(EvState, now)
+			w.res.State = string(m[1])
+			rw := string(m[2]) == "yes"
+			w.res.RootWritable = &rw
+			for _, u := range strings.Split(string(m[3]), ",") {
+				if u != "" {
+					w.res.FailedUnits = append(w.res.FailedUnits, u)
+				}
+			}
+			return w.finish(LoggedIn, "")
+		}
+		if now-w.since >= w.scale(120*time.Second) {
+			return w.finish(LoggedIn, "the shell answered, but the state command did not")
+		}
+	}
+	return Action{}
+}
+
+// VGA hands the watcher the VGA text screen it asked for.
+func (w *Watcher) VGA(lines []string) Action {
+	w.res.VGA = lastNonEmpty(lines, 6)
+	if w.done {
+		return Action{Done: true}
+	}
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.Contains(t, "grub rescue>"):
+			return w.finish(GrubRescue, t)
+		case strings.HasPrefix(t, "grub>"):
+			return w.finish(GrubPrompt, t)
+		case strings.Contains(t, "No bootable device") || strings.Contains(t, "Boot failed"):
+			return w.finish(NoBootable, t)
+		}
+	}
+	return Action{}
+}
+
+// Result ends the watch (at the time limit, or when the machine stopped on
+// its own) and returns the outcome.
+func (w *Watcher) Result(now time.Duration) *Result {
+	if !w.done {
+		switch {
+		case w.pending != "":
+			w.finish(w.pending, w.reason(w.pending))
+		case w.phase == phaseUser:
+			w.finish(LoginRefused, "no answer to the user name")
+		case w.phase == phasePassword || w.phase == phaseMarker:
+			w.finish(NoShell, "password accepted, but no shell answered")
+		case w.phase == phaseState:
+			w.finish(LoggedIn, "the shell answered, but the state command did not")
+		default:
+			why := "no login prompt"
+			if len(w.buf) > 0 {
+				why += "; last output: " + lastLines(w.buf, 2)
+			} else {
+				why += "; the serial console stayed silent"
+			}
+			w.finish(Timeout, why)
+		}
+	}
+	r := w.res
+	r.Seconds = now.Seconds()
+	r.Events = map[string]float64{}
+	for k, v := range w.events {
+		r.Events[k] = float64(v.Milliseconds()) / 1000
+	}
+	return &r
+}
+
+func (w *Watcher) reason(c Class) string {
+	if re := reasons[c]; re != nil {
+		if m := re.FindAll(w.buf, -1); len(m) > 0 {
+			return cleanLine(string(m[len(m)-1]))
+		}
+	}
+	for _, f := range fatal {
+		if f.class == c {
+			if m := f.re.Find(w.buf); m != nil {
+				return cleanLine(string(m))
+			}
+		}
+	}
+	return ""
+}
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;?]*[A-Za-z]")
+
+// cleanLine strips terminal escapes and control characters.
+func cleanLine(s string) string {
+	s = ansi.ReplaceAllString(s, "")
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s))
+}
+
+// lastLines returns the last n non-empty lines of b, joined by " | ".
+func lastLines(b []byte, n int) string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = cleanLine(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return strings.Join(out, " | ")
+}
+
+func lastNonEmpty(lines []string, n int) []string {
+	var out []string
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, strings.TrimRight(l, " "))
+		}
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return out
+}

@@ -1,0 +1,395 @@
+package images
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Layout is the disk layout of a bootable image.
+type Layout string
+
+// Layouts a Debian image can be built with.
+const (
+	// MBRExt4: DOS partition table, one bootable ext4 root partition at
+	// 1 MiB, GRUB i386-pc in the MBR and the gap after it.
+	MBRExt4 Layout = "mbr-ext4"
+)
+
+// DebianOptions say how to build a bootable Debian image.
+type DebianOptions struct {
+	// Root is the Debian root to put on the disk.
+	Root *BootRoot
+	// Out is the image file to write (replaced if it exists).
+	Out string
+	// Layout of the disk (default MBRExt4).
+	Layout Layout
+	// SizeMB is the size of the (sparse) image; default 3072.
+	SizeMB int
+	// RootUUID is the root filesystem's UUID (default fixed, so that
+	// builds are comparable).
+	RootUUID string
+	// WorkDir holds the unpacked root while building (default: beside Out).
+	WorkDir string
+}
+
+// DebianImage is a built image and what a test needs to know about it.
+type DebianImage struct {
+	Path     string
+	Layout   Layout
+	RootUUID string
+	FSType   string
+	// RootOffset and RootSize locate the root filesystem in the image, in
+	// bytes.
+	RootOffset, RootSize int64
+	// RootDevice is the root's device as the guest sees it (/dev/vda1).
+	RootDevice string
+	// Blkid lists the image's filesystems as the guest sees them, in
+	// `blkid` output form, for `rescue --devices`.
+	Blkid string
+	// Kernels are the installed kernel versions, newest (the default
+	// boot entry) first.
+	Kernels []string
+	// Debs is the directory of the .debs the root was built from.
+	Debs string
+}
+
+// DefaultRootUUID is the root filesystem UUID of built images.
+const DefaultRootUUID = "11111111-2222-4333-8444-555555555555"
+
+// sectorSize is the logical sector size of built images.
+const sectorSize = 512
+
+// BuildDebian builds a bootable Debian image from a root tarball, without
+// mounting anything: sfdisk writes the partition table, mkfs.ext4 -d fills
+// the root filesystem at its offset, and GRUB's boot.img and core.img go
+// into the MBR and the gap after it. grub.cfg comes from the distribution's
+// own grub-mkconfig, run in a chroot of the unpacked root with grub-probe
+// answered for the disk the guest will see.
+func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
+	if o.Root == nil {
+		return nil, errors.New("building image: no root")
+	}
+	if o.Layout == "" {
+		o.Layout = MBRExt4
+	}
+	if o.Layout != MBRExt4 {
+		return nil, fmt.Errorf("building image: layout %s not supported yet", o.Layout)
+	}
+	if o.SizeMB == 0 {
+		o.SizeMB = 3072
+	}
+	if o.RootUUID == "" {
+		o.RootUUID = DefaultRootUUID
+	}
+	for _, tool := range []string{"sfdisk", "mkfs.ext4", "tar", "chroot"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("building image: %w", err)
+		}
+	}
+	if o.WorkDir == "" {
+		o.WorkDir = filepath.Dir(o.Out)
+	}
+	dir, err := os.MkdirTemp(o.WorkDir, "root-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := run(ctx, "tar", "-C", dir, "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", o.Root.Tarball); err != nil {
+		return nil, err
+	}
+	img := &DebianImage{Path: o.Out, Layout: o.Layout, RootUUID: o.RootUUID, FSType: "ext4",
+		RootDevice: "/dev/vda1", Debs: o.Root.Debs}
+	if img.Kernels, err = kernels(dir); err != nil {
+		return nil, err
+	}
+	if err := configureRoot(dir, img); err != nil {
+		return nil, err
+	}
+	if err := grubMkconfig(ctx, dir, img, "msdos", "(hd0,msdos1)"); err != nil {
+		return nil, err
+	}
+
+	// The disk: one bootable Linux partition from 1 MiB to the end.
+	_ = os.Remove(o.Out)
+	f, err := os.Create(o.Out)
+	if err != nil {
+		return nil, err
+	}
+	err = f.Truncate(int64(o.SizeMB) << 20)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	start := int64(2048)
+	if err := sfdisk(ctx, o.Out, fmt.Sprintf("label: dos\nlabel-id: 0x52455343\nstart=%d, type=83, bootable\n", start)); err != nil {
+		return nil, err
+	}
+	parts, err := partitions(ctx, o.Out)
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) != 1 {
+		return nil, fmt.Errorf("building image: sfdisk made %d partitions, want 1", len(parts))
+	}
+	img.RootOffset, img.RootSize = parts[0].Start*sectorSize, parts[0].Size*sectorSize
+	if err := run(ctx, "mkfs.ext4", "-q", "-F", "-L", "rootfs", "-U", o.RootUUID,
+		"-E", "offset="+strconv.FormatInt(img.RootOffset, 10), "-d", dir,
+		o.Out, strconv.FormatInt(img.RootSize/1024, 10)+"k"); err != nil {
+		return nil, err
+	}
+	if err := installGrubBIOS(ctx, dir, o.Out, "(hd0,msdos1)/boot/grub"); err != nil {
+		return nil, err
+	}
+	img.Blkid = fmt.Sprintf("%s: LABEL=\"rootfs\" UUID=\"%s\" BLOCK_SIZE=\"4096\" TYPE=\"ext4\" PARTUUID=\"52455343-01\"\n", img.RootDevice, o.RootUUID)
+	return img, nil
+}
+
+// configureRoot makes the unpacked root what an installed, console-first
+// system looks like: its fstab names the root by UUID, GRUB shows its menu
+// and the kernel its messages on the serial console, and the host has a
+// name.
+func configureRoot(dir string, img *DebianImage) error {
+	fstab := fmt.Sprintf("# /etc/fstab: static file system information.\n"+
+		"# <file system> <mount point>   <type>  <options>       <dump>  <pass>\n"+
+		"UUID=%s /               %s    errors=remount-ro 0       1\n", img.RootUUID, img.FSType)
+	if err := os.WriteFile(filepath.Join(dir, "etc/fstab"), []byte(fstab), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etc/hostname"), []byte("rescue-test\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etc/hosts"), []byte("127.0.0.1 localhost\n127.0.1.1 rescue-test\n"), 0o644); err != nil {
+		return err
+	}
+	p := filepath.Join(dir, "etc/default/grub")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return fmt.Errorf("reading /etc/default/grub: %w", err)
+	}
+	set := map[string]string{
+		"GRUB_TIMEOUT":               "1",
+		"GRUB_CMDLINE_LINUX_DEFAULT": `""`,
+		"GRUB_CMDLINE_LINUX":         `"console=tty0 console=ttyS0,115200n8"`,
+		"GRUB_TERMINAL":              `"console serial"`,
+		"GRUB_SERIAL_COMMAND":        `"serial --speed=115200"`,
+	}
+	var out []string
+	for _, l := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		k, _, ok := strings.Cut(strings.TrimPrefix(l, "#"), "=")
+		if v, found := set[k]; ok && found {
+			if v == "" {
+				continue
+			}
+			l = k + "=" + v
+			set[k] = ""
+		}
+		out = append(out, l)
+	}
+	keys := make([]string, 0, len(set))
+	for k, v := range set {
+		if v != "" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, k+"="+set[k])
+	}
+	return os.WriteFile(p, []byte(strings.Join(out, "\n")+"\n"), 0o644)
+}
+
+// grubMkconfig writes /boot/grub/grub.cfg with the root's own grub-mkconfig
+// in a chroot. The unpacked root has no block device, so grub-probe is
+// answered by a stub for the duration, and /dev/disk/by-uuid/UUID exists
+// because 10_linux writes root=UUID= only when it does. The GRUB modules go
+// into /boot/grub/i386-pc, as grub-install would put them.
+func grubMkconfig(ctx context.Context, dir string, img *DebianImage, partmap, drive string) error {
+	modDir := filepath.Join(dir, "boot/grub/i386-pc")
+	if err := os.MkdirAll(modDir, 0o755); err != nil {
+		return err
+	}
+	src := filepath.Join(dir, "usr/lib/grub/i386-pc")
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		return fmt.Errorf("grub i386-pc modules: %w", err)
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if strings.HasSuffix(n, ".mod") || strings.HasSuffix(n, ".lst") {
+			data, err := os.ReadFile(filepath.Join(src, n))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(modDir, n), data, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	probe := filepath.Join(dir, "usr/sbin/grub-probe")
+	real := probe + ".real"
+	if err := os.Rename(probe, real); err != nil {
+		return err
+	}
+	defer os.Rename(real, probe)
+	hint := strings.Trim(drive, "()")
+	stub := fmt.Sprintf(`#!/bin/sh
+# Build-time stub: the root being configured has no block device yet.
+for a in "$@"; do case "$a" in
+ --target=device) echo %[1]s; exit 0;;
+ --target=fs_uuid) echo %[2]s; exit 0;;
+ --target=fs) echo %[3]s; exit 0;;
+ --target=partmap) echo %[4]s; exit 0;;
+ --target=abstraction) exit 0;;
+ --target=drive) echo '%[5]s'; exit 0;;
+ --target=compatibility_hint) echo '%[6]s'; exit 0;;
+ --target=hints_string) echo '--hint-bios=%[6]s --hint-efi=%[6]s --hint-baremetal=ahci0,%[7]s'; exit 0;;
+ --target=partuuid) exit 0;;
+ --target=fs_label) echo rootfs; exit 0;;
+ --target=disk) echo /dev/vda; exit 0;;
+esac; done
+exec /usr/sbin/grub-probe.real "$@"
+`, img.RootDevice, img.RootUUID, grubFS(img.FSType), partmap, drive, hint, strings.TrimPrefix(hint, "hd0,"))
+	if err := os.WriteFile(probe, []byte(stub), 0o755); err != nil {
+		return err
+	}
+	byUUID := filepath.Join(dir, "dev/disk/by-uuid")
+	if err := os.MkdirAll(byUUID, 0o755); err != nil {
+		return err
+	}
+	defer os.RemoveAll(filepath.Join(dir, "dev/disk"))
+	if err := os.Symlink("../../null", filepath.Join(byUUID, img.RootUUID)); err != nil {
+		return err
+	}
+	if err := run(ctx, "chroot", dir, "grub-mkconfig", "-o", "/boot/grub/grub.cfg"); err != nil {
+		return err
+	}
+	cfg, err := os.ReadFile(filepath.Join(dir, "boot/grub/grub.cfg"))
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(cfg), "root=UUID="+img.RootUUID) {
+		return errors.New("grub-mkconfig wrote no root=UUID= entry")
+	}
+	return nil
+}
+
+func grubFS(fstype string) string {
+	if strings.HasPrefix(fstype, "ext") {
+		return "ext2"
+	}
+	return fstype
+}
+
+// installGrubBIOS installs GRUB for BIOS boot without grub-install (which
+// needs a block device): core.img, made by the root's own grub-mkimage
+// with the disk, partition table and filesystem modules built in, goes to
+// sector 1, and the first 440 bytes of boot.img (the boot code, before the
+// partition table) to sector 0. boot.img already points at sector 1.
+func installGrubBIOS(ctx context.Context, dir, image, prefix string) error {
+	if err := run(ctx, "chroot", dir, "grub-mkimage", "-d", "/usr/lib/grub/i386-pc", "-O", "i386-pc",
+		"-o", "/tmp/core.img", "-p", prefix, "biosdisk", "part_msdos", "part_gpt", "ext2", "xfs"); err != nil {
+		return err
+	}
+	core, err := os.ReadFile(filepath.Join(dir, "tmp/core.img"))
+	if err != nil {
+		return err
+	}
+	if len(core) > 2047*sectorSize {
+		return fmt.Errorf("core.img is %d bytes: it does not fit before the first partition", len(core))
+	}
+	bootImg, err := os.ReadFile(filepath.Join(dir, "usr/lib/grub/i386-pc/boot.img"))
+	if err != nil {
+		return err
+	}
+	if len(bootImg) < 440 {
+		return fmt.Errorf("boot.img is %d bytes", len(bootImg))
+	}
+	f, err := os.OpenFile(image, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(bootImg[:440], 0); err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(core, sectorSize); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// Partition is one entry of a partition table, in sectors.
+type Partition struct {
+	Start, Size int64
+	Type        string
+}
+
+func sfdisk(ctx context.Context, image, script string) error {
+	cmd := exec.CommandContext(ctx, "sfdisk", "-q", image)
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("sfdisk %s: %w\n%s", image, err, out)
+	}
+	return nil
+}
+
+var dumpLine = regexp.MustCompile(`start=\s*(\d+),\s*size=\s*(\d+),\s*type=\s*([^,\s]+)`)
+
+// partitions reads an image's partition table with sfdisk --dump.
+func partitions(ctx context.Context, image string) ([]Partition, error) {
+	out, err := output(ctx, "sfdisk", "--dump", image)
+	if err != nil {
+		return nil, err
+	}
+	var ps []Partition
+	for _, m := range dumpLine.FindAllStringSubmatch(string(out), -1) {
+		s, _ := strconv.ParseInt(m[1], 10, 64)
+		n, _ := strconv.ParseInt(m[2], 10, 64)
+		ps = append(ps, Partition{Start: s, Size: n, Type: m[3]})
+	}
+	return ps, nil
+}
+
+// kernels lists the kernel versions in /boot, newest first (the order
+// grub-mkconfig gives its entries).
+func kernels(dir string) ([]string, error) {
+	m, err := filepath.Glob(filepath.Join(dir, "boot/vmlinuz-*"))
+	if err != nil {
+		return nil, err
+	}
+	var vs []string
+	for _, p := range m {
+		vs = append(vs, strings.TrimPrefix(filepath.Base(p), "vmlinuz-"))
+	}
+	if len(vs) == 0 {
+		return nil, errors.New("the root has no kernel in /boot")
+	}
+	sort.Slice(vs, func(i, j int) bool { return versionLess(vs[j], vs[i]) })
+	return vs, nil
+}
+
+// versionLess compares kernel versions by their numeric fields.
+func versionLess(a, b string) bool {
+	num := regexp.MustCompile(`\d+|\D+`)
+	pa, pb := num.FindAllString(a, -1), num.FindAllString(b, -1)
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		if pa[i] == pb[i] {
+			continue
+		}
+		na, ea := strconv.Atoi(pa[i])
+		nb, eb := strconv.Atoi(pb[i])
+		if ea == nil && eb == nil {
+			return na < nb
+		}
+		return pa[i] < pb[i]
+	}
+	return len(pa) < len(pb)
+}

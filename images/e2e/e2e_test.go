@@ -1,0 +1,153 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"rescue/images/boot"
+)
+
+// TestBootProof builds (or takes from the cache) the Debian base image,
+// boots it, and runs the scenarios E2E_SCENARIOS names ("ci" by default,
+// "all", or a comma-separated list), E2E_PARALLEL at a time. The table goes
+// to E2E_OUT/table.md and table.json, with every serial log beside it.
+//
+//	E2E_SCENARIOS  ci | all | NAME,NAME…        (default ci)
+//	E2E_PARALLEL   boots at once                (default 2)
+//	E2E_SMP        CPUs per machine             (default 1)
+//	E2E_MEM        MiB per machine              (default 1024)
+//	E2E_OUT        artifacts                    (default $TMPDIR/rescue-e2e-out)
+//	E2E_CACHE      root and base image cache    (default /var/cache/rescue-e2e)
+func TestBootProof(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the boot proof needs root (loop devices, mounts, chroot)")
+	}
+	if err := boot.Available(); err != nil {
+		t.Skip(err)
+	}
+	for _, tool := range []string{"mmdebstrap", "losetup", "sfdisk", "mkfs.ext4"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not found: %v", tool, err)
+		}
+	}
+	t0 := time.Now()
+	set := envOr("E2E_SCENARIOS", "ci")
+	list, err := Lookup(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parallel, smp, mem := envInt(t, "E2E_PARALLEL", 2), envInt(t, "E2E_SMP", 1), envInt(t, "E2E_MEM", 1024)
+	out := envOr("E2E_OUT", filepath.Join(os.TempDir(), "rescue-e2e-out"))
+	cache := envOr("E2E_CACHE", "/var/cache/rescue-e2e")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(cache, "work")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 85*time.Minute)
+	defer cancel()
+
+	bin := filepath.Join(t.TempDir(), "rescue")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "rescue/cmd/rescue").CombinedOutput(); err != nil {
+		t.Fatalf("building rescue: %v\n%s", err, out)
+	}
+	// Several machines share the CPUs: under software emulation each is
+	// slower by about the ratio of virtual to real CPUs.
+	patience := float64(parallel*smp) / 2
+	if patience < 1 {
+		patience = 1
+	}
+	env := &Env{
+		Rescue: bin, CacheDir: cache, Out: out, Work: work, Parallel: parallel,
+		Boot: boot.Options{CPUs: smp, MemoryMB: mem, Patience: patience, Timeout: time.Duration(300*patience) * time.Second},
+		Log: func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "e2e %s: %s\n", time.Since(t0).Round(time.Second), fmt.Sprintf(format, args...))
+		},
+	}
+	base, err := env.Base(ctx)
+	if err != nil {
+		t.Fatalf("base image: %v", err)
+	}
+	env.logf("base image %s, kernels %v", base.Path, base.Kernels)
+	suite, err := NewSuite(ctx, env, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := &Table{Set: set, Parallel: parallel, CPUs: smp, MemoryMB: mem}
+	baseline := make(chan *Row, 1)
+	go func() { baseline <- suite.Baseline(ctx) }()
+	rows := suite.RunAll(ctx, list, func(r *Row) {
+		env.logf("%-24s %-8s broken=%s repaired=%s (%.0fs)", r.Scenario, r.Status, short(r.Broken), short(r.Repaired), r.Seconds)
+	})
+	table.Rows = append([]*Row{<-baseline}, rows...)
+	table.Seconds = time.Since(t0).Seconds()
+	writeTable(t, out, table)
+
+	for _, r := range table.Rows {
+		t.Run(r.Scenario, func(t *testing.T) {
+			switch r.Status {
+			case "PASS":
+			case "NO_CHECK":
+				t.Skipf("no check yet: %s", strings.Join(r.Notes, "; "))
+			default:
+				t.Errorf("%s: %s", r.Status, strings.Join(r.Notes, "; "))
+			}
+		})
+	}
+}
+
+func short(r *boot.Result) string {
+	if r == nil {
+		return "—"
+	}
+	return r.Short()
+}
+
+func writeTable(t *testing.T, out string, table *Table) {
+	md, err := os.Create(filepath.Join(out, "table.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer md.Close()
+	if err := table.WriteMarkdown(md); err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.Create(filepath.Join(out, "table.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer js.Close()
+	if err := table.WriteJSON(js); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(t *testing.T, k string, def int) int {
+	v := os.Getenv(k)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive number", k, v)
+	}
+	return n
+}
