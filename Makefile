@@ -40,6 +40,29 @@ bench: deps build
 demo: build
 	scripts/demo.sh bin/rescue
 
+# The boot proof: real Debian 12 images broken in known ways, booted under
+# qemu before and after `rescue fix --apply` (root only; needs KVM-less qemu,
+# mmdebstrap and loop devices). The Debian root and the base image are cached
+# in E2E_CACHE. `make e2e` runs the fixed CI subset, `make e2e-full` every
+# scenario; both print the table (also in E2E_OUT as table.md/table.json,
+# with every serial log).
+E2E_OUT      ?= $(CURDIR)/e2e-out
+E2E_CACHE    ?= /var/cache/rescue-e2e
+E2E_PARALLEL ?= 2
+E2E_RUN = E2E_OUT=$(E2E_OUT) E2E_CACHE=$(E2E_CACHE) E2E_PARALLEL=$(E2E_PARALLEL) \
+	$(GO) test -tags e2e -run '^TestBootProof$$' -count=1 -v ./images/e2e/
+# Progress goes to the terminal and E2E_OUT.log; the table is printed last,
+# also when scenarios failed, and the exit status is the test's.
+E2E_SHOW = mkdir -p $(E2E_OUT); rm -f $(E2E_OUT)/table.md; \
+	{ $(E2E_RUN) -timeout $(1) 2>&1; echo $$? > $(E2E_OUT)/.rc; } | tee $(E2E_OUT).log | grep -E '^(e2e |\s*--- |ok|FAIL|PASS)'; \
+	cat $(E2E_OUT)/table.md 2>/dev/null || tail -30 $(E2E_OUT).log; exit $$(cat $(E2E_OUT)/.rc)
+
+e2e: deps
+	@E2E_SCENARIOS=ci $(call E2E_SHOW,80m)
+
+e2e-full: deps
+	@E2E_SCENARIOS=all $(call E2E_SHOW,240m)
+
 docs: build
 	$(GO) run ./cmd/rescue-docs
 
