@@ -249,7 +249,7 @@ func (w *Writer) SetMtime(name string, t time.Time) error {
 func (w *Writer) SetXattrs(name string, attrs map[string][]byte) error {
 	return w.onNode(name, func(fd int) error {
 		for k, v := range attrs {
-			if err := unix.Lsetxattr(procPath(fd), k, v, 0); err != nil {
+			if err := unix.Setxattr(procPath(fd), k, v, 0); err != nil {
 				return fmt.Errorf("setting %s on %s: %w", k, name, err)
 			}
 		}
@@ -262,8 +262,11 @@ func (w *Writer) SetXattrs(name string, attrs map[string][]byte) error {
 func (w *Writer) Xattrs(name string) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	err := w.onNode(name, func(fd int) error {
+		// The /proc/self/fd link names the very inode that was opened;
+		// the following variants go through it to that inode (the l*
+		// variants would ask the proc link itself).
 		p := procPath(fd)
-		size, err := unix.Llistxattr(p, nil)
+		size, err := unix.Listxattr(p, nil)
 		if err != nil || size == 0 {
 			if errors.Is(err, unix.ENOTSUP) {
 				return nil
@@ -271,17 +274,17 @@ func (w *Writer) Xattrs(name string) (map[string][]byte, error) {
 			return err
 		}
 		buf := make([]byte, size)
-		size, err = unix.Llistxattr(p, buf)
+		size, err = unix.Listxattr(p, buf)
 		if err != nil {
 			return err
 		}
 		for _, k := range splitNul(buf[:size]) {
-			vsize, err := unix.Lgetxattr(p, k, nil)
+			vsize, err := unix.Getxattr(p, k, nil)
 			if err != nil {
 				return err
 			}
 			v := make([]byte, vsize)
-			vsize, err = unix.Lgetxattr(p, k, v)
+			vsize, err = unix.Getxattr(p, k, v)
 			if err != nil {
 				return err
 			}
