@@ -223,26 +223,23 @@ func (w *Writer) Chmod(name string, mode Mode) error {
 
 // Chown sets the owner of name, without following its last element.
 func (w *Writer) Chown(name string, uid, gid int) error {
-	d, base, err := w.dir(name)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := unix.Fchownat(int(d.Fd()), base, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("chown %s: %w", name, err)
-	}
-	return nil
+	return w.onNode(name, func(fd int) error {
+		if err := unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("chown %s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // SetMtime sets the modification time of name (not following it).
 func (w *Writer) SetMtime(name string, t time.Time) error {
-	d, base, err := w.dir(name)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	ts := unix.NsecToTimespec(t.UnixNano())
-	return unix.UtimesNanoAt(int(d.Fd()), base, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+	return w.onNode(name, func(fd int) error {
+		ts := unix.NsecToTimespec(t.UnixNano())
+		if err := unix.UtimesNano(procPath(fd), []unix.Timespec{ts, ts}); err != nil {
+			return fmt.Errorf("setting mtime of %s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // SetXattrs sets extended attributes on name itself.
@@ -314,8 +311,17 @@ func splitNul(b []byte) []string {
 
 func procPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
-// onNode calls fn with an O_PATH fd of name itself (not followed).
+// onNode calls fn with an O_PATH fd of name itself (not followed); "/" is
+// the root directory.
 func (w *Writer) onNode(name string, fn func(fd int) error) error {
+	if sysroot.Clean(name) == "/" {
+		fd, err := unix.Openat(int(w.Handle().Fd()), ".", unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("opening the root: %w", err)
+		}
+		defer unix.Close(fd)
+		return fn(fd)
+	}
 	d, base, err := w.dir(name)
 	if err != nil {
 		return err
