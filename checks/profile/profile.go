@@ -354,4 +354,3 @@ func (g *graph) report(chain []edge) {
 		fmt.Sprintf("Comment out line %d of %s, which closes the cycle", closing.line, closing.from)))
 	g.pass.Report(f)
 }
-
