@@ -31,7 +31,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	app := newApp(stdin, stdout, stderr)
 	cmd := app.rootCommand()
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
+	ran, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return app.exit
 	}
@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "rescue: hint: %s\n", h.Hint())
 	}
 	if code == report.ExitUsage {
-		fmt.Fprintf(stderr, "rescue: hint: %s --help shows the usage\n", cmd.CommandPath())
+		fmt.Fprintf(stderr, "rescue: hint: %s --help shows the usage\n", ran.CommandPath())
 	}
 	return code
 }
