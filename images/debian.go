@@ -13,14 +13,14 @@ import (
 	"strings"
 )
 
-// Layout is the disk layout of a bootable image.
-type Layout string
+// Flavor is the disk layout and boot method of a bootable image.
+type Flavor string
 
-// Layouts a Debian image can be built with.
+// Flavors a Debian image can be built with.
 const (
 	// MBRExt4: DOS partition table, one bootable ext4 root partition at
 	// 1 MiB, GRUB i386-pc in the MBR and the gap after it.
-	MBRExt4 Layout = "mbr-ext4"
+	MBRExt4 Flavor = "mbr-ext4"
 )
 
 // DebianOptions say how to build a bootable Debian image.
@@ -29,8 +29,8 @@ type DebianOptions struct {
 	Root *BootRoot
 	// Out is the image file to write (replaced if it exists).
 	Out string
-	// Layout of the disk (default MBRExt4).
-	Layout Layout
+	// Flavor of the disk (default MBRExt4).
+	Flavor Flavor
 	// SizeMB is the size of the (sparse) image; default 3072.
 	SizeMB int
 	// RootUUID is the root filesystem's UUID (default fixed, so that
@@ -43,7 +43,7 @@ type DebianOptions struct {
 // DebianImage is a built image and what a test needs to know about it.
 type DebianImage struct {
 	Path     string
-	Layout   Layout
+	Flavor   Flavor
 	RootUUID string
 	FSType   string
 	// RootOffset and RootSize locate the root filesystem in the image, in
@@ -64,6 +64,9 @@ type DebianImage struct {
 // DefaultRootUUID is the root filesystem UUID of built images.
 const DefaultRootUUID = "11111111-2222-4333-8444-555555555555"
 
+// diskID is the DOS disk signature of built images ("RESC").
+const diskID = "52455343"
+
 // sectorSize is the logical sector size of built images.
 const sectorSize = 512
 
@@ -77,11 +80,11 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	if o.Root == nil {
 		return nil, errors.New("building image: no root")
 	}
-	if o.Layout == "" {
-		o.Layout = MBRExt4
+	if o.Flavor == "" {
+		o.Flavor = MBRExt4
 	}
-	if o.Layout != MBRExt4 {
-		return nil, fmt.Errorf("building image: layout %s not supported yet", o.Layout)
+	if o.Flavor != MBRExt4 {
+		return nil, fmt.Errorf("building image: flavor %s not supported yet", o.Flavor)
 	}
 	if o.SizeMB == 0 {
 		o.SizeMB = 3072
@@ -89,7 +92,7 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	if o.RootUUID == "" {
 		o.RootUUID = DefaultRootUUID
 	}
-	for _, tool := range []string{"sfdisk", "mkfs.ext4", "tar", "chroot"} {
+	for _, tool := range []string{"tar", "chroot"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return nil, fmt.Errorf("building image: %w", err)
 		}
@@ -102,10 +105,10 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if err := run(ctx, "tar", "-C", dir, "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", o.Root.Tarball); err != nil {
+	if err := runCmd(ctx, "tar", "-C", dir, "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", o.Root.Tarball); err != nil {
 		return nil, err
 	}
-	img := &DebianImage{Path: o.Out, Layout: o.Layout, RootUUID: o.RootUUID, FSType: "ext4",
+	img := &DebianImage{Path: o.Out, Flavor: o.Flavor, RootUUID: o.RootUUID, FSType: "ext4",
 		RootDevice: "/dev/vda1", Debs: o.Root.Debs}
 	if img.Kernels, err = kernels(dir); err != nil {
 		return nil, err
@@ -117,38 +120,25 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 		return nil, err
 	}
 
-	// The disk: one bootable Linux partition from 1 MiB to the end.
-	_ = os.Remove(o.Out)
-	f, err := os.Create(o.Out)
+	// The disk: one bootable Linux partition from 1 MiB to the end, the
+	// root filesystem written into it by mkfs.ext4 -d.
+	disk, err := Build(ctx, filepath.Dir(o.Out), Layout{
+		Table: DOS, SizeMiB: int64(o.SizeMB), DiskID: diskID, Name: filepath.Base(o.Out),
+		Partitions: []Partition{{Type: Linux, Bootable: true,
+			FS: &Filesystem{Type: "ext4", UUID: o.RootUUID, Label: "rootfs", From: dir}}},
+	})
 	if err != nil {
 		return nil, err
 	}
-	err = f.Truncate(int64(o.SizeMB) << 20)
-	f.Close()
-	if err != nil {
-		return nil, err
+	part := disk.Parts[0]
+	if part.Offset < 1<<20 {
+		return nil, fmt.Errorf("building image: the root partition starts at %d, leaving no room for GRUB's core.img", part.Offset)
 	}
-	start := int64(2048)
-	if err := sfdisk(ctx, o.Out, fmt.Sprintf("label: dos\nlabel-id: 0x52455343\nstart=%d, type=83, bootable\n", start)); err != nil {
-		return nil, err
-	}
-	parts, err := partitions(ctx, o.Out)
-	if err != nil {
-		return nil, err
-	}
-	if len(parts) != 1 {
-		return nil, fmt.Errorf("building image: sfdisk made %d partitions, want 1", len(parts))
-	}
-	img.RootOffset, img.RootSize = parts[0].Start*sectorSize, parts[0].Size*sectorSize
-	if err := run(ctx, "mkfs.ext4", "-q", "-F", "-L", "rootfs", "-U", o.RootUUID,
-		"-E", "offset="+strconv.FormatInt(img.RootOffset, 10), "-d", dir,
-		o.Out, strconv.FormatInt(img.RootSize/1024, 10)+"k"); err != nil {
-		return nil, err
-	}
+	img.RootOffset, img.RootSize = part.Offset, part.Size
 	if err := installGrubBIOS(ctx, dir, o.Out, "(hd0,msdos1)/boot/grub"); err != nil {
 		return nil, err
 	}
-	img.Blkid = fmt.Sprintf("%s: LABEL=\"rootfs\" UUID=\"%s\" BLOCK_SIZE=\"4096\" TYPE=\"ext4\" PARTUUID=\"52455343-01\"\n", img.RootDevice, o.RootUUID)
+	img.Blkid = fmt.Sprintf("%s: LABEL=\"rootfs\" UUID=\"%s\" BLOCK_SIZE=\"4096\" TYPE=\"ext4\" PARTUUID=\"%s\"\n", img.RootDevice, o.RootUUID, part.PartUUID)
 	return img, nil
 }
 
@@ -268,7 +258,7 @@ exec /usr/sbin/grub-probe.real "$@"
 	if err := os.Symlink("../../null", filepath.Join(byUUID, img.RootUUID)); err != nil {
 		return err
 	}
-	if err := run(ctx, "chroot", dir, "grub-mkconfig", "-o", "/boot/grub/grub.cfg"); err != nil {
+	if err := runCmd(ctx, "chroot", dir, "grub-mkconfig", "-o", "/boot/grub/grub.cfg"); err != nil {
 		return err
 	}
 	cfg, err := os.ReadFile(filepath.Join(dir, "boot/grub/grub.cfg"))
@@ -294,7 +284,7 @@ func grubFS(fstype string) string {
 // sector 1, and the first 440 bytes of boot.img (the boot code, before the
 // partition table) to sector 0. boot.img already points at sector 1.
 func installGrubBIOS(ctx context.Context, dir, image, prefix string) error {
-	if err := run(ctx, "chroot", dir, "grub-mkimage", "-d", "/usr/lib/grub/i386-pc", "-O", "i386-pc",
+	if err := runCmd(ctx, "chroot", dir, "grub-mkimage", "-d", "/usr/lib/grub/i386-pc", "-O", "i386-pc",
 		"-o", "/tmp/core.img", "-p", prefix, "biosdisk", "part_msdos", "part_gpt", "ext2", "xfs"); err != nil {
 		return err
 	}
@@ -324,38 +314,6 @@ func installGrubBIOS(ctx context.Context, dir, image, prefix string) error {
 		return err
 	}
 	return f.Sync()
-}
-
-// Partition is one entry of a partition table, in sectors.
-type Partition struct {
-	Start, Size int64
-	Type        string
-}
-
-func sfdisk(ctx context.Context, image, script string) error {
-	cmd := exec.CommandContext(ctx, "sfdisk", "-q", image)
-	cmd.Stdin = strings.NewReader(script)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("sfdisk %s: %w\n%s", image, err, out)
-	}
-	return nil
-}
-
-var dumpLine = regexp.MustCompile(`start=\s*(\d+),\s*size=\s*(\d+),\s*type=\s*([^,\s]+)`)
-
-// partitions reads an image's partition table with sfdisk --dump.
-func partitions(ctx context.Context, image string) ([]Partition, error) {
-	out, err := output(ctx, "sfdisk", "--dump", image)
-	if err != nil {
-		return nil, err
-	}
-	var ps []Partition
-	for _, m := range dumpLine.FindAllStringSubmatch(string(out), -1) {
-		s, _ := strconv.ParseInt(m[1], 10, 64)
-		n, _ := strconv.ParseInt(m[2], 10, 64)
-		ps = append(ps, Partition{Start: s, Size: n, Type: m[3]})
-	}
-	return ps, nil
 }
 
 // kernels lists the kernel versions in /boot, newest first (the order

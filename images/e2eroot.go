@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -92,7 +91,7 @@ func BuildBootRoot(ctx context.Context, cacheDir string) (*BootRoot, error) {
 		"--format=tar", "bookworm", tmpTar)
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("mmdebstrap: %w\n%s", err, tail(out, 2000))
+		return nil, fmt.Errorf("mmdebstrap: %w\n%s", err, lastBytes(out, 2000))
 	}
 	_ = os.RemoveAll(r.Debs)
 	if err := os.Rename(tmpDebs, r.Debs); err != nil {
@@ -130,32 +129,18 @@ func lockFile(path string) (func(), error) {
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-func tail(b []byte, n int) string {
+func lastBytes(b []byte, n int) string {
 	if len(b) > n {
 		b = b[len(b)-n:]
 	}
 	return string(b)
 }
 
-// run runs a command and returns its error with the end of its output.
-func run(ctx context.Context, name string, args ...string) error {
+// runCmd runs a command and returns its error with the end of its output.
+func runCmd(ctx context.Context, name string, args ...string) error {
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, tail(out, 1500))
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, lastBytes(out, 1500))
 	}
 	return nil
-}
-
-// output runs a command and returns its standard output.
-func output(ctx context.Context, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return nil, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, tail(ee.Stderr, 1500))
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return out, nil
 }

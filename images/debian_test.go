@@ -1,0 +1,73 @@
+package images
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// debianDefaultGrub is /etc/default/grub as grub2-common 2.06 on Debian 12
+// installs it.
+const debianDefaultGrub = `# If you change this file, run 'update-grub' afterwards to update
+# /boot/grub/grub.cfg.
+# For full documentation of the options in this file, see:
+#   info -f grub -n 'Simple configuration'
+
+GRUB_DEFAULT=0
+GRUB_TIMEOUT=5
+GRUB_DISTRIBUTOR=` + "`( . /etc/os-release; echo ${NAME:-Debian} ) 2> /dev/null || echo Debian`" + `
+GRUB_CMDLINE_LINUX_DEFAULT="quiet"
+GRUB_CMDLINE_LINUX=""
+
+# Uncomment to use basic console
+#GRUB_TERMINAL=console
+
+# Uncomment to disable graphical terminal (grub-pc only)
+#GRUB_TERMINAL=console
+`
+
+func TestConfigureRoot(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "etc/default"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc/default/grub"), []byte(debianDefaultGrub), 0o644))
+	img := &DebianImage{RootUUID: DefaultRootUUID, FSType: "ext4"}
+	require.NoError(t, configureRoot(dir, img))
+
+	fstab, err := os.ReadFile(filepath.Join(dir, "etc/fstab"))
+	require.NoError(t, err)
+	assert.Contains(t, string(fstab), "UUID="+DefaultRootUUID+" /               ext4    errors=remount-ro 0       1\n")
+
+	g, err := os.ReadFile(filepath.Join(dir, "etc/default/grub"))
+	require.NoError(t, err)
+	s := string(g)
+	assert.Contains(t, s, "\nGRUB_TIMEOUT=1\n")
+	assert.Contains(t, s, "\nGRUB_CMDLINE_LINUX_DEFAULT=\"\"\n", "no quiet: the harness reads the kernel's messages")
+	assert.Contains(t, s, "\nGRUB_CMDLINE_LINUX=\"console=tty0 console=ttyS0,115200n8\"\n")
+	assert.Contains(t, s, "\nGRUB_SERIAL_COMMAND=\"serial --speed=115200\"\n")
+	assert.Equal(t, 1, strings.Count(s, "GRUB_TERMINAL="), "the commented duplicates collapse into one setting")
+	assert.Contains(t, s, "\nGRUB_TERMINAL=\"console serial\"\n")
+	assert.Contains(t, s, "GRUB_DISTRIBUTOR=`( . /etc/os-release", "other settings stay")
+
+	// Configuring twice changes nothing more.
+	require.NoError(t, configureRoot(dir, img))
+	g2, err := os.ReadFile(filepath.Join(dir, "etc/default/grub"))
+	require.NoError(t, err)
+	assert.Equal(t, s, string(g2))
+}
+
+func TestKernels(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "boot"), 0o755))
+	for _, v := range []string{"6.1.0-9-amd64", "6.1.0-50-amd64", "6.1.0-10-amd64"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "boot/vmlinuz-"+v), nil, 0o644))
+	}
+	ks, err := kernels(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"6.1.0-50-amd64", "6.1.0-10-amd64", "6.1.0-9-amd64"}, ks)
+	_, err = kernels(t.TempDir())
+	assert.ErrorContains(t, err, "no kernel")
+}
