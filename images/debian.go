@@ -21,7 +21,14 @@ const (
 	// MBRExt4: DOS partition table, one bootable ext4 root partition at
 	// 1 MiB, GRUB i386-pc in the MBR and the gap after it.
 	MBRExt4 Flavor = "mbr-ext4"
+	// GPTXfsUEFI: GPT, a FAT32 EFI system partition with Debian's signed
+	// grubx64.efi at the removable-media path, and an xfs root; boots
+	// with OVMF.
+	GPTXfsUEFI Flavor = "gpt-xfs-uefi"
 )
+
+// espUUID is the volume id of the EFI system partition of UEFI images.
+const espUUID = "1A2B-3C4D"
 
 // DebianOptions say how to build a bootable Debian image.
 type DebianOptions struct {
@@ -54,6 +61,8 @@ type DebianImage struct {
 	// Blkid lists the image's filesystems as the guest sees them, in
 	// `blkid` output form, for `rescue --devices`.
 	Blkid string
+	// UEFI says the image boots with UEFI firmware (OVMF) only.
+	UEFI bool
 	// Kernels are the installed kernel versions, newest (the default
 	// boot entry) first.
 	Kernels []string
@@ -70,21 +79,21 @@ const diskID = "52455343"
 // sectorSize is the logical sector size of built images.
 const sectorSize = 512
 
-// BuildDebian builds a bootable Debian image from a root tarball, without
-// mounting anything: sfdisk writes the partition table, mkfs.ext4 -d fills
-// the root filesystem at its offset, and GRUB's boot.img and core.img go
-// into the MBR and the gap after it. grub.cfg comes from the distribution's
-// own grub-mkconfig, run in a chroot of the unpacked root with grub-probe
-// answered for the disk the guest will see.
+// BuildDebian builds a bootable Debian image from a root tarball. The
+// partition table and filesystems come from Build (sfdisk, mkfs.ext4 -d at
+// the partition's offset, mkfs.xfs and a copy, mkfs.fat and mtools); GRUB
+// is installed without grub-install, which needs a block device: for BIOS,
+// boot.img and a core.img from the root's own grub-mkimage go into the MBR
+// and the gap after it; for UEFI, Debian's signed grubx64.efi goes to the
+// removable-media path of the ESP with a grub.cfg that finds the root by
+// UUID. /boot/grub/grub.cfg comes from the root's own grub-mkconfig, run in
+// a chroot with grub-probe answered for the disk the guest will see.
 func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	if o.Root == nil {
 		return nil, errors.New("building image: no root")
 	}
 	if o.Flavor == "" {
 		o.Flavor = MBRExt4
-	}
-	if o.Flavor != MBRExt4 {
-		return nil, fmt.Errorf("building image: flavor %s not supported yet", o.Flavor)
 	}
 	if o.SizeMB == 0 {
 		o.SizeMB = 3072
@@ -100,6 +109,22 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	if o.WorkDir == "" {
 		o.WorkDir = filepath.Dir(o.Out)
 	}
+	img := &DebianImage{Path: o.Out, Flavor: o.Flavor, RootUUID: o.RootUUID, Debs: o.Root.Debs}
+	var (
+		platform, partmap, drive string
+		extraFstab               string
+	)
+	switch o.Flavor {
+	case MBRExt4:
+		img.FSType, img.RootDevice = "ext4", "/dev/vda1"
+		platform, partmap, drive = "i386-pc", "msdos", "(hd0,msdos1)"
+	case GPTXfsUEFI:
+		img.FSType, img.RootDevice, img.UEFI = "xfs", "/dev/vda2", true
+		platform, partmap, drive = "x86_64-efi", "gpt", "(hd0,gpt2)"
+		extraFstab = fmt.Sprintf("UUID=%s  /boot/efi       vfat    umask=0077      0       1\n", espUUID)
+	default:
+		return nil, fmt.Errorf("building image: unknown flavor %q", o.Flavor)
+	}
 	dir, err := os.MkdirTemp(o.WorkDir, "root-")
 	if err != nil {
 		return nil, err
@@ -108,48 +133,112 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	if err := runCmd(ctx, "tar", "-C", dir, "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", o.Root.Tarball); err != nil {
 		return nil, err
 	}
-	img := &DebianImage{Path: o.Out, Flavor: o.Flavor, RootUUID: o.RootUUID, FSType: "ext4",
-		RootDevice: "/dev/vda1", Debs: o.Root.Debs}
 	if img.Kernels, err = kernels(dir); err != nil {
 		return nil, err
 	}
-	if err := configureRoot(dir, img); err != nil {
+	if err := configureRoot(dir, img, extraFstab); err != nil {
 		return nil, err
 	}
-	if err := grubMkconfig(ctx, dir, img, "msdos", "(hd0,msdos1)"); err != nil {
+	if err := grubMkconfig(ctx, dir, img, platform, partmap, drive); err != nil {
 		return nil, err
 	}
 
-	// The disk: one bootable Linux partition from 1 MiB to the end, the
-	// root filesystem written into it by mkfs.ext4 -d.
-	disk, err := Build(ctx, filepath.Dir(o.Out), Layout{
-		Table: DOS, SizeMiB: int64(o.SizeMB), DiskID: diskID, Name: filepath.Base(o.Out),
-		Partitions: []Partition{{Type: Linux, Bootable: true,
-			FS: &Filesystem{Type: "ext4", UUID: o.RootUUID, Label: "rootfs", From: dir}}},
-	})
+	rootFS := &Filesystem{Type: img.FSType, UUID: o.RootUUID, Label: "rootfs", From: dir}
+	layout := Layout{SizeMiB: int64(o.SizeMB), Name: filepath.Base(o.Out)}
+	rootPart := 0
+	switch o.Flavor {
+	case MBRExt4:
+		// One bootable Linux partition from 1 MiB to the end.
+		layout.Table, layout.DiskID = DOS, diskID
+		layout.Partitions = []Partition{{Type: Linux, Bootable: true, FS: rootFS}}
+	case GPTXfsUEFI:
+		esp, err := espTree(dir, o.WorkDir, o.RootUUID)
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(esp)
+		if err := os.MkdirAll(filepath.Join(dir, "boot/efi"), 0o755); err != nil {
+			return nil, err
+		}
+		layout.Table = GPT
+		layout.Partitions = []Partition{
+			{SizeMiB: 100, Type: ESP, Name: "EFI System Partition", FS: &Filesystem{Type: "vfat", UUID: espUUID, Label: "ESP", From: esp}},
+			{Type: Linux, Name: "root", FS: rootFS},
+		}
+		rootPart = 1
+	}
+	disk, err := Build(ctx, filepath.Dir(o.Out), layout)
 	if err != nil {
 		return nil, err
 	}
-	part := disk.Parts[0]
-	if part.Offset < 1<<20 {
-		return nil, fmt.Errorf("building image: the root partition starts at %d, leaving no room for GRUB's core.img", part.Offset)
-	}
+	part := disk.Parts[rootPart]
 	img.RootOffset, img.RootSize = part.Offset, part.Size
-	if err := installGrubBIOS(ctx, dir, o.Out, "(hd0,msdos1)/boot/grub"); err != nil {
-		return nil, err
+	if o.Flavor == MBRExt4 {
+		if part.Offset < 1<<20 {
+			return nil, fmt.Errorf("building image: the root partition starts at %d, leaving no room for GRUB's core.img", part.Offset)
+		}
+		if err := installGrubBIOS(ctx, dir, o.Out, drive+"/boot/grub"); err != nil {
+			return nil, err
+		}
 	}
-	img.Blkid = fmt.Sprintf("%s: LABEL=\"rootfs\" UUID=\"%s\" BLOCK_SIZE=\"4096\" TYPE=\"ext4\" PARTUUID=\"%s\"\n", img.RootDevice, o.RootUUID, part.PartUUID)
+	for _, p := range disk.Parts {
+		if p.FS == nil {
+			continue
+		}
+		line := fmt.Sprintf("/dev/vda%d: ", p.Number)
+		if p.FS.Label != "" {
+			line += fmt.Sprintf("LABEL=%q ", p.FS.Label)
+		}
+		line += fmt.Sprintf("UUID=%q TYPE=%q", p.FS.UUID, p.FS.Type)
+		if p.Name != "" {
+			line += fmt.Sprintf(" PARTLABEL=%q", p.Name)
+		}
+		img.Blkid += line + fmt.Sprintf(" PARTUUID=%q\n", strings.ToLower(p.PartUUID))
+	}
 	return img, nil
+}
+
+// espTree lays out an EFI system partition as Debian's grub-install
+// --removable would, minus shim: the signed grubx64.efi at
+// EFI/BOOT/BOOTX64.EFI (where firmware without boot entries looks) and at
+// EFI/debian, each beside a grub.cfg that finds the root by UUID and loads
+// its /boot/grub/grub.cfg.
+func espTree(root, work, rootUUID string) (string, error) {
+	signed, err := os.ReadFile(filepath.Join(root, "usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed"))
+	if err != nil {
+		return "", fmt.Errorf("the root has no signed GRUB (grub-efi-amd64-signed): %w", err)
+	}
+	esp, err := os.MkdirTemp(work, "esp-")
+	if err != nil {
+		return "", err
+	}
+	cfg := fmt.Sprintf("search.fs_uuid %s root hd0,gpt2\nset prefix=($root)'/boot/grub'\nconfigfile $prefix/grub.cfg\n", rootUUID)
+	for _, d := range []struct{ dir, efi string }{{"EFI/BOOT", "BOOTX64.EFI"}, {"EFI/debian", "grubx64.efi"}} {
+		if err := os.MkdirAll(filepath.Join(esp, d.dir), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(esp, d.dir, d.efi), signed, 0o644); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(esp, d.dir, "grub.cfg"), []byte(cfg), 0o644); err != nil {
+			return "", err
+		}
+	}
+	return esp, nil
 }
 
 // configureRoot makes the unpacked root what an installed, console-first
 // system looks like: its fstab names the root by UUID, GRUB shows its menu
 // and the kernel its messages on the serial console, and the host has a
 // name.
-func configureRoot(dir string, img *DebianImage) error {
+func configureRoot(dir string, img *DebianImage, extraFstab string) error {
+	opts := "errors=remount-ro"
+	if img.FSType == "xfs" {
+		opts = "defaults"
+	}
 	fstab := fmt.Sprintf("# /etc/fstab: static file system information.\n"+
 		"# <file system> <mount point>   <type>  <options>       <dump>  <pass>\n"+
-		"UUID=%s /               %s    errors=remount-ro 0       1\n", img.RootUUID, img.FSType)
+		"UUID=%s /               %s    %s 0       1\n", img.RootUUID, img.FSType, opts) + extraFstab
 	if err := os.WriteFile(filepath.Join(dir, "etc/fstab"), []byte(fstab), 0o644); err != nil {
 		return err
 	}
@@ -200,13 +289,13 @@ func configureRoot(dir string, img *DebianImage) error {
 // in a chroot. The unpacked root has no block device, so grub-probe is
 // answered by a stub for the duration, and /dev/disk/by-uuid/UUID exists
 // because 10_linux writes root=UUID= only when it does. The GRUB modules go
-// into /boot/grub/i386-pc, as grub-install would put them.
-func grubMkconfig(ctx context.Context, dir string, img *DebianImage, partmap, drive string) error {
-	modDir := filepath.Join(dir, "boot/grub/i386-pc")
+// into /boot/grub/PLATFORM, as grub-install would put them.
+func grubMkconfig(ctx context.Context, dir string, img *DebianImage, platform, partmap, drive string) error {
+	modDir := filepath.Join(dir, "boot/grub", platform)
 	if err := os.MkdirAll(modDir, 0o755); err != nil {
 		return err
 	}
-	src := filepath.Join(dir, "usr/lib/grub/i386-pc")
+	src := filepath.Join(dir, "usr/lib/grub", platform)
 	ents, err := os.ReadDir(src)
 	if err != nil {
 		return fmt.Errorf("grub i386-pc modules: %w", err)

@@ -81,7 +81,9 @@ func BuildBootRoot(ctx context.Context, cacheDir string) (*BootRoot, error) {
 	if err := os.MkdirAll(tmpDebs, 0o755); err != nil {
 		return nil, err
 	}
-	args := []string{"--variant=minbase", "--skip=download/empty", "--include=" + strings.Join(BootPackages, ",")}
+	// Keep every downloaded .deb, the essential ones included (mmdebstrap
+	// unlinks those after unpacking them unless told not to).
+	args := []string{"--variant=minbase", "--skip=download/empty", "--skip=essential/unlink", "--include=" + strings.Join(BootPackages, ",")}
 	for _, hk := range bootRootHooks {
 		args = append(args, "--customize-hook="+hk)
 	}
@@ -107,7 +109,7 @@ func BuildBootRoot(ctx context.Context, cacheDir string) (*BootRoot, error) {
 // variant, the packages and the hooks.
 func BootRootKey() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "v1\nbookworm\nminbase\n%s\n%s\n", strings.Join(BootPackages, ","), strings.Join(bootRootHooks, "\n"))
+	fmt.Fprintf(h, "v2\nbookworm\nminbase\n%s\n%s\n", strings.Join(BootPackages, ","), strings.Join(bootRootHooks, "\n"))
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 

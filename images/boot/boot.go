@@ -257,6 +257,9 @@ loop:
 	for c := range chunks {
 		_, _ = logw.Write(c)
 	}
+	if ps := cmd.ProcessState; ps != nil {
+		res.CPUSeconds = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
 	if !streamOpen && res.Class == Timeout && waitErr != nil {
 		res.Why = fmt.Sprintf("qemu exited: %v; %s", waitErr, res.Why)
 	}

@@ -74,8 +74,11 @@ type Result struct {
 	// VGA holds the last non-empty lines of the VGA text screen, read
 	// when the serial console was not enough to classify the boot.
 	VGA []string `json:"vga,omitempty"`
-	// Seconds is the wall time of the boot.
-	Seconds float64 `json:"seconds"`
+	// Seconds is the wall time of the boot; CPUSeconds the processor time
+	// qemu used (user and system), which does not depend on how busy the
+	// host was and so measures what a boot costs.
+	Seconds    float64 `json:"seconds"`
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 	// SerialLog is the path of the serial console transcript.
 	SerialLog string `json:"serial_log,omitempty"`
 }
