@@ -64,7 +64,7 @@ e2e-full: deps
 	@E2E_SCENARIOS=all $(call E2E_SHOW,240m)
 
 docs: build
-	$(GO) run ./cmd/rescue-docs
+	bin/rescue gen-docs docs
 
 clean:
 	rm -rf bin
