@@ -25,7 +25,22 @@ const (
 	// grubx64.efi at the removable-media path, and an xfs root; boots
 	// with OVMF.
 	GPTXfsUEFI Flavor = "gpt-xfs-uefi"
+	// LVMExt4: DOS partition table, one LVM partition holding volume
+	// group vg0 with a linear LV "root" (ext4), named
+	// /dev/mapper/vg0-root in fstab and on the kernel line as the Debian
+	// installer writes it; GRUB i386-pc reads the LV itself.
+	LVMExt4 Flavor = "mbr-lvm-ext4"
 )
+
+// grubTarget is what grub-probe would say about the root of the disk the
+// guest sees.
+type grubTarget struct {
+	platform    string // i386-pc, x86_64-efi
+	partmap     string // msdos, gpt
+	drive       string // (hd0,msdos1), (lvm/vg0-root)
+	abstraction string // "" or lvm
+	modules     []string
+}
 
 // espUUID is the volume id of the EFI system partition of UEFI images.
 const espUUID = "1A2B-3C4D"
@@ -111,17 +126,24 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	}
 	img := &DebianImage{Path: o.Out, Flavor: o.Flavor, RootUUID: o.RootUUID, Debs: o.Root.Debs}
 	var (
-		platform, partmap, drive string
-		extraFstab               string
+		gt         grubTarget
+		extraFstab string
 	)
+	rootSource := "UUID=" + o.RootUUID
 	switch o.Flavor {
 	case MBRExt4:
 		img.FSType, img.RootDevice = "ext4", "/dev/vda1"
-		platform, partmap, drive = "i386-pc", "msdos", "(hd0,msdos1)"
+		gt = grubTarget{platform: "i386-pc", partmap: "msdos", drive: "(hd0,msdos1)",
+			modules: []string{"biosdisk", "part_msdos", "part_gpt", "ext2", "xfs"}}
 	case GPTXfsUEFI:
 		img.FSType, img.RootDevice, img.UEFI = "xfs", "/dev/vda2", true
-		platform, partmap, drive = "x86_64-efi", "gpt", "(hd0,gpt2)"
+		gt = grubTarget{platform: "x86_64-efi", partmap: "gpt", drive: "(hd0,gpt2)"}
 		extraFstab = fmt.Sprintf("UUID=%s  /boot/efi       vfat    umask=0077      0       1\n", espUUID)
+	case LVMExt4:
+		img.FSType, img.RootDevice = "ext4", "/dev/mapper/vg0-root"
+		rootSource = img.RootDevice
+		gt = grubTarget{platform: "i386-pc", partmap: "msdos", drive: "(lvm/vg0-root)", abstraction: "lvm",
+			modules: []string{"biosdisk", "part_msdos", "lvm", "ext2"}}
 	default:
 		return nil, fmt.Errorf("building image: unknown flavor %q", o.Flavor)
 	}
@@ -136,10 +158,10 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	if img.Kernels, err = kernels(dir); err != nil {
 		return nil, err
 	}
-	if err := configureRoot(dir, img, extraFstab); err != nil {
+	if err := configureRoot(dir, img, rootSource, extraFstab); err != nil {
 		return nil, err
 	}
-	if err := grubMkconfig(ctx, dir, img, platform, partmap, drive); err != nil {
+	if err := grubMkconfig(ctx, dir, img, gt); err != nil {
 		return nil, err
 	}
 
@@ -166,6 +188,10 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 			{Type: Linux, Name: "root", FS: rootFS},
 		}
 		rootPart = 1
+	case LVMExt4:
+		layout.Table, layout.DiskID = DOS, diskID
+		layout.Partitions = []Partition{{Type: LVM, Bootable: true, FS: &Filesystem{Type: "lvm",
+			VG: &VolumeGroup{Name: "vg0", LVs: []LogicalVolume{{Name: "root", FS: rootFS}}}}}}
 	}
 	disk, err := Build(ctx, filepath.Dir(o.Out), layout)
 	if err != nil {
@@ -173,11 +199,18 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	}
 	part := disk.Parts[rootPart]
 	img.RootOffset, img.RootSize = part.Offset, part.Size
-	if o.Flavor == MBRExt4 {
-		if part.Offset < 1<<20 {
-			return nil, fmt.Errorf("building image: the root partition starts at %d, leaving no room for GRUB's core.img", part.Offset)
+	if o.Flavor == LVMExt4 {
+		lv := disk.LV("vg0", "root")
+		if lv == nil || len(lv.Segments) != 1 {
+			return nil, errors.New("building image: the root LV is not one linear segment")
 		}
-		if err := installGrubBIOS(ctx, dir, o.Out, drive+"/boot/grub"); err != nil {
+		img.RootOffset, img.RootSize = lv.Segments[0].Offset, lv.Segments[0].Size
+	}
+	if gt.platform == "i386-pc" {
+		if part.Offset < 1<<20 {
+			return nil, fmt.Errorf("building image: the first partition starts at %d, leaving no room for GRUB's core.img", part.Offset)
+		}
+		if err := installGrubBIOS(ctx, dir, o.Out, gt.drive+"/boot/grub", gt.modules); err != nil {
 			return nil, err
 		}
 	}
@@ -186,6 +219,10 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 			continue
 		}
 		line := fmt.Sprintf("/dev/vda%d: ", p.Number)
+		if p.FS.Type == "lvm" {
+			img.Blkid += line + fmt.Sprintf("UUID=%q TYPE=\"LVM2_member\" PARTUUID=%q\n", p.FS.UUID, strings.ToLower(p.PartUUID))
+			continue
+		}
 		if p.FS.Label != "" {
 			line += fmt.Sprintf("LABEL=%q ", p.FS.Label)
 		}
@@ -194,6 +231,11 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 			line += fmt.Sprintf(" PARTLABEL=%q", p.Name)
 		}
 		img.Blkid += line + fmt.Sprintf(" PARTUUID=%q\n", strings.ToLower(p.PartUUID))
+	}
+	for _, v := range disk.LVs {
+		if v.FS != nil {
+			img.Blkid += fmt.Sprintf("/dev/mapper/%s-%s: LABEL=%q UUID=%q TYPE=%q\n", v.VG, v.Name, v.FS.Label, v.FS.UUID, v.FS.Type)
+		}
 	}
 	return img, nil
 }
@@ -231,14 +273,14 @@ func espTree(root, work, rootUUID string) (string, error) {
 // system looks like: its fstab names the root by UUID, GRUB shows its menu
 // and the kernel its messages on the serial console, and the host has a
 // name.
-func configureRoot(dir string, img *DebianImage, extraFstab string) error {
+func configureRoot(dir string, img *DebianImage, rootSource, extraFstab string) error {
 	opts := "errors=remount-ro"
 	if img.FSType == "xfs" {
 		opts = "defaults"
 	}
 	fstab := fmt.Sprintf("# /etc/fstab: static file system information.\n"+
 		"# <file system> <mount point>   <type>  <options>       <dump>  <pass>\n"+
-		"UUID=%s /               %s    %s 0       1\n", img.RootUUID, img.FSType, opts) + extraFstab
+		"%s /               %s    %s 0       1\n", rootSource, img.FSType, opts) + extraFstab
 	if err := os.WriteFile(filepath.Join(dir, "etc/fstab"), []byte(fstab), 0o644); err != nil {
 		return err
 	}
@@ -290,12 +332,12 @@ func configureRoot(dir string, img *DebianImage, extraFstab string) error {
 // answered by a stub for the duration, and /dev/disk/by-uuid/UUID exists
 // because 10_linux writes root=UUID= only when it does. The GRUB modules go
 // into /boot/grub/PLATFORM, as grub-install would put them.
-func grubMkconfig(ctx context.Context, dir string, img *DebianImage, platform, partmap, drive string) error {
-	modDir := filepath.Join(dir, "boot/grub", platform)
+func grubMkconfig(ctx context.Context, dir string, img *DebianImage, gt grubTarget) error {
+	modDir := filepath.Join(dir, "boot/grub", gt.platform)
 	if err := os.MkdirAll(modDir, 0o755); err != nil {
 		return err
 	}
-	src := filepath.Join(dir, "usr/lib/grub", platform)
+	src := filepath.Join(dir, "usr/lib/grub", gt.platform)
 	ents, err := os.ReadDir(src)
 	if err != nil {
 		return fmt.Errorf("grub i386-pc modules: %w", err)
@@ -318,7 +360,7 @@ func grubMkconfig(ctx context.Context, dir string, img *DebianImage, platform, p
 		return err
 	}
 	defer os.Rename(real, probe)
-	hint := strings.Trim(drive, "()")
+	hint := strings.Trim(gt.drive, "()")
 	stub := fmt.Sprintf(`#!/bin/sh
 # Build-time stub: the root being configured has no block device yet.
 for a in "$@"; do case "$a" in
@@ -326,7 +368,7 @@ for a in "$@"; do case "$a" in
  --target=fs_uuid) echo %[2]s; exit 0;;
  --target=fs) echo %[3]s; exit 0;;
  --target=partmap) echo %[4]s; exit 0;;
- --target=abstraction) exit 0;;
+ --target=abstraction) echo %[8]s; exit 0;;
  --target=drive) echo '%[5]s'; exit 0;;
  --target=compatibility_hint) echo '%[6]s'; exit 0;;
  --target=hints_string) echo '--hint-bios=%[6]s --hint-efi=%[6]s --hint-baremetal=ahci0,%[7]s'; exit 0;;
@@ -335,7 +377,7 @@ for a in "$@"; do case "$a" in
  --target=disk) echo /dev/vda; exit 0;;
 esac; done
 exec /usr/sbin/grub-probe.real "$@"
-`, img.RootDevice, img.RootUUID, grubFS(img.FSType), partmap, drive, hint, strings.TrimPrefix(hint, "hd0,"))
+`, img.RootDevice, img.RootUUID, grubFS(img.FSType), gt.partmap, gt.drive, hint, strings.TrimPrefix(hint, "hd0,"), gt.abstraction)
 	if err := os.WriteFile(probe, []byte(stub), 0o755); err != nil {
 		return err
 	}
@@ -354,8 +396,12 @@ exec /usr/sbin/grub-probe.real "$@"
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(string(cfg), "root=UUID="+img.RootUUID) {
-		return errors.New("grub-mkconfig wrote no root=UUID= entry")
+	want := "root=UUID=" + img.RootUUID
+	if gt.abstraction == "lvm" {
+		want = "root=" + img.RootDevice
+	}
+	if !strings.Contains(string(cfg), want+" ") {
+		return fmt.Errorf("grub-mkconfig wrote no %s entry", want)
 	}
 	return nil
 }
@@ -372,9 +418,10 @@ func grubFS(fstype string) string {
 // with the disk, partition table and filesystem modules built in, goes to
 // sector 1, and the first 440 bytes of boot.img (the boot code, before the
 // partition table) to sector 0. boot.img already points at sector 1.
-func installGrubBIOS(ctx context.Context, dir, image, prefix string) error {
-	if err := runCmd(ctx, "chroot", dir, "grub-mkimage", "-d", "/usr/lib/grub/i386-pc", "-O", "i386-pc",
-		"-o", "/tmp/core.img", "-p", prefix, "biosdisk", "part_msdos", "part_gpt", "ext2", "xfs"); err != nil {
+func installGrubBIOS(ctx context.Context, dir, image, prefix string, modules []string) error {
+	args := append([]string{dir, "grub-mkimage", "-d", "/usr/lib/grub/i386-pc", "-O", "i386-pc",
+		"-o", "/tmp/core.img", "-p", prefix}, modules...)
+	if err := runCmd(ctx, "chroot", args...); err != nil {
 		return err
 	}
 	core, err := os.ReadFile(filepath.Join(dir, "tmp/core.img"))

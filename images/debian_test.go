@@ -35,7 +35,7 @@ func TestConfigureRoot(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "etc/default"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc/default/grub"), []byte(debianDefaultGrub), 0o644))
 	img := &DebianImage{RootUUID: DefaultRootUUID, FSType: "ext4"}
-	require.NoError(t, configureRoot(dir, img, ""))
+	require.NoError(t, configureRoot(dir, img, "UUID="+img.RootUUID, ""))
 
 	fstab, err := os.ReadFile(filepath.Join(dir, "etc/fstab"))
 	require.NoError(t, err)
@@ -53,7 +53,7 @@ func TestConfigureRoot(t *testing.T) {
 	assert.Contains(t, s, "GRUB_DISTRIBUTOR=`( . /etc/os-release", "other settings stay")
 
 	// Configuring twice changes nothing more.
-	require.NoError(t, configureRoot(dir, img, ""))
+	require.NoError(t, configureRoot(dir, img, "UUID="+img.RootUUID, ""))
 	g2, err := os.ReadFile(filepath.Join(dir, "etc/default/grub"))
 	require.NoError(t, err)
 	assert.Equal(t, s, string(g2))

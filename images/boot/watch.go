@@ -185,6 +185,7 @@ type Watcher struct {
 	Patience float64
 
 	buf     []byte
+	scanned int // how much of buf the fatal patterns have seen
 	phase   phase
 	since   time.Duration // when the current phase began
 	mark    int           // offset in buf where the current phase began
@@ -194,6 +195,7 @@ type Watcher struct {
 	// pending is a fatal class seen but not yet final (grace period).
 	pending    Class
 	pendingAt  time.Duration
+	prompted   bool
 	promptSeen time.Duration
 	vgaAt      time.Duration
 	done       bool
@@ -250,9 +252,15 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 		w.lastOut = now
 	}
 	// Fatal states, anywhere in the transcript since the boot began.
-	if w.pending == "" {
+	// Only the new output is searched (with an overlap for a match split
+	// between reads), so a long boot costs linear time.
+	fresh := w.buf[max(0, w.scanned-256):]
+	if len(data) > 0 {
+		w.scanned = len(w.buf)
+	}
+	if w.pending == "" && len(data) > 0 {
 		for _, f := range fatal {
-			if loc := f.re.FindIndex(w.buf); loc != nil {
+			if loc := f.re.FindIndex(fresh); loc != nil {
 				w.pending, w.pendingAt = f.class, now
 				w.event(EvFatal, now)
 				break
@@ -281,14 +289,14 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 	tail := w.buf[w.mark:]
 	switch w.phase {
 	case phaseBoot:
-		if w.promptSeen == 0 && loginPromptAny.Match(w.buf) {
-			w.promptSeen = now
+		if !w.prompted && len(data) > 0 && loginPromptAny.Match(fresh) {
+			w.prompted, w.promptSeen = true, now
 			w.event(EvLoginPrompt, now)
 		}
 		// Type the user name once the prompt is the last thing printed
 		// and the console has been quiet a moment, or a little later
 		// anyway: late boot messages may follow the prompt.
-		if w.promptSeen > 0 && ((loginPrompt.Match(bytes.TrimRight(w.buf, "\r\n")) || bytes.HasSuffix(w.buf, []byte("login: "))) && now-w.lastOut >= time.Second ||
+		if w.prompted && ((loginPrompt.Match(bytes.TrimRight(w.buf, "\r\n")) || bytes.HasSuffix(w.buf, []byte("login: "))) && now-w.lastOut >= time.Second ||
 			now-w.promptSeen >= w.scale(5*time.Second)) {
 			w.event(EvUserSent, now)
 			w.enter(phaseUser, now)

@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"rescue/images"
 	"rescue/images/boot"
 )
 
@@ -27,6 +29,7 @@ import (
 //	E2E_MEM        MiB per machine              (default 1024)
 //	E2E_OUT        artifacts                    (default $TMPDIR/rescue-e2e-out)
 //	E2E_CACHE      root and base image cache    (default /var/cache/rescue-e2e)
+//	E2E_FLAVORS    other image flavors to boot  (default gpt-xfs-uefi; none)
 func TestBootProof(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the boot proof needs root (loop devices, mounts, chroot)")
@@ -75,9 +78,22 @@ func TestBootProof(t *testing.T) {
 			fmt.Fprintf(os.Stderr, "e2e %s: %s\n", time.Since(t0).Round(time.Second), fmt.Sprintf(format, args...))
 		},
 	}
-	base, err := env.Base(ctx)
+	base, err := env.Base(ctx, images.MBRExt4)
 	if err != nil {
 		t.Fatalf("base image: %v", err)
+	}
+	// The other flavors are proven by a healthy boot each.
+	var others []*images.DebianImage
+	for _, f := range strings.Split(envOr("E2E_FLAVORS", string(images.GPTXfsUEFI)), ",") {
+		if f = strings.TrimSpace(f); f == "" || f == "none" || images.Flavor(f) == images.MBRExt4 {
+			continue
+		}
+		img, err := env.Base(ctx, images.Flavor(f))
+		if err != nil {
+			t.Errorf("%s base image: %v", f, err)
+			continue
+		}
+		others = append(others, img)
 	}
 	env.logf("base image %s, kernels %v", base.Path, base.Kernels)
 	suite, err := NewSuite(ctx, env, base)
@@ -85,12 +101,22 @@ func TestBootProof(t *testing.T) {
 		t.Fatal(err)
 	}
 	table := &Table{Set: set, Parallel: parallel, CPUs: smp, MemoryMB: mem}
-	baseline := make(chan *Row, 1)
-	go func() { baseline <- suite.Baseline(ctx) }()
-	rows := suite.RunAll(ctx, list, func(r *Row) {
+	report := func(r *Row) {
 		env.logf("%-24s %-8s broken=%s repaired=%s (%.0fs)", r.Scenario, r.Status, short(r.Broken), short(r.Repaired), r.Seconds)
-	})
-	table.Rows = append([]*Row{<-baseline}, rows...)
+	}
+	baselines := make([]*Row, 1+len(others))
+	var wg sync.WaitGroup
+	for i, img := range append([]*images.DebianImage{base}, others...) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			baselines[i] = suite.Baseline(ctx, img)
+			report(baselines[i])
+		}()
+	}
+	rows := suite.RunAll(ctx, list, report)
+	wg.Wait()
+	table.Rows = append(baselines, rows...)
 	table.Seconds = time.Since(t0).Seconds()
 	writeTable(t, out, table)
 

@@ -46,16 +46,16 @@ func (e *Env) logf(format string, args ...any) {
 // changes in a way that must rebuild cached base images.
 const baseVersion = "1"
 
-// Base returns the shared base image (cached under CacheDir by the root's
-// key), building the root and the image when missing.
-func (e *Env) Base(ctx context.Context) (*images.DebianImage, error) {
+// Base returns the base image of a flavor (cached under CacheDir by the
+// root's key), building the root and the image when missing.
+func (e *Env) Base(ctx context.Context, flavor images.Flavor) (*images.DebianImage, error) {
 	t0 := time.Now()
 	root, err := images.BuildBootRoot(ctx, e.CacheDir)
 	if err != nil {
 		return nil, err
 	}
 	e.logf("debian root %s ready in %s", root.Key, time.Since(t0).Round(time.Second))
-	name := filepath.Join(e.CacheDir, fmt.Sprintf("base-%s-%s-v%s", root.Key, images.MBRExt4, baseVersion))
+	name := filepath.Join(e.CacheDir, fmt.Sprintf("base-%s-%s-v%s", root.Key, flavor, baseVersion))
 	meta := name + ".json"
 	if data, err := os.ReadFile(meta); err == nil {
 		var img images.DebianImage
@@ -67,7 +67,7 @@ func (e *Env) Base(ctx context.Context) (*images.DebianImage, error) {
 		}
 	}
 	t1 := time.Now()
-	img, err := images.BuildDebian(ctx, images.DebianOptions{Root: root, Out: name + ".img.tmp", WorkDir: e.CacheDir})
+	img, err := images.BuildDebian(ctx, images.DebianOptions{Root: root, Flavor: flavor, Out: name + ".img.tmp", WorkDir: e.CacheDir})
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +278,7 @@ func (s *Suite) scan(ctx context.Context, imgPath string) (*fixReport, error) {
 
 // bootImage boots an image (unchanged: writes go to a throwaway overlay),
 // waiting for a slot when Parallel boots are already running.
-func (s *Suite) bootImage(ctx context.Context, imgPath, log string, timeout time.Duration) (*boot.Result, error) {
+func (s *Suite) bootImage(ctx context.Context, img *images.DebianImage, imgPath, log string, timeout time.Duration) (*boot.Result, error) {
 	select {
 	case s.bootSem <- struct{}{}:
 	case <-ctx.Done():
@@ -286,19 +286,20 @@ func (s *Suite) bootImage(ctx context.Context, imgPath, log string, timeout time
 	}
 	defer func() { <-s.bootSem }()
 	o := s.Env.Boot
-	o.Image, o.Snapshot, o.SerialLog = imgPath, true, log
+	o.Image, o.Snapshot, o.SerialLog, o.UEFI = imgPath, true, log, img.UEFI
 	if timeout > 0 {
 		o.Timeout = timeout
 	}
 	return boot.Run(ctx, o)
 }
 
-// Baseline boots the healthy base image: it must log in healthy, or no
-// scenario means anything.
-func (s *Suite) Baseline(ctx context.Context) *Row {
+// Baseline boots a healthy base image (the suite's, or another flavor's):
+// it must log in healthy, or no scenario on it means anything.
+func (s *Suite) Baseline(ctx context.Context, img *images.DebianImage) *Row {
 	t0 := time.Now()
-	row := &Row{Scenario: "baseline", Fault: "none (the healthy base image)", Status: "PASS", BrokenWant: string(boot.LoggedIn)}
-	res, err := s.bootImage(ctx, s.Base.Path, filepath.Join(s.Env.Out, "baseline", "serial.log"), 0)
+	name := "baseline-" + string(img.Flavor)
+	row := &Row{Scenario: name, Fault: "none (the healthy " + string(img.Flavor) + " base image)", Status: "PASS", BrokenWant: string(boot.LoggedIn)}
+	res, err := s.bootImage(ctx, img, img.Path, filepath.Join(s.Env.Out, name, "serial.log"), 0)
 	if err != nil {
 		row.Status = "ERROR"
 		row.note("%v", err)
@@ -307,10 +308,12 @@ func (s *Suite) Baseline(ctx context.Context) *Row {
 	if ok, why := Repaired().Met(res); !ok {
 		row.fail("the healthy base image: %s", why)
 	}
-	for id := range s.BaseFindings {
-		row.Findings = append(row.Findings, id)
+	if img == s.Base {
+		for id := range s.BaseFindings {
+			row.Findings = append(row.Findings, id)
+		}
+		sort.Strings(row.Findings)
 	}
-	sort.Strings(row.Findings)
 	row.Seconds = time.Since(t0).Seconds()
 	return row
 }
@@ -375,7 +378,7 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	}
 
 	if !sc.Static {
-		res, err := s.bootImage(ctx, img, filepath.Join(out, "broken-serial.log"), 0)
+		res, err := s.bootImage(ctx, s.Base, img, filepath.Join(out, "broken-serial.log"), 0)
 		if err != nil {
 			return errorf("booting the broken image: %v", err)
 		}
@@ -433,7 +436,7 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	}
 
 	// The repaired image must boot healthy.
-	res, err := s.bootImage(ctx, img, filepath.Join(out, "repaired-serial.log"), 0)
+	res, err := s.bootImage(ctx, s.Base, img, filepath.Join(out, "repaired-serial.log"), 0)
 	if err != nil {
 		return errorf("booting the repaired image: %v", err)
 	}
