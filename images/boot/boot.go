@@ -40,8 +40,13 @@ type Options struct {
 	// MemoryMB (default 1024) and CPUs (default 1) of the machine.
 	MemoryMB int
 	CPUs     int
-	// Timeout bounds the whole boot (default 5 minutes).
+	// Timeout bounds the whole boot (default 15 minutes); Idle ends it
+	// earlier when the console has printed nothing for that long before
+	// the login prompt (default 3 minutes, scaled by Patience). A boot
+	// that is slow because the host is busy still prints, so it is given
+	// time; one that hangs is not.
 	Timeout time.Duration
+	Idle    time.Duration
 	// User and Password to log in with (default root/root).
 	User, Password string
 	// SerialLog is the file the serial transcript is written to as it
@@ -68,7 +73,10 @@ func (o *Options) defaults() {
 		o.CPUs = 1
 	}
 	if o.Timeout == 0 {
-		o.Timeout = 5 * time.Minute
+		o.Timeout = 15 * time.Minute
+	}
+	if o.Idle == 0 {
+		o.Idle = 3 * time.Minute
 	}
 	if o.User == "" {
 		o.User, o.Password = "root", "root"
@@ -186,7 +194,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}()
 
 	w := NewWatcher(o.User, o.Password)
-	w.Patience = o.Patience
+	w.Patience, w.Idle = o.Patience, o.Idle
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.NewTimer(o.Timeout)

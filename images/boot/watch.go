@@ -2,6 +2,7 @@ package boot
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -125,7 +126,7 @@ const (
 	// stateCommand waits (bounded) for the boot to finish, so that "running"
 	// and "degraded" are final, then tries to write / and lists failed
 	// units, all on one line ending in ENDSTATE.
-	stateCommand = `echo "STATE=$(timeout 90 systemctl is-system-running --wait 2>/dev/null) ` +
+	stateCommand = `echo "STATE=$(timeout 300 systemctl is-system-running --wait 2>/dev/null) ` +
 		`RW=$(touch /.rescue-rw 2>/dev/null && rm -f /.rescue-rw && echo yes || echo no) ` +
 		`FAILED=$(systemctl --failed --plain --no-legend 2>/dev/null | awk '{print $1}' | tr '\n' ,)"ENDSTATE` + "\r"
 )
@@ -183,6 +184,9 @@ type Watcher struct {
 	// Patience scales the waits for prompts (1 when unset): boots slow
 	// down when several share the CPU.
 	Patience float64
+	// Idle ends a boot that has printed nothing for this long before the
+	// login prompt (0: no limit): a hung machine is TIMEOUT.
+	Idle time.Duration
 
 	buf     []byte
 	scanned int // how much of buf the fatal patterns have seen
@@ -286,6 +290,9 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 		w.vgaAt = now
 		return Action{ReadVGA: true}
 	}
+	if w.Idle > 0 && w.phase == phaseBoot && now-w.lastOut >= w.scale(w.Idle) {
+		return w.finish(Timeout, fmt.Sprintf("no console output for %s; last output: %s", w.scale(w.Idle).Round(time.Second), lastLines(w.buf, 2)))
+	}
 	tail := w.buf[w.mark:]
 	switch w.phase {
 	case phaseBoot:
@@ -354,7 +361,7 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 			}
 			return w.finish(LoggedIn, "")
 		}
-		if now-w.since >= w.scale(120*time.Second) {
+		if now-w.since >= w.scale(330*time.Second) {
 			return w.finish(LoggedIn, "the shell answered, but the state command did not")
 		}
 	}

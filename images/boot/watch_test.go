@@ -216,3 +216,19 @@ func TestArgs(t *testing.T) {
 		assert.Contains(t, a, want)
 	}
 }
+
+func TestWatcherIdle(t *testing.T) {
+	s := newSession(t)
+	s.w.Idle = 30 * time.Second
+	s.out("[    2.0] Run /init as init process\r\n", 20*time.Second)
+	require.False(t, s.done, "20s of silence is not yet a hang")
+	for i := 0; i < 10; i++ {
+		s.out("[  OK  ] still starting\r\n", 20*time.Second)
+	}
+	require.False(t, s.done, "a slow boot that keeps printing is given time")
+	s.out("", 31*time.Second)
+	require.True(t, s.done)
+	r := s.w.Result(s.now)
+	assert.Equal(t, Timeout, r.Class)
+	assert.Contains(t, r.Why, "no console output for 30s")
+}

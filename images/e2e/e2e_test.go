@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,8 +60,15 @@ func TestBootProof(t *testing.T) {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 85*time.Minute)
-	defer cancel()
+	// Stop in time to write the table and clean up (loop devices, mounts,
+	// qemu): before the test's own deadline, and on an interrupt.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if dl, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-2*time.Minute))
+		defer cancel()
+	}
 
 	bin := filepath.Join(t.TempDir(), "rescue")
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "rescue/cmd/rescue").CombinedOutput(); err != nil {
@@ -73,7 +82,7 @@ func TestBootProof(t *testing.T) {
 	}
 	env := &Env{
 		Rescue: bin, CacheDir: cache, Out: out, Work: work, Parallel: parallel,
-		Boot: boot.Options{CPUs: smp, MemoryMB: mem, Patience: patience, Timeout: time.Duration(300*patience) * time.Second},
+		Boot: boot.Options{CPUs: smp, MemoryMB: mem, Patience: patience},
 		Log: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "e2e %s: %s\n", time.Since(t0).Round(time.Second), fmt.Sprintf(format, args...))
 		},
