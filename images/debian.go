@@ -184,7 +184,10 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 		}
 		layout.Table = GPT
 		layout.Partitions = []Partition{
-			{SizeMiB: 100, Type: ESP, Name: "EFI System Partition", FS: &Filesystem{Type: "vfat", UUID: espUUID, Label: "ESP", From: esp}},
+			{SizeMiB: 100, Type: ESP, Name: "EFI System Partition", FS: &Filesystem{Type: "vfat", UUID: espUUID, Label: "ESP", From: esp,
+				// FAT32 as Debian makes it; the cluster size is given
+				// because mkfs.fat would size it for the whole image file.
+				MkfsArgs: []string{"-F", "32", "-s", "1"}}},
 			{Type: Linux, Name: "root", FS: rootFS},
 		}
 		rootPart = 1
@@ -389,6 +392,22 @@ exec /usr/sbin/grub-probe.real "$@"
 	if err := os.Symlink("../../null", filepath.Join(byUUID, img.RootUUID)); err != nil {
 		return err
 	}
+	// 10_linux names an LVM root by its device path only when that path
+	// exists, as it does on the installed system.
+	if gt.abstraction == "lvm" {
+		mapper := filepath.Join(dir, filepath.Dir(img.RootDevice))
+		if _, err := os.Lstat(mapper); os.IsNotExist(err) {
+			if err := os.Mkdir(mapper, 0o755); err != nil {
+				return err
+			}
+			defer os.Remove(mapper)
+		}
+		link := filepath.Join(dir, img.RootDevice)
+		if err := os.Symlink("../null", link); err != nil {
+			return err
+		}
+		defer os.Remove(link)
+	}
 	if err := runCmd(ctx, "chroot", dir, "grub-mkconfig", "-o", "/boot/grub/grub.cfg"); err != nil {
 		return err
 	}
@@ -401,7 +420,14 @@ exec /usr/sbin/grub-probe.real "$@"
 		want = "root=" + img.RootDevice
 	}
 	if !strings.Contains(string(cfg), want+" ") {
-		return fmt.Errorf("grub-mkconfig wrote no %s entry", want)
+		first := ""
+		for _, l := range strings.Split(string(cfg), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "linux") {
+				first = strings.TrimSpace(l)
+				break
+			}
+		}
+		return fmt.Errorf("grub-mkconfig wrote no %s entry (first kernel line: %q)", want, first)
 	}
 	return nil
 }

@@ -280,13 +280,15 @@ func Scenarios() []*Scenario {
 	}
 }
 
-// Lookup returns the named scenarios; "ci" names the CI subset and "all"
-// every scenario.
+// Lookup returns the named scenarios; "ci" names the CI subset, "all"
+// every scenario and "none" none (only the baselines boot).
 func Lookup(names string) ([]*Scenario, error) {
 	all := Scenarios()
 	switch names {
 	case "", "all":
 		return all, nil
+	case "none":
+		return nil, nil
 	case "ci":
 		var out []*Scenario
 		for _, s := range all {
