@@ -106,6 +106,15 @@ type Row struct {
 	Undo    string   `json:"undo,omitempty"`
 	Notes   []string `json:"notes,omitempty"`
 	Seconds float64  `json:"seconds"`
+	// BootCPU is the processor time the row's boots took (qemu's user
+	// and system time): what the row costs on an idle machine.
+	BootCPU float64 `json:"boot_cpu_seconds"`
+}
+
+func (r *Row) booted(res *boot.Result) {
+	if res != nil {
+		r.BootCPU += res.CPUSeconds
+	}
 }
 
 func (r *Row) note(format string, args ...any) {
@@ -305,6 +314,7 @@ func (s *Suite) Baseline(ctx context.Context, img *images.DebianImage) *Row {
 		row.note("%v", err)
 	}
 	row.Broken = res
+	row.booted(res)
 	if ok, why := Repaired().Met(res); !ok {
 		row.fail("the healthy base image: %s", why)
 	}
@@ -383,6 +393,7 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 			return errorf("booting the broken image: %v", err)
 		}
 		row.Broken = res
+		row.booted(res)
 		if ok, why := sc.Broken.Met(res); !ok {
 			row.fail("broken boot: %s", why)
 		}
@@ -441,6 +452,7 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 		return errorf("booting the repaired image: %v", err)
 	}
 	row.Repaired = res
+	row.booted(res)
 	if ok, why := Repaired().Met(res); !ok {
 		row.fail("repaired boot: %s", why)
 	}

@@ -190,7 +190,7 @@ func TestTable(t *testing.T) {
 	require.NoError(t, tb.WriteMarkdown(&md))
 	s := md.String()
 	assert.Contains(t, s, "| grub-root-uuid | grub.cfg root=UUID wrong | INITRAMFS_SHELL | INITRAMFS_SHELL: ALERT! UUID=deadbeef does not exist | grub/root-uuid:/boot/grub/grub.cfg (1 applied) | LOGGED_IN | identical | PASS | 95s |")
-	assert.Contains(t, s, "2 scenario(s): 1 pass, 0 fail, 1 no check yet, 0 error")
+	assert.Contains(t, s, "2 row(s): 1 pass, 0 fail, 1 no check yet, 0 error; 3 boot(s)")
 	assert.Contains(t, s, "- zero-bash: no check yet")
 	var js bytes.Buffer
 	require.NoError(t, tb.WriteJSON(&js))

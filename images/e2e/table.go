@@ -78,8 +78,18 @@ func (t *Table) WriteMarkdown(w io.Writer) error {
 			r.Scenario, cell(r.Fault), cell(r.BrokenWant), cell(broken), cell(findings), cell(repaired), cell(shorten(undo, 80)), r.Status, r.Seconds)
 	}
 	c := t.Counts()
-	fmt.Fprintf(&b, "\n%d scenario(s): %d pass, %d fail, %d no check yet, %d error; %d parallel boot(s) of %d CPU/%d MiB; %.0fs in all\n",
-		len(t.Rows), c["PASS"], c["FAIL"], c["NO_CHECK"], c["ERROR"], t.Parallel, t.CPUs, t.MemoryMB, t.Seconds)
+	cpu, boots := 0.0, 0
+	for _, r := range t.Rows {
+		cpu += r.BootCPU
+		if r.Broken != nil {
+			boots++
+		}
+		if r.Repaired != nil {
+			boots++
+		}
+	}
+	fmt.Fprintf(&b, "\n%d row(s): %d pass, %d fail, %d no check yet, %d error; %d boot(s), %d at a time, of %d CPU/%d MiB, using %.0f CPU-seconds; %.0fs in all\n",
+		len(t.Rows), c["PASS"], c["FAIL"], c["NO_CHECK"], c["ERROR"], boots, t.Parallel, t.CPUs, t.MemoryMB, cpu, t.Seconds)
 	first := true
 	for _, r := range t.Rows {
 		if len(r.Notes) == 0 {
