@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // DefaultCacheDir is where built roots and images are kept between runs.
@@ -92,6 +93,13 @@ func BuildBootRoot(ctx context.Context, cacheDir string) (*BootRoot, error) {
 		`--customize-hook=cp "$1"/var/cache/apt/archives/*.deb `+shellQuote(tmpDebs)+`/ && rm -f "$1"/var/cache/apt/archives/*.deb`,
 		"--format=tar", "bookworm", tmpTar)
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
+	// mmdebstrap forks workers that mount /proc and /dev in its chroot: on
+	// cancellation the whole group gets SIGTERM, which mmdebstrap handles
+	// by unmounting and cleaning up, instead of its direct process alone
+	// getting SIGKILL and the workers running on.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = time.Minute
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("mmdebstrap: %w\n%s", err, lastBytes(out, 2000))
 	}
