@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +32,8 @@ import (
 //	E2E_MEM        MiB per machine              (default 1024)
 //	E2E_OUT        artifacts                    (default $TMPDIR/rescue-e2e-out)
 //	E2E_CACHE      root and base image cache    (default /var/cache/rescue-e2e)
-//	E2E_FLAVORS    other image flavors to boot  (default gpt-xfs-uefi; none)
+//	E2E_FLAVORS    other image flavors to boot  (default gpt-xfs-uefi,mbr-lvm-ext4; none)
+//	E2E_PATIENCE   stretch of waits and limits  (default from the host's load)
 func TestBootProof(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the boot proof needs root (loop devices, mounts, chroot)")
@@ -74,26 +76,33 @@ func TestBootProof(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "rescue/cmd/rescue").CombinedOutput(); err != nil {
 		t.Fatalf("building rescue: %v\n%s", err, out)
 	}
-	// Several machines share the CPUs: under software emulation each is
-	// slower by about the ratio of virtual to real CPUs.
-	patience := float64(parallel*smp) / 2
-	if patience < 1 {
-		patience = 1
+	// Several machines share the CPUs, and under software emulation each
+	// is slower by the ratio of busy threads to real CPUs: the harness's
+	// waits and time limits stretch by that ratio (the host's load when
+	// the run starts plus the boots' own CPUs), or by E2E_PATIENCE.
+	patience := float64(load()+float64(parallel*smp)) / float64(runtime.NumCPU())
+	if v := os.Getenv("E2E_PATIENCE"); v != "" {
+		if patience, err = strconv.ParseFloat(v, 64); err != nil {
+			t.Fatalf("E2E_PATIENCE=%q: %v", v, err)
+		}
 	}
+	patience = max(patience, 1)
 	env := &Env{
 		Rescue: bin, CacheDir: cache, Out: out, Work: work, Parallel: parallel,
-		Boot: boot.Options{CPUs: smp, MemoryMB: mem, Patience: patience},
+		Boot: boot.Options{CPUs: smp, MemoryMB: mem, Patience: patience,
+			Timeout: time.Duration(float64(15*time.Minute) * patience)},
 		Log: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "e2e %s: %s\n", time.Since(t0).Round(time.Second), fmt.Sprintf(format, args...))
 		},
 	}
+	env.logf("%d boot(s) at a time, %d CPU/%d MiB each, patience %.1f", parallel, smp, mem, patience)
 	base, err := env.Base(ctx, images.MBRExt4)
 	if err != nil {
 		t.Fatalf("base image: %v", err)
 	}
 	// The other flavors are proven by a healthy boot each.
 	var others []*images.DebianImage
-	for _, f := range strings.Split(envOr("E2E_FLAVORS", string(images.GPTXfsUEFI)), ",") {
+	for _, f := range strings.Split(envOr("E2E_FLAVORS", string(images.GPTXfsUEFI)+","+string(images.LVMExt4)), ",") {
 		if f = strings.TrimSpace(f); f == "" || f == "none" || images.Flavor(f) == images.MBRExt4 {
 			continue
 		}
@@ -166,6 +175,20 @@ func writeTable(t *testing.T, out string, table *Table) {
 	if err := table.WriteJSON(js); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// load is the host's one-minute load average (0 when unknown).
+func load() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 func envOr(k, def string) string {
