@@ -6,12 +6,14 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/fstab"
+	"rescue/checks/sysctl"
 )
 
 // Checks returns every check.
 func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
+		sysctl.Check,
 	}
 }
 
