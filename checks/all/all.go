@@ -6,6 +6,7 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/fstab"
+	"rescue/checks/limits"
 	"rescue/checks/sysctl"
 )
 
@@ -14,6 +15,7 @@ func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
 		sysctl.Check,
+		limits.Check,
 	}
 }
 
