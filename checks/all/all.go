@@ -7,6 +7,7 @@ import (
 	"rescue/checks"
 	"rescue/checks/fstab"
 	"rescue/checks/limits"
+	"rescue/checks/logindefs"
 	"rescue/checks/sysctl"
 )
 
@@ -15,6 +16,7 @@ func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
 		sysctl.Check,
+		logindefs.Check,
 		limits.Check,
 	}
 }
