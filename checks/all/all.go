@@ -8,6 +8,7 @@ import (
 	"rescue/checks/fstab"
 	"rescue/checks/limits"
 	"rescue/checks/logindefs"
+	"rescue/checks/sshd"
 	"rescue/checks/sysctl"
 )
 
@@ -18,6 +19,7 @@ func Checks() []*checks.Check {
 		sysctl.Check,
 		logindefs.Check,
 		limits.Check,
+		sshd.Check,
 	}
 }
 
