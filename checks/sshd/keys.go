@@ -258,7 +258,7 @@ func (c *checker) privsep() {
 			Message: fmt.Sprintf("the privilege separation directory %s is missing", dir),
 			Impact:  "sshd exits at start (\"Missing privilege separation directory\"): no one can log in over SSH",
 		}
-		f.AddFix(repair.NewFix("Recreate "+dir+" (root, 0711)").Add(repair.Mkdir(c.pass.Root, dir, 0o711)).Build())
+		f.AddFix(repair.NewFix("Recreate " + dir + " (root, 0711)").Add(repair.Mkdir(c.pass.Root, dir, 0o711)).Build())
 		c.pass.Report(f)
 		return
 	}

@@ -16,9 +16,9 @@ import (
 type scope int
 
 const (
-	global scope = 1 << iota // allowed in the main section
-	inMatch                  // allowed inside a Match block
-	all      = global | inMatch
+	global  scope = 1 << iota // allowed in the main section
+	inMatch                   // allowed inside a Match block
+	all     = global | inMatch
 )
 
 type handling int
