@@ -8,6 +8,7 @@ import (
 	"rescue/checks/fstab"
 	"rescue/checks/limits"
 	"rescue/checks/logindefs"
+	"rescue/checks/network"
 	"rescue/checks/sshd"
 	"rescue/checks/sysctl"
 )
@@ -20,6 +21,7 @@ func Checks() []*checks.Check {
 		logindefs.Check,
 		limits.Check,
 		sshd.Check,
+		network.Check,
 	}
 }
 
