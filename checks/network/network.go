@@ -277,7 +277,7 @@ func (c *checker) persistentRules() {
 	for _, r := range rules {
 		lines[r.Line-1] = checks.Marker + ": pins an interface name to an old MAC address: " + lines[r.Line-1]
 	}
-	f.AddFix(repair.NewFix("Comment out the MAC-pinned interface names in "+rulesFile+" so that the NIC is named by the kernel again (eth0 for the first one)").
+	f.AddFix(repair.NewFix("Comment out the MAC-pinned interface names in " + rulesFile + " so that the NIC is named by the kernel again (eth0 for the first one)").
 		Add(repair.WriteFile(c.pass.Root, rulesFile, checks.JoinLines(lines, nl))).Build())
 	c.pass.Report(f)
 }
