@@ -9,6 +9,7 @@ import (
 	"rescue/checks/limits"
 	"rescue/checks/logindefs"
 	"rescue/checks/network"
+	"rescue/checks/rclocal"
 	"rescue/checks/sshd"
 	"rescue/checks/sysctl"
 )
@@ -22,6 +23,7 @@ func Checks() []*checks.Check {
 		limits.Check,
 		sshd.Check,
 		network.Check,
+		rclocal.Check,
 	}
 }
 
