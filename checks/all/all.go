@@ -9,7 +9,10 @@ import (
 	"rescue/checks/limits"
 	"rescue/checks/logindefs"
 	"rescue/checks/network"
+	"rescue/checks/perms"
+	"rescue/checks/profile"
 	"rescue/checks/rclocal"
+	"rescue/checks/selinux"
 	"rescue/checks/sshd"
 	"rescue/checks/sysctl"
 )
@@ -19,6 +22,9 @@ func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
 		sysctl.Check,
+		selinux.Check,
+		perms.Check,
+		profile.Check,
 		logindefs.Check,
 		limits.Check,
 		sshd.Check,
