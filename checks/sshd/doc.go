@@ -40,25 +40,28 @@ Access and environment:
     readable by group or others is ignored ("Permissions 0644 ... are too
     open"; RHEL allows 0640 with group ssh_keys), and with no usable key
     sshd exits ("no hostkeys available"). Fix: chmod 0600 (0640 on RHEL).
-    Missing or empty keys are reported when no usable key is left; on the
-    RHEL family sshd-keygen recreates them at boot.
+    The modes of the standard /etc/ssh/ssh_host_*_key files are the perms
+    check's (it reports and fixes them); this check covers keys configured
+    elsewhere. Missing or empty keys are reported when no usable key is
+    left; on the RHEL family sshd-keygen recreates them at boot.
   - StrictModes (the default): an authorized_keys file, ~/.ssh or the home
-    directory that is group- or world-writable, or owned by someone else,
-    makes sshd refuse that user's keys ("Authentication refused: bad
-    ownership or modes"). Fix: chmod go-w and chown to the user.
+    directory of a user (root's are the perms check's) that is group- or
+    world-writable, or owned by someone else, makes sshd refuse that user's
+    keys ("Authentication refused: bad ownership or modes"). Fix: chmod
+    go-w and chown to the user.
   - The privilege separation directory (/var/empty/sshd on the RHEL
-    family) missing, group- or world-writable or not owned by root: sshd
-    exits. Fix: recreate it, or chmod 0711 and chown root.
+    family) missing: sshd exits. Fix: recreate it (root, 0711). Its mode
+    and owner are the perms check's.
 
 Before (OpenSSH 7.4 on CentOS 7):
 
   Include /etc/ssh/sshd_config.d/*.conf
   PubkeyAcceptedAlgorithms +ssh-rsa
-  -rwxrwxrwx /etc/ssh/ssh_host_ed25519_key
+  -rwxrwxrwx /etc/ssh/keys/host_ed25519 (the only HostKey)
 
 After:
 
   Include /etc/ssh/sshd_config.d/*.conf          (reported: merge by hand)
   # disabled by rescue: needs OpenSSH 8.5: PubkeyAcceptedAlgorithms +ssh-rsa
-  -rw-r----- /etc/ssh/ssh_host_ed25519_key
+  -rw------- /etc/ssh/keys/host_ed25519
 `

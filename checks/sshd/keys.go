@@ -62,7 +62,7 @@ func (c *checker) sshKeysGID() int {
 func (c *checker) hostKeys() {
 	keys, configured := c.hostKeyFiles()
 	sshKeys := c.sshKeysGID()
-	usable := 0
+	usable, permsFixes := 0, 0
 	var broken []string
 	var modes []checks.Finding
 	for _, k := range keys {
@@ -90,6 +90,13 @@ func (c *checker) hostKeys() {
 			usable++
 			continue
 		}
+		if coveredByPerms(k) {
+			// The perms check reports and fixes the modes of the standard
+			// host keys; counting the key here only keeps the "no usable
+			// host key" finding from repeating it.
+			permsFixes++
+			continue
+		}
 		want := fs.FileMode(0o600)
 		if sshKeys >= 0 && gid == sshKeys {
 			want = 0o640
@@ -104,7 +111,7 @@ func (c *checker) hostKeys() {
 		modes = append(modes, f)
 	}
 	for _, f := range modes {
-		if usable == 0 {
+		if usable == 0 && permsFixes == 0 {
 			// No other key is usable: sshd exits, and fixing the modes
 			// is what brings it back.
 			f.Severity = checks.Error
@@ -112,7 +119,7 @@ func (c *checker) hostKeys() {
 		}
 		c.pass.Report(f)
 	}
-	if usable > 0 || len(modes) > 0 {
+	if usable > 0 || len(modes) > 0 || permsFixes > 0 {
 		return
 	}
 	f := checks.Finding{
@@ -127,6 +134,13 @@ func (c *checker) hostKeys() {
 		f.Impact = "sshd-keygen creates the missing default host keys at boot, before sshd starts; clients will see a new host key"
 	}
 	c.pass.Report(f)
+}
+
+// coveredByPerms reports whether the perms check owns the mode of a host
+// key: the standard /etc/ssh/ssh_host_*_key files.
+func coveredByPerms(p string) bool {
+	ok, _ := path.Match("/etc/ssh/ssh_host_*_key", p)
+	return ok
 }
 
 // authorizedKeysFiles returns the AuthorizedKeysFile paths for u, with
@@ -183,6 +197,9 @@ func (c *checker) strictModes() {
 		return
 	}
 	for _, u := range c.users {
+		if u.uid == 0 {
+			continue // the perms check owns root's home, ~/.ssh and authorized_keys
+		}
 		home, err := c.pass.Root.Resolve(u.home)
 		if err != nil || home == "" {
 			continue
@@ -243,9 +260,9 @@ func (c *checker) strictModes() {
 	}
 }
 
-// privsep checks the privilege separation directory of the RHEL family
-// (/var/empty/sshd), which sshd requires to exist, be owned by root and not
-// be group- or world-writable.
+// privsep checks that the privilege separation directory of the RHEL
+// family (/var/empty/sshd) exists and is a directory; its mode and owner
+// are the perms check's.
 func (c *checker) privsep() {
 	if c.os.Family != osrelease.RHEL {
 		return
@@ -262,27 +279,13 @@ func (c *checker) privsep() {
 		c.pass.Report(f)
 		return
 	}
-	uid, _ := sysroot.Owner(fi)
-	if fi.IsDir() && uid == 0 && fi.Mode().Perm()&0o022 == 0 {
-		return
-	}
-	f := checks.Finding{
-		Kind: "privsep-dir", Severity: checks.Error, Path: dir,
-		Message: fmt.Sprintf("%s must be owned by root and not group or world-writable (it is uid %d, mode %04o)", dir, uid, fi.Mode().Perm()),
-		Impact:  "sshd exits at start: no one can log in over SSH",
-	}
 	if !fi.IsDir() {
-		f.NoFix = dir + " is not a directory; remove it and reinstall openssh-server"
-		c.pass.Report(f)
-		return
+		c.pass.Report(checks.Finding{
+			Kind: "privsep-dir", Severity: checks.Error, Path: dir,
+			Message: fmt.Sprintf("the privilege separation directory %s is not a directory", dir),
+			Impact:  "sshd exits at start: no one can log in over SSH",
+			NoFix:   dir + " is not a directory; move it away and reinstall openssh-server",
+		})
 	}
-	b := repair.NewFix("Give " + dir + " back to root with mode 0711")
-	if fi.Mode().Perm()&0o022 != 0 {
-		b.Add(repair.Chmod(c.pass.Root, dir, 0o711))
-	}
-	if uid != 0 {
-		b.Add(repair.Chown(c.pass.Root, dir, 0, 0))
-	}
-	f.AddFix(b.Build())
-	c.pass.Report(f)
+	// Its mode and owner are the perms check's.
 }
