@@ -78,28 +78,26 @@ func readSystem(root *sysroot.Root, info osrelease.Info, sysctl *sysctlconf.Set)
 // libsystemd-shared-NNN.so), else from the release when systemd's binary
 // is there.
 func systemdVersion(root *sysroot.Root, info osrelease.Info) (int, string) {
-	for _, dir := range []string{"/usr/lib/systemd", "/lib/systemd", "/usr/lib64/systemd"} {
-		entries, err := root.ReadDir(dir)
-		if err != nil {
-			continue
-		}
-		best := 0
-		for _, e := range entries {
-			rest, ok := strings.CutPrefix(e.Name(), "libsystemd-shared-")
-			if !ok {
-				continue
-			}
+	// Debian 12 keeps the library in the multiarch directory
+	// (/usr/lib/x86_64-linux-gnu/systemd), Fedora and RHEL in
+	// /usr/lib64/systemd, older releases in /usr/lib/systemd.
+	best, bestPath := 0, ""
+	for _, pattern := range []string{"/usr/lib/systemd/libsystemd-shared-*.so", "/lib/systemd/libsystemd-shared-*.so",
+		"/usr/lib64/systemd/libsystemd-shared-*.so", "/usr/lib/*/systemd/libsystemd-shared-*.so"} {
+		matches, _ := root.Glob(pattern)
+		for _, m := range matches {
+			rest := strings.TrimPrefix(path.Base(m), "libsystemd-shared-")
 			end := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' })
 			if end <= 0 {
 				continue
 			}
 			if n, err := strconv.Atoi(rest[:end]); err == nil && n > best {
-				best = n
+				best, bestPath = n, m
 			}
 		}
-		if best > 0 {
-			return best, path.Join(dir, fmt.Sprintf("libsystemd-shared-%d.so", best))
-		}
+	}
+	if best > 0 {
+		return best, bestPath
 	}
 	present := false
 	for _, p := range []string{"/usr/lib/systemd/systemd", "/lib/systemd/systemd"} {

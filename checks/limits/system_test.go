@@ -36,6 +36,13 @@ func TestSystemdVersion(t *testing.T) {
 	v, _ = systemdVersion(rootWith(t, "usr/lib/systemd/libsystemd-shared-239.so", "usr/lib/systemd/libsystemd-shared-99x.so"), osrelease.Info{})
 	assert.Equal(t, 239, v, "the versioned library wins over the release table")
 
+	v, src = systemdVersion(rootWith(t, "usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so"), deb)
+	assert.Equal(t, 252, v, "Debian 12 keeps it in the multiarch directory")
+	assert.Equal(t, "/usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so", src)
+
+	v, _ = systemdVersion(rootWith(t, "usr/lib64/systemd/libsystemd-shared-250.so"), osrelease.Info{ID: "rhel", VersionID: "9.0"})
+	assert.Equal(t, 250, v)
+
 	v, _ = systemdVersion(rootWith(t, "usr/lib/systemd/systemd"), osrelease.Info{ID: "rhel", VersionID: "8.6"})
 	assert.Equal(t, 239, v)
 
