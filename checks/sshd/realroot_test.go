@@ -20,6 +20,7 @@ import (
 	"rescue/checks/rclocal"
 	"rescue/checks/sysctl"
 	"rescue/facts"
+	"rescue/parse/sysctlconf"
 	"rescue/repair"
 	"rescue/sysroot"
 )
@@ -256,4 +257,56 @@ func TestRealRootBroken(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, checks.Error, f.Severity)
 	require.Len(t, got, 4, "nothing else: %v", got)
+}
+
+// TestRealSysctlOrder compares the order in which sysctlconf applies the
+// files with the real systemd-sysctl's (--cat-config, systemd 252).
+func TestRealSysctlOrder(t *testing.T) {
+	dir := realRoot(t)
+	write := func(name, data string) {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o644))
+	}
+	write("usr/lib/sysctl.d/10-x.conf", "vm.a = 1\n")
+	write("etc/sysctl.d/10-x.conf", "vm.a = 2\n")
+	write("run/sysctl.d/05-run.conf", "vm.b = 1\n")
+	write("usr/local/lib/sysctl.d/60-local.conf", "vm.c = 1\n")
+	write("etc/sysctl.d/zz-last.conf", "vm.d = 1\n")
+	require.NoError(t, os.Symlink("/dev/null", filepath.Join(dir, "etc/sysctl.d/50-pid-max.conf")))
+
+	out, err := exec.Command("chroot", dir, "/usr/lib/systemd/systemd-sysctl", "--cat-config").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var want []string
+	for _, line := range strings.Split(string(out), "\n") {
+		p, ok := strings.CutPrefix(line, "# ")
+		if !ok || !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, ".conf") || strings.Contains(p, " ") {
+			continue
+		}
+		if target, err := os.Readlink(filepath.Join(dir, p)); err == nil && target == "/dev/null" {
+			continue // a mask: nothing is applied from it
+		}
+		if target, err := filepath.EvalSymlinks(filepath.Join(dir, p)); err == nil {
+			p = "/" + strings.TrimPrefix(target, dir+"/")
+		}
+		want = append(want, p)
+	}
+	root, err := sysroot.Open(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	got := sysctlconfLoad(root)
+	require.Len(t, want, 6, "systemd-sysctl lists the files: %v", want)
+	require.Equal(t, want, got)
+}
+
+func sysctlconfLoad(root *sysroot.Root) []string {
+	var out []string
+	for _, f := range sysctlconf.Load(root).Files {
+		p := f.Path
+		if r, err := root.Resolve(p); err == nil {
+			p = r
+		}
+		out = append(out, p)
+	}
+	return out
 }
