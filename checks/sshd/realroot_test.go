@@ -67,7 +67,13 @@ func realRoot(t *testing.T) string {
 	}
 	dir := filepath.Join(t.TempDir(), "root")
 	require.NoError(t, os.Mkdir(dir, 0o755))
-	if out, err := exec.Command("tar", "-xf", tarball, "-C", dir).CombinedOutput(); err != nil {
+	// Documentation, locales and apt's caches are not read by any check;
+	// leaving them out halves the extraction time.
+	args := []string{"-xf", tarball, "-C", dir}
+	for _, x := range []string{"./usr/share/doc", "./usr/share/man", "./usr/share/locale", "./usr/share/zoneinfo", "./var/cache/apt", "./var/lib/apt/lists", "./usr/share/perl"} {
+		args = append(args, "--exclude="+x)
+	}
+	if out, err := exec.Command("tar", args...).CombinedOutput(); err != nil {
 		t.Fatalf("extracting %s: %v\n%s", tarball, err, out)
 	}
 	return dir
