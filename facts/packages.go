@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sync"
+	"time"
 
 	"rescue/pkgdb"
 	"rescue/repair"
@@ -52,6 +53,11 @@ func (f *Facts) RestoreFix(path string) (repair.Fix, error) {
 		return repair.Fix{}, err
 	}
 	op, err := repair.CreateFile(f.root, path, res.Data, repair.ModeOf(res.Mode), res.UID, res.GID)
+	if err == nil && res.File.MTime > 0 {
+		// rpm records the time and verifies it: restore it too.
+		mt := time.Unix(res.File.MTime, 0)
+		op.MTime = &mt
+	}
 	msg := fmt.Sprintf("Restore %s from %s %s (%s)", path, res.File.Package, res.File.Version, res.From)
 	return repair.NewFix(msg).Add(op, err).Build()
 }

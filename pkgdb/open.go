@@ -278,6 +278,11 @@ func newDpkg(root *sysroot.Root, db *dpkg.DB) *fileDB {
 			} else if s, ok := sums[shipped]; ok {
 				f.Digest, f.DigestAlgo = s, "md5"
 			}
+			if f.Digest == "" {
+				// A directory, a symlink, or a file without an
+				// md5sums entry: only its presence can be checked.
+				f.NoVerify |= AttrDigest
+			}
 			if db.Filter.Excluded(shipped) {
 				f.State = StateNotInstalled
 			}
