@@ -6,18 +6,30 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/fstab"
+	"rescue/checks/limits"
+	"rescue/checks/logindefs"
+	"rescue/checks/network"
 	"rescue/checks/perms"
 	"rescue/checks/profile"
+	"rescue/checks/rclocal"
 	"rescue/checks/selinux"
+	"rescue/checks/sshd"
+	"rescue/checks/sysctl"
 )
 
 // Checks returns every check.
 func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
+		sysctl.Check,
 		selinux.Check,
 		perms.Check,
 		profile.Check,
+		logindefs.Check,
+		limits.Check,
+		sshd.Check,
+		network.Check,
+		rclocal.Check,
 	}
 }
 
