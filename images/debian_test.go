@@ -71,3 +71,32 @@ func TestKernels(t *testing.T) {
 	_, err = kernels(t.TempDir())
 	assert.ErrorContains(t, err, "no kernel")
 }
+
+func TestESPTree(t *testing.T) {
+	root := t.TempDir()
+	signed := filepath.Join(root, "usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed")
+	require.NoError(t, os.MkdirAll(filepath.Dir(signed), 0o755))
+	require.NoError(t, os.WriteFile(signed, []byte("MZ signed grub"), 0o644))
+	esp, err := espTree(root, t.TempDir(), DefaultRootUUID)
+	require.NoError(t, err)
+	for _, p := range []string{"EFI/BOOT/BOOTX64.EFI", "EFI/debian/grubx64.efi"} {
+		data, err := os.ReadFile(filepath.Join(esp, p))
+		require.NoError(t, err)
+		assert.Equal(t, "MZ signed grub", string(data), p)
+	}
+	cfg, err := os.ReadFile(filepath.Join(esp, "EFI/BOOT/grub.cfg"))
+	require.NoError(t, err)
+	assert.Equal(t, "search.fs_uuid "+DefaultRootUUID+" root hd0,gpt2\nset prefix=($root)'/boot/grub'\nconfigfile $prefix/grub.cfg\n", string(cfg))
+
+	_, err = espTree(t.TempDir(), t.TempDir(), DefaultRootUUID)
+	assert.ErrorContains(t, err, "grub-efi-amd64-signed")
+}
+
+func TestBootRootOptions(t *testing.T) {
+	a, b := BootRootOptions(""), BootRootOptions("/elsewhere")
+	assert.Equal(t, a.Key(), b.Key(), "the cache directory is not part of the key")
+	assert.Contains(t, a.Include, "linux-image-amd64")
+	for _, h := range a.Hooks {
+		assert.True(t, strings.HasPrefix(h, "--customize-hook="), h)
+	}
+}
