@@ -304,7 +304,7 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 		// and the console has been quiet a moment, or a little later
 		// anyway: late boot messages may follow the prompt.
 		if w.prompted && ((loginPrompt.Match(bytes.TrimRight(w.buf, "\r\n")) || bytes.HasSuffix(w.buf, []byte("login: "))) && now-w.lastOut >= time.Second ||
-			now-w.promptSeen >= w.scale(5*time.Second)) {
+			now-w.promptSeen >= 5*time.Second) {
 			w.event(EvUserSent, now)
 			w.enter(phaseUser, now)
 			return Action{Send: w.User + "\r"}

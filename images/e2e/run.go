@@ -336,14 +336,16 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	if sc.Static {
 		row.BrokenWant = "(static) " + row.BrokenWant
 	}
-	defer func() { row.Seconds = time.Since(t0).Seconds() }()
 	out := filepath.Join(s.Env.Out, sc.Name)
+	defer func() {
+		row.Seconds = time.Since(t0).Seconds()
+		writeJSON(filepath.Join(out, "row.json"), row)
+	}()
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		row.Status = "ERROR"
 		row.note("%v", err)
 		return row
 	}
-	defer writeJSON(filepath.Join(out, "row.json"), row)
 	work, err := os.MkdirTemp(s.Env.Work, sc.Name+"-")
 	if err != nil {
 		row.Status = "ERROR"
