@@ -25,8 +25,11 @@ import (
 // boots it, and runs the scenarios E2E_SCENARIOS names ("ci" by default,
 // "all", or a comma-separated list), E2E_PARALLEL at a time. The table goes
 // to E2E_OUT/table.md and table.json, with every serial log beside it.
+// "ci" is the fixed subset (Scenario.CI) plus E2E_ROTATE others that change
+// every day (Rotation).
 //
-//	E2E_SCENARIOS  ci | all | NAME,NAME…        (default ci)
+//	E2E_SCENARIOS  ci | all | none | NAME,NAME… (default ci)
+//	E2E_ROTATE     scenarios added to ci by day (default 3)
 //	E2E_PARALLEL   boots at once                (default 2)
 //	E2E_SMP        CPUs per machine             (default 1)
 //	E2E_MEM        MiB per machine              (default 1024)
@@ -51,6 +54,15 @@ func TestBootProof(t *testing.T) {
 	list, err := Lookup(set)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if set == "ci" {
+		day := int(time.Now().UTC().Unix() / 86400)
+		var names []string
+		for _, sc := range Rotation(day, envInt(t, "E2E_ROTATE", 3)) {
+			list = append(list, sc)
+			names = append(names, sc.Name)
+		}
+		set = fmt.Sprintf("ci + day %d's rotation: %s", day, strings.Join(names, ","))
 	}
 	parallel, smp, mem := envInt(t, "E2E_PARALLEL", 2), envInt(t, "E2E_SMP", 1), envInt(t, "E2E_MEM", 1024)
 	out := envOr("E2E_OUT", filepath.Join(os.TempDir(), "rescue-e2e-out"))

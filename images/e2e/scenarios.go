@@ -313,6 +313,27 @@ func Lookup(names string) ([]*Scenario, error) {
 	return out, nil
 }
 
+// Rotation returns n of the scenarios outside the CI subset, chosen by day
+// (days since the Unix epoch, UTC): CI runs them besides its fixed subset,
+// so that every scenario is booted in CI every few days, and a given day's
+// choice can be run again with E2E_SCENARIOS=NAME,… .
+func Rotation(day, n int) []*Scenario {
+	var rest []*Scenario
+	for _, s := range Scenarios() {
+		if !s.CI {
+			rest = append(rest, s)
+		}
+	}
+	if n > len(rest) {
+		n = len(rest)
+	}
+	out := make([]*Scenario, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, rest[(day*n+i)%len(rest)])
+	}
+	return out
+}
+
 // The fault helpers work on a root directory and a target-absolute path.
 // They refuse to write through a symlink's last component, so that a fault
 // lands on the file the scenario names.

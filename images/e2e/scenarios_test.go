@@ -199,3 +199,28 @@ func TestTable(t *testing.T) {
 	assert.Equal(t, TableSchema, back.Schema)
 	assert.Equal(t, boot.InitramfsShell, back.Rows[0].Broken.Class)
 }
+
+func TestRotation(t *testing.T) {
+	ci, _ := Lookup("ci")
+	all := Scenarios()
+	rest := len(all) - len(ci)
+	seen := map[string]bool{}
+	for day := 20000; day < 20000+(rest+2)/3; day++ {
+		r := Rotation(day, 3)
+		require.Len(t, r, 3)
+		for _, s := range r {
+			assert.False(t, s.CI, "%s is in the fixed subset already", s.Name)
+			seen[s.Name] = true
+		}
+	}
+	assert.Len(t, seen, rest, "every scenario outside the subset comes round within ceil(rest/3) days")
+	names := func(l []*Scenario) (n []string) {
+		for _, s := range l {
+			n = append(n, s.Name)
+		}
+		return n
+	}
+	assert.Equal(t, names(Rotation(20001, 3)), names(Rotation(20001, 3)), "a day's choice is stable")
+	assert.NotEqual(t, names(Rotation(20001, 3)), names(Rotation(20002, 3)), "and changes the next day")
+	assert.Len(t, Rotation(1, 100), rest)
+}
