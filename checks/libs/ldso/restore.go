@@ -1,0 +1,86 @@
+package ldso
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"rescue/checks"
+	"rescue/pkgdb"
+	"rescue/sysroot"
+)
+
+// usrmerge maps the top-level directories that merged-/usr systems make
+// symlinks into /usr to their /usr counterparts.
+var usrmerge = map[string]string{
+	"/bin": "/usr/bin", "/sbin": "/usr/sbin", "/lib": "/usr/lib", "/lib64": "/usr/lib64",
+	"/lib32": "/usr/lib32", "/libx32": "/usr/libx32",
+}
+
+// Aliases returns p and the other spellings of it that the target's
+// merged-/usr symlinks make equivalent (/bin/bash and /usr/bin/bash when
+// /bin -> usr/bin). Package databases record one spelling, often the old
+// one (dpkg on Debian 12 lists /bin/bash), while a walk reaches the other.
+func Aliases(root *sysroot.Root, p string) []string {
+	p = sysroot.Clean(p)
+	out := []string{p}
+	dir := path.Dir(p)
+	realDir, err := root.Resolve(dir)
+	if err != nil {
+		return out
+	}
+	for short, long := range usrmerge {
+		var alt string
+		switch {
+		case dir == short || strings.HasPrefix(dir, short+"/"):
+			alt = long + strings.TrimPrefix(p, short)
+		case dir == long || strings.HasPrefix(dir, long+"/"):
+			alt = short + strings.TrimPrefix(p, long)
+		default:
+			continue
+		}
+		if r, err := root.Resolve(path.Dir(alt)); err == nil && r == realDir {
+			out = append(out, alt)
+		}
+	}
+	return out
+}
+
+// Owned returns the spelling of p that the package database records and
+// its records, or p and nil when no package owns it (or there is no
+// database).
+func Owned(db pkgdb.DB, root *sysroot.Root, p string) (string, []pkgdb.File) {
+	if db == nil {
+		return sysroot.Clean(p), nil
+	}
+	for _, a := range Aliases(root, p) {
+		if recs := db.Owners(a); len(recs) > 0 {
+			return a, recs
+		}
+	}
+	return sysroot.Clean(p), nil
+}
+
+// AddRestore offers, as a fix of f, restoring the file at p from the
+// package that owns it. When no such fix can be planned it returns an error
+// that says what to do instead (naming the package to fetch when the
+// database knows it), for the caller to use as NoFix or to follow with
+// another fix.
+func AddRestore(pass *checks.Pass, f *checks.Finding, p string) error {
+	db, _ := pass.Facts.Packages()
+	owned, _ := Owned(db, pass.Root, p)
+	fix, err := pass.Facts.RestoreFix(owned)
+	if err != nil {
+		return fmt.Errorf("restore %s from its package: %w", owned, err)
+	}
+	f.Fixes = append(f.Fixes, fix)
+	return nil
+}
+
+// Restore is AddRestore for findings that have no other fix: the error
+// becomes the finding's NoFix.
+func Restore(pass *checks.Pass, f *checks.Finding, p string) {
+	if err := AddRestore(pass, f, p); err != nil && len(f.Fixes) == 0 {
+		f.NoFix = err.Error()
+	}
+}
