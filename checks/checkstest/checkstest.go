@@ -7,6 +7,7 @@
 //	chown 0:42 /etc/shadow
 //	symlink usr/bin /bin
 //	mkdir 0755 /var/empty
+//	host /usr/bin/bash /usr/bin/bash
 //	-- .devices --
 //	/dev/vda1: UUID="2222" TYPE="ext4"
 //	-- .options --
@@ -151,7 +152,7 @@ func writeFile(t testing.TB, dir, name string, data []byte) {
 }
 
 // applySetup runs the setup directives: chmod MODE PATH, chown UID:GID PATH,
-// symlink TARGET PATH, mkdir MODE PATH, remove PATH.
+// symlink TARGET PATH, mkdir MODE PATH, remove PATH, host HOSTPATH PATH.
 func applySetup(t testing.TB, dir, script string) {
 	t.Helper()
 	for n, line := range strings.Split(script, "\n") {
@@ -199,6 +200,22 @@ func applySetup(t testing.TB, dir, script string) {
 			fail(os.Chmod(host(fields[2]), modeBits(uint32(m))))
 		case "remove":
 			fail(os.RemoveAll(host(fields[1])))
+		case "host":
+			// host HOSTPATH PATH copies a file of the machine running the
+			// test (symlinks followed) into the root with its permission
+			// bits: real ELF programs and libraries for checks that read
+			// them, copied at test time and never committed.
+			fi, err := os.Stat(fields[1])
+			if err != nil {
+				t.Skipf("setup copies the host's %s, which is not here: %v", fields[1], err)
+			}
+			data, err := os.ReadFile(fields[1])
+			fail(err)
+			p := host(fields[2])
+			fail(os.MkdirAll(filepath.Dir(p), 0o755))
+			os.RemoveAll(p)
+			fail(os.WriteFile(p, data, fi.Mode().Perm()))
+			fail(os.Chmod(p, fi.Mode().Perm()))
 		default:
 			fail(fmt.Errorf("unknown directive %q", fields[0]))
 		}
