@@ -196,7 +196,7 @@ func (c *checker) fileLevel(a *file) {
 			lines = append(lines, strings.TrimSuffix(l.Raw, "\r"))
 		}
 		data := checks.JoinLines(lines, !a.f.NoFinalNewline)
-		f.AddFix(repair.NewFix("Strip the carriage returns (DOS line endings) from "+a.path).
+		f.AddFix(repair.NewFix("Strip the carriage returns (DOS line endings) from " + a.path).
 			Add(repair.WriteFile(c.pass.Root, a.path, data)).Build())
 		c.pass.Report(f)
 	}
