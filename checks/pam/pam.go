@@ -458,12 +458,10 @@ func (c *checker) moduleDeps(module, p string, sev checks.Severity, evidence []s
 	}
 }
 
-// libPath is where a missing library belongs: next to libc.
+// libPath is where a missing library belongs.
 func (c *checker) libPath(name string) string {
-	if r := c.loader.Find("libc.so.6", c.arch, nil); r.Path != "" {
-		return path.Join(path.Dir(r.Path), name)
-	}
-	return path.Join(ldso.DefaultDirs(c.arch)[0], name)
+	db, _ := c.pass.Facts.Packages()
+	return c.loader.Expected(name, c.arch, db)
 }
 
 // rootLockout reports lines of login's and sshd's auth and account stacks

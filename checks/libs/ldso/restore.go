@@ -84,3 +84,20 @@ func Restore(pass *checks.Pass, f *checks.Finding, p string) {
 		f.NoFix = err.Error()
 	}
 }
+
+// Expected returns where a missing library belongs: the path a package
+// owns for it in one of the search directories when the database knows
+// it, else next to libc.so.6, else in the first default directory.
+func (l *Loader) Expected(name string, a Arch, db pkgdb.DB) string {
+	if db != nil {
+		for _, d := range l.SearchPath(a) {
+			if p, recs := Owned(db, l.root, path.Join(d, name)); len(recs) > 0 {
+				return p
+			}
+		}
+	}
+	if r := l.Find("libc.so.6", a, nil); r.Path != "" {
+		return path.Join(path.Dir(r.Path), name)
+	}
+	return path.Join(DefaultDirs(a)[0], name)
+}
