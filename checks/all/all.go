@@ -5,10 +5,15 @@ package all
 
 import (
 	"rescue/checks"
+	"rescue/checks/accounts"
 	"rescue/checks/fstab"
+	"rescue/checks/libs"
+	"rescue/checks/nss"
+	"rescue/checks/pam"
 	"rescue/checks/perms"
 	"rescue/checks/profile"
 	"rescue/checks/selinux"
+	"rescue/checks/zerosize"
 )
 
 // Checks returns every check.
@@ -18,6 +23,11 @@ func Checks() []*checks.Check {
 		selinux.Check,
 		perms.Check,
 		profile.Check,
+		accounts.Check,
+		pam.Check,
+		nss.Check,
+		libs.Check,
+		zerosize.Check,
 	}
 }
 

@@ -19,9 +19,11 @@ target's glibc version (from the name libc.so.6 points to, from the GLIBC_x.y
 versions libc defines, or from the package database) before deciding.
 
 A missing or empty library is an error when no source able to answer for
-local accounts (files, compat) is left on the passwd, group or shadow line;
-a warning when only other users (SSSD, LDAP, systemd's dynamic users) or
-host names are affected; info for the other databases.
+local accounts (files, compat) is left on the passwd, group or shadow line,
+and a warning when only other users (SSSD, LDAP, systemd's dynamic users)
+or host names are affected. Only the account databases and hosts are
+checked: stock configurations name sources for the others (db, nis) whose
+packages are rarely installed, and nothing breaks without them.
 
 Fix: restore the library from its package. Else, a source other than files
 whose library is gone is dropped from the lines that have another source

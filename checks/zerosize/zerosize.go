@@ -191,6 +191,11 @@ func (c *checker) classify() {
 // empty judges one empty regular file.
 func (c *checker) empty(name string, fi fs.FileInfo, a area) {
 	base := path.Base(name)
+	if strings.HasPrefix(base, ".") {
+		// Placeholders (.keep, .placeholder) and lock files, never
+		// programs or libraries.
+		return
+	}
 	owned, recs := ldso.Owned(c.db, c.pass.Root, name)
 	verdict := dbVerdict(recs)
 	if verdict == emptyByDesign {
