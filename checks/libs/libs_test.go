@@ -13,3 +13,14 @@ import (
 func TestGolden(t *testing.T) {
 	checkstest.Run(t, Check)
 }
+
+// FuzzCheck feeds hostile ld.so.preload and ld.so.conf files, and a
+// hostile "program", to the check.
+func FuzzCheck(f *testing.F) {
+	f.Add([]byte("/usr/lib/libx.so libc.so.6:/gone\n"), []byte("include *.conf\n/usr/lib\n"), []byte("\x7fELF\x02\x01\x01"))
+	f.Fuzz(func(t *testing.T, preload, conf, prog []byte) {
+		checkstest.FuzzCheck(t, Check, map[string][]byte{
+			"etc/ld.so.preload": preload, "etc/ld.so.conf": conf, "etc/x.conf": conf, "usr/bin/bash": prog,
+		})
+	})
+}

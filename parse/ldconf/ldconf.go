@@ -53,8 +53,13 @@ func Parse(data []byte) []Directive {
 				d.Value = d.Value[:k]
 			}
 			d.Value = strings.TrimSpace(d.Value)
-			if d.Value != "/" {
-				d.Value = strings.TrimRight(d.Value, "/")
+			if t := strings.TrimRight(d.Value, "/"); t != "" || d.Value == "" {
+				d.Value = t
+			} else {
+				d.Value = "/" // "//" is the root directory, not nothing
+			}
+			if d.Value == "" {
+				continue
 			}
 		}
 		out = append(out, d)
