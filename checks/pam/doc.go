@@ -29,7 +29,9 @@ reports:
     quiet";
   - pam_securetty in login's stack with an /etc/securetty that lists no
     terminal, ends its lines in CRLF, or is world-writable: root is refused
-    on every terminal.
+    on every terminal but the kernel's console= ones. A missing
+    /etc/securetty is not reported: pam_securetty then lets root in
+    everywhere.
 
 Severity is error when the line is reached from login or sshd, warning
 otherwise (su, sudo, cron and the rest).

@@ -20,7 +20,8 @@ func (c *checker) securetty() {
 	}
 	fi, err := c.pass.Root.Stat(securettyPath)
 	if err != nil {
-		// pam_securetty lets everyone in when the file is missing.
+		// pam_securetty lets root in everywhere when the file is
+		// missing ("for compatibility with old securetty handling").
 		return
 	}
 	if !fi.Mode().IsRegular() || fi.Mode()&0o002 != 0 {
@@ -57,7 +58,7 @@ func (c *checker) securetty() {
 		f := checks.Finding{
 			Kind: "securetty-empty", Severity: checks.Error, Path: securettyPath,
 			Message: fmt.Sprintf("%s lists no terminal, and login's PAM stack runs pam_securetty", securettyPath),
-			Impact:  "pam_securetty refuses root on every terminal: root cannot log in on the console",
+			Impact:  "pam_securetty refuses root on every terminal (current Linux-PAM still lets root in on the terminals the kernel command line names with console=): root cannot log in on the local console",
 		}
 		c.restoreConfigFile(&f, securettyPath)
 		c.pass.Report(f)
