@@ -256,7 +256,9 @@ func (c *checker) empty(name string, fi fs.FileInfo, a area) {
 }
 
 func (c *checker) skipConfig(name string) bool {
-	if ownedElsewhere[name] || knownEmpty[name] || strings.HasPrefix(path.Base(name), ".") {
+	// Dot files and whatever sits in dot directories (runit's
+	// /etc/sv/ssh/.meta/installed) are markers and locks, empty on purpose.
+	if ownedElsewhere[name] || knownEmpty[name] || strings.Contains(name, "/.") {
 		return true
 	}
 	for _, d := range knownEmptyDirs {
