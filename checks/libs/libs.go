@@ -122,8 +122,8 @@ func run(pass *checks.Pass) error {
 
 func report(pass *checks.Pass, l *ldso.Loader, b *broken, arch ldso.Arch) {
 	d := b.dep
-	where := d.Path
-	if where == "" {
+	where := ldso.FileOf(pass.Root, d.Path)
+	if d.Path == "" {
 		db, _ := pass.Facts.Packages()
 		where = l.Expected(d.Name, arch, db)
 	}

@@ -144,7 +144,7 @@ func (c *checker) report(src string, r ldso.Result) {
 		}
 	}
 	what := "is missing"
-	where := r.Path
+	where := ldso.FileOf(c.pass.Root, r.Path)
 	switch r.State {
 	case ldso.Empty:
 		what = "is an empty file"

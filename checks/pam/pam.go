@@ -407,6 +407,7 @@ func (c *checker) module(module string, uses []use) {
 		ldso.Restore(c.pass, &f, r.Path)
 		c.pass.Report(f)
 	case ldso.Empty, ldso.Damaged:
+		r.Path = ldso.FileOf(c.pass.Root, r.Path)
 		what := "is an empty file"
 		if r.State == ldso.Damaged {
 			what = fmt.Sprintf("cannot be loaded (%v)", r.Err)
@@ -443,8 +444,8 @@ func (c *checker) moduleDeps(module, p string, sev checks.Severity, evidence []s
 		if d.State == ldso.OK {
 			continue
 		}
-		where := d.Path
-		if where == "" {
+		where := ldso.FileOf(c.pass.Root, d.Path)
+		if d.Path == "" {
 			where = c.libPath(d.Name)
 		}
 		f := checks.Finding{

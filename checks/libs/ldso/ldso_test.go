@@ -315,3 +315,25 @@ func FuzzReadObject(f *testing.F) {
 		}
 	})
 }
+
+func TestFileOf(t *testing.T) {
+	dir := debianRoot(t)
+	lib := filepath.Join(dir, "usr/lib/x86_64-linux-gnu")
+	require.NoError(t, os.Rename(filepath.Join(lib, "libtinfo.so.6"), filepath.Join(lib, "libtinfo.so.6.4")))
+	require.NoError(t, os.Symlink("libtinfo.so.6.4", filepath.Join(lib, "libtinfo.so.6")))
+	require.NoError(t, os.Symlink("/nowhere/libgone.so", filepath.Join(lib, "libdangling.so")))
+	r, err := sysroot.Open(dir)
+	require.NoError(t, err)
+	defer r.Close()
+	// The link of the last element is followed, the directory keeps its
+	// spelling (/lib is a link to usr/lib here).
+	assert.Equal(t, "/lib/x86_64-linux-gnu/libtinfo.so.6.4", FileOf(r, "/lib/x86_64-linux-gnu/libtinfo.so.6"))
+	// An absolute link target is taken as it is written.
+	assert.Equal(t, "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", FileOf(r, "/lib64/ld-linux-x86-64.so.2"))
+	assert.Equal(t, "/usr/bin/bash", FileOf(r, "/usr/bin/bash"))
+	// A dangling link names the missing file.
+	assert.Equal(t, "/nowhere/libgone.so", FileOf(r, "/lib/x86_64-linux-gnu/libdangling.so"))
+	assert.Equal(t, "/nowhere/libgone.so", New(r).Expected("libdangling.so", X8664, nil))
+	assert.Equal(t, "/lib/x86_64-linux-gnu/libnew.so.1", New(r).Expected("libnew.so.1", X8664, nil), "next to libc")
+	assert.Equal(t, "", FileOf(r, ""))
+}

@@ -2,6 +2,7 @@ package ldso
 
 import (
 	"fmt"
+	"io/fs"
 	"path"
 	"strings"
 
@@ -85,14 +86,23 @@ func Restore(pass *checks.Pass, f *checks.Finding, p string) {
 	}
 }
 
-// Expected returns where a missing library belongs: the path a package
-// owns for it in one of the search directories when the database knows
-// it, else next to libc.so.6, else in the first default directory.
+// Expected returns where a missing library belongs: the file a dangling
+// link of that name points to, else the path a package owns for it in one
+// of the search directories when the database knows it, else next to
+// libc.so.6, else in the first default directory.
 func (l *Loader) Expected(name string, a Arch, db pkgdb.DB) string {
+	// A dangling link left where the library was names the file to
+	// bring back (libnss_files.so.2 -> libnss_files-2.28.so).
+	for _, d := range l.SearchPath(a) {
+		p := path.Join(d, name)
+		if fi, err := l.root.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return FileOf(l.root, p)
+		}
+	}
 	if db != nil {
 		for _, d := range l.SearchPath(a) {
 			if p, recs := Owned(db, l.root, path.Join(d, name)); len(recs) > 0 {
-				return p
+				return FileOf(l.root, p)
 			}
 		}
 	}
@@ -100,4 +110,31 @@ func (l *Loader) Expected(name string, a Arch, db pkgdb.DB) string {
 		return path.Join(path.Dir(r.Path), name)
 	}
 	return path.Join(DefaultDirs(a)[0], name)
+}
+
+// FileOf returns the file a library path really is: the path with the
+// symlinks of its last element followed (libtinfo.so.6 -> libtinfo.so.6.4),
+// which is what a restore must write. A dangling link gives the missing
+// file it points to. The directory part keeps its spelling
+// (/lib/x86_64-linux-gnu, as dpkg records it, not /usr/lib/...).
+func FileOf(root *sysroot.Root, p string) string {
+	if p == "" {
+		return p
+	}
+	cur := sysroot.Clean(p)
+	for i := 0; i < 40; i++ {
+		fi, err := root.Lstat(cur)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			return cur
+		}
+		target, err := root.Readlink(cur)
+		if err != nil {
+			return cur
+		}
+		if !strings.HasPrefix(target, "/") {
+			target = path.Join(path.Dir(cur), target)
+		}
+		cur = sysroot.Clean(target)
+	}
+	return sysroot.Clean(p)
 }
