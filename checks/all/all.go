@@ -8,11 +8,17 @@ import (
 	"rescue/checks/accounts"
 	"rescue/checks/fstab"
 	"rescue/checks/libs"
+	"rescue/checks/limits"
+	"rescue/checks/logindefs"
+	"rescue/checks/network"
 	"rescue/checks/nss"
 	"rescue/checks/pam"
 	"rescue/checks/perms"
 	"rescue/checks/profile"
+	"rescue/checks/rclocal"
 	"rescue/checks/selinux"
+	"rescue/checks/sshd"
+	"rescue/checks/sysctl"
 	"rescue/checks/zerosize"
 )
 
@@ -20,9 +26,15 @@ import (
 func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
+		sysctl.Check,
 		selinux.Check,
 		perms.Check,
 		profile.Check,
+		logindefs.Check,
+		limits.Check,
+		sshd.Check,
+		network.Check,
+		rclocal.Check,
 		accounts.Check,
 		pam.Check,
 		nss.Check,
