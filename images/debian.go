@@ -293,6 +293,18 @@ func configureRoot(dir string, img *DebianImage, rootSource, extraFstab string) 
 	if err := os.WriteFile(filepath.Join(dir, "etc/hosts"), []byte("127.0.0.1 localhost\n127.0.1.1 rescue-test\n"), 0o644); err != nil {
 		return err
 	}
+	// The serial getty waits for udev to announce ttyS0, by default for
+	// 90 s. Under software emulation on a busy host udev's coldplug can
+	// take longer, and the machine then has no login on the serial console
+	// at all: give the device the time a slow machine needs. This is test
+	// plumbing, like the console settings, not part of any fault.
+	dropIn := filepath.Join(dir, "etc/systemd/system/dev-ttyS0.device.d")
+	if err := os.MkdirAll(dropIn, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dropIn, "rescue-e2e.conf"), []byte("[Unit]\nJobRunningTimeoutSec=15min\n"), 0o644); err != nil {
+		return err
+	}
 	p := filepath.Join(dir, "etc/default/grub")
 	data, err := os.ReadFile(p)
 	if err != nil {

@@ -146,6 +146,10 @@ var fatal = []struct {
 	{regexp.MustCompile(`\(initramfs\) `), InitramfsShell, time.Second},
 	{regexp.MustCompile(`grub rescue>`), GrubRescue, 0},
 	{regexp.MustCompile(`No bootable device|Boot failed: not a bootable disk`), NoBootable, 0},
+	// Not an outcome of the image but of the host: udev did not announce
+	// ttyS0 in time, so no login prompt will ever come on the serial
+	// console. Say so at once instead of waiting for the time limit.
+	{regexp.MustCompile(`Dependency failed for [^\r\n]*Serial Getty on ttyS0`), Timeout, 0},
 }
 
 // Reasons worth quoting for a fatal class: the line that says why.
@@ -154,6 +158,7 @@ var reasons = map[Class]*regexp.Regexp{
 	InitramfsShell: regexp.MustCompile(`(ALERT! [^\r\n]*|Gave up waiting for [^\r\n]*)`),
 	KernelPanic:    regexp.MustCompile(`Kernel panic - not syncing[^\r\n]*`),
 	SystemdFreeze:  regexp.MustCompile(`[^\r\n]*Failed to [^\r\n]*`),
+	Timeout:        regexp.MustCompile(`Timed out waiting for device[^\r\n]*ttyS0[^\r\n]*`),
 }
 
 var (

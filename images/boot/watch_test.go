@@ -232,3 +232,12 @@ func TestWatcherIdle(t *testing.T) {
 	assert.Equal(t, Timeout, r.Class)
 	assert.Contains(t, r.Why, "no console output for 30s")
 }
+
+func TestWatcherNoSerialGetty(t *testing.T) {
+	s := newSession(t)
+	s.out("[ TIME ] Timed out waiting for device \x1b[0;1;39mdev-ttyS0.device - /dev/ttyS0.\r\n[DEPEND] Dependency failed for seri…rvice - Serial Getty on ttyS0.\r\n", time.Second)
+	require.True(t, s.done, "no getty on the console: no need to wait for the time limit")
+	r := s.w.Result(s.now)
+	assert.Equal(t, Timeout, r.Class)
+	assert.Contains(t, r.Why, "Timed out waiting for device")
+}

@@ -44,7 +44,7 @@ func (e *Env) logf(format string, args ...any) {
 
 // baseVersion changes whenever BuildDebian or the base configuration
 // changes in a way that must rebuild cached base images.
-const baseVersion = "1"
+const baseVersion = "2"
 
 // Base returns the base image of a flavor (cached under CacheDir by the
 // root's key), building the root and the image when missing.
