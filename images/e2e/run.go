@@ -433,12 +433,15 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 			}
 		}
 	}
-	if !onFault {
+	if len(row.Findings) == 0 {
 		if row.Status == "PASS" {
 			row.Status = "NO_CHECK"
 		}
 		row.note("no check yet: rescue reports nothing on %s", strings.Join(sc.Paths, " or "))
 		return row
+	}
+	if !onFault {
+		row.note("rescue reports nothing on %s itself", strings.Join(sc.Paths, " or "))
 	}
 	if rep.Error != "" {
 		row.fail("rescue fix: %s", rep.Error)

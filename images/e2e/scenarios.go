@@ -275,7 +275,7 @@ func Scenarios() []*Scenario {
 				return appendTo(r, "/etc/sysctl.conf", "vm.min_free_kbytes = 2097152\n")
 			},
 			Broken: Expect{Class: boot.KernelPanic, Note: "the machine has 1 GiB"},
-			Paths:  []string{"/etc/sysctl.conf"},
+			Paths:  []string{"/etc/sysctl.conf", "/etc/sysctl.d/99-sysctl.conf"},
 		},
 	}
 }
