@@ -49,19 +49,21 @@ demo: build
 E2E_OUT      ?= $(CURDIR)/e2e-out
 E2E_CACHE    ?= /var/cache/rescue-e2e
 E2E_PARALLEL ?= 2
-E2E_RUN = E2E_OUT=$(E2E_OUT) E2E_CACHE=$(E2E_CACHE) E2E_PARALLEL=$(E2E_PARALLEL) \
+# CI has 90 minutes for make test and make e2e together.
+E2E_TIMEOUT  ?= 60m
+E2E_RUN = E2E_SCENARIOS=$(2) E2E_OUT=$(E2E_OUT) E2E_CACHE=$(E2E_CACHE) E2E_PARALLEL=$(E2E_PARALLEL) \
 	$(GO) test -tags e2e -run '^TestBootProof$$' -count=1 -v ./images/e2e/
 # Progress goes to the terminal and E2E_OUT.log; the table is printed last,
 # also when scenarios failed, and the exit status is the test's.
 E2E_SHOW = mkdir -p $(E2E_OUT); rm -f $(E2E_OUT)/table.md; \
-	{ $(E2E_RUN) -timeout $(1) 2>&1; echo $$? > $(E2E_OUT)/.rc; } | tee $(E2E_OUT).log | grep -E '^(e2e |\s*--- |ok|FAIL|PASS)'; \
+	{ $(call E2E_RUN,$(1),$(2)) -timeout $(1) 2>&1; echo $$? > $(E2E_OUT)/.rc; } | tee $(E2E_OUT).log | grep -E '^(e2e |\s*--- |ok|FAIL|PASS)'; \
 	cat $(E2E_OUT)/table.md 2>/dev/null || tail -30 $(E2E_OUT).log; exit $$(cat $(E2E_OUT)/.rc)
 
 e2e: deps
-	@E2E_SCENARIOS=ci $(call E2E_SHOW,80m)
+	@$(call E2E_SHOW,$(E2E_TIMEOUT),ci)
 
 e2e-full: deps
-	@E2E_SCENARIOS=all $(call E2E_SHOW,240m)
+	@$(call E2E_SHOW,240m,all)
 
 docs: build
 	bin/rescue gen-docs docs
