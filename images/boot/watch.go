@@ -70,6 +70,9 @@ type Result struct {
 	RootWritable *bool `json:"root_writable,omitempty"`
 	// FailedUnits are the units systemd lists as failed after login.
 	FailedUnits []string `json:"failed_units,omitempty"`
+	// SSH is `systemctl is-active ssh.service` after login (active,
+	// failed, activating while it restarts in a loop, …).
+	SSH string `json:"ssh,omitempty"`
 	// Events are the seconds since start at which each step happened.
 	Events map[string]float64 `json:"events,omitempty"`
 	// VGA holds the last non-empty lines of the VGA text screen, read
@@ -105,6 +108,9 @@ func (r *Result) Short() string {
 		}
 		q = append(q, st)
 	}
+	if r.SSH != "" && r.SSH != "active" {
+		q = append(q, "sshd "+r.SSH)
+	}
 	if len(q) > 0 {
 		s += " (" + strings.Join(q, "; ") + ")"
 	}
@@ -112,10 +118,10 @@ func (r *Result) Short() string {
 }
 
 // Healthy says whether the boot logged in with / writable, the system
-// running, and no failed unit.
+// running, no failed unit, and sshd (where its state is known) active.
 func (r *Result) Healthy() bool {
 	return r != nil && r.Class == LoggedIn && r.RootWritable != nil && *r.RootWritable &&
-		r.State == "running" && len(r.FailedUnits) == 0
+		r.State == "running" && len(r.FailedUnits) == 0 && (r.SSH == "" || r.SSH == "active")
 }
 
 // The console commands sent after login. The marker is computed by the
@@ -128,10 +134,11 @@ const (
 	// units, all on one line ending in ENDSTATE.
 	stateCommand = `echo "STATE=$(timeout 300 systemctl is-system-running --wait 2>/dev/null) ` +
 		`RW=$(touch /.rescue-rw 2>/dev/null && rm -f /.rescue-rw && echo yes || echo no) ` +
-		`FAILED=$(systemctl --failed --plain --no-legend 2>/dev/null | awk '{print $1}' | tr '\n' ,)"ENDSTATE` + "\r"
+		`FAILED=$(systemctl --failed --plain --no-legend 2>/dev/null | awk '{print $1}' | tr '\n' ,) ` +
+		`SSH=$(systemctl is-active ssh.service 2>/dev/null)"ENDSTATE` + "\r"
 )
 
-var stateLine = regexp.MustCompile(`STATE=(\S*) RW=(\S*) FAILED=(\S*)ENDSTATE`)
+var stateLine = regexp.MustCompile(`STATE=(\S*) RW=(\S*) FAILED=(\S*?)(?: SSH=(\S*))?ENDSTATE`)
 
 // fatal patterns end the boot as soon as they appear (after a short grace
 // period so the log holds the reason).
@@ -364,6 +371,7 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 					w.res.FailedUnits = append(w.res.FailedUnits, u)
 				}
 			}
+			w.res.SSH = string(m[4])
 			return w.finish(LoggedIn, "")
 		}
 		if now-w.since >= w.scale(330*time.Second) {

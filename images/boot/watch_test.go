@@ -67,7 +67,7 @@ func TestWatcherLogsIn(t *testing.T) {
 	assert.Equal(t, markerCommand, s.lastSent(), "the echo of the typed command is not the marker")
 	s.out("MARK42END\r\nroot@rescue-test:~# ", time.Second)
 	require.Equal(t, stateCommand, s.lastSent())
-	s.out("STATE=running RW=yes FAILED=ENDSTATE\r\n# ", time.Second)
+	s.out("STATE=running RW=yes FAILED= SSH=activeENDSTATE\r\n# ", time.Second)
 	require.True(t, s.done)
 	r := s.w.Result(s.now)
 	assert.Equal(t, LoggedIn, r.Class)
@@ -83,12 +83,25 @@ func TestWatcherDegradedLogin(t *testing.T) {
 	s.out("Password: ", time.Second)
 	s.out("root@rescue-test:~# ", time.Second)
 	s.out("MARK42END\r\n", time.Second)
-	s.out("STATE=degraded RW=no FAILED=systemd-remount-fs.service,ssh.service,ENDSTATE", time.Second)
+	s.out("STATE=degraded RW=no FAILED=systemd-remount-fs.service,ssh.service, SSH=failedENDSTATE", time.Second)
 	r := s.w.Result(s.now)
 	assert.Equal(t, LoggedIn, r.Class)
 	assert.False(t, r.Healthy())
 	assert.Equal(t, []string{"systemd-remount-fs.service", "ssh.service"}, r.FailedUnits)
-	assert.Equal(t, "LOGGED_IN (/ read-only; degraded: systemd-remount-fs.service,ssh.service)", r.Short())
+	assert.Equal(t, "LOGGED_IN (/ read-only; degraded: systemd-remount-fs.service,ssh.service; sshd failed)", r.Short())
+	assert.Equal(t, "failed", r.SSH)
+
+	// sshd restarting in a loop is not healthy even when nothing is
+	// "failed" yet.
+	s = newSession(t)
+	s.out(bootNoise+"rescue-test login: ", 2*time.Second)
+	s.out("Password: ", time.Second)
+	s.out("root@rescue-test:~# ", time.Second)
+	s.out("MARK42END\r\n", time.Second)
+	s.out("STATE=running RW=yes FAILED= SSH=activatingENDSTATE", time.Second)
+	r = s.w.Result(s.now)
+	assert.False(t, r.Healthy())
+	assert.Equal(t, "LOGGED_IN (sshd activating)", r.Short())
 }
 
 func TestWatcherLateBootMessagesAfterPrompt(t *testing.T) {
