@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"rescue/facts/boot"
 	"rescue/parse/fstab"
 	"rescue/parse/osrelease"
 	"rescue/pkgdb"
@@ -29,6 +30,7 @@ const (
 	BlockDevices Fact = "block-devices"
 	Packages     Fact = "packages"
 	Memory       Fact = "memory"
+	BootLoader   Fact = "boot-loader"
 )
 
 // Options are the facts that come from outside the target.
@@ -61,6 +63,10 @@ type Facts struct {
 	pkgOnce sync.Once
 	pkg     pkgdb.DB
 	pkgErr  error
+
+	bootOnce sync.Once
+	boot     *boot.Layout
+	bootErr  error
 }
 
 // New returns the facts of the target at root.
