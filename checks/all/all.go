@@ -6,12 +6,14 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/fstab"
+	"rescue/checks/grub"
 )
 
 // Checks returns every check.
 func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
+		grub.Check,
 	}
 }
 

@@ -209,6 +209,9 @@ type Entry struct {
 	Version     string
 	Initrds     []string
 	InitrdPaths []string
+	// KernelWord and InitrdWords are the words naming them in Source.
+	KernelWord  grubcfg.Word
+	InitrdWords []grubcfg.Word
 	Args        []Arg
 	// UnsetVars are variables the command line refers to that nothing
 	// defines (they expand to nothing).
@@ -643,7 +646,7 @@ func (l *Layout) legacy(cfg *Config) {
 		e := &Entry{Title: le.Title, MenuPath: strconv.Itoa(i), TopIndex: i, Config: cfg, Source: cfg.Real, Line: le.Line}
 		if k := le.Command("kernel"); k != nil && len(k.Words) > 1 {
 			e.Line = k.Line
-			e.Kernel = k.Words[1].Value
+			e.Kernel, e.KernelWord = k.Words[1].Value, k.Words[1]
 			e.KernelPath = l.TargetPath(e.Kernel)
 			e.Version = versionOf(e.Kernel)
 			for _, w := range k.Words[2:] {
@@ -652,6 +655,7 @@ func (l *Layout) legacy(cfg *Config) {
 		}
 		if r := le.Command("initrd"); r != nil && len(r.Words) > 1 {
 			e.Initrds = append(e.Initrds, r.Words[1].Value)
+			e.InitrdWords = append(e.InitrdWords, r.Words[1])
 			e.InitrdPaths = append(e.InitrdPaths, l.TargetPath(r.Words[1].Value))
 		}
 		cfg.Entries = append(cfg.Entries, e)
@@ -931,7 +935,7 @@ func (l *Layout) menuEntry(cfg *Config, it *grubcfg.Item, top int) *Entry {
 		switch {
 		case linuxCmds[c.Name()] && len(c.Words) > 1:
 			e.Line = c.Line
-			e.Kernel = c.Words[1].Value
+			e.Kernel, e.KernelWord = c.Words[1].Value, c.Words[1]
 			e.KernelPath = l.TargetPath(e.Kernel)
 			e.Version = versionOf(e.Kernel)
 			e.Args = nil
@@ -942,6 +946,7 @@ func (l *Layout) menuEntry(cfg *Config, it *grubcfg.Item, top int) *Entry {
 					continue
 				}
 				e.Initrds = append(e.Initrds, w.Value)
+				e.InitrdWords = append(e.InitrdWords, w)
 				e.InitrdPaths = append(e.InitrdPaths, l.TargetPath(w.Value))
 			}
 		}
@@ -954,28 +959,36 @@ func (l *Layout) blsEntry(cfg *Config, b *BLSEntry, top int) *Entry {
 	e := &Entry{Title: b.Title, ID: b.ID, MenuPath: b.ID, TopIndex: top, Config: cfg, BLS: b, Source: b.Path, Version: b.Version}
 	for _, ln := range b.Entry.All("linux") {
 		e.Kernel, e.Line = ln.Value, ln.N
+		e.KernelWord = grubcfg.Word{Raw: ln.Value, Value: ln.Value, Start: ln.Start, End: ln.End, Line: ln.N}
 		e.KernelPath = l.TargetPath(ln.Value)
 	}
-	for _, p := range b.Entry.Initrds() {
-		if _, isVar := varName(p); isVar {
-			continue
+	for _, ln := range b.Entry.All("initrd") {
+		for _, w := range words(ln) {
+			if _, isVar := varName(w.Value); isVar {
+				continue
+			}
+			e.Initrds = append(e.Initrds, w.Value)
+			e.InitrdWords = append(e.InitrdWords, w)
+			e.InitrdPaths = append(e.InitrdPaths, l.TargetPath(w.Value))
 		}
-		e.Initrds = append(e.Initrds, p)
-		e.InitrdPaths = append(e.InitrdPaths, l.TargetPath(p))
 	}
 	for _, ln := range b.Entry.All("options") {
-		// Split the options value into words with their offsets.
-		val := ln.Value
-		off := 0
-		var words []grubcfg.Word
-		for _, f := range strings.Fields(val) {
-			i := strings.Index(val[off:], f) + off
-			words = append(words, grubcfg.Word{Raw: f, Value: f, Start: ln.Start + i, End: ln.Start + i + len(f), Line: ln.N})
-			off = i + len(f)
-		}
-		l.expand(cfg, e, b.Path, words)
+		l.expand(cfg, e, b.Path, words(ln))
 	}
 	return e
+}
+
+// words splits a BLS value into words with their offsets in the file.
+func words(ln bls.Line) []grubcfg.Word {
+	val := ln.Value
+	off := 0
+	var out []grubcfg.Word
+	for _, f := range strings.Fields(val) {
+		i := strings.Index(val[off:], f) + off
+		out = append(out, grubcfg.Word{Raw: f, Value: f, Start: ln.Start + i, End: ln.Start + i + len(f), Line: ln.N})
+		off = i + len(f)
+	}
+	return out
 }
 
 // expect lists the configurations an installed boot loader reads that are

@@ -27,6 +27,9 @@ type Env struct {
 	Vars []Var
 	// size is the size of the block it was read from.
 	size int
+	// nl: the block it was read from ends in a newline instead of '#';
+	// a rewrite keeps that last byte as it was.
+	nl bool
 }
 
 // ErrNoHeader is returned for a file that is not an environment block.
@@ -39,7 +42,7 @@ func Parse(data []byte) (*Env, error) {
 	if !strings.HasPrefix(s, Header) {
 		return nil, ErrNoHeader
 	}
-	e := &Env{size: len(data)}
+	e := &Env{size: len(data), nl: len(data) > len(Header) && data[len(data)-1] == '\n'}
 	s = s[len(Header):]
 	for len(s) > 0 {
 		// Read one logical line.
@@ -97,7 +100,7 @@ func (e *Env) set(name, value string) {
 // With returns a copy of the block with name set to value (added at the
 // end when it was not set).
 func (e *Env) With(name, value string) *Env {
-	c := &Env{Vars: append([]Var(nil), e.Vars...), size: e.size}
+	c := &Env{Vars: append([]Var(nil), e.Vars...), size: e.size, nl: e.nl}
 	c.set(name, value)
 	return c
 }
@@ -118,5 +121,9 @@ func (e *Env) Encode() ([]byte, error) {
 	if b.Len() > size {
 		return nil, fmt.Errorf("the variables do not fit: they need %d bytes; the block has %d", b.Len(), size)
 	}
-	return []byte(b.String() + strings.Repeat("#", size-b.Len())), nil
+	pad := strings.Repeat("#", size-b.Len())
+	if e.nl && pad != "" {
+		pad = pad[1:] + "\n"
+	}
+	return []byte(b.String() + pad), nil
 }

@@ -69,6 +69,19 @@ func TestErrors(t *testing.T) {
 	assert.Len(t, out, len(Header)+2000)
 }
 
+func TestTrailingNewline(t *testing.T) {
+	in := block("saved_entry=0\n")
+	in = in[:len(in)-1] + "\n"
+	e, err := Parse([]byte(in))
+	require.NoError(t, err)
+	out, err := e.Encode()
+	require.NoError(t, err)
+	assert.Equal(t, in, string(out))
+	out, err = e.With("saved_entry", "1").Encode()
+	require.NoError(t, err)
+	assert.Equal(t, strings.Replace(in, "saved_entry=0\n", "saved_entry=1\n", 1), string(out))
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(block("saved_entry=0\nkernelopts=root=UUID=1 ro\n")))
 	f.Add([]byte(Header + "a\\\n=b\\"))
