@@ -61,6 +61,14 @@ var update = flag.Bool("update", false, "rewrite the .findings sections of golde
 type Options struct {
 	// OpenPackages, when set, gives the facts a package database.
 	OpenPackages func(*sysroot.Root) (pkgdb.DB, error)
+	// Setup, when set, adds to a root after the archive is unpacked what a
+	// txtar cannot hold (binary files such as initramfs images, tools an
+	// exec fix runs). It is called for the broken root (want false) and
+	// for the expected repaired one (want true).
+	Setup func(t testing.TB, a *txtar.Archive, dir string, want bool)
+	// AllowExec lets the repair run exec fixes (in a chroot of the root,
+	// so only as root).
+	AllowExec bool
 }
 
 // Run runs every testdata/*.txtar archive of the calling package against
@@ -297,6 +305,9 @@ func runArchive(t *testing.T, check *checks.Check, file string, opt Options) {
 		t.Fatal(err)
 	}
 	Unpack(t, a, dir, false)
+	if opt.Setup != nil {
+		opt.Setup(t, a, dir, false)
+	}
 	fopt := FactOptions(t, a)
 	fopt.OpenPackages = opt.OpenPackages
 	before := Snapshot(t, dir)
@@ -333,7 +344,7 @@ func runArchive(t *testing.T, check *checks.Check, file string, opt Options) {
 		t.Fatalf("diff: %v", err)
 	}
 	journal := t.TempDir()
-	res, err := repair.Apply(root, plan, repair.Options{JournalDir: journal})
+	res, err := repair.Apply(root, plan, repair.Options{JournalDir: journal, AllowExec: opt.AllowExec})
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, diff.String())
 	}
@@ -352,6 +363,9 @@ func runArchive(t *testing.T, check *checks.Check, file string, opt Options) {
 		t.Fatal(err)
 	}
 	Unpack(t, a, wantDir, true)
+	if opt.Setup != nil {
+		opt.Setup(t, a, wantDir, true)
+	}
 	if !equalSnap(t, "the repaired tree", Snapshot(t, wantDir), Snapshot(t, dir)) {
 		t.Logf("diff of the plan:\n%s", diff.String())
 	}

@@ -44,6 +44,8 @@ type Entry struct {
 	Mode    uint32
 	Size    int64
 	Segment int
+	// LinkTarget is a symlink's target.
+	LinkTarget string
 }
 
 // Image is what an initramfs holds.
@@ -251,7 +253,15 @@ func readArchive(br *bufio.Reader, img *Image, seg int) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		img.Entries = append(img.Entries, Entry{Name: cleanName(h.Name), Mode: h.Mode, Size: h.Size, Segment: seg})
+		e := Entry{Name: cleanName(h.Name), Mode: h.Mode, Size: h.Size, Segment: seg}
+		if h.Mode&cpio.TypeMask == cpio.TypeLink && h.Size <= cpio.MaxNameSize {
+			b, err := io.ReadAll(cr)
+			if err != nil {
+				return n, err
+			}
+			e.LinkTarget = string(b)
+		}
+		img.Entries = append(img.Entries, e)
 		n++
 	}
 }

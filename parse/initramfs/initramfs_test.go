@@ -54,6 +54,11 @@ func TestEveryCompression(t *testing.T) {
 			assert.Contains(t, mods, "xen_blkfront")
 			assert.Contains(t, mods, "xfs")
 			assert.NotContains(t, mods, "nvme")
+			for _, e := range img.Entries {
+				if e.Name == "bin" {
+					assert.Equal(t, "usr/bin", e.LinkTarget)
+				}
+			}
 		}
 	}
 }
