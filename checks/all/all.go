@@ -7,6 +7,8 @@ import (
 	"rescue/checks"
 	"rescue/checks/fstab"
 	"rescue/checks/grub"
+	"rescue/checks/initramfs"
+	"rescue/checks/kernels"
 )
 
 // Checks returns every check.
@@ -14,6 +16,8 @@ func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
 		grub.Check,
+		kernels.Check,
+		initramfs.Check,
 	}
 }
 

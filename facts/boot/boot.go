@@ -263,29 +263,30 @@ type Kernel struct {
 	Rescue bool
 }
 
-// Missing lists what the kernel lacks, in words.
+// Missing lists what the kernel lacks, as noun phrases ("its modules
+// (/lib/modules/V)").
 func (k *Kernel) Missing() []string {
 	var out []string
 	if k.Size == 0 {
-		out = append(out, "the kernel image is empty")
+		out = append(out, "a kernel image ("+k.Path+" is empty)")
 	}
 	switch {
 	case k.Initramfs == "":
-		out = append(out, "no initramfs ("+strings.Join(k.InitramfsNames, " or ")+")")
+		out = append(out, "an initramfs ("+k.InitramfsNames[0]+")")
 	case k.InitramfsSize == 0:
-		out = append(out, k.Initramfs+" is empty")
+		out = append(out, "a non-empty initramfs ("+k.Initramfs+" is empty)")
 	}
 	if k.Rescue {
 		return out
 	}
 	if !k.Modules {
-		out = append(out, "no modules (/lib/modules/"+k.Version+")")
+		out = append(out, "its modules (/lib/modules/"+k.Version+")")
 	}
 	if !k.SystemMap {
-		out = append(out, "no /boot/System.map-"+k.Version)
+		out = append(out, "/boot/System.map-"+k.Version)
 	}
 	if !k.Config {
-		out = append(out, "no /boot/config-"+k.Version)
+		out = append(out, "/boot/config-"+k.Version)
 	}
 	return out
 }
