@@ -9,6 +9,9 @@ import (
 	"rescue/checks/grub"
 	"rescue/checks/initramfs"
 	"rescue/checks/kernels"
+	"rescue/checks/perms"
+	"rescue/checks/profile"
+	"rescue/checks/selinux"
 )
 
 // Checks returns every check.
@@ -18,6 +21,9 @@ func Checks() []*checks.Check {
 		grub.Check,
 		kernels.Check,
 		initramfs.Check,
+		selinux.Check,
+		perms.Check,
+		profile.Check,
 	}
 }
 
