@@ -12,6 +12,7 @@ import (
 	"rescue/checks/perms"
 	"rescue/checks/profile"
 	"rescue/checks/selinux"
+	"rescue/checks/sysdirs"
 )
 
 // Checks returns every check.
@@ -21,6 +22,7 @@ func Checks() []*checks.Check {
 		grub.Check,
 		kernels.Check,
 		initramfs.Check,
+		sysdirs.Check,
 		selinux.Check,
 		perms.Check,
 		profile.Check,
