@@ -3,6 +3,7 @@ package grub
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,4 +125,32 @@ func TestEL7EFIFullConfig(t *testing.T) {
 	assert.Contains(t, data, "\tinitrdefi /initramfs-5.14.0-362.8.1.el9_3.x86_64.img\n")
 	assert.Contains(t, data, "search --no-floppy --fs-uuid --set=root 4a8e0d39-8a2f-4b61-9f0e-2d7c1b3a5e6f\n")
 	assert.NotContains(t, data, "0-rescue", "the rescue kernel is not a kernel of its own")
+}
+
+// TestGRUBAcceptsConfigs runs GRUB's own parser (grub-script-check) over
+// every grub.cfg of the goldens, broken, repaired and regenerated, so
+// that what rescue writes is a configuration GRUB reads.
+func TestGRUBAcceptsConfigs(t *testing.T) {
+	check, err := exec.LookPath("grub-script-check")
+	if err != nil {
+		t.Skip("grub-script-check is not installed (apt-get install grub-common)")
+	}
+	files, err := filepath.Glob("testdata/*.txtar")
+	require.NoError(t, err)
+	n := 0
+	for _, file := range files {
+		a, err := txtar.ParseFile(file)
+		require.NoError(t, err)
+		for _, f := range a.Files {
+			if !strings.HasSuffix(f.Name, "grub.cfg") || len(f.Data) == 0 {
+				continue
+			}
+			p := filepath.Join(t.TempDir(), "grub.cfg")
+			require.NoError(t, os.WriteFile(p, f.Data, 0o644))
+			out, err := exec.Command(check, p).CombinedOutput()
+			assert.NoError(t, err, "%s: %s: %s", file, f.Name, out)
+			n++
+		}
+	}
+	assert.Greater(t, n, 10)
 }

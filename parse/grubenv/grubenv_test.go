@@ -1,6 +1,9 @@
 package grubenv
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -108,4 +111,32 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGrubEditenv reads blocks grub-editenv writes, and checks that
+// grub-editenv reads the blocks written here.
+func TestGrubEditenv(t *testing.T) {
+	tool, err := exec.LookPath("grub-editenv")
+	if err != nil {
+		t.Skip("grub-editenv is not installed (apt-get install grub-common)")
+	}
+	p := filepath.Join(t.TempDir(), "grubenv")
+	run := func(args ...string) string {
+		out, err := exec.Command(tool, append([]string{p}, args...)...).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	run("create")
+	run("set", "saved_entry=gnulinux-advanced-x>gnulinux-6.1.0-17-amd64-advanced-x", "kernelopts=root=UUID=1111 ro console=ttyS0,115200n8")
+	data, err := os.ReadFile(p)
+	require.NoError(t, err)
+	e, err := Parse(data)
+	require.NoError(t, err)
+	v, _ := e.Get("kernelopts")
+	assert.Equal(t, "root=UUID=1111 ro console=ttyS0,115200n8", v)
+	out, err := e.With("kernelopts", "root=UUID=2222 ro").With("boot_success", "1").Encode()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, out, 0o644))
+	list := run("list")
+	assert.Equal(t, "saved_entry=gnulinux-advanced-x>gnulinux-6.1.0-17-amd64-advanced-x\nkernelopts=root=UUID=2222 ro\nboot_success=1\n", list)
 }
