@@ -255,3 +255,64 @@ func TestEL7SavedTitle(t *testing.T) {
 	assert.Equal(t, "3.10.0-1160.el7.x86_64", c.Default.Version)
 	assert.Equal(t, "/boot/initramfs-3.10.0-1160.el7.x86_64.img", c.Default.InitrdPaths[0])
 }
+
+// FuzzLoad builds the model from fuzzed grub.cfg, BLS entry, grubenv and
+// GRUB Legacy files: whatever they hold, Load must not panic and every
+// word it hands out must point into its file.
+func FuzzLoad(f *testing.F) {
+	for _, n := range []string{"debian12.cfg", "el7.cfg", "el9.cfg"} {
+		b, err := os.ReadFile("../../parse/grubcfg/testdata/" + n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, []byte("title x\nversion 1\nlinux /vmlinuz-1\ninitrd /initramfs-1.img\noptions $kernelopts root=UUID=1\n"), []byte(grubenv.Header+"saved_entry=0\nkernelopts=root=UUID=2 ro\n"), []byte("default=1\ntitle a\nkernel /vmlinuz-1 root=x\n"))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, cfg, entry, env, legacy []byte) {
+		os.RemoveAll(dir)
+		for p, data := range map[string][]byte{
+			"boot/grub2/grub.cfg":                 cfg,
+			"boot/loader/entries/a-1.conf":        entry,
+			"boot/grub2/grubenv":                  env,
+			"boot/grub/grub.conf":                 legacy,
+			"boot/efi/EFI/x/grub.cfg":             cfg,
+			"boot/vmlinuz-1":                      []byte("k"),
+			"boot/initramfs-1.img":                []byte("i"),
+			"etc/default/grub":                    legacy,
+			"boot/loader/entries/b-0-rescue.conf": entry,
+		} {
+			full := filepath.Join(dir, p)
+			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(full, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		root, err := sysroot.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer root.Close()
+		l, err := Load(Input{Root: root, OS: osrelease.Info{Family: osrelease.RHEL}, Fstab: fstab.Parse([]byte("UUID=2 / xfs defaults 0 0\n"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range l.Configs {
+			for _, e := range c.Entries {
+				for _, a := range e.Args {
+					if a.Env {
+						continue
+					}
+					data, err := root.ReadFile(a.File)
+					if err != nil || a.Word.Start < 0 || a.Word.End > len(data) || a.Word.Start > a.Word.End {
+						t.Fatalf("argument %+v points outside %s", a, a.File)
+					}
+				}
+				e.RootArg()
+			}
+			c.Find("0")
+			c.Find("a>b")
+		}
+	})
+}
