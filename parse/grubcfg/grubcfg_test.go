@@ -62,6 +62,32 @@ func TestDebian12(t *testing.T) {
 	assert.Equal(t, []string{"${next_entry}", "0"}, defaults)
 }
 
+// TestMkconfig reads grub.cfg files written by Debian 12's own
+// grub-mkconfig (BIOS and UEFI disk images built with mmdebstrap and
+// grub-install).
+func TestMkconfig(t *testing.T) {
+	for _, name := range []string{"debian12-mkconfig.cfg", "debian12-mkconfig-efi.cfg"} {
+		f, err := Parse(read(t, name))
+		require.NoError(t, err, name)
+		entries := f.Entries()
+		require.Len(t, entries, 5, name)
+		assert.Equal(t, "Debian GNU/Linux, with Linux 6.1.0-50-amd64 (recovery mode)", entries[4].Title)
+		for _, e := range entries {
+			var kernel, initrd bool
+			for _, c := range e.Commands {
+				switch c.Name() {
+				case "linux":
+					kernel = true
+					assert.Contains(t, c.Args(), "root=UUID=11111111-2222-4333-8444-555555555555", name)
+				case "initrd":
+					initrd = true
+				}
+			}
+			assert.True(t, kernel && initrd, "%s: %s", name, e.Title)
+		}
+	}
+}
+
 func TestReplaceKeepsEverythingElse(t *testing.T) {
 	data := read(t, "debian12.cfg")
 	f, err := Parse(data)
@@ -154,7 +180,7 @@ func TestLegacy(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, n := range []string{"debian12.cfg", "el7.cfg", "el9.cfg", "centos6.conf"} {
+	for _, n := range []string{"debian12.cfg", "debian12-mkconfig.cfg", "el7.cfg", "el9.cfg", "centos6.conf"} {
 		b, err := os.ReadFile("testdata/" + n)
 		if err != nil {
 			f.Fatal(err)
