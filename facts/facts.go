@@ -67,6 +67,8 @@ type Facts struct {
 	bootOnce sync.Once
 	boot     *boot.Layout
 	bootErr  error
+
+	restorer restorerState
 }
 
 // New returns the facts of the target at root.

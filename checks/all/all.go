@@ -9,9 +9,15 @@ import (
 	"rescue/checks/grub"
 	"rescue/checks/initramfs"
 	"rescue/checks/kernels"
+	"rescue/checks/limits"
+	"rescue/checks/logindefs"
+	"rescue/checks/network"
 	"rescue/checks/perms"
 	"rescue/checks/profile"
+	"rescue/checks/rclocal"
 	"rescue/checks/selinux"
+	"rescue/checks/sshd"
+	"rescue/checks/sysctl"
 	"rescue/checks/sysdirs"
 )
 
@@ -23,9 +29,15 @@ func Checks() []*checks.Check {
 		kernels.Check,
 		initramfs.Check,
 		sysdirs.Check,
+		sysctl.Check,
 		selinux.Check,
 		perms.Check,
 		profile.Check,
+		logindefs.Check,
+		limits.Check,
+		sshd.Check,
+		network.Check,
+		rclocal.Check,
 	}
 }
 

@@ -358,7 +358,7 @@ func (c *checker) restoreFix(f *checks.Finding, p string, missing []string) {
 	for _, q := range missing {
 		fix, err := c.pass.Facts.RestoreFix(q)
 		if err != nil {
-			f.NoFix = fmt.Sprintf("the missing files cannot be restored here (%v); reinstall %s", err, c.owners(missing))
+			f.NoFix = fmt.Sprintf("the missing files cannot be restored here (%v); the packages that own them: %s", err, c.owners(missing))
 			return
 		}
 		for _, op := range fix.Ops {
