@@ -7,6 +7,7 @@ import (
 	"rescue/checks"
 	"rescue/checks/accounts"
 	"rescue/checks/fstab"
+	"rescue/checks/immutable"
 	"rescue/checks/libs"
 	"rescue/checks/limits"
 	"rescue/checks/logindefs"
@@ -29,6 +30,7 @@ func Checks() []*checks.Check {
 		sysctl.Check,
 		selinux.Check,
 		perms.Check,
+		immutable.Check,
 		profile.Check,
 		logindefs.Check,
 		limits.Check,
