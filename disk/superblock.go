@@ -232,6 +232,12 @@ func probeXFS(p *prober) (*Superblock, error) {
 		Blocks: be.Uint64(b[8:]), FreeBlocks: be.Uint64(b[144:]),
 		Inodes: be.Uint64(b[128:]), FreeInodes: be.Uint64(b[136:]),
 	}
+	// needsrepair (xfsprogs 5.11): xfs_repair was interrupted, or an
+	// administrator asked for a repair; the kernel refuses to mount.
+	if version == 5 && be.Uint32(b[216:])&(1<<4) != 0 {
+		st.Errors = true
+		st.LastError = "the needsrepair flag is set"
+	}
 	dirty, why := xfsLogDirty(p, b)
 	st.NeedsRecovery, st.LogUnknown = dirty, why
 	sb.State = st
