@@ -41,7 +41,7 @@ demo: build
 	scripts/demo.sh bin/rescue
 
 docs: build
-	$(GO) run ./cmd/rescue-docs
+	bin/rescue gen-docs docs
 
 clean:
 	rm -rf bin

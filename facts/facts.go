@@ -185,3 +185,27 @@ func ParseSize(s string) (int64, error) {
 	}
 	return n * mult, nil
 }
+
+// HomeOf returns the home directory /etc/passwd gives user, or "" when the
+// user or the file is missing.
+func (f *Facts) HomeOf(user string) string {
+	data, err := f.root.ReadFileLimit("/etc/passwd", 16<<20)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Split(strings.TrimRight(line, "\r"), ":")
+		if len(fields) >= 7 && fields[0] == user && strings.HasPrefix(fields[5], "/") {
+			return sysroot.Clean(fields[5])
+		}
+	}
+	return ""
+}
+
+// RootHome is root's home directory: HomeOf("root"), or /root.
+func (f *Facts) RootHome() string {
+	if h := f.HomeOf("root"); h != "" {
+		return h
+	}
+	return "/root"
+}

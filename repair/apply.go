@@ -126,7 +126,7 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 	}
 	st, err := openStore(w, opt.JournalDir, true)
 	if err != nil {
-		return res, fmt.Errorf("opening the journal: %w", err)
+		return res, withJournalHint(fmt.Errorf("opening the journal: %w; nothing was changed", err))
 	}
 	if err := checkWritable(st.w.Dir(), "the journal directory"); err != nil {
 		return res, err
@@ -468,3 +468,15 @@ func cleanTemps(w *Writer, p string) {
 		}
 	}
 }
+
+// journalHintError carries the advice to move the journal off the target.
+type journalHintError struct{ error }
+
+func (e journalHintError) Unwrap() error { return e.error }
+
+// Hint is printed by the CLI after the error.
+func (e journalHintError) Hint() string {
+	return "keep the journal and backups on the helper with --journal-dir DIR"
+}
+
+func withJournalHint(err error) error { return journalHintError{err} }

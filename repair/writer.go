@@ -223,33 +223,30 @@ func (w *Writer) Chmod(name string, mode Mode) error {
 
 // Chown sets the owner of name, without following its last element.
 func (w *Writer) Chown(name string, uid, gid int) error {
-	d, base, err := w.dir(name)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := unix.Fchownat(int(d.Fd()), base, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("chown %s: %w", name, err)
-	}
-	return nil
+	return w.onNode(name, func(fd int) error {
+		if err := unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("chown %s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // SetMtime sets the modification time of name (not following it).
 func (w *Writer) SetMtime(name string, t time.Time) error {
-	d, base, err := w.dir(name)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	ts := unix.NsecToTimespec(t.UnixNano())
-	return unix.UtimesNanoAt(int(d.Fd()), base, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+	return w.onNode(name, func(fd int) error {
+		ts := unix.NsecToTimespec(t.UnixNano())
+		if err := unix.UtimesNano(procPath(fd), []unix.Timespec{ts, ts}); err != nil {
+			return fmt.Errorf("setting mtime of %s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // SetXattrs sets extended attributes on name itself.
 func (w *Writer) SetXattrs(name string, attrs map[string][]byte) error {
 	return w.onNode(name, func(fd int) error {
 		for k, v := range attrs {
-			if err := unix.Lsetxattr(procPath(fd), k, v, 0); err != nil {
+			if err := unix.Setxattr(procPath(fd), k, v, 0); err != nil {
 				return fmt.Errorf("setting %s on %s: %w", k, name, err)
 			}
 		}
@@ -262,8 +259,11 @@ func (w *Writer) SetXattrs(name string, attrs map[string][]byte) error {
 func (w *Writer) Xattrs(name string) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	err := w.onNode(name, func(fd int) error {
+		// The /proc/self/fd link names the very inode that was opened;
+		// the following variants go through it to that inode (the l*
+		// variants would ask the proc link itself).
 		p := procPath(fd)
-		size, err := unix.Llistxattr(p, nil)
+		size, err := unix.Listxattr(p, nil)
 		if err != nil || size == 0 {
 			if errors.Is(err, unix.ENOTSUP) {
 				return nil
@@ -271,17 +271,17 @@ func (w *Writer) Xattrs(name string) (map[string][]byte, error) {
 			return err
 		}
 		buf := make([]byte, size)
-		size, err = unix.Llistxattr(p, buf)
+		size, err = unix.Listxattr(p, buf)
 		if err != nil {
 			return err
 		}
 		for _, k := range splitNul(buf[:size]) {
-			vsize, err := unix.Lgetxattr(p, k, nil)
+			vsize, err := unix.Getxattr(p, k, nil)
 			if err != nil {
 				return err
 			}
 			v := make([]byte, vsize)
-			vsize, err = unix.Lgetxattr(p, k, v)
+			vsize, err = unix.Getxattr(p, k, v)
 			if err != nil {
 				return err
 			}
@@ -311,8 +311,17 @@ func splitNul(b []byte) []string {
 
 func procPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
-// onNode calls fn with an O_PATH fd of name itself (not followed).
+// onNode calls fn with an O_PATH fd of name itself (not followed); "/" is
+// the root directory.
 func (w *Writer) onNode(name string, fn func(fd int) error) error {
+	if sysroot.Clean(name) == "/" {
+		fd, err := unix.Openat(int(w.Handle().Fd()), ".", unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("opening the root: %w", err)
+		}
+		defer unix.Close(fd)
+		return fn(fd)
+	}
 	d, base, err := w.dir(name)
 	if err != nil {
 		return err

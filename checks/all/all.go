@@ -6,12 +6,18 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/fstab"
+	"rescue/checks/perms"
+	"rescue/checks/profile"
+	"rescue/checks/selinux"
 )
 
 // Checks returns every check.
 func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
+		selinux.Check,
+		perms.Check,
+		profile.Check,
 	}
 }
 

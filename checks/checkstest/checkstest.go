@@ -7,6 +7,7 @@
 //	chown 0:42 /etc/shadow
 //	symlink usr/bin /bin
 //	mkdir 0755 /var/empty
+//	xattr security.selinux system_u:object_r:etc_t:s0 /etc/shadow
 //	-- .devices --
 //	/dev/vda1: UUID="2222" TYPE="ext4"
 //	-- .options --
@@ -46,6 +47,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/txtar"
+	"golang.org/x/sys/unix"
 
 	"rescue/checks"
 	"rescue/facts"
@@ -151,7 +153,7 @@ func writeFile(t testing.TB, dir, name string, data []byte) {
 }
 
 // applySetup runs the setup directives: chmod MODE PATH, chown UID:GID PATH,
-// symlink TARGET PATH, mkdir MODE PATH, remove PATH.
+// symlink TARGET PATH, mkdir MODE PATH, remove PATH, xattr NAME VALUE PATH.
 func applySetup(t testing.TB, dir, script string) {
 	t.Helper()
 	for n, line := range strings.Split(script, "\n") {
@@ -164,6 +166,16 @@ func applySetup(t testing.TB, dir, script string) {
 			if err != nil {
 				t.Fatalf("setup line %d %q: %v", n+1, line, err)
 			}
+		}
+		if fields[0] == "xattr" {
+			// xattr NAME VALUE PATH
+			if len(fields) != 4 {
+				fail(fmt.Errorf("xattr wants NAME VALUE PATH"))
+			}
+			if err := unix.Lsetxattr(filepath.Join(dir, filepath.FromSlash(path.Clean("/"+fields[3]))), fields[1], []byte(fields[2]), 0); err != nil {
+				t.Skipf("setup cannot set %s here (%v); run as root on a filesystem with xattrs (CI does)", fields[1], err)
+			}
+			continue
 		}
 		if len(fields) != 3 && !(fields[0] == "remove" && len(fields) == 2) {
 			fail(fmt.Errorf("want 3 fields"))
@@ -512,4 +524,35 @@ func compareSnap(t testing.TB, what string, want, got map[string]Entry, mtime bo
 		}
 	}
 	return ok
+}
+
+// FuzzCheck runs check on a root holding files (target-relative names) and
+// fails on a check error or panic, or when a fix of a finding cannot be
+// rendered as a diff. Checks' fuzz targets call it with fuzzed file
+// content: a hostile file must give findings or nothing, never a crash.
+func FuzzCheck(t *testing.T, check *checks.Check, files map[string][]byte) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		writeFile(t, dir, name, data)
+	}
+	root, err := sysroot.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	res := checks.Run(context.Background(), root, facts.New(root, facts.Options{}), []*checks.Check{check}, nil)
+	for _, s := range res.Checks {
+		if s.Error != "" {
+			t.Fatalf("check %s failed: %s", s.Name, s.Error)
+		}
+	}
+	cands, err := checks.Candidates(res.Findings, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := repair.NewPlan(cands, func(p string) ([]byte, error) { return root.ReadFile(p) })
+	if err := repair.WriteDiff(&bytes.Buffer{}, root, plan); err != nil {
+		t.Fatalf("diff: %v", err)
+	}
 }

@@ -67,6 +67,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.historyCommand(),
 		a.checksCommand(),
 		a.explainCommand(),
+		a.genDocsCommand(),
 	)
 	root.AddCommand(a.diskCommands()...)
 	root.AddCommand(a.packageCommands()...)

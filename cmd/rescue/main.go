@@ -31,7 +31,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	app := newApp(stdin, stdout, stderr)
 	cmd := app.rootCommand()
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
+	ran, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return app.exit
 	}
@@ -41,12 +41,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		code = report.ExitUsage
 	}
 	fmt.Fprintf(stderr, "rescue: error: %v\n", err)
-	var he *hintError
-	if errors.As(err, &he) {
-		fmt.Fprintf(stderr, "rescue: hint: %s\n", he.hint)
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		fmt.Fprintf(stderr, "rescue: hint: %s\n", h.Hint())
 	}
 	if code == report.ExitUsage {
-		fmt.Fprintf(stderr, "rescue: hint: %s --help shows the usage\n", cmd.CommandPath())
+		fmt.Fprintf(stderr, "rescue: hint: %s --help shows the usage\n", ran.CommandPath())
 	}
 	return code
 }
@@ -68,6 +68,7 @@ type hintError struct {
 }
 
 func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Hint() string  { return e.hint }
 func (e *hintError) Unwrap() error { return e.err }
 
 func withHint(err error, hint string) error {

@@ -1,0 +1,315 @@
+package selinux
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"strings"
+
+	"rescue/checks"
+	"rescue/facts"
+	"rescue/parse/osrelease"
+	"rescue/repair"
+)
+
+// Check is the selinux check.
+var Check = &checks.Check{
+	Name:     "selinux",
+	Doc:      doc,
+	Requires: []facts.Fact{facts.OSRelease},
+	Run:      run,
+}
+
+const configPath = "/etc/selinux/config"
+
+// config is what /etc/selinux/config says.
+type config struct {
+	data      []byte
+	mode      string // enforcing, permissive, disabled, or what was written
+	modeLine  int
+	typ       string
+	typeLine  int
+	malformed []int // lines that are neither comments nor KEY=value
+}
+
+func parseConfig(data []byte) config {
+	c := config{data: data, typ: "targeted"}
+	lines, _ := checks.Lines(data)
+	for i, l := range lines {
+		t := strings.TrimSpace(strings.TrimRight(l, "\r"))
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(t, "=")
+		if !ok {
+			c.malformed = append(c.malformed, i+1)
+			continue
+		}
+		v = strings.Trim(strings.TrimSpace(v), `"'`)
+		switch strings.TrimSpace(k) {
+		case "SELINUX":
+			c.mode, c.modeLine = strings.ToLower(v), i+1
+		case "SELINUXTYPE":
+			c.typ, c.typeLine = v, i+1
+		}
+	}
+	return c
+}
+
+// cmdline is one kernel command line found in a boot loader file.
+type cmdline struct {
+	path string
+	line int
+	args []string
+}
+
+// bootArgs is what the kernel command lines say about SELinux.
+type bootArgs struct {
+	lines []cmdline
+}
+
+func (b bootArgs) has(arg string) []cmdline {
+	var out []cmdline
+	for _, l := range b.lines {
+		for _, a := range l.args {
+			if a == arg {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
+}
+
+var grubKernelLine = regexp.MustCompile(`^\s*(linux|linux16|linuxefi|kernel)\s+(.*)$`)
+var defaultGrubLine = regexp.MustCompile(`^\s*(GRUB_CMDLINE_LINUX(_DEFAULT)?)=(.*)$`)
+
+// readBootArgs collects kernel command lines from the boot loader files.
+func readBootArgs(pass *checks.Pass) bootArgs {
+	var b bootArgs
+	add := func(p string, re *regexp.Regexp, group int) {
+		data, err := pass.Root.ReadFileLimit(p, 8<<20)
+		if err != nil {
+			return
+		}
+		lines, _ := checks.Lines(data)
+		for i, l := range lines {
+			m := re.FindStringSubmatch(l)
+			if m == nil {
+				continue
+			}
+			args := strings.Fields(strings.Trim(m[group], `"'`))
+			b.lines = append(b.lines, cmdline{path: p, line: i + 1, args: args})
+		}
+	}
+	for _, p := range []string{"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub/menu.lst", "/boot/grub/grub.conf"} {
+		add(p, grubKernelLine, 2)
+	}
+	if efi, err := pass.Root.Glob("/boot/efi/EFI/*/grub.cfg"); err == nil {
+		for _, p := range efi {
+			add(p, grubKernelLine, 2)
+		}
+	}
+	if bls, err := pass.Root.Glob("/boot/loader/entries/*.conf"); err == nil {
+		for _, p := range bls {
+			add(p, regexp.MustCompile(`^\s*options\s+(.*)$`), 1)
+		}
+	}
+	for _, p := range []string{"/boot/grub2/grubenv", "/boot/grub/grubenv"} {
+		add(p, regexp.MustCompile(`^kernelopts=(.*)$`), 1)
+	}
+	add("/etc/default/grub", defaultGrubLine, 3)
+	return b
+}
+
+type checker struct {
+	pass   *checks.Pass
+	cfg    config
+	boot   bootArgs
+	family osrelease.Family
+}
+
+func run(pass *checks.Pass) error {
+	data, err := pass.Root.ReadFileLimit(configPath, 1<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // no SELinux userland: nothing to load, nothing to check
+	}
+	if err != nil {
+		return err
+	}
+	c := &checker{pass: pass, cfg: parseConfig(data), boot: readBootArgs(pass), family: pass.Facts.OS().Family}
+	c.checkConfig()
+	return nil
+}
+
+// active reports whether the kernel will run SELinux at all.
+func (c *checker) active() (bool, string) {
+	if l := c.boot.has("selinux=0"); len(l) > 0 {
+		return false, fmt.Sprintf("selinux=0 on the kernel command line (%s:%d)", l[0].path, l[0].line)
+	}
+	if c.family == osrelease.RHEL || (c.family == osrelease.Unknown && c.pass.Root.Exists("/etc/redhat-release")) {
+		return true, "EL kernels enable SELinux unless selinux=0"
+	}
+	if l := c.boot.has("selinux=1"); len(l) > 0 {
+		return true, fmt.Sprintf("selinux=1 on the kernel command line (%s:%d)", l[0].path, l[0].line)
+	}
+	return false, "this kernel family needs selinux=1 on the command line"
+}
+
+// policyFiles returns the compiled policies present for the type.
+func (c *checker) policyFiles() []string {
+	m, _ := c.pass.Root.Glob(path.Join("/etc/selinux", c.cfg.typ, "policy", "policy.*"))
+	var out []string
+	for _, p := range m {
+		if fi, err := c.pass.Root.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (c *checker) checkConfig() {
+	cfg := c.cfg
+	for _, n := range cfg.malformed {
+		c.pass.Report(checks.Finding{
+			Kind: "config-malformed", Subject: fmt.Sprint(n), Severity: checks.Warning, Path: configPath, Line: n,
+			Message: fmt.Sprintf("line %d of %s is not KEY=value", n, configPath),
+			Impact:  "libselinux ignores the line; if it was meant to set the mode or type, the system runs with another one",
+			NoFix:   "what the line meant cannot be told; edit it by hand",
+		})
+	}
+	switch cfg.mode {
+	case "enforcing", "permissive", "disabled":
+	case "":
+		if cfg.modeLine == 0 {
+			break // no SELINUX= line: libselinux falls back to the kernel's default
+		}
+		fallthrough
+	default:
+		f := checks.Finding{
+			Kind: "config-mode", Severity: checks.Error, Path: configPath, Line: cfg.modeLine,
+			Message: fmt.Sprintf("SELINUX=%s is not enforcing, permissive or disabled", cfg.mode),
+			Impact:  "libselinux cannot tell the mode: policy loading at boot fails or falls back unpredictably",
+		}
+		f.AddFix(c.setMode("permissive", len(c.policyFiles()) > 0))
+		c.pass.Report(f)
+		return
+	}
+
+	active, why := c.active()
+	enforcing := cfg.mode == "enforcing"
+	enforceWhy := fmt.Sprintf("SELINUX=%s in %s", cfg.mode, configPath)
+	if l := c.boot.has("enforcing=1"); len(l) > 0 {
+		enforcing, enforceWhy = true, fmt.Sprintf("enforcing=1 on the kernel command line (%s:%d)", l[0].path, l[0].line)
+	} else if l := c.boot.has("enforcing=0"); len(l) > 0 {
+		enforcing, enforceWhy = false, fmt.Sprintf("enforcing=0 on the kernel command line (%s:%d)", l[0].path, l[0].line)
+	}
+	if !active || cfg.mode == "disabled" {
+		return
+	}
+	policies := c.policyFiles()
+	if len(policies) == 0 {
+		f := checks.Finding{
+			Kind: "no-policy", Path: configPath, Line: cfg.typeLine, Subject: cfg.typ,
+			Evidence: []string{why, enforceWhy},
+		}
+		if enforcing {
+			f.Severity = checks.Critical
+			f.Message = fmt.Sprintf("SELinux is enforcing, but there is no compiled policy for SELINUXTYPE=%s (/etc/selinux/%s/policy/policy.*)", cfg.typ, cfg.typ)
+			f.Impact = "systemd stops at once: \"Failed to load SELinux policy. Freezing.\" The machine never boots"
+		} else {
+			f.Severity = checks.Warning
+			f.Message = fmt.Sprintf("SELinux is permissive, but there is no compiled policy for SELINUXTYPE=%s", cfg.typ)
+			f.Impact = "the machine boots without SELinux; switching to enforcing would stop it at boot"
+		}
+		if enforcing {
+			f.AddFix(c.setMode("permissive", false))
+			f.AddFix(c.setMode("disabled", false))
+		} else {
+			f.NoFix = "nothing stops boot; install the policy package (selinux-policy-targeted on EL, selinux-policy-default on Debian) before enforcing"
+		}
+		c.pass.Report(f)
+		return
+	}
+	if enforcing {
+		c.checkLabels()
+	}
+}
+
+// setMode plans SELINUX=mode in the config and, when the kernel command line
+// forces enforcing, enforcing=0 there. relabel schedules /.autorelabel.
+func (c *checker) setMode(mode string, relabel bool) (repair.Fix, error) {
+	var parts []string
+	b := repair.NewFix("")
+	lines, nl := checks.Lines(c.cfg.data)
+	if c.cfg.modeLine > 0 {
+		lines[c.cfg.modeLine-1] = "SELINUX=" + mode
+	} else {
+		lines = append(lines, "SELINUX="+mode)
+	}
+	if data := checks.JoinLines(lines, nl); string(data) != string(c.cfg.data) {
+		b.Add(repair.WriteFile(c.pass.Root, configPath, data))
+		parts = append(parts, fmt.Sprintf("Set SELINUX=%s in %s", mode, configPath))
+	}
+	// enforcing=1 on a command line wins over the config: turn it off
+	// wherever it is written.
+	files := map[string]bool{}
+	for _, l := range c.boot.has("enforcing=1") {
+		files[l.path] = true
+	}
+	for p := range files {
+		data, err := c.pass.Root.ReadFileLimit(p, 8<<20)
+		if err != nil {
+			return repair.Fix{}, err
+		}
+		re := regexp.MustCompile(`(^|[\s"'])enforcing=1($|[\s"'])`)
+		out := re.ReplaceAll(data, []byte("${1}enforcing=0${2}"))
+		b.Add(repair.WriteFile(c.pass.Root, p, out))
+		parts = append(parts, "change enforcing=1 to enforcing=0 in "+p)
+	}
+	if relabel && !c.pass.Root.Exists("/.autorelabel") {
+		b.Add(repair.CreateFile(c.pass.Root, "/.autorelabel", nil, 0o644, 0, 0))
+		parts = append(parts, "schedule a relabel at next boot")
+	}
+	if len(parts) == 0 {
+		return repair.Fix{}, fmt.Errorf("SELINUX is already %s", mode)
+	}
+	fix, err := b.Build()
+	msg := strings.Join(parts, ", and ")
+	fix.Message = strings.ToUpper(msg[:1]) + msg[1:]
+	return fix, err
+}
+
+// labelled are files every login and every service touches: when they have
+// no label, SELinux denies access to them under enforcing.
+var labelled = []string{"/etc/passwd", "/etc/shadow", "/usr/bin/bash", "/usr/lib/systemd/systemd", "/usr/sbin/sshd", "/usr/bin/login"}
+
+func (c *checker) checkLabels() {
+	if c.pass.Root.Exists("/.autorelabel") {
+		return // a relabel is already scheduled
+	}
+	var missing []string
+	for _, p := range labelled {
+		if !c.pass.Root.Exists(p) {
+			continue
+		}
+		v, err := c.pass.Root.Xattr(p, "security.selinux")
+		if err == nil && len(v) == 0 {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	f := checks.Finding{
+		Kind: "unlabelled", Severity: checks.Error, Path: missing[0],
+		Message:  fmt.Sprintf("%d key file(s) have no SELinux label while SELinux enforces: %s", len(missing), strings.Join(missing, ", ")),
+		Impact:   "confined services and logins are denied access to them: sshd, login and systemd units fail",
+		Evidence: missing,
+	}
+	f.AddFix(repair.NewFix("Schedule a full SELinux relabel at next boot (/.autorelabel)").
+		Add(repair.CreateFile(c.pass.Root, "/.autorelabel", nil, 0o644, 0, 0)).Build())
+	c.pass.Report(f)
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestDocsAreCurrent regenerates the man pages and check pages and
+// compares them with docs/ in the repository: `make docs` after changing a
+// command or a check's doc.
+func TestDocsAreCurrent(t *testing.T) {
+	dir := t.TempDir()
+	a := newApp(nil, &bytes.Buffer{}, &bytes.Buffer{})
+	if err := genDocs(a.rootCommand(), dir); err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join("..", "..", "docs")
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		want, _ := os.ReadFile(p)
+		got, err := os.ReadFile(filepath.Join(repo, rel))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("docs/%s is out of date: run make docs", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pages of checks or commands that no longer exist.
+	for _, sub := range []string{"man", "checks"} {
+		entries, _ := os.ReadDir(filepath.Join(repo, sub))
+		for _, e := range entries {
+			if _, err := os.Stat(filepath.Join(dir, sub, e.Name())); err != nil {
+				t.Errorf("docs/%s/%s has no source any more: remove it", sub, e.Name())
+			}
+		}
+	}
+}
