@@ -255,8 +255,13 @@ func inspectFAT(d *Disk, v *Volume) Candidate {
 	return c
 }
 
-// chooseRoot inspects the disk and picks the root: the named one, or the
-// best scored one, refusing to guess on a tie.
+// ChooseRoot inspects the disk and picks the root: the named one, or the
+// best scored one, refusing to guess on a tie. It also returns what every
+// filesystem was found to be.
+func ChooseRoot(ctx context.Context, d *Disk, opt MountOptions) (*Candidate, []Candidate, error) {
+	return chooseRoot(ctx, d, opt)
+}
+
 func chooseRoot(ctx context.Context, d *Disk, opt MountOptions) (*Candidate, []Candidate, error) {
 	cands := Inspect(ctx, d, opt)
 	if opt.Root != "" {
