@@ -1,8 +1,8 @@
 package facts
 
-// FilesystemsFact names the filesystems of the target's disk, which the disk
+// Filesystems names the filesystems of the target's disk, which the disk
 // layer reports when rescue is given a device or an image.
-const FilesystemsFact Fact = "filesystems"
+const Filesystems Fact = "filesystems"
 
 // Filesystem is one filesystem of the target's disk as the disk layer
 // found it: what its superblock says about its health, where the target

@@ -5,6 +5,7 @@ package all
 
 import (
 	"rescue/checks"
+	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
 	"rescue/checks/perms"
 	"rescue/checks/profile"
@@ -15,6 +16,7 @@ import (
 func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
+		fsstate.Check,
 		selinux.Check,
 		perms.Check,
 		profile.Check,

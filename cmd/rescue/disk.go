@@ -94,7 +94,7 @@ func openDiskTarget(ctx context.Context, a *app, path string, opt targetOptions,
 	t := &target{root: root, opt: opt, closers: []func() error{closeSession}}
 	t.info = report.Target{Path: dir, Device: d.Path, Partition: s.Root.Name, Filesystem: s.Root.FS.Type, UUID: s.Root.FS.UUID}
 	t.devices = devicesOf(d, s.Root)
-	t.filesystems = filesystemsOf(d, s)
+	t.filesystems = filesystemsOf(d, s, writable)
 	t.location = locator(s)
 	a.log.Info("target mounted", "disk", d.Path, "root", s.Root.Describe(), "dir", dir, "writable", writable)
 	return t, nil
@@ -145,7 +145,7 @@ func devicesOf(d *disk.Disk, root *disk.Volume) *facts.Devices {
 }
 
 // filesystemsOf describes every filesystem of the disk for checks.
-func filesystemsOf(d *disk.Disk, s *disk.Session) []facts.Filesystem {
+func filesystemsOf(d *disk.Disk, s *disk.Session, writable bool) []facts.Filesystem {
 	mounted := map[*disk.Volume]string{}
 	for _, m := range s.Mounts {
 		mounted[m.Volume] = m.Point
@@ -164,6 +164,10 @@ func filesystemsOf(d *disk.Disk, s *disk.Session) []facts.Filesystem {
 		if st := v.FS.State; st != nil {
 			fs.Errors, fs.ErrorCount, fs.LastError = st.Errors, st.ErrorCount, st.LastError
 			fs.NeedsRecovery, fs.NotClean, fs.LogUnknown = st.NeedsRecovery, st.NotClean, st.LogUnknown
+			if writable && fs.MountPoint != "" {
+				// The read-write mount has just replayed the journal.
+				fs.NeedsRecovery = false
+			}
 		}
 		if p := mounted[v]; p != "" {
 			var sf unix.Statfs_t
