@@ -349,4 +349,3 @@ func size(n uint64) string {
 	}
 	return fmt.Sprintf("%.1f %s", v, []string{"KiB", "MiB", "GiB", "TiB", "PiB"}[u])
 }
-
