@@ -398,6 +398,14 @@ func unmountRetry(target string, log *slog.Logger) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if errors.Is(err, unix.EBUSY) {
+		if fds, _ := os.ReadDir("/proc/self/fd"); fds != nil {
+			for _, fd := range fds {
+				l, _ := os.Readlink("/proc/self/fd/" + fd.Name())
+				if strings.HasPrefix(l, target) {
+					log.Warn("rescue itself still holds a file open there (a bug)", "fd", fd.Name(), "path", l)
+				}
+			}
+		}
 		log.Warn("filesystem busy; detaching it lazily (it goes when the last user leaves)", "target", target)
 		if err2 := unix.Unmount(target, unix.MNT_DETACH); err2 == nil {
 			return nil
