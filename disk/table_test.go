@@ -297,3 +297,42 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	}
 	return seeds
 }
+
+func TestNames(t *testing.T) {
+	require.Equal(t, "/dev/vdb2", PartitionName("/dev/vdb", 2))
+	require.Equal(t, "/dev/nvme1n1p2", PartitionName("/dev/nvme1n1", 2))
+	require.Equal(t, "/dev/loop3p1", PartitionName("/dev/loop3", 1))
+	require.Equal(t, "disk.img5", PartitionName("disk.img", 5))
+	for name, want := range map[string]int{
+		"/dev/sda2": 2, "/dev/vdb15": 15, "/dev/xvda1": 1, "/dev/nvme0n1p3": 3, "/dev/mmcblk0p1": 1,
+		"/dev/sda": 0, "/dev/nvme0n1": 0, "/dev/md0": 0, "/dev/loop0": 0, "sdb": 0,
+	} {
+		require.Equal(t, want, kernelPartNumber(name), name)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	d := &Disk{Table: &Table{Kind: "gpt"}}
+	p1 := &Partition{Number: 1, PartUUID: "aaaa-01", Name: "EFI"}
+	p2 := &Partition{Number: 2, PartUUID: "aaaa-02"}
+	d.Volumes = []*Volume{
+		{Name: "/dev/vdb1", Kind: KindPartition, Partition: p1, FS: &Superblock{Type: "vfat", UUID: "12AB-34CD", Label: "ESP"}},
+		{Name: "/dev/vdb2", Kind: KindPartition, Partition: p2, FS: &Superblock{Type: "LVM2_member"}},
+		{Name: MapperName("vg-root", "lv_root"), Kind: KindLV, VG: "vg-root", LV: "lv_root", FS: &Superblock{Type: "xfs", UUID: "2222", Label: "my root"}},
+	}
+	for spec, want := range map[string]string{
+		"UUID=12ab-34cd": "/dev/vdb1", `UUID="2222"`: "/dev/mapper/vg--root-lv_root", "LABEL=ESP": "/dev/vdb1",
+		"PARTUUID=AAAA-02": "/dev/vdb2", "PARTLABEL=EFI": "/dev/vdb1", "/dev/disk/by-uuid/2222": "/dev/mapper/vg--root-lv_root",
+		`/dev/disk/by-label/my\x20root`: "/dev/mapper/vg--root-lv_root", "/dev/mapper/vg--root-lv_root": "/dev/mapper/vg--root-lv_root",
+		"/dev/vg-root/lv_root": "/dev/mapper/vg--root-lv_root", "/dev/xvda2": "/dev/vdb2",
+		"UUID=9999": "", "LABEL=esp": "", "/dev/sdb": "", "tmpfs": "", "UUID=": "",
+	} {
+		v, byNumber := d.Resolve(spec)
+		got := ""
+		if v != nil {
+			got = v.Name
+		}
+		require.Equal(t, want, got, spec)
+		require.Equal(t, spec == "/dev/xvda2", byNumber, spec)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -192,7 +193,9 @@ func snapshot(t *testing.T, img, rootPartition string) map[string]string {
 	return snap
 }
 
-// changed lists the paths whose description differs.
+// changed lists the paths whose description differs. A directory the
+// journal needed (/var/lib on a separate /var that had none) is rescue's,
+// like /var/lib/rescue itself.
 func changed(a, b map[string]string) []string {
 	var out []string
 	for k, v := range a {
@@ -201,7 +204,7 @@ func changed(a, b map[string]string) []string {
 		}
 	}
 	for k := range b {
-		if _, ok := a[k]; !ok {
+		if _, ok := a[k]; !ok && !strings.HasPrefix("/var/lib/rescue", k+"/") {
 			out = append(out, k)
 		}
 	}
@@ -344,15 +347,20 @@ func TestDiskLVMRoot(t *testing.T) {
 	bootUUID := "8c3f0c2e-1d3b-4c5a-9e8f-0000000b0075"
 	root := systemTree(t, "rhel", "/dev/mapper/centos-root / ext4 defaults 0 0\n"+
 		"UUID="+bootUUID+" /boot ext4 defaults 0 0\n"+
+		"/dev/centos/var /var ext4 defaults 0 0\n"+
 		"/dev/mapper/centos-swap swap swap defaults 0 0\n"+
 		"UUID=dead0000-0000-4000-8000-00000000beef /srv xfs defaults 0 0\n")
 	boot := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(boot, "grub2"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(boot, "vmlinuz-3.10.0-1160.el7.x86_64"), []byte("k"), 0o644))
+	varTree := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(varTree, "log"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(varTree, "log/messages"), []byte("from the var LV\n"), 0o644))
 	img := buildImage(t, images.Layout{Table: images.DOS, SizeMiB: 140, Partitions: []images.Partition{
 		{SizeMiB: 20, Bootable: true, FS: &images.Filesystem{Type: "ext4", UUID: bootUUID, From: boot}},
 		{Type: images.LVM, FS: &images.Filesystem{Type: "lvm", VG: &images.VolumeGroup{Name: "centos", LVs: []images.LogicalVolume{
-			{Name: "root", SizeMiB: 80, FS: &images.Filesystem{Type: "ext4", From: root}},
+			{Name: "root", SizeMiB: 60, FS: &images.Filesystem{Type: "ext4", From: root}},
+			{Name: "var", SizeMiB: 24, FS: &images.Filesystem{Type: "ext4", From: varTree}},
 			{Name: "swap", FS: &images.Filesystem{Type: "swap"}},
 		}}}},
 	}})
@@ -363,9 +371,14 @@ func TestDiskLVMRoot(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "mnt")
 	code, out, errOut := cli(t, "mount", img.Path, dir)
 	require.Equal(t, 0, code, errOut)
+	t.Cleanup(func() { disk.Unmount(os.Getenv("RESCUE_STATE_DIR"), dir, nil) })
 	require.Contains(t, out, filepath.Join(dir, "boot"))
 	_, err := os.Stat(filepath.Join(dir, "boot/vmlinuz-3.10.0-1160.el7.x86_64"))
 	require.NoError(t, err)
+	require.Regexp(t, regexp.QuoteMeta(filepath.Join(dir, "var"))+` +/dev/mapper/centos-var +ext4 +\(fstab line 3\)`, out)
+	data, err := os.ReadFile(filepath.Join(dir, "var/log/messages"))
+	require.NoError(t, err)
+	require.Equal(t, "from the var LV\n", string(data), "/var is the target's own LV, mounted as its fstab says")
 	code, _, errOut = cli(t, "umount", dir)
 	require.Equal(t, 0, code, errOut)
 	mi, _ := os.ReadFile("/proc/self/mountinfo")
