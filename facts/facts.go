@@ -64,6 +64,8 @@ type Facts struct {
 	pkgOnce sync.Once
 	pkg     pkgdb.DB
 	pkgErr  error
+
+	restorer restorerState
 }
 
 // New returns the facts of the target at root.

@@ -406,6 +406,7 @@ func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logge
 		if op.Owner != nil {
 			meta.UID, meta.GID = op.Owner.UID, op.Owner.GID
 		}
+		meta.Mtime = op.MTime
 		return w.WriteFile(op.Path, op.Data, meta)
 	case KindChmod:
 		return w.Chmod(op.Path, *op.Mode)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"time"
 
 	"rescue/sysroot"
 )
@@ -54,6 +55,10 @@ type Op struct {
 	Owner *Owner `json:"owner,omitempty"`
 	// Target is the target of a symlink.
 	Target string `json:"target,omitempty"`
+	// MTime, when set, is the modification time a write gives the file
+	// (a file restored from a package gets the package's, so rpm -V
+	// finds nothing to report); nil means now.
+	MTime *time.Time `json:"mtime,omitempty"`
 
 	// Argv is the command an exec op runs inside the target (chroot).
 	Argv []string `json:"argv,omitempty"`

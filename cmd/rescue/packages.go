@@ -4,12 +4,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"rescue/pkgdb"
-	"rescue/sysroot"
 )
 
-// openPackages opens a target's package database; nil until package
-// support is built in.
-var openPackages func(*sysroot.Root) (pkgdb.DB, error)
+// openPackages opens a target's package database (rpm or dpkg).
+var openPackages = pkgdb.Open
 
 // packageCommands is verify.
 func (a *app) packageCommands() []*cobra.Command { return nil }

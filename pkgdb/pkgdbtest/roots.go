@@ -1,0 +1,99 @@
+// Package pkgdbtest provides real package roots for tests: the AlmaLinux
+// container roots of the shared corpus, a Debian minbase root built by
+// mmdebstrap, and scratch RPM roots made with rpmbuild and rpm --root.
+// Every helper skips the test with a message when what it needs is absent.
+package pkgdbtest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"rescue/images"
+)
+
+// Alma corpus roots (see /work/shared/CORPUS.md).
+const (
+	Alma8S390x   = "almalinux-8-docker-s390x-micro-20231122"
+	Alma9S390x   = "almalinux-9-docker-s390x-micro-20231124"
+	Alma9Aarch64 = "almalinux-9-docker-aarch64-micro-20231124"
+)
+
+// CorpusDir finds the shared corpus of RPM roots: $RESCUE_CORPUS, or
+// shared/corpus/rpm beside the checkout (../shared from the main checkout,
+// ../../shared from a worktree under wt/).
+func CorpusDir() string {
+	if d := os.Getenv("RESCUE_CORPUS"); d != "" {
+		return d
+	}
+	_, file, _, _ := runtime.Caller(0)
+	mod := filepath.Join(filepath.Dir(file), "..", "..")
+	for _, up := range []string{"..", "../.."} {
+		d := filepath.Join(mod, up, "shared", "corpus", "rpm")
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return d
+		}
+	}
+	return ""
+}
+
+// NeedRoot skips the test unless it runs as root.
+func NeedRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("needs root: " + why)
+	}
+}
+
+// NeedTool skips the test when a command is missing.
+func NeedTool(t testing.TB, name, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Skipf("%s is not installed (apt-get install %s)", name, pkg)
+	}
+}
+
+// AlmaRoot extracts a corpus root into a fresh directory and returns it.
+// Owners are kept, so it needs root.
+func AlmaRoot(t testing.TB, name string) string {
+	t.Helper()
+	NeedRoot(t, "the corpus roots keep their owners only when extracted as root")
+	d := CorpusDir()
+	if d == "" {
+		t.Skip("the shared corpus of RPM roots (shared/corpus/rpm) is absent; set RESCUE_CORPUS")
+	}
+	tarball := filepath.Join(d, name+".tar.xz")
+	if _, err := os.Stat(tarball); err != nil {
+		t.Skipf("corpus root %s is absent: %v", name, err)
+	}
+	dir := t.TempDir()
+	out, err := exec.Command("tar", "-C", dir, "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xJpf", tarball).CombinedOutput()
+	if err != nil {
+		t.Fatalf("extracting %s: %v\n%s", tarball, err, out)
+	}
+	return dir
+}
+
+// DebianRoot extracts a Debian bookworm minbase root (built once by
+// mmdebstrap and cached) into a fresh directory. It returns the root and
+// the directory holding every .deb installed in it.
+func DebianRoot(t testing.TB) (root, debs string) {
+	t.Helper()
+	NeedRoot(t, "mmdebstrap and extracting a root with its owners")
+	NeedTool(t, "mmdebstrap", "mmdebstrap")
+	if testing.Short() {
+		t.Skip("building or extracting a Debian root is slow; skipped with -short")
+	}
+	tarball, err := images.DebianRoot(context.Background(), images.DebianRootOptions{Suite: "bookworm", Variant: "minbase"})
+	if err != nil {
+		t.Fatalf("building the Debian root: %v", err)
+	}
+	dir := t.TempDir()
+	if err := images.ExtractRoot(tarball, dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir, images.DebsDir(tarball)
+}

@@ -1,0 +1,925 @@
+package pkgdb
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode"
+
+	"golang.org/x/sys/unix"
+
+	"rescue/sysroot"
+)
+
+// What verify does, and why it matches rpm -V: every file record of every
+// selected package is compared with the file on disk the way rpm 4.14-4.19
+// does in rpmfilesVerify (lib/verify.c): the file state recorded at install
+// time decides whether the file is checked at all, the type of what is on
+// disk narrows the attributes (no digest for a symlink, no link target for
+// a regular file), %ghost files are checked for metadata only, and a
+// modification-time difference on a path that several packages share is
+// not reported. dpkg records only MD5 digests (and conffile hashes), so for
+// dpkg the other attributes are unknown ("?" as in dpkg --verify), except
+// where statoverride fixes a mode and owner.
+//
+// Each path is looked at once: one lstat, and for a regular file one read
+// that feeds every digest its records need; paths are spread over worker
+// goroutines, so digests run on every core.
+
+// VerifyOptions select what Verify checks.
+type VerifyOptions struct {
+	// Packages are package IDs or names; empty means every package.
+	Packages []string
+	// Fast compares metadata only: no file is read, so content changes
+	// of same-sized files go unseen.
+	Fast bool
+	// Workers is the number of goroutines; 0 means one per CPU plus one.
+	Workers int
+	// Progress, when set, is called from the workers as paths are done;
+	// it must be safe for concurrent use.
+	Progress func(done, total int)
+}
+
+// Result is what verify found for one file record.
+type Result struct {
+	File File `json:"file"`
+	// PackageID is the ID of the package the record belongs to.
+	PackageID string `json:"package_id"`
+	// Failed are the attributes that differ; Unknown are those the
+	// database does not record (dpkg).
+	Failed  Attrs `json:"-"`
+	Unknown Attrs `json:"-"`
+	Missing bool  `json:"missing,omitempty"`
+	// ReadFailed and LinkFailed mean the file or link could not be read:
+	// its digest or target is unknown ("?").
+	ReadFailed bool `json:"read_failed,omitempty"`
+	LinkFailed bool `json:"link_failed,omitempty"`
+	// ZeroSize is an empty regular file the package shipped with content:
+	// the classic result of a crash during an update or a full disk.
+	ZeroSize bool `json:"zero_size,omitempty"`
+	// Err is the error that made the file unreadable or unlistable, other
+	// than its absence.
+	Err string `json:"error,omitempty"`
+}
+
+// Config reports whether the file is a configuration file, whose changes
+// are normal (but whose absence is not).
+func (r Result) Config() bool { return r.File.Flags&Config != 0 }
+
+// Code is the rpm -V attribute string ("S.5....T.") or "missing".
+func (r Result) Code() string {
+	if r.Missing {
+		return "missing"
+	}
+	var b [9]byte
+	for i, a := range attrOrder {
+		switch {
+		case a.attr == AttrDigest && r.ReadFailed, a.attr == AttrLink && r.LinkFailed:
+			b[i] = '?'
+		case r.Failed&a.attr != 0:
+			b[i] = a.c
+		case r.Unknown&a.attr != 0:
+			b[i] = '?'
+		default:
+			b[i] = '.'
+		}
+	}
+	return string(b[:])
+}
+
+var attrOrder = []struct {
+	attr Attrs
+	c    byte
+}{
+	{AttrSize, 'S'}, {AttrMode, 'M'}, {AttrDigest, '5'}, {AttrRdev, 'D'}, {AttrLink, 'L'},
+	{AttrUser, 'U'}, {AttrGroup, 'G'}, {AttrMtime, 'T'}, {AttrCaps, 'P'},
+}
+
+// AttrNames lists the failed attributes by name, for JSON.
+func (r Result) AttrNames() []string {
+	names := map[Attrs]string{AttrSize: "size", AttrMode: "mode", AttrDigest: "digest", AttrRdev: "rdev",
+		AttrLink: "link", AttrUser: "user", AttrGroup: "group", AttrMtime: "mtime", AttrCaps: "caps"}
+	var out []string
+	for _, a := range attrOrder {
+		if r.Failed&a.attr != 0 {
+			out = append(out, names[a.attr])
+		}
+	}
+	return out
+}
+
+// attrChar is the one-letter file kind rpm prints: the first of
+// d c s m n g l r a that applies, or a space.
+func (r Result) attrChar() byte {
+	f := r.File.Flags
+	for _, c := range []struct {
+		f Flags
+		c byte
+	}{{Doc, 'd'}, {Config, 'c'}, {Specfile, 's'}, {MissingOK, 'm'}, {NoReplace, 'n'}, {Ghost, 'g'}, {License, 'l'}, {Readme, 'r'}, {Artifact, 'a'}} {
+		if f&c.f != 0 {
+			return c.c
+		}
+	}
+	return ' '
+}
+
+// Line is the result as rpm -V prints it: "S.5....T.  c /etc/fstab",
+// "missing   c /etc/pam.d/login", with the file state appended where rpm
+// appends it.
+func (r Result) Line() string {
+	var s string
+	if r.Missing {
+		s = fmt.Sprintf("missing   %c %s", r.attrChar(), r.File.Path)
+		if r.Err != "" {
+			s += " (" + r.Err + ")"
+		}
+	} else {
+		s = fmt.Sprintf("%s  %c %s", r.Code(), r.attrChar(), r.File.Path)
+	}
+	switch r.File.State {
+	case StateReplaced, StateNoState:
+		s += " (" + r.File.State + ")"
+	}
+	return s
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Kind string `json:"kind"`
+	// Results are the records rpm -V would print (and zero-size files),
+	// by package name, in each package's file order.
+	Results []Result `json:"results"`
+	// Packages, Files and Paths count what was checked (Paths counts
+	// each path once, Files every record); Bytes counts what was read.
+	Packages int   `json:"packages"`
+	Files    int   `json:"files"`
+	Paths    int   `json:"paths"`
+	Bytes    int64 `json:"bytes"`
+	// Unknown lists package names that were asked for but not installed.
+	Unknown []string `json:"unknown_packages,omitempty"`
+}
+
+// record is one file record to verify.
+type record struct {
+	pkg  string // ID
+	file *File
+}
+
+// task is one path and the records that name it.
+type task struct {
+	path, dir, base string
+	records         []int
+}
+
+// workUnits cuts the sorted tasks into groups of one directory each, and
+// packs small groups together into units of about size tasks, the share a
+// worker takes at a time.
+func workUnits(tasks []task, size int) [][][]task {
+	var units [][][]task
+	var cur [][]task
+	n := 0
+	for i := 0; i < len(tasks); {
+		j := i + 1
+		for j < len(tasks) && tasks[j].dir == tasks[i].dir {
+			j++
+		}
+		cur = append(cur, tasks[i:j])
+		n += j - i
+		if n >= size {
+			units = append(units, cur)
+			cur, n = nil, 0
+		}
+		i = j
+	}
+	if len(cur) > 0 {
+		units = append(units, cur)
+	}
+	return units
+}
+
+// Verify compares the files of the selected packages with the disk.
+func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (*Report, error) {
+	rep := &Report{Kind: db.Kind()}
+	ids := sortedIDs(db.Packages())
+	if len(opt.Packages) > 0 {
+		want := map[string]bool{}
+		found := map[string]bool{}
+		for _, p := range opt.Packages {
+			want[p] = true
+		}
+		var sel []string
+		for _, p := range db.Packages() {
+			if want[p.ID] || want[p.Name] || want[p.Name+":"+p.Arch] {
+				sel = append(sel, p.ID)
+				found[p.ID], found[p.Name], found[p.Name+":"+p.Arch] = true, true, true
+			}
+		}
+		for _, p := range opt.Packages {
+			if !found[p] {
+				rep.Unknown = append(rep.Unknown, p)
+			}
+		}
+		sort.Strings(sel)
+		ids = sel
+	}
+	// The records point into the database's own file lists where it is
+	// ours, which saves copying every record of a large system.
+	lists := make([][]File, len(ids))
+	n := 0
+	for i, id := range ids {
+		if fd, ok := db.(*fileDB); ok {
+			lists[i] = fd.files[id]
+		} else {
+			lists[i] = db.Files(id)
+		}
+		n += len(lists[i])
+	}
+	recs := make([]record, 0, n)
+	for i, id := range ids {
+		for j := range lists[i] {
+			recs = append(recs, record{pkg: id, file: &lists[i][j]})
+		}
+	}
+	rep.Packages, rep.Files = len(ids), len(recs)
+
+	byPath := make(map[string]int, len(recs))
+	tasks := make([]task, 0, len(recs))
+	for i, r := range recs {
+		if !active(*r.file) {
+			// Not on disk by design (excluded docs and languages):
+			// nothing to look at.
+			continue
+		}
+		t, ok := byPath[r.file.Path]
+		if !ok {
+			t = len(tasks)
+			byPath[r.file.Path] = t
+			dir, base := path.Split(r.file.Path)
+			tasks = append(tasks, task{path: r.file.Path, dir: dir, base: base})
+		}
+		tasks[t].records = append(tasks[t].records, i)
+	}
+	// Sorting by directory keeps a directory's entries together: a worker
+	// opens each directory once, and lists it when it expects many
+	// entries in it.
+	sort.Slice(tasks, func(i, j int) bool {
+		if tasks[i].dir != tasks[j].dir {
+			return tasks[i].dir < tasks[j].dir
+		}
+		return tasks[i].base < tasks[j].base
+	})
+	rep.Paths = len(tasks)
+	units := workUnits(tasks, 64)
+
+	v := &verifier{root: root, db: db, ids: LoadIDs(root), kind: db.Kind(), fast: opt.Fast}
+	results := make([]*Result, len(recs))
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0) + 1
+	}
+	var (
+		next, done atomic.Int64
+		bytes      atomic.Int64
+		wg         sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wk := newWorker(v)
+			defer wk.close()
+			for ctx.Err() == nil {
+				u := int(next.Add(1)) - 1
+				if u >= len(units) {
+					return
+				}
+				for _, g := range units[u] {
+					wk.enter(g[0].dir, len(g))
+					for _, t := range g {
+						pr := wk.probe(t, recs)
+						bytes.Add(pr.read)
+						for _, i := range t.records {
+							results[i] = v.evaluate(recs[i], pr)
+						}
+					}
+					n := done.Add(int64(len(g)))
+					if opt.Progress != nil {
+						opt.Progress(int(n), len(tasks))
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rep.Bytes = bytes.Load()
+	for _, r := range results {
+		if r != nil {
+			rep.Results = append(rep.Results, *r)
+		}
+	}
+	return rep, nil
+}
+
+type verifier struct {
+	root *sysroot.Root
+	db   DB
+	ids  *IDs
+	kind string
+	fast bool
+}
+
+// probe is what is on disk at one path.
+type probe struct {
+	err     error // lstat error
+	st      unix.Stat_t
+	link    string
+	linkErr error
+	// digests are the hex digests computed, by algorithm.
+	algos   [2]string
+	digests [2][128]byte
+	dlen    [2]int
+	readErr error
+	size    int64 // bytes read, when the file was read
+	read    int64
+	acl     bool
+	caps    []byte
+	capsErr error
+	// dirStat is the stat of what a symlink points to, when a record
+	// expects a directory there.
+	dirStat *unix.Stat_t
+}
+
+type worker struct {
+	v     *verifier
+	buf   []byte
+	xbuf  []byte
+	dir   string
+	dirfd int // O_PATH handle of dir, -1 when it could not be opened
+	// dirErr is why dir could not be opened: every entry in it is
+	// missing for the same reason.
+	dirErr error
+	// present lists dir's entries when it was read (nil otherwise), so
+	// that an absent entry costs no system call.
+	present map[string]bool
+	rootfd  int
+	pr      probe // reused for every path
+}
+
+func newWorker(v *verifier) *worker {
+	return &worker{v: v, buf: make([]byte, 256<<10), xbuf: make([]byte, 1024), dirfd: -1, rootfd: int(v.root.Handle().Fd())}
+}
+
+func (w *worker) close() {
+	if w.dirfd >= 0 {
+		unix.Close(w.dirfd)
+		w.dirfd = -1
+	}
+}
+
+// listThreshold is how many entries of one directory make listing it
+// cheaper than looking each one up: packages list many files (ghosts,
+// excluded languages) that are legitimately absent.
+const listThreshold = 8
+
+// enter opens dir for the n entries that follow. openat2(RESOLVE_IN_ROOT)
+// confines the lookup in one system call; where the kernel lacks it the
+// sysroot resolver does the same work.
+func (w *worker) enter(dir string, n int) {
+	if dir != w.dir || (w.dirfd < 0 && w.dirErr == nil) {
+		w.close()
+		w.dir, w.dirErr, w.present = dir, nil, nil
+		w.dirfd, w.dirErr = w.openDir(dir)
+	}
+	w.present = nil
+	if w.dirfd >= 0 && n >= listThreshold {
+		w.present = w.list()
+	}
+}
+
+func (w *worker) openDir(dir string) (int, error) {
+	rel := strings.Trim(path.Clean(dir), "/")
+	if rel == "" {
+		rel = "."
+	}
+	how := unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC | unix.O_DIRECTORY,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	for range 16 {
+		fd, err := unix.Openat2(w.rootfd, rel, &how)
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+			continue // a concurrent rename; the kernel asks to retry
+		}
+		if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+			break // no openat2 (old kernel or seccomp): use sysroot's resolver
+		}
+		if err != nil {
+			return -1, &fs.PathError{Op: "open", Path: dir, Err: err}
+		}
+		return fd, nil
+	}
+	h, err := w.v.root.OpenHandle(dir)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := unix.Dup(int(h.Fd()))
+	h.Close()
+	return fd, err
+}
+
+// list reads the names in the current directory, or returns nil when it
+// cannot (then every entry is looked up on its own).
+func (w *worker) list() map[string]bool {
+	fd, err := unix.Openat(w.dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), w.dir)
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil
+	}
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// active reports whether a record is verified at all.
+func active(f File) bool {
+	return f.State != StateNotInstalled && f.State != StateNetShared
+}
+
+func (w *worker) probe(t task, recs []record) *probe {
+	pr := &w.pr
+	*pr = probe{}
+	if w.dirErr != nil {
+		pr.err = w.dirErr
+		return pr
+	}
+	base := t.base
+	if base == "" {
+		base = "." // the root directory itself
+	}
+	if w.present != nil && base != "." && !w.present[base] {
+		pr.err = unix.ENOENT
+		return pr
+	}
+	// Which attributes do the records ask for?
+	var algos [2]string
+	nalgo := 0
+	var needLink, needCaps, needACL, needDir bool
+	for _, i := range t.records {
+		f := recs[i].file
+		want := w.v.wanted(*f)
+		if want&AttrDigest != 0 && f.DigestAlgo != "" && !w.v.fast && nalgo < len(algos) && f.DigestAlgo != algos[0] {
+			algos[nalgo] = f.DigestAlgo
+			nalgo++
+		}
+		needLink = needLink || want&AttrLink != 0
+		needCaps = needCaps || (want&AttrCaps != 0 && w.v.kind == "rpm")
+		needACL = needACL || (want&AttrMode != 0 && w.v.kind == "rpm")
+		needDir = needDir || f.Mode.IsDir()
+	}
+	fd := w.dirfd
+	if err := unix.Fstatat(fd, base, &pr.st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		pr.err = err
+		return pr
+	}
+	switch pr.st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		// A symlink has no mode of its own to verify, hence no ACL.
+		if needLink {
+			n, err := unix.Readlinkat(fd, base, w.buf[:unix.PathMax])
+			if err != nil {
+				pr.linkErr = err
+			} else {
+				pr.link = string(w.buf[:n])
+			}
+		}
+		if needDir {
+			if fi, err := w.v.root.Stat(t.path); err == nil && fi.IsDir() {
+				if s, ok := fi.Sys().(*unix.Stat_t); ok {
+					st := *s
+					pr.dirStat = &st
+				}
+			}
+		}
+	case unix.S_IFREG:
+		if nalgo > 0 || needCaps || needACL {
+			w.read(pr, fd, base, algos[:nalgo], needCaps, needACL)
+		}
+	case unix.S_IFDIR:
+		if needACL {
+			if dfd, err := unix.Openat(fd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0); err == nil {
+				acl, _ := fgetxattr(dfd, "system.posix_acl_access")
+				pr.acl = aclExtended(acl)
+				unix.Close(dfd)
+			}
+		}
+	default:
+		// Device nodes, FIFOs and sockets are not opened (opening a
+		// device can have effects); their ACL is read through procfs.
+		if needACL {
+			pr.acl = extendedACL(fmt.Sprintf("/proc/self/fd/%d/%s", fd, base))
+		}
+	}
+	return pr
+}
+
+// read opens the regular file without following a symlink swapped in
+// since the lstat, and reads it once, feeding every digest asked for.
+func (w *worker) read(pr *probe, dirfd int, base string, algos []string, needCaps, needACL bool) {
+	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOATIME
+	fd, err := unix.Openat(dirfd, base, flags, 0)
+	if errors.Is(err, unix.EPERM) {
+		// O_NOATIME needs ownership or CAP_FOWNER.
+		fd, err = unix.Openat(dirfd, base, flags&^unix.O_NOATIME, 0)
+	}
+	if err != nil {
+		pr.readErr = err
+		return
+	}
+	defer unix.Close(fd)
+	if needCaps || needACL {
+		// One listxattr tells whether there is anything to fetch: most
+		// files carry no capability and no ACL (but may carry an
+		// SELinux label).
+		names, err := w.flistxattr(fd)
+		if err != nil {
+			pr.capsErr = err
+		} else {
+			if needCaps {
+				pr.caps = []byte{}
+				if bytesContains(names, "security.capability") {
+					pr.caps, pr.capsErr = fgetxattr(fd, "security.capability")
+				}
+			}
+			if needACL && bytesContains(names, "system.posix_acl_access") {
+				acl, _ := fgetxattr(fd, "system.posix_acl_access")
+				pr.acl = aclExtended(acl)
+			}
+		}
+	}
+	if len(algos) == 0 {
+		return
+	}
+	hashes := make([]hash.Hash, 0, len(algos))
+	for _, a := range algos {
+		hashes = append(hashes, NewHash(a))
+	}
+	for {
+		n, err := unix.Read(fd, w.buf)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			pr.readErr = err
+			return
+		}
+		if n == 0 {
+			break
+		}
+		pr.read += int64(n)
+		for _, h := range hashes {
+			h.Write(w.buf[:n])
+		}
+	}
+	pr.size = pr.read
+	var sum [64]byte
+	for i, h := range hashes {
+		d := h.Sum(sum[:0])
+		pr.algos[i] = algos[i]
+		pr.dlen[i] = hex.Encode(pr.digests[i][:], d)
+	}
+}
+
+// digestIs compares the digest computed for algo with want.
+func (pr *probe) digestIs(algo, want string) bool {
+	for i, a := range pr.algos {
+		if a == algo && a != "" {
+			return string(pr.digests[i][:pr.dlen[i]]) == want
+		}
+	}
+	return false
+}
+
+// bytesContains reports whether a NUL-separated listxattr result holds
+// name.
+func bytesContains(list []byte, name string) bool {
+	for len(list) > 0 {
+		i := 0
+		for i < len(list) && list[i] != 0 {
+			i++
+		}
+		if string(list[:i]) == name {
+			return true
+		}
+		if i == len(list) {
+			break
+		}
+		list = list[i+1:]
+	}
+	return false
+}
+
+func (w *worker) flistxattr(fd int) ([]byte, error) {
+	n, err := unix.Flistxattr(fd, w.xbuf)
+	if errors.Is(err, unix.ERANGE) {
+		if n, err = unix.Flistxattr(fd, nil); err == nil {
+			w.xbuf = make([]byte, n+256)
+			n, err = unix.Flistxattr(fd, w.xbuf)
+		}
+	}
+	if errors.Is(err, unix.ENOTSUP) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return w.xbuf[:n], nil
+}
+
+func fgetxattr(fd int, name string) ([]byte, error) {
+	buf := make([]byte, 256)
+	n, err := unix.Fgetxattr(fd, name, buf)
+	if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOTSUP) {
+		return []byte{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+func getxattr(p, name string, follow bool) ([]byte, error) {
+	buf := make([]byte, 256)
+	var n int
+	var err error
+	if follow {
+		n, err = unix.Getxattr(p, name, buf)
+	} else {
+		n, err = unix.Lgetxattr(p, name, buf)
+	}
+	if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOTSUP) {
+		return []byte{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// extendedACL reports whether the path (a /proc/self/fd/N/base path, whose
+// last element is not followed) carries an access ACL beyond its mode bits.
+func extendedACL(p string) bool {
+	acl, err := getxattr(p, "system.posix_acl_access", false)
+	return err == nil && aclExtended(acl)
+}
+
+// aclExtended reports whether a system.posix_acl_access value has entries
+// that the mode bits cannot express (named users or groups, a mask), which
+// rpm reports as a mode difference since it cannot have set them.
+func aclExtended(b []byte) bool {
+	if len(b) < 4 {
+		return false
+	}
+	const entry = 8
+	for off := 4; off+entry <= len(b); off += entry {
+		switch tag := uint16(b[off]) | uint16(b[off+1])<<8; tag {
+		case 0x01, 0x04, 0x20: // user_obj, group_obj, other
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// wanted is the set of attributes a record asks to verify, before the type
+// of what is on disk narrows it.
+func (v *verifier) wanted(f File) Attrs {
+	want := AttrAll &^ f.NoVerify
+	switch f.State {
+	case StateReplaced:
+		return 0
+	case StateWrongColor:
+		want &^= AttrDigest | AttrSize | AttrMtime | AttrRdev
+	}
+	if v.fast {
+		want &^= AttrDigest
+	}
+	return want
+}
+
+func (v *verifier) evaluate(r record, pr *probe) *Result {
+	f := *r.file
+	var res Result
+	res.PackageID = r.pkg
+	if v.kind == "dpkg" {
+		res.Unknown = f.NoVerify
+		if v.fast {
+			res.Unknown |= AttrDigest
+		}
+	}
+	if pr.err != nil {
+		if f.Flags&(MissingOK|Ghost) != 0 {
+			return nil
+		}
+		res.Missing = true
+		res.File = f
+		if !errors.Is(pr.err, fs.ErrNotExist) && !errors.Is(pr.err, unix.ENOENT) && !errors.Is(pr.err, unix.ENOTDIR) {
+			res.Err = errText(pr.err)
+		}
+		out := res
+		return &out
+	}
+	flags := v.wanted(f)
+	st := pr.st
+	fileType := st.Mode & unix.S_IFMT
+	uid, uidOK := v.ids.UID(f.User)
+	gid, gidOK := v.ids.GID(f.Group)
+	if !uidOK {
+		uid = 0 // rpm's fallback when the name is unknown (running as root)
+	}
+	if !gidOK {
+		gid = 0
+	}
+	// A directory replaced by a symlink to a directory, by a legitimate
+	// owner, is verified as the directory it points to.
+	if f.Mode.IsDir() && fileType == unix.S_IFLNK && pr.dirStat != nil {
+		if (v.kind == "rpm" && !uidOK) || (st.Uid != 0 && int(st.Uid) != uid) {
+			res.Failed |= AttrUser
+		} else {
+			st = *pr.dirStat
+			fileType = st.Mode & unix.S_IFMT
+		}
+	}
+	if fileType == unix.S_IFLNK {
+		flags &^= AttrMode
+	} else {
+		flags &^= AttrLink
+	}
+	if fileType != unix.S_IFREG {
+		flags &^= AttrDigest | AttrSize | AttrMtime | AttrCaps
+	}
+	if f.Flags&Ghost != 0 {
+		flags &^= AttrDigest | AttrSize | AttrMtime | AttrLink
+	}
+	size := st.Size
+	if flags&AttrDigest != 0 {
+		switch {
+		case f.Digest == "":
+			res.Failed |= AttrDigest
+		case pr.readErr != nil:
+			res.Failed |= AttrDigest
+			res.ReadFailed = true
+			res.Err = errText(pr.readErr)
+		default:
+			size = pr.size
+			if !pr.digestIs(f.DigestAlgo, f.Digest) {
+				res.Failed |= AttrDigest
+			}
+		}
+	}
+	if flags&AttrLink != 0 {
+		if pr.linkErr != nil {
+			res.Failed |= AttrLink
+			res.LinkFailed = true
+		} else if pr.link != f.LinkTarget {
+			res.Failed |= AttrLink
+		}
+	}
+	if flags&AttrSize != 0 && f.Size >= 0 && size != f.Size {
+		res.Failed |= AttrSize
+	}
+	if flags&AttrMode != 0 && f.Mode != 0 {
+		if v.kind == "dpkg" {
+			// statoverride gives permission bits only.
+			if st.Mode&0o7777 != statMode(f.Mode)&0o7777 {
+				res.Failed |= AttrMode
+			}
+		} else {
+			meta, disk := uint16(statMode(f.Mode)), uint16(st.Mode)
+			if f.Flags&Ghost != 0 {
+				meta &^= 0xf000
+				disk &^= 0xf000
+			}
+			if meta != disk || pr.acl {
+				res.Failed |= AttrMode
+			}
+		}
+	}
+	if flags&AttrRdev != 0 && v.kind == "rpm" {
+		wantChr, wantBlk := f.Mode&fs.ModeCharDevice != 0, f.Mode&fs.ModeDevice != 0 && f.Mode&fs.ModeCharDevice == 0
+		isChr, isBlk := fileType == unix.S_IFCHR, fileType == unix.S_IFBLK
+		if wantChr != isChr || wantBlk != isBlk {
+			res.Failed |= AttrRdev
+		} else if (wantChr || wantBlk) && uint16(st.Rdev&0xffff) != uint16(f.Rdev&0xffff) {
+			res.Failed |= AttrRdev
+		}
+	}
+	if flags&AttrCaps != 0 && v.kind == "rpm" {
+		if pr.capsErr != nil || !capsEqual(orEmptyCaps(f.Caps), pr.caps) {
+			res.Failed |= AttrCaps
+		}
+	}
+	if flags&AttrMtime != 0 && v.kind == "rpm" && st.Mtim.Sec != f.MTime {
+		res.Failed |= AttrMtime
+	}
+	if flags&AttrUser != 0 && (v.kind == "rpm" || f.User != "") && int(st.Uid) != uid {
+		res.Failed |= AttrUser
+	}
+	if flags&AttrGroup != 0 && (v.kind == "rpm" || f.Group != "") && int(st.Gid) != gid {
+		res.Failed |= AttrGroup
+	}
+	// rpm does not report a time difference on a path several packages
+	// share: whichever was installed last set it.
+	if res.Failed&AttrMtime != 0 && len(v.db.Owners(f.Path)) > 1 {
+		res.Failed &^= AttrMtime
+	}
+	// debsums does not report a changed file that another package also
+	// lists: the other package may legitimately have replaced it.
+	if v.kind == "dpkg" && res.Failed&AttrDigest != 0 && len(v.db.Owners(f.Path)) > 1 {
+		res.Failed &^= AttrDigest
+	}
+	if fileType == unix.S_IFREG && st.Size == 0 && f.Flags&Ghost == 0 {
+		if empty, known := f.ExpectEmpty(); known && !empty {
+			res.ZeroSize = true
+		}
+	}
+	if res.Failed == 0 && !res.ReadFailed && !res.LinkFailed && !res.ZeroSize && f.State != StateReplaced && f.State != StateNoState {
+		return nil
+	}
+	res.File = f
+	out := res
+	return &out
+}
+
+func orEmptyCaps(s string) string {
+	if s == "" {
+		return "="
+	}
+	return s
+}
+
+// statMode turns an fs.FileMode back into st_mode bits.
+func statMode(m fs.FileMode) uint32 {
+	s := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		s |= unix.S_ISUID
+	}
+	if m&fs.ModeSetgid != 0 {
+		s |= unix.S_ISGID
+	}
+	if m&fs.ModeSticky != 0 {
+		s |= unix.S_ISVTX
+	}
+	switch {
+	case m&fs.ModeDir != 0:
+		s |= unix.S_IFDIR
+	case m&fs.ModeSymlink != 0:
+		s |= unix.S_IFLNK
+	case m&fs.ModeNamedPipe != 0:
+		s |= unix.S_IFIFO
+	case m&fs.ModeSocket != 0:
+		s |= unix.S_IFSOCK
+	case m&fs.ModeCharDevice != 0:
+		s |= unix.S_IFCHR
+	case m&fs.ModeDevice != 0:
+		s |= unix.S_IFBLK
+	default:
+		s |= unix.S_IFREG
+	}
+	return s
+}
+
+// errText is an errno's message as C's strerror writes it, which is what
+// rpm appends to a "missing" line.
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	s := err.Error()
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToUpper(r[0])
+	return strings.TrimSpace(string(r))
+}

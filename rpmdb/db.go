@@ -1,0 +1,137 @@
+package rpmdb
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+
+	"rescue/sysroot"
+)
+
+// Formats of the package database.
+const (
+	FormatBDB    = "bdb"
+	FormatNDB    = "ndb"
+	FormatSQLite = "sqlite"
+)
+
+// Dirs are where rpm keeps its database, most recent convention first:
+// Fedora 36+ and SUSE move it to /usr/lib/sysimage/rpm (with /var/lib/rpm a
+// symlink to it), old SUSE images used /usr/share/rpm.
+var Dirs = []string{"/usr/lib/sysimage/rpm", "/var/lib/rpm", "/usr/share/rpm"}
+
+// dbFiles maps each database file name to its format, in the order rpm
+// 4.16+ prefers them when several are present.
+var dbFiles = []struct{ name, format string }{
+	{"rpmdb.sqlite", FormatSQLite},
+	{"Packages.db", FormatNDB},
+	{"Packages", FormatBDB},
+}
+
+// MaxDBSize bounds how much of a database file is read. The largest real
+// databases are a few hundred megabytes; anything larger is damage.
+const MaxDBSize = 2 << 30
+
+// ErrNoDB is returned by Open when the target has no RPM database.
+var ErrNoDB = errors.New("no rpm database")
+
+// DB is an RPM database read into memory.
+type DB struct {
+	// Path is the database file in the target ("/var/lib/rpm/Packages").
+	Path   string
+	Format string
+	// Packages are the decoded headers, in instance order.
+	Packages []*Package
+	// Problems are the damaged parts that were skipped: pages, blobs,
+	// headers. The packages that could be read are still listed.
+	Problems []error
+}
+
+// Find locates the target's database: the target path of the file and its
+// format.
+func Find(root *sysroot.Root) (string, string, error) {
+	for _, d := range Dirs {
+		for _, f := range dbFiles {
+			p := path.Join(d, f.name)
+			fi, err := root.Stat(p)
+			if err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+				return p, f.format, nil
+			}
+		}
+	}
+	return "", "", ErrNoDB
+}
+
+// Open reads the target's RPM database. It only reads: the SQLite database
+// and its write-ahead log are parsed as bytes, never opened with SQLite.
+func Open(root *sysroot.Root) (*DB, error) {
+	p, format, err := Find(root)
+	if err != nil {
+		return nil, err
+	}
+	data, err := root.ReadFileLimit(p, MaxDBSize)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	var wal []byte
+	if format == FormatSQLite {
+		wal, err = root.ReadFileLimit(p+"-wal", MaxDBSize)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("reading %s-wal: %w", p, err)
+		}
+	}
+	db, err := Parse(format, data, wal)
+	if db != nil {
+		db.Path = p
+	}
+	if err != nil {
+		return db, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return db, nil
+}
+
+// Parse decodes a database file of the given format; wal is the SQLite
+// write-ahead log, or nil. It returns an error only when nothing can be read
+// at all; damaged parts are listed in DB.Problems.
+func Parse(format string, data, wal []byte) (*DB, error) {
+	var (
+		blobs    []Blob
+		problems []error
+		err      error
+	)
+	switch format {
+	case FormatBDB:
+		blobs, problems, err = readBDB(data)
+	case FormatNDB:
+		blobs, problems, err = readNDB(data)
+	case FormatSQLite:
+		blobs, problems, err = readSQLite(data, wal)
+	default:
+		return nil, fmt.Errorf("unknown rpm database format %q", format)
+	}
+	db := &DB{Format: format, Problems: problems}
+	if err != nil {
+		return db, err
+	}
+	for _, b := range blobs {
+		h, err := ParseHeader(b.Data)
+		if err != nil {
+			db.Problems = append(db.Problems, fmt.Errorf("package %d: %w", b.Instance, err))
+			continue
+		}
+		p, err := NewPackage(h)
+		if err != nil {
+			db.Problems = append(db.Problems, fmt.Errorf("package %d: %w", b.Instance, err))
+			continue
+		}
+		p.Instance = b.Instance
+		db.Packages = append(db.Packages, p)
+	}
+	sort.SliceStable(db.Packages, func(i, j int) bool { return db.Packages[i].Instance < db.Packages[j].Instance })
+	if len(db.Packages) == 0 && len(db.Problems) > 0 {
+		return db, fmt.Errorf("no readable package header: %w", errors.Join(db.Problems...))
+	}
+	return db, nil
+}

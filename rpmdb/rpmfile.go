@@ -1,0 +1,291 @@
+package rpmdb
+
+import (
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+	"github.com/ulikunitz/xz/lzma"
+)
+
+// An .rpm file is a 96-byte lead, a signature header (padded to 8 bytes),
+// the main header and the payload: a compressed cpio archive (newc, or
+// rpm's "stripped" variant for packages with files over 4 GiB, whose
+// entries carry only an index into the header's file list).
+
+var (
+	leadMagic   = []byte{0xed, 0xab, 0xee, 0xdb}
+	headerMagic = []byte{0x8e, 0xad, 0xe8, 0x01}
+)
+
+// ErrNotInPackage is returned by Extract for a path the package does not
+// ship with content.
+var ErrNotInPackage = errors.New("not in the package payload")
+
+// PackageFile is an .rpm file whose headers have been read.
+type PackageFile struct {
+	Header  *Header
+	Package *Package
+	r       io.ReaderAt
+	size    int64
+	payload int64 // offset of the compressed payload
+}
+
+// ReadPackageFile reads the lead and headers of an .rpm file.
+func ReadPackageFile(r io.ReaderAt, size int64) (*PackageFile, error) {
+	lead := make([]byte, 96)
+	if _, err := r.ReadAt(lead, 0); err != nil {
+		return nil, fmt.Errorf("reading the lead: %w", err)
+	}
+	if !bytes.Equal(lead[:4], leadMagic) {
+		return nil, errors.New("not an rpm file (no lead magic)")
+	}
+	_, sigLen, err := readFileHeader(r, 96, size)
+	if err != nil {
+		return nil, fmt.Errorf("signature header: %w", err)
+	}
+	off := 96 + sigLen
+	off += (8 - off%8) % 8
+	h, hLen, err := readFileHeader(r, off, size)
+	if err != nil {
+		return nil, fmt.Errorf("main header: %w", err)
+	}
+	p, err := NewPackage(h)
+	if err != nil {
+		return nil, err
+	}
+	return &PackageFile{Header: h, Package: p, r: r, size: size, payload: off + hLen}, nil
+}
+
+// readFileHeader reads a header with its 8-byte magic at off and returns
+// it with its length on disk.
+func readFileHeader(r io.ReaderAt, off, size int64) (*Header, int64, error) {
+	intro := make([]byte, 16)
+	if _, err := r.ReadAt(intro, off); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrHeader, err)
+	}
+	if !bytes.Equal(intro[:4], headerMagic) {
+		return nil, 0, fmt.Errorf("%w: no header magic at offset %d", ErrHeader, off)
+	}
+	il := int64(binary.BigEndian.Uint32(intro[8:]))
+	dl := int64(binary.BigEndian.Uint32(intro[12:]))
+	if il > maxEntries || dl > maxDataSize || off+16+il*16+dl > size {
+		return nil, 0, fmt.Errorf("%w: header of %d entries and %d bytes does not fit the file", ErrHeader, il, dl)
+	}
+	blob := make([]byte, 8+il*16+dl)
+	copy(blob, intro[8:])
+	if _, err := r.ReadAt(blob[8:], off+16); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrHeader, err)
+	}
+	h, err := ParseHeader(blob)
+	if err != nil {
+		return nil, 0, err
+	}
+	return h, 16 + il*16 + dl, nil
+}
+
+// Payload returns the decompressed cpio stream.
+func (pf *PackageFile) Payload() (io.ReadCloser, error) {
+	sr := io.NewSectionReader(pf.r, pf.payload, pf.size-pf.payload)
+	br := bufio.NewReaderSize(sr, 64<<10)
+	magic, _ := br.Peek(6)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		z, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		return z, nil
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		z, err := xz.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		return io.NopCloser(z), nil
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		return z.IOReadCloser(), nil
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		return io.NopCloser(bzip2.NewReader(br)), nil
+	case bytes.HasPrefix(magic, []byte("0707")):
+		return io.NopCloser(br), nil // uncompressed
+	case pf.Header.String(TagPayloadCompress) == "lzma" || (len(magic) > 0 && magic[0] == 0x5d):
+		z, err := lzma.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		return io.NopCloser(z), nil
+	}
+	return nil, fmt.Errorf("payload: unknown compression %q (magic % x)", pf.Header.String(TagPayloadCompress), magic)
+}
+
+// Extract returns the content of the regular file at path (as the header
+// lists it) from the payload. Hard links share one copy of their data,
+// stored with the last link, which Extract follows.
+func (pf *PackageFile) Extract(path string) ([]byte, error) {
+	idx := -1
+	for i, f := range pf.Package.Files {
+		if f.Path == path {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotInPackage)
+	}
+	want := pf.Package.Files[idx]
+	if !want.IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file in %s", path, pf.Package.NVRA())
+	}
+	payload, err := pf.Payload()
+	if err != nil {
+		return nil, err
+	}
+	defer payload.Close()
+	cr := &cpioReader{r: bufio.NewReaderSize(payload, 64<<10), sizes: pf.Package.Files}
+	var wantIno uint64
+	found := false
+	for {
+		e, err := cr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the payload of %s: %w", pf.Package.NVRA(), err)
+		}
+		match := false
+		switch {
+		case e.index >= 0:
+			match = e.index == idx
+		case e.name == "."+path || e.name == path:
+			match = true
+			found, wantIno = true, e.ino
+		case found && e.ino == wantIno && e.size > 0:
+			match = true // the last link of a hard-link set carries the data
+		}
+		if !match {
+			if err := cr.skip(e); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if e.size == 0 && want.Size > 0 {
+			// A hard link whose data comes with a later link.
+			if err := cr.skip(e); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if e.size > maxDataSize*8 {
+			return nil, fmt.Errorf("%s: %d bytes is too large to restore", path, e.size)
+		}
+		data := make([]byte, e.size)
+		if _, err := io.ReadFull(cr.r, data); err != nil {
+			return nil, fmt.Errorf("reading %s from %s: %w", path, pf.Package.NVRA(), err)
+		}
+		return data, nil
+	}
+	return nil, fmt.Errorf("%s: %w of %s", path, ErrNotInPackage, pf.Package.NVRA())
+}
+
+type cpioEntry struct {
+	name  string
+	index int // file index for stripped entries, else -1
+	ino   uint64
+	size  int64
+}
+
+type cpioReader struct {
+	r     *bufio.Reader
+	sizes []File
+	pos   int64
+}
+
+func (c *cpioReader) read(n int) ([]byte, error) {
+	b := make([]byte, n)
+	_, err := io.ReadFull(c.r, b)
+	c.pos += int64(n)
+	return b, err
+}
+
+func (c *cpioReader) pad() error {
+	if n := (4 - c.pos%4) % 4; n > 0 {
+		_, err := c.read(int(n))
+		return err
+	}
+	return nil
+}
+
+func (c *cpioReader) next() (cpioEntry, error) {
+	magic, err := c.read(6)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return cpioEntry{}, fmt.Errorf("truncated cpio archive")
+		}
+		return cpioEntry{}, err
+	}
+	switch string(magic) {
+	case "07070X":
+		hex, err := c.read(8)
+		if err != nil {
+			return cpioEntry{}, err
+		}
+		i, err := strconv.ParseUint(string(hex), 16, 32)
+		if err != nil || int(i) >= len(c.sizes) {
+			return cpioEntry{}, fmt.Errorf("bad stripped cpio index %q", hex)
+		}
+		if err := c.pad(); err != nil {
+			return cpioEntry{}, err
+		}
+		return cpioEntry{index: int(i), size: c.sizes[i].Size}, nil
+	case "070701", "070702":
+	default:
+		return cpioEntry{}, fmt.Errorf("bad cpio magic %q", magic)
+	}
+	hdr, err := c.read(104)
+	if err != nil {
+		return cpioEntry{}, err
+	}
+	field := func(i int) (uint64, error) {
+		return strconv.ParseUint(string(hdr[i*8:i*8+8]), 16, 32)
+	}
+	ino, err1 := field(0)
+	size, err2 := field(6)
+	nameSize, err3 := field(11)
+	if err := errors.Join(err1, err2, err3); err != nil || nameSize == 0 || nameSize > 1<<16 {
+		return cpioEntry{}, fmt.Errorf("bad cpio header")
+	}
+	name, err := c.read(int(nameSize))
+	if err != nil {
+		return cpioEntry{}, err
+	}
+	if err := c.pad(); err != nil {
+		return cpioEntry{}, err
+	}
+	e := cpioEntry{name: string(bytes.TrimRight(name, "\x00")), index: -1, ino: ino, size: int64(size)}
+	if e.name == "TRAILER!!!" {
+		return cpioEntry{}, io.EOF
+	}
+	return e, nil
+}
+
+// skip discards an entry's data and its padding.
+func (c *cpioReader) skip(e cpioEntry) error {
+	n, err := io.CopyN(io.Discard, c.r, e.size)
+	c.pos += n
+	if err != nil {
+		return fmt.Errorf("truncated cpio archive")
+	}
+	return c.pad()
+}
