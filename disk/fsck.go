@@ -114,11 +114,15 @@ func fsckTool(fstype string) string {
 func (s *Session) fsck(ctx context.Context, v *Volume) (*FsckResult, error) {
 	log := s.opt.log()
 	res := &FsckResult{Volume: v.Name, FSType: v.FS.Type}
-	l, err := AttachLoop(s.Disk.Path, v.Offset, v.Size, false)
-	if err != nil {
-		return nil, err
+	l := &Loop{Path: v.Device}
+	if v.Device == "" {
+		var err error
+		if l, err = AttachLoop(s.Disk.Path, v.Offset, v.Size, false); err != nil {
+			return nil, err
+		}
+		defer l.Detach()
 	}
-	defer l.Detach()
+	var err error
 	switch v.FS.Type {
 	case "ext2", "ext3", "ext4":
 		res.Command = []string{"e2fsck", "-p", l.Path}
@@ -214,6 +218,12 @@ func runTool(ctx context.Context, argv []string) (int, string, error) {
 }
 
 func reprobe(diskPath string, v *Volume) (*Superblock, error) {
+	if v.Device != "" {
+		if sb := probeDevice(v.Device); sb != nil {
+			return sb, nil
+		}
+		return nil, fmt.Errorf("%s: no filesystem after the check", v.Name)
+	}
 	f, err := os.Open(diskPath)
 	if err != nil {
 		return nil, err

@@ -120,22 +120,7 @@ func Mount(ctx context.Context, d *Disk, dir string, opt MountOptions) (*Session
 	MarkHostDuplicates(d, log)
 
 	s := &Session{Dir: dir, Disk: d, opt: opt}
-	root, cands, err := chooseRoot(ctx, d, opt)
-	s.Candidates = cands
-	if err != nil {
-		return s, err
-	}
-	s.Root = root.Volume
-	plan, notes := planMounts(d, root, cands)
-	s.Notes = append(s.Notes, notes...)
-
-	if opt.Writable {
-		if err := s.prepareWritable(ctx, plan); err != nil {
-			return s, err
-		}
-	}
-
-	st := &State{Version: 1, Dir: dir, Disk: d.Path, Root: root.Volume.Name, Writable: opt.Writable,
+	st := &State{Version: 1, Dir: dir, Disk: d.Path, Writable: opt.Writable,
 		Temporary: opt.Temporary, PID: os.Getpid(), Created: time.Now().UTC(), path: p}
 	if fi, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -149,6 +134,7 @@ func Mount(ctx context.Context, d *Disk, dir string, opt MountOptions) (*Session
 	} else if isMounted(dir, "") {
 		return s, fmt.Errorf("something is already mounted at %s", dir)
 	}
+	// The session is recorded before anything is activated or mounted.
 	if err := st.save(); err != nil {
 		return s, err
 	}
@@ -158,6 +144,26 @@ func Mount(ctx context.Context, d *Disk, dir string, opt MountOptions) (*Session
 			log.Error("undoing the partial mount", "error", cerr)
 		}
 		return s, err
+	}
+
+	s.activateLVM(ctx)
+	root, cands, err := chooseRoot(ctx, d, opt)
+	s.Candidates = cands
+	if err != nil {
+		return fail(err)
+	}
+	s.Root = root.Volume
+	st.Root = root.Volume.Name
+	plan, notes := planMounts(d, root, cands)
+	s.Notes = append(s.Notes, notes...)
+
+	if opt.Writable {
+		if err := s.prepareWritable(ctx, plan); err != nil {
+			return fail(err)
+		}
+	}
+	if err := st.save(); err != nil {
+		return fail(err)
 	}
 
 	for _, pm := range plan {
@@ -265,6 +271,9 @@ func mountVolume(st *State, diskPath string, v *Volume, target, point string, wr
 	if err != nil {
 		return false, err
 	}
+	if v.Device != "" {
+		return false, mountDevice(st, v, target, point, fstype, flags, data)
+	}
 	l, err := AttachLoop(diskPath, v.Offset, v.Size, !writable)
 	if err != nil {
 		return false, err
@@ -301,6 +310,22 @@ func mountVolume(st *State, diskPath string, v *Volume, target, point string, wr
 	l.Release()
 	st.Mounts[i].Done = true
 	return false, st.save()
+}
+
+// mountDevice mounts an activated LV's device directly.
+func mountDevice(st *State, v *Volume, target, point, fstype string, flags uintptr, data string) error {
+	st.Mounts = append(st.Mounts, MountRecord{Target: target, Point: point, Volume: v.Name, Source: v.Device, FSType: fstype, Options: data})
+	i := len(st.Mounts) - 1
+	if err := st.save(); err != nil {
+		return err
+	}
+	if err := unix.Mount(v.Device, target, fstype, flags, data); err != nil {
+		st.Mounts = st.Mounts[:i]
+		st.save()
+		return fmt.Errorf("mounting %s (%s) at %s: %w%s", v.Device, fstype, point, err, mountHint(v, err))
+	}
+	st.Mounts[i].Done = true
+	return st.save()
 }
 
 func mountHint(v *Volume, err error) string {
@@ -360,6 +385,17 @@ func unmountState(st *State, stateDir string, log *slog.Logger) error {
 			}
 		}
 		st.Mounts = st.Mounts[:i]
+	}
+	if len(errs) == 0 {
+		// Deactivate what the helper's LVM activated, now that nothing is
+		// mounted from it.
+		for i := len(st.LVM) - 1; i >= 0; i-- {
+			if err := deactivate(st.LVM[i], log); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			st.LVM = st.LVM[:i]
+		}
 	}
 	if espErr != nil {
 		errs = append(errs, espErr)

@@ -61,6 +61,9 @@ type Volume struct {
 	// when it is not one range (a non-linear LV).
 	Offset int64 `json:"offset"`
 	Size   int64 `json:"size"`
+	// Device is the block device rescue mounts instead of a loop device
+	// over the range: an LV the helper's LVM activated (see lvmact.go).
+	Device string `json:"device,omitempty"`
 	// FS is what the superblock says; nil when no known signature is
 	// there.
 	FS *Superblock `json:"fs,omitempty"`
@@ -71,9 +74,9 @@ type Volume struct {
 	HostDuplicate string `json:"host_duplicate,omitempty"`
 }
 
-// Reachable reports whether the volume is one byte range that can be
-// attached and mounted.
-func (v *Volume) Reachable() bool { return v.Problem == "" && v.Size > 0 }
+// Reachable reports whether the volume can be mounted: one byte range that
+// a loop device can map, or a device the helper's LVM activated.
+func (v *Volume) Reachable() bool { return v.Problem == "" && (v.Size > 0 || v.Device != "") }
 
 // Describe names the volume for messages: "/dev/vdb2 (partition 2, xfs
 // UUID=…)".

@@ -67,6 +67,9 @@ type State struct {
 	Mounts     []MountRecord `json:"mounts"`
 	// ESP holds what is needed to write a FAT copy back.
 	ESP *ESPRecord `json:"esp,omitempty"`
+	// LVM are the volume groups activated with the helper's LVM, to be
+	// deactivated after the unmount.
+	LVM []LVMRecord `json:"lvm,omitempty"`
 
 	path string
 }
