@@ -22,7 +22,7 @@ import (
 type MountOptions struct {
 	// Writable mounts read-write (for fixes); otherwise every filesystem
 	// is mounted so that nothing is written, not even a journal replay:
-	// ext4 ro,noload; xfs ro,norecovery,nouuid; btrfs ro,nologreplay; all
+	// ext4 ro,noload; xfs ro,norecovery,nouuid; btrfs ro,rescue=nologreplay; all
 	// through read-only loop devices.
 	Writable bool
 	// Root names the root volume (--root-partition: a name, a partition
@@ -247,7 +247,7 @@ func mountOptions(v *Volume, writable bool, subvol string) (fstype string, flags
 	case "btrfs":
 		fstype = "btrfs"
 		if !writable {
-			opts = append(opts, "nologreplay")
+			opts = append(opts, "rescue=nologreplay")
 		}
 		if subvol != "" {
 			opts = append(opts, "subvol="+subvol)
@@ -286,13 +286,7 @@ func mountVolume(st *State, diskPath string, v *Volume, target, point string, wr
 	if err := st.save(); err != nil {
 		return false, err
 	}
-	err = unix.Mount(l.Path, target, fstype, flags, data)
-	if err != nil && (fstype == "ext2" || fstype == "ext3") {
-		// The ext4 driver mounts ext2 and ext3 where their own drivers
-		// are not built.
-		st.Mounts[i].FSType = "ext4"
-		err = unix.Mount(l.Path, target, "ext4", flags, data)
-	}
+	st.Mounts[i].FSType, st.Mounts[i].Options, err = mountFS(l.Path, target, fstype, flags, data)
 	if err != nil && fstype == "vfat" && errors.Is(err, unix.ENODEV) {
 		l.Detach()
 		st.Mounts = st.Mounts[:i]
@@ -312,6 +306,23 @@ func mountVolume(st *State, diskPath string, v *Volume, target, point string, wr
 	return false, st.save()
 }
 
+// mountFS calls mount(2), trying the spellings older or smaller kernels
+// need: btrfs's nologreplay before Linux 5.9, and the ext4 driver for ext2
+// and ext3 where their own drivers are not built. It returns the type and
+// options that worked.
+func mountFS(source, target, fstype string, flags uintptr, data string) (string, string, error) {
+	err := unix.Mount(source, target, fstype, flags, data)
+	if err != nil && errors.Is(err, unix.EINVAL) && strings.Contains(data, "rescue=nologreplay") {
+		data = strings.Replace(data, "rescue=nologreplay", "nologreplay", 1)
+		err = unix.Mount(source, target, fstype, flags, data)
+	}
+	if err != nil && (fstype == "ext2" || fstype == "ext3") {
+		fstype = "ext4"
+		err = unix.Mount(source, target, fstype, flags, data)
+	}
+	return fstype, data, err
+}
+
 // mountDevice mounts an activated LV's device directly.
 func mountDevice(st *State, v *Volume, target, point, fstype string, flags uintptr, data string) error {
 	st.Mounts = append(st.Mounts, MountRecord{Target: target, Point: point, Volume: v.Name, Source: v.Device, FSType: fstype, Options: data})
@@ -319,7 +330,8 @@ func mountDevice(st *State, v *Volume, target, point, fstype string, flags uintp
 	if err := st.save(); err != nil {
 		return err
 	}
-	if err := unix.Mount(v.Device, target, fstype, flags, data); err != nil {
+	var err error
+	if st.Mounts[i].FSType, st.Mounts[i].Options, err = mountFS(v.Device, target, fstype, flags, data); err != nil {
 		st.Mounts = st.Mounts[:i]
 		st.save()
 		return fmt.Errorf("mounting %s (%s) at %s: %w%s", v.Device, fstype, point, err, mountHint(v, err))

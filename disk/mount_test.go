@@ -333,3 +333,91 @@ func TestFsckBeforeWritable(t *testing.T) {
 	require.True(t, s.Root.FS.State.Clean())
 	require.NoError(t, s.Close())
 }
+
+// dirtyXFS makes the log of an xfs partition dirty the way a crash does:
+// writes, then a forced shutdown, so no unmount record is written.
+func dirtyXFS(t *testing.T, img string, off, size int64) {
+	t.Helper()
+	if _, err := exec.LookPath("xfs_io"); err != nil {
+		t.Skip("xfs_io is not installed")
+	}
+	l, err := disk.AttachLoop(img, off, size, false)
+	require.NoError(t, err)
+	mnt := t.TempDir()
+	require.NoError(t, unix.Mount(l.Path, mnt, "xfs", 0, ""))
+	l.Release()
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, "etc/hostname"), []byte("after-crash\n"), 0o644))
+	out, err := exec.Command("xfs_io", "-x", "-c", "shutdown -f", mnt).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NoError(t, unix.Unmount(mnt, 0))
+}
+
+// TestXFSDirtyLogFlow: a crashed xfs root is scanned without replaying its
+// log (the image stays byte-identical); a writable mount replays it; with
+// --allow-fsck, the log is replayed by a mount and xfs_repair checks it.
+func TestXFSDirtyLogFlow(t *testing.T) {
+	needRoot(t)
+	u := "0d10e000-1111-4222-8333-444455556666"
+	img := build(t, images.Layout{Table: images.DOS, SizeMiB: 330, Partitions: []images.Partition{
+		{FS: &images.Filesystem{Type: "xfs", UUID: u, From: rootTree(t, "X", "UUID="+u+" / xfs defaults 0 0\n")}}}})
+	dirtyXFS(t, img.Path, img.Parts[0].Offset, img.Parts[0].Size)
+	d, err := disk.Probe(img.Path)
+	require.NoError(t, err)
+	require.True(t, d.Volumes[0].FS.State.NeedsRecovery)
+
+	before := hashFile(t, img.Path)
+	dir := filepath.Join(t.TempDir(), "mnt")
+	s, err := disk.Mount(context.Background(), d, dir, opts(t, false))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.Equal(t, before, hashFile(t, img.Path), "a read-only mount of a dirty xfs replays nothing")
+
+	o := opts(t, true)
+	o.AllowFsck = true
+	s, err = disk.Mount(context.Background(), d, dir, o)
+	require.NoError(t, err)
+	require.Len(t, s.Fscks, 1)
+	require.Equal(t, "xfs_repair", s.Fscks[0].Command[0])
+	require.Equal(t, 0, s.Fscks[0].ExitCode, s.Fscks[0].Output)
+	require.True(t, s.Fscks[0].Clean)
+	data, err := os.ReadFile(filepath.Join(dir, "etc/hostname"))
+	require.NoError(t, err)
+	require.Equal(t, "after-crash\n", string(data), "the replayed log carried the last write")
+	require.NoError(t, s.Close())
+
+	d, err = disk.Probe(img.Path)
+	require.NoError(t, err)
+	require.True(t, d.Volumes[0].FS.State.Clean())
+}
+
+// TestBtrfsSubvolumeRoot: a root in the btrfs subvolume @ (Ubuntu, SUSE)
+// is found and mounted with subvol=@.
+func TestBtrfsSubvolumeRoot(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("btrfs"); err != nil {
+		t.Skip("btrfs-progs is not installed")
+	}
+	img := build(t, images.Layout{Table: images.GPT, SizeMiB: 160, Partitions: []images.Partition{
+		{FS: &images.Filesystem{Type: "btrfs", Label: "root"}}}})
+	l, err := disk.AttachLoop(img.Path, img.Parts[0].Offset, img.Parts[0].Size, false)
+	require.NoError(t, err)
+	mnt := t.TempDir()
+	require.NoError(t, unix.Mount(l.Path, mnt, "btrfs", 0, ""))
+	l.Release()
+	out, err := exec.Command("btrfs", "subvolume", "create", filepath.Join(mnt, "@")).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	out, err = exec.Command("cp", "-a", rootTree(t, "Ubuntu 24.04", "LABEL=root / btrfs subvol=@ 0 0\n")+"/.", filepath.Join(mnt, "@")).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NoError(t, unix.Unmount(mnt, 0))
+
+	d, err := disk.Probe(img.Path)
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "mnt")
+	s, err := disk.Mount(context.Background(), d, dir, opts(t, false))
+	require.NoError(t, err)
+	defer s.Close()
+	require.Equal(t, "@", s.Candidates[0].Subvol)
+	data, err := os.ReadFile(filepath.Join(dir, "etc/os-release"))
+	require.NoError(t, err)
+	require.Contains(t, string(data), "Ubuntu 24.04")
+}
