@@ -1,6 +1,7 @@
 package disk
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -106,4 +107,49 @@ func MarkHostDuplicates(d *Disk, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// ErrInUse is returned when a writable session is asked for on a disk the
+// helper itself has mounted (its own system disk, or an image someone
+// else mounted): mounting one filesystem twice read-write corrupts it.
+var ErrInUse = errors.New("the disk is in use by the helper")
+
+// InUse says where the helper has a filesystem of the disk mounted, apart
+// from rescue's own read-only sessions, or "" when it has none: a
+// partition of the disk (for a block device), or a loop device backed by
+// the image.
+func InUse(d *Disk, stateDir string) string {
+	tab, err := mountTable()
+	if err != nil {
+		return ""
+	}
+	// rescue's own read-only sessions are harmless; a writable one (a
+	// rescue mount --rw, a fix --apply in another shell) is a user like
+	// any other.
+	readOnly := map[string]bool{}
+	if list, err := Sessions(stateDir); err == nil {
+		for _, st := range list {
+			for _, m := range st.Mounts {
+				if !st.Writable {
+					readOnly[m.Target] = true
+				}
+			}
+		}
+	}
+	abs, _ := filepath.Abs(d.Path)
+	names := map[string]bool{abs: true}
+	for _, v := range d.Volumes {
+		if v.Partition != nil {
+			names[PartitionName(abs, v.Partition.Number)] = true
+		}
+	}
+	for _, e := range tab {
+		if readOnly[e.Point] {
+			continue
+		}
+		if names[e.Source] || (loopBacking(e.Source) == abs && abs != "") {
+			return fmt.Sprintf("%s is mounted at %s", e.Source, e.Point)
+		}
+	}
+	return ""
 }

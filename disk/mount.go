@@ -118,6 +118,14 @@ func Mount(ctx context.Context, d *Disk, dir string, opt MountOptions) (*Session
 		return nil, fmt.Errorf("%s: %w (rescue umount %s first)", dir, ErrMounted, dir)
 	}
 	MarkHostDuplicates(d, log)
+	if opt.Writable {
+		// The helper's own disk, or an image mounted elsewhere: a second
+		// read-write mount of one filesystem corrupts it. (A read-only
+		// look is harmless and allowed.)
+		if where := InUse(d, opt.stateDir()); where != "" {
+			return nil, fmt.Errorf("%s: %w (%s); rescue repairs a disk attached as a data disk", d.Path, ErrInUse, where)
+		}
+	}
 
 	s := &Session{Dir: dir, Disk: d, opt: opt}
 	st := &State{Version: 1, Dir: dir, Disk: d.Path, Writable: opt.Writable,

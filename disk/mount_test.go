@@ -421,3 +421,49 @@ func TestBtrfsSubvolumeRoot(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(data), "Ubuntu 24.04")
 }
+
+// TestRefuseDiskInUse: a disk the helper has mounted itself is never
+// mounted read-write a second time; a read-only look is allowed.
+func TestRefuseDiskInUse(t *testing.T) {
+	needRoot(t)
+	u := "0e10e000-1111-4222-8333-444455556666"
+	img := build(t, images.Layout{Table: images.DOS, SizeMiB: 30, Partitions: []images.Partition{
+		{FS: &images.Filesystem{Type: "ext4", UUID: u, From: rootTree(t, "E", "UUID="+u+" / ext4 defaults 0 1\n")}}}})
+	l, err := disk.AttachLoop(img.Path, img.Parts[0].Offset, img.Parts[0].Size, false)
+	require.NoError(t, err)
+	host := t.TempDir()
+	require.NoError(t, unix.Mount(l.Path, host, "ext4", 0, ""))
+	l.Release()
+	defer unix.Unmount(host, 0)
+
+	d, err := disk.Probe(img.Path)
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "mnt")
+	_, err = disk.Mount(context.Background(), d, dir, opts(t, true))
+	require.ErrorIs(t, err, disk.ErrInUse)
+	require.Contains(t, err.Error(), host)
+	s, err := disk.Mount(context.Background(), d, dir, opts(t, false))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+}
+
+// TestRefuseSecondWritableSession: two read-write sessions on one disk
+// would mount its filesystems twice.
+func TestRefuseSecondWritableSession(t *testing.T) {
+	needRoot(t)
+	u := "0f10e000-1111-4222-8333-444455556666"
+	img := build(t, images.Layout{Table: images.None, SizeMiB: 24, Partitions: []images.Partition{
+		{FS: &images.Filesystem{Type: "ext4", UUID: u, From: rootTree(t, "E", "UUID="+u+" / ext4 defaults 0 1\n")}}}})
+	d, err := disk.Probe(img.Path)
+	require.NoError(t, err)
+	o := opts(t, true)
+	s, err := disk.Mount(context.Background(), d, filepath.Join(t.TempDir(), "a"), o)
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = disk.Mount(context.Background(), d, filepath.Join(t.TempDir(), "b"), o)
+	require.ErrorIs(t, err, disk.ErrInUse)
+	o.Writable = false
+	s2, err := disk.Mount(context.Background(), d, filepath.Join(t.TempDir(), "c"), o)
+	require.NoError(t, err, "a read-only look beside it is allowed")
+	require.NoError(t, s2.Close())
+}

@@ -114,6 +114,8 @@ func diskHint(err error, path string) error {
 		return withHint(err, fmt.Sprintf("rescue probe %s lists the candidates; then add --root-partition N", path))
 	case errors.Is(err, disk.ErrNoRoot):
 		return withHint(err, fmt.Sprintf("rescue probe %s shows what is on the disk; --root-partition names the root if rescue missed it", path))
+	case errors.Is(err, disk.ErrInUse):
+		return withHint(err, "unmount it first (rescue umount DIR for a rescue mount --rw), or attach the disk to another helper; a read-only scan works meanwhile")
 	case errors.Is(err, disk.ErrNeedsFsck):
 		return withHint(err, "add --allow-fsck to check the filesystem first, or scan without --apply to only look")
 	}
