@@ -7,9 +7,15 @@ import (
 	"rescue/checks"
 	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
+	"rescue/checks/limits"
+	"rescue/checks/logindefs"
+	"rescue/checks/network"
 	"rescue/checks/perms"
 	"rescue/checks/profile"
+	"rescue/checks/rclocal"
 	"rescue/checks/selinux"
+	"rescue/checks/sshd"
+	"rescue/checks/sysctl"
 )
 
 // Checks returns every check.
@@ -17,9 +23,15 @@ func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
 		fsstate.Check,
+		sysctl.Check,
 		selinux.Check,
 		perms.Check,
 		profile.Check,
+		logindefs.Check,
+		limits.Check,
+		sshd.Check,
+		network.Check,
+		rclocal.Check,
 	}
 }
 
