@@ -50,6 +50,10 @@ type FsckResult struct {
 	Clean bool `json:"clean"`
 }
 
+// replayMount mounts an xfs to replay its log; a variable so that tests
+// can make the replay fail as a corrupt log does.
+var replayMount = unix.Mount
+
 // FsckTimeout bounds one check.
 var FsckTimeout = 30 * time.Minute
 
@@ -167,7 +171,7 @@ func (s *Session) xfsRepair(ctx context.Context, v *Volume, l *Loop, res *FsckRe
 			return err
 		}
 		defer os.Remove(dir)
-		merr := unix.Mount(l.Path, dir, "xfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "nouuid")
+		merr := replayMount(l.Path, dir, "xfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "nouuid")
 		if merr == nil {
 			if err := unmountRetry(dir, s.opt.log()); err != nil {
 				return err

@@ -467,3 +467,36 @@ func TestRefuseSecondWritableSession(t *testing.T) {
 	require.NoError(t, err, "a read-only look beside it is allowed")
 	require.NoError(t, s2.Close())
 }
+
+// TestXFSZeroLogNeedsSecondFlag: a dirty log that cannot be replayed (the
+// replay mount fails, as it does on a corrupt log) is zeroed by
+// xfs_repair -L only with AllowZeroLog as well as AllowFsck.
+func TestXFSZeroLogNeedsSecondFlag(t *testing.T) {
+	needRoot(t)
+	u := "1d10e000-1111-4222-8333-444455556666"
+	img := build(t, images.Layout{Table: images.None, SizeMiB: 310, Partitions: []images.Partition{
+		{FS: &images.Filesystem{Type: "xfs", UUID: u, From: rootTree(t, "X", "UUID="+u+" / xfs defaults 0 0\n")}}}})
+	dirtyXFS(t, img.Path, 0, img.Size)
+	old := *disk.ReplayMount
+	*disk.ReplayMount = func(string, string, string, uintptr, string) error { return unix.EFSCORRUPTED }
+	defer func() { *disk.ReplayMount = old }()
+
+	d, err := disk.Probe(img.Path)
+	require.NoError(t, err)
+	require.True(t, d.Volumes[0].FS.State.NeedsRecovery)
+	dir := filepath.Join(t.TempDir(), "mnt")
+	o := opts(t, true)
+	o.AllowFsck = true
+	before := hashFile(t, img.Path)
+	_, err = disk.Mount(context.Background(), d, dir, o)
+	require.ErrorContains(t, err, "--allow-fsck-zero-log")
+	require.Equal(t, before, hashFile(t, img.Path), "nothing was zeroed without the second flag")
+	requireNothingMounted(t, dir)
+
+	o.AllowZeroLog = true
+	s, err := disk.Mount(context.Background(), d, dir, o)
+	require.NoError(t, err)
+	defer s.Close()
+	require.Equal(t, []string{"xfs_repair", "-L"}, s.Fscks[0].Command[:2])
+	require.True(t, s.Fscks[0].Clean)
+}
