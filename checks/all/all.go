@@ -5,17 +5,22 @@ package all
 
 import (
 	"rescue/checks"
+	"rescue/checks/accounts"
 	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
+	"rescue/checks/libs"
 	"rescue/checks/limits"
 	"rescue/checks/logindefs"
 	"rescue/checks/network"
+	"rescue/checks/nss"
+	"rescue/checks/pam"
 	"rescue/checks/perms"
 	"rescue/checks/profile"
 	"rescue/checks/rclocal"
 	"rescue/checks/selinux"
 	"rescue/checks/sshd"
 	"rescue/checks/sysctl"
+	"rescue/checks/zerosize"
 )
 
 // Checks returns every check.
@@ -32,6 +37,11 @@ func Checks() []*checks.Check {
 		sshd.Check,
 		network.Check,
 		rclocal.Check,
+		accounts.Check,
+		pam.Check,
+		nss.Check,
+		libs.Check,
+		zerosize.Check,
 	}
 }
 
