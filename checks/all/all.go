@@ -6,6 +6,7 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/accounts"
+	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
 	"rescue/checks/immutable"
 	"rescue/checks/libs"
@@ -27,6 +28,7 @@ import (
 func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
+		fsstate.Check,
 		sysctl.Check,
 		selinux.Check,
 		perms.Check,

@@ -14,6 +14,9 @@
 //	-- .options --
 //	root-device /dev/vda1
 //	memory 1G
+//	-- .filesystems --
+//	[{"device": "/dev/vda1", "type": "ext4", "mount_point": "/", "errors": true}]
+//	(facts.Filesystems as JSON: what the disk layer reports)
 //	-- .findings --
 //	(what the check reports; rewritten by go test -update)
 //	-- etc/fstab --
@@ -37,6 +40,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -265,6 +269,10 @@ func FactOptions(t testing.TB, a *txtar.Archive) facts.Options {
 				t.Fatalf(".devices: %v", err)
 			}
 			opt.Devices = &facts.Devices{Source: "file", List: list}
+		case ".filesystems":
+			if err := json.Unmarshal(f.Data, &opt.Filesystems); err != nil {
+				t.Fatalf(".filesystems: %v", err)
+			}
 		case ".options":
 			for _, line := range strings.Split(string(f.Data), "\n") {
 				k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
