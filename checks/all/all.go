@@ -5,13 +5,19 @@ package all
 
 import (
 	"rescue/checks"
+	"rescue/checks/accounts"
+	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
 	"rescue/checks/grub"
+	"rescue/checks/immutable"
 	"rescue/checks/initramfs"
 	"rescue/checks/kernels"
+	"rescue/checks/libs"
 	"rescue/checks/limits"
 	"rescue/checks/logindefs"
 	"rescue/checks/network"
+	"rescue/checks/nss"
+	"rescue/checks/pam"
 	"rescue/checks/perms"
 	"rescue/checks/profile"
 	"rescue/checks/rclocal"
@@ -19,6 +25,7 @@ import (
 	"rescue/checks/sshd"
 	"rescue/checks/sysctl"
 	"rescue/checks/sysdirs"
+	"rescue/checks/zerosize"
 )
 
 // Checks returns every check.
@@ -29,15 +36,22 @@ func Checks() []*checks.Check {
 		kernels.Check,
 		initramfs.Check,
 		sysdirs.Check,
+		fsstate.Check,
 		sysctl.Check,
 		selinux.Check,
 		perms.Check,
+		immutable.Check,
 		profile.Check,
 		logindefs.Check,
 		limits.Check,
 		sshd.Check,
 		network.Check,
 		rclocal.Check,
+		accounts.Check,
+		pam.Check,
+		nss.Check,
+		libs.Check,
+		zerosize.Check,
 	}
 }
 
