@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"rescue/facts/boot"
 	"rescue/parse/fstab"
 	"rescue/parse/osrelease"
 	"rescue/pkgdb"
@@ -29,6 +30,7 @@ const (
 	BlockDevices Fact = "block-devices"
 	Packages     Fact = "packages"
 	Memory       Fact = "memory"
+	BootLoader   Fact = "boot-loader"
 )
 
 // Options are the facts that come from outside the target.
@@ -44,6 +46,9 @@ type Options struct {
 	// PackageDirs are host directories of .rpm/.deb files to restore
 	// damaged files from (--packages).
 	PackageDirs []string
+	// Filesystems are the filesystems of the target's disk, when rescue
+	// was given the disk (see filesystems.go); nil for a directory.
+	Filesystems []Filesystem
 }
 
 // Facts are the shared facts of one target.
@@ -61,6 +66,10 @@ type Facts struct {
 	pkgOnce sync.Once
 	pkg     pkgdb.DB
 	pkgErr  error
+
+	bootOnce sync.Once
+	boot     *boot.Layout
+	bootErr  error
 
 	restorer restorerState
 }

@@ -6,7 +6,12 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/accounts"
+	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
+	"rescue/checks/grub"
+	"rescue/checks/immutable"
+	"rescue/checks/initramfs"
+	"rescue/checks/kernels"
 	"rescue/checks/libs"
 	"rescue/checks/limits"
 	"rescue/checks/logindefs"
@@ -19,6 +24,7 @@ import (
 	"rescue/checks/selinux"
 	"rescue/checks/sshd"
 	"rescue/checks/sysctl"
+	"rescue/checks/sysdirs"
 	"rescue/checks/zerosize"
 )
 
@@ -26,9 +32,15 @@ import (
 func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
+		grub.Check,
+		kernels.Check,
+		initramfs.Check,
+		sysdirs.Check,
+		fsstate.Check,
 		sysctl.Check,
 		selinux.Check,
 		perms.Check,
+		immutable.Check,
 		profile.Check,
 		logindefs.Check,
 		limits.Check,

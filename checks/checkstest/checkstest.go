@@ -14,6 +14,9 @@
 //	-- .options --
 //	root-device /dev/vda1
 //	memory 1G
+//	-- .filesystems --
+//	[{"device": "/dev/vda1", "type": "ext4", "mount_point": "/", "errors": true}]
+//	(facts.Filesystems as JSON: what the disk layer reports)
 //	-- .findings --
 //	(what the check reports; rewritten by go test -update)
 //	-- etc/fstab --
@@ -37,6 +40,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -67,6 +71,14 @@ var update = flag.Bool("update", false, "rewrite the .findings sections of golde
 type Options struct {
 	// OpenPackages, when set, gives the facts a package database.
 	OpenPackages func(*sysroot.Root) (pkgdb.DB, error)
+	// Setup, when set, adds to a root after the archive is unpacked what a
+	// txtar cannot hold (binary files such as initramfs images, tools an
+	// exec fix runs). It is called for the broken root (want false) and
+	// for the expected repaired one (want true).
+	Setup func(t testing.TB, a *txtar.Archive, dir string, want bool)
+	// AllowExec lets the repair run exec fixes (in a chroot of the root,
+	// so only as root).
+	AllowExec bool
 }
 
 // Run runs every testdata/*.txtar archive of the calling package against
@@ -265,6 +277,10 @@ func FactOptions(t testing.TB, a *txtar.Archive) facts.Options {
 				t.Fatalf(".devices: %v", err)
 			}
 			opt.Devices = &facts.Devices{Source: "file", List: list}
+		case ".filesystems":
+			if err := json.Unmarshal(f.Data, &opt.Filesystems); err != nil {
+				t.Fatalf(".filesystems: %v", err)
+			}
 		case ".options":
 			for _, line := range strings.Split(string(f.Data), "\n") {
 				k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
@@ -330,6 +346,9 @@ func runArchive(t *testing.T, check *checks.Check, file string, opt Options) {
 		t.Fatal(err)
 	}
 	Unpack(t, a, dir, false)
+	if opt.Setup != nil {
+		opt.Setup(t, a, dir, false)
+	}
 	fopt := FactOptions(t, a)
 	fopt.OpenPackages = opt.OpenPackages
 	before := Snapshot(t, dir)
@@ -366,7 +385,7 @@ func runArchive(t *testing.T, check *checks.Check, file string, opt Options) {
 		t.Fatalf("diff: %v", err)
 	}
 	journal := t.TempDir()
-	res, err := repair.Apply(root, plan, repair.Options{JournalDir: journal})
+	res, err := repair.Apply(root, plan, repair.Options{JournalDir: journal, AllowExec: opt.AllowExec})
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, diff.String())
 	}
@@ -385,6 +404,9 @@ func runArchive(t *testing.T, check *checks.Check, file string, opt Options) {
 		t.Fatal(err)
 	}
 	Unpack(t, a, wantDir, true)
+	if opt.Setup != nil {
+		opt.Setup(t, a, wantDir, true)
+	}
 	if !equalSnap(t, "the repaired tree", Snapshot(t, wantDir), Snapshot(t, dir)) {
 		t.Logf("diff of the plan:\n%s", diff.String())
 	}

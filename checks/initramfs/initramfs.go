@@ -1,0 +1,451 @@
+package initramfs
+
+import (
+	"bufio"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+
+	"rescue/checks"
+	"rescue/facts"
+	"rescue/facts/boot"
+	img "rescue/parse/initramfs"
+	"rescue/parse/osrelease"
+	"rescue/repair"
+)
+
+// Check is the initramfs check.
+var Check = &checks.Check{
+	Name:     "initramfs",
+	Doc:      doc,
+	Requires: []facts.Fact{facts.BootLoader, facts.BlockDevices, facts.Fstab, facts.OSRelease},
+	Run:      run,
+}
+
+// CloudDrivers are the disk drivers of the clouds' instance families, in the
+// spelling modprobe and dracut take.
+var CloudDrivers = []string{"virtio_blk", "virtio_pci", "virtio_scsi", "nvme", "xen-blkfront"}
+
+// busDrivers maps the name the helper sees the disk under to the drivers
+// that name needs.
+var busDrivers = map[string][]string{
+	"vd":   {"virtio_blk", "virtio_pci"},
+	"xvd":  {"xen-blkfront"},
+	"nvme": {"nvme"},
+}
+
+// modName normalises a module name: the kernel treats - and _ alike.
+func modName(s string) string { return strings.ReplaceAll(s, "-", "_") }
+
+func run(pass *checks.Pass) error {
+	l, err := pass.Facts.Boot()
+	if err != nil {
+		return err
+	}
+	defaults := map[string]bool{}
+	for _, cfg := range l.Main() {
+		if cfg.Default != nil {
+			defaults[cfg.Default.Version] = true
+		}
+	}
+	if len(defaults) == 0 {
+		// No boot menu to tell: the newest bootable kernel is what
+		// a regenerated one boots.
+		for _, k := range l.Kernels {
+			if k.Bootable() && !k.Rescue {
+				defaults[k.Version] = true
+				break
+			}
+		}
+	}
+	fsType, fsWhy := rootFSType(pass)
+	bus := ""
+	if d := pass.Facts.Devices(); d != nil && d.Root != nil {
+		bus = diskPrefix(d.Root.Path)
+	}
+	if bus == "" {
+		pass.Note("the bus the root disk is attached through is not known (no /dev/vd*, /dev/xvd* or /dev/nvme* root device): every missing cloud driver is reported as a warning")
+	}
+	conf := &confOnce{}
+	for _, k := range l.Kernels {
+		if k.Rescue || k.Initramfs == "" || k.InitramfsSize == 0 {
+			// A missing or empty image is the kernels check's.
+			continue
+		}
+		c := &imageCheck{pass: pass, l: l, k: k, isDefault: defaults[k.Version], fsType: fsType, fsWhy: fsWhy, bus: bus, conf: conf}
+		c.run()
+	}
+	return nil
+}
+
+// confOnce makes only the first rebuild fix of a scan record the drivers in
+// the builder's configuration: two fixes writing the same new file would
+// conflict in one plan, and the drivers are on each command line anyway.
+type confOnce struct{ done bool }
+
+// rootFSType returns the root filesystem's type, from the device list or
+// else from fstab.
+func rootFSType(pass *checks.Pass) (string, string) {
+	if d := pass.Facts.Devices(); d != nil && d.Root != nil && d.Root.Type != "" {
+		return d.Root.Type, d.Root.Path
+	}
+	if f, _ := pass.Facts.Fstab(); f != nil {
+		for _, l := range f.Entries() {
+			if l.Entry.File == "/" && l.Entry.VfsType != "auto" {
+				return l.Entry.VfsType, "/etc/fstab"
+			}
+		}
+	}
+	return "", ""
+}
+
+func diskPrefix(p string) string {
+	for _, pre := range []string{"xvd", "vd", "nvme"} {
+		if strings.HasPrefix(p, "/dev/"+pre) {
+			return pre
+		}
+	}
+	return ""
+}
+
+type imageCheck struct {
+	pass      *checks.Pass
+	l         *boot.Layout
+	k         *boot.Kernel
+	isDefault bool
+	fsType    string
+	fsWhy     string
+	bus       string
+	conf      *confOnce
+}
+
+func (c *imageCheck) run() {
+	k := c.k
+	file, err := c.pass.Root.Open(k.Initramfs)
+	if err != nil {
+		c.pass.Note("%s could not be opened: %v", k.Initramfs, err)
+		return
+	}
+	image, err := img.List(bufio.NewReaderSize(file, 1<<20))
+	file.Close()
+	builtin, available, known := c.kernelModules()
+	if err != nil {
+		sev := checks.Warning
+		if c.isDefault {
+			sev = checks.Critical
+		}
+		fd := checks.Finding{
+			Kind: "unreadable", Subject: k.Version, Severity: sev, Path: k.Initramfs,
+			Message: fmt.Sprintf("%s cannot be read: %v", k.Initramfs, err),
+			Impact:  "the kernel fails to unpack it (\"Initramfs unpacking failed\") and cannot mount the root filesystem: kernel panic",
+		}
+		if k.Modules {
+			// What the old image held cannot be told: the new one
+			// gets every driver the cloud and the root need.
+			var add []string
+			for _, d := range append(append([]string{}, CloudDrivers...), fsModule(c.fsType)) {
+				if d != "" && !builtin[modName(d)] && available[modName(d)] {
+					add = append(add, d)
+				}
+			}
+			fd.AddFix(rebuildFix(c.pass, k, add, !c.conf.done))
+			c.conf.done = true
+		} else {
+			fd.NoFix = "the kernel's modules are missing too; reinstall the kernel package"
+		}
+		c.pass.Report(fd)
+		return
+	}
+	have := image.Modules()
+	if !known {
+		c.pass.Note("kernel %s: /lib/modules/%s has no modules.builtin or modules.dep, so built-in and available drivers are not known; %s was not checked", k.Version, k.Version, k.Initramfs)
+		return
+	}
+	inImage := func(m string) bool {
+		_, ok := have[modName(m)]
+		return ok || builtin[modName(m)]
+	}
+	var missing, cannot []string
+	for _, d := range CloudDrivers {
+		switch {
+		case inImage(d):
+		case available[modName(d)]:
+			missing = append(missing, d)
+		default:
+			cannot = append(cannot, d)
+		}
+	}
+	fsMissing := ""
+	if mod := fsModule(c.fsType); mod != "" && !inImage(mod) && !(mod == "ext4" && (inImage("ext3") || inImage("ext2"))) {
+		fsMissing = mod
+	}
+	if len(missing) == 0 && fsMissing == "" {
+		return
+	}
+	// What breaks now, what breaks on another instance type.
+	needNow := busDrivers[c.bus]
+	var nowMissing []string
+	for _, d := range needNow {
+		if slices.Contains(missing, d) {
+			nowMissing = append(nowMissing, d)
+		}
+	}
+	noDiskDriver := len(missing)+len(cannot) == len(CloudDrivers) && len(missing) > 0
+	f := checks.Finding{
+		Subject: k.Version, Path: k.Initramfs,
+		Evidence: []string{fmt.Sprintf("%s: %d files, %d modules, segments %s", k.Initramfs, len(image.Entries), len(have), segments(image))},
+	}
+	if len(cannot) > 0 {
+		f.Evidence = append(f.Evidence, "not built for kernel "+k.Version+": "+strings.Join(cannot, ", "))
+	}
+	var why []string
+	switch {
+	case fsMissing != "":
+		f.Kind, f.Severity = "root-fs-module-missing", checks.Critical
+		f.Message = fmt.Sprintf("%s lacks the %s module the root filesystem (%s, from %s) needs", k.Initramfs, fsMissing, c.fsType, c.fsWhy)
+		f.Impact = "the initramfs finds the root disk but cannot mount it (\"unknown filesystem type\") and stops in its emergency shell"
+		if len(missing) > 0 {
+			f.Message += fmt.Sprintf(", and the cloud disk drivers %s", strings.Join(missing, ", "))
+		}
+	case len(nowMissing) > 0:
+		f.Kind, f.Severity = "disk-driver-missing", checks.Critical
+		f.Message = fmt.Sprintf("%s lacks %s, the driver of the /dev/%s* disk this machine boots from", k.Initramfs, strings.Join(nowMissing, " and "), c.bus)
+		f.Impact = "the initramfs never sees the root disk: it waits, then stops in its emergency shell (\"/dev/disk/by-uuid/… does not exist\")"
+		if len(missing) > len(nowMissing) {
+			f.Message += fmt.Sprintf(" (and %s)", strings.Join(without(missing, nowMissing), ", "))
+		}
+	case noDiskDriver:
+		f.Kind, f.Severity = "disk-driver-missing", checks.Warning
+		f.Message = fmt.Sprintf("%s has none of the cloud disk drivers (%s)", k.Initramfs, strings.Join(missing, ", "))
+		f.Impact = "on any virtio, NVMe or Xen instance the initramfs never sees the root disk and stops in its emergency shell"
+		if c.bus == "" && c.isDefault {
+			why = append(why, "the disk's bus is not known, so this is not rated critical")
+		}
+	default:
+		f.Kind, f.Severity = "cloud-driver-missing", checks.Warning
+		f.Message = fmt.Sprintf("%s lacks the cloud disk drivers %s", k.Initramfs, strings.Join(missing, ", "))
+		f.Impact = "it boots on this instance type, but moving the disk to another instance family (virtio, NVMe or Xen disks) ends in the initramfs emergency shell"
+	}
+	if !c.isDefault && f.Severity == checks.Critical {
+		f.Severity = checks.Warning
+		f.Impact = "kernel " + k.Version + " is not the default; booting it (or falling back to it): " + f.Impact
+	}
+	f.Evidence = append(f.Evidence, why...)
+	add := append([]string{}, missing...)
+	if fsMissing != "" {
+		add = append(add, fsMissing)
+	}
+	if k.Modules {
+		f.AddFix(rebuildFix(c.pass, k, add, !c.conf.done))
+		c.conf.done = true
+	} else {
+		f.NoFix = "/lib/modules/" + k.Version + " is missing, so no image can be built for this kernel; reinstall the kernel package"
+	}
+	c.pass.Report(f)
+}
+
+func without(all, some []string) []string {
+	var out []string
+	for _, x := range all {
+		if !slices.Contains(some, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func segments(image *img.Image) string {
+	var s []string
+	for _, seg := range image.Segments {
+		s = append(s, fmt.Sprintf("%s@%d", seg.Compression, seg.Offset))
+	}
+	return strings.Join(s, ", ")
+}
+
+// fsModule is the module a filesystem type needs ("" when none is known).
+func fsModule(t string) string {
+	switch t {
+	case "ext2", "ext3", "ext4":
+		return "ext4"
+	case "xfs", "btrfs":
+		return t
+	}
+	return ""
+}
+
+// kernelModules reads the kernel's modules.builtin and modules.dep (or
+// walks its module tree when modules.dep is missing). known is false when
+// neither exists: then nothing can be said.
+func (c *imageCheck) kernelModules() (builtin, available map[string]bool, known bool) {
+	builtin, available = map[string]bool{}, map[string]bool{}
+	dir := "/lib/modules/" + c.k.Version
+	if !c.pass.Root.Exists(dir) {
+		dir = "/usr/lib/modules/" + c.k.Version
+	}
+	if data, err := c.pass.Root.ReadFileLimit(dir+"/modules.builtin", 8<<20); err == nil {
+		known = true
+		for _, line := range strings.Split(string(data), "\n") {
+			if n, ok := img.ModuleName(strings.TrimSpace(line)); ok {
+				builtin[n] = true
+			}
+		}
+	}
+	if data, err := c.pass.Root.ReadFileLimit(dir+"/modules.dep", 64<<20); err == nil && len(data) > 0 {
+		known = true
+		for _, line := range strings.Split(string(data), "\n") {
+			p, _, _ := strings.Cut(line, ":")
+			if n, ok := img.ModuleName(strings.TrimSpace(p)); ok {
+				available[n] = true
+			}
+		}
+		return builtin, available, known
+	}
+	// No modules.dep (depmod never ran): look at the files.
+	c.pass.Root.Walk(dir+"/kernel", func(name string, fi fs.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			if n, ok := img.ModuleName(path.Base(name)); ok {
+				available[n] = true
+				known = true
+			}
+		}
+		return nil
+	})
+	return builtin, available, known
+}
+
+// tool is the initramfs builder the target has.
+type tool struct {
+	kind string // "dracut", "update-initramfs", "mkinitrd"
+	path string // its resolved path in the target
+}
+
+func findTool(pass *checks.Pass) (tool, bool) {
+	cands := map[string][]string{
+		"dracut":           {"/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut", "/bin/dracut"},
+		"update-initramfs": {"/usr/sbin/update-initramfs", "/sbin/update-initramfs", "/usr/bin/update-initramfs"},
+		"mkinitrd":         {"/usr/sbin/mkinitrd", "/sbin/mkinitrd", "/usr/bin/mkinitrd"},
+	}
+	order := []string{"dracut", "update-initramfs", "mkinitrd"}
+	if pass.Facts.OS().Family == osrelease.Debian {
+		order = []string{"update-initramfs", "dracut", "mkinitrd"}
+	}
+	for _, kind := range order {
+		for _, p := range cands[kind] {
+			fi, err := pass.Root.Stat(p)
+			if err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+				continue
+			}
+			if real, err := pass.Root.Resolve(p); err == nil {
+				return tool{kind: kind, path: real}, true
+			}
+		}
+	}
+	return tool{}, false
+}
+
+// DracutConf is where the fix records the drivers for dracut's later runs.
+const DracutConf = "/etc/dracut.conf.d/rescue-drivers.conf"
+
+// InitramfsToolsModules is initramfs-tools' list of modules to include.
+const InitramfsToolsModules = "/etc/initramfs-tools/modules"
+
+// RebuildFix plans rebuilding kernel k's initramfs with the target's own
+// dracut, update-initramfs or mkinitrd, adding drivers. The command runs in
+// a chroot of the target (so apply needs --allow-chroot); the image is
+// backed up first and undo restores it.
+func RebuildFix(pass *checks.Pass, l *boot.Layout, k *boot.Kernel, drivers []string) (repair.Fix, error) {
+	return rebuildFix(pass, k, drivers, true)
+}
+
+// rebuildFix is RebuildFix; conf says whether to record the drivers in the
+// builder's own configuration too, for the images it builds later.
+func rebuildFix(pass *checks.Pass, k *boot.Kernel, drivers []string, conf bool) (repair.Fix, error) {
+	t, ok := findTool(pass)
+	if !ok {
+		return repair.Fix{}, fmt.Errorf("the target has no dracut, update-initramfs or mkinitrd to build an initramfs with")
+	}
+	image := k.Initramfs
+	if image == "" {
+		image = k.InitramfsNames[0]
+		if t.kind == "dracut" || t.kind == "mkinitrd" {
+			image = "/boot/initramfs-" + k.Version + ".img"
+		}
+	}
+	b := repair.NewFix("")
+	var argv []string
+	switch t.kind {
+	case "dracut":
+		// Without /etc/dracut.conf.d (dracut ships it) the drivers are
+		// only on this command line.
+		if len(drivers) > 0 && conf && pass.Root.Exists(path.Dir(DracutConf)) {
+			b.Add(writeDracutConf(pass, drivers))
+		}
+		argv = []string{t.path, "--force"}
+		if len(drivers) > 0 {
+			argv = append(argv, "--add-drivers", strings.Join(drivers, " "))
+		}
+		argv = append(argv, image, k.Version)
+	case "update-initramfs":
+		if len(drivers) > 0 && conf {
+			b.Add(appendModules(pass, drivers))
+		}
+		mode := "-u"
+		if k.Initramfs == "" {
+			mode = "-c"
+		}
+		argv = []string{t.path, mode, "-k", k.Version}
+	case "mkinitrd":
+		argv = []string{t.path, "-f"}
+		for _, d := range drivers {
+			argv = append(argv, "--with="+d)
+		}
+		argv = append(argv, image, k.Version)
+	}
+	b.Add(repair.Exec(pass.Root, argv, image))
+	fix, err := b.Build()
+	if err != nil {
+		return fix, err
+	}
+	what := "Rebuild"
+	if k.Initramfs == "" || k.InitramfsSize == 0 {
+		what = "Build"
+	}
+	fix.Message = fmt.Sprintf("%s %s with the target's %s", what, image, t.kind)
+	if len(drivers) > 0 {
+		fix.Message += ", adding " + strings.Join(drivers, " ")
+	}
+	fix.Message += " (runs in a chroot: needs --allow-chroot)"
+	return fix, nil
+}
+
+func writeDracutConf(pass *checks.Pass, drivers []string) (repair.Op, error) {
+	data := []byte("# Written by rescue: the drivers a cloud instance needs to find its root\n" +
+		"# disk and mount it, so that every image dracut builds has them (host-only\n" +
+		"# images otherwise keep only the drivers of the machine they were built on).\n" +
+		"add_drivers+=\" " + strings.Join(drivers, " ") + " \"\n")
+	if pass.Root.Exists(DracutConf) {
+		return repair.WriteFile(pass.Root, DracutConf, data)
+	}
+	return repair.CreateFile(pass.Root, DracutConf, data, 0o644, 0, 0)
+}
+
+func appendModules(pass *checks.Pass, drivers []string) (repair.Op, error) {
+	old, err := pass.Root.ReadFile(InitramfsToolsModules)
+	if err != nil {
+		old = []byte("# List of modules that you want to include in your initramfs.\n# They will be loaded at boot time in the order below.\n")
+	}
+	data := append([]byte{}, old...)
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		data = append(data, '\n')
+	}
+	data = append(data, "# Added by rescue: the drivers a cloud instance needs to find its root disk.\n"...)
+	for _, d := range drivers {
+		data = append(data, d+"\n"...)
+	}
+	if err != nil {
+		return repair.CreateFile(pass.Root, InitramfsToolsModules, data, 0o644, 0, 0)
+	}
+	return repair.WriteFile(pass.Root, InitramfsToolsModules, data)
+}

@@ -1,0 +1,18 @@
+package facts
+
+import "rescue/facts/boot"
+
+// Boot returns the target's boot setup: GRUB configurations, BLS entries,
+// grubenv, /etc/default/grub and the kernels in /boot, with every menu
+// entry resolved to its kernel, initramfs and command line.
+func (f *Facts) Boot() (*boot.Layout, error) {
+	f.bootOnce.Do(func() {
+		fst, _ := f.Fstab()
+		in := boot.Input{Root: f.root, OS: f.OS(), Fstab: fst}
+		if d := f.Devices(); d != nil {
+			in.Devices, in.RootDev = d.List, d.Root
+		}
+		f.boot, f.bootErr = boot.Load(in)
+	})
+	return f.boot, f.bootErr
+}
