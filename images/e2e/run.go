@@ -137,6 +137,12 @@ type Suite struct {
 	// root is loop-mounted and given as a directory).
 	diskTargets bool
 	bootSem     chan struct{}
+	// diskMu serializes what mounts a scenario's image (fault injection,
+	// rescue, manifests): every copy carries the base's filesystem UUID,
+	// and rescue rightly reports a filesystem whose UUID is mounted on the
+	// helper already (a clone of the helper's disk). Only the boots, which
+	// mount nothing on the host, run side by side.
+	diskMu sync.Mutex
 }
 
 // NewSuite prepares a suite: it checks how rescue takes an image and what
@@ -222,6 +228,8 @@ func (r *fixReport) touched() []string {
 // rescue opens images, else on its loop-mounted root with the image's
 // devices.
 func (s *Suite) rescueOn(ctx context.Context, imgPath, work string, args ...string) ([]byte, int, error) {
+	s.diskMu.Lock()
+	defer s.diskMu.Unlock()
 	cmdArgs := append([]string{}, args...)
 	if s.diskTargets {
 		cmdArgs = append(cmdArgs, imgPath)
@@ -496,6 +504,8 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 
 // mounted runs f on the mounted root of an image.
 func (s *Suite) mounted(ctx context.Context, img, work string, f func(dir string) error) error {
+	s.diskMu.Lock()
+	defer s.diskMu.Unlock()
 	dir, umount, err := mountRoot(ctx, s.Base, img, work)
 	if err != nil {
 		return err
