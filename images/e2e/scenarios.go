@@ -205,13 +205,17 @@ func Scenarios() []*Scenario {
 			Paths:  []string{"/usr/lib/systemd/systemd", "/lib/systemd/systemd"},
 		},
 		{
-			Name: "profile-self-source", Fault: "/etc/profile sourcing itself",
+			Name: "profile-self-source", Fault: "/etc/profile sourcing itself", CI: true,
 			Break:  func(r string, _ *images.DebianImage) error { return appendTo(r, "/etc/profile", ". /etc/profile\n") },
 			Broken: Expect{Class: boot.NoShell, Note: "password accepted, no prompt ever"},
 			Paths:  []string{"/etc/profile"},
 		},
 		{
-			Name: "selinux-no-policy", Fault: "SELinux enforcing without policy", CI: true,
+			// Not in the fixed CI subset while its repair (SELINUX=permissive,
+			// the kernel still booted with selinux=1) leaves a machine whose
+			// udev never announces ttyS0 (measured): e2e-full and the
+			// rotation still run it.
+			Name: "selinux-no-policy", Fault: "SELinux enforcing without policy",
 			Break: func(r string, _ *images.DebianImage) error {
 				if err := os.MkdirAll(filepath.Join(r, "etc/selinux"), 0o755); err != nil {
 					return err
