@@ -198,6 +198,12 @@ func NewRPM(root *sysroot.Root, db *rpmdb.DB) DB { return newRPM(root, db) }
 
 func newRPM(root *sysroot.Root, db *rpmdb.DB) *fileDB {
 	d := newFileDB(root, "rpm")
+	n := 0
+	for _, p := range db.Packages {
+		n += len(p.Files)
+	}
+	d.owners = make(map[string][]int, n)
+	d.all = make([]*File, 0, n)
 	d.source, d.rpm, d.problems = db.Path, db, db.Problems
 	for _, p := range db.Packages {
 		pkg := Package{Name: p.Name, Version: p.EVR(), Arch: p.Arch, ID: p.NVRA(), kind: "rpm"}
@@ -219,12 +225,22 @@ func newRPM(root *sysroot.Root, db *rpmdb.DB) *fileDB {
 				NoVerify: AttrAll &^ Attrs(f.VerifyFlags), State: rpmStates[f.State],
 			}
 			if f.Digest != "" {
-				files[i].Digest, files[i].DigestAlgo = strings.ToLower(f.Digest), p.DigestAlgo
+				files[i].Digest, files[i].DigestAlgo = lower(f.Digest), p.DigestAlgo
 			}
 		}
 		d.add(pkg, files)
 	}
 	return d
+}
+
+// lower lowercases hex, without copying the usual already-lowercase string.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 // dpkg records digests and nothing else about a file; statoverride adds

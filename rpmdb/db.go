@@ -3,6 +3,7 @@ package rpmdb
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -71,13 +72,13 @@ func Open(root *sysroot.Root) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := root.ReadFileLimit(p, MaxDBSize)
+	data, err := readAll(root, p)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p, err)
 	}
 	var wal []byte
 	if format == FormatSQLite {
-		wal, err = root.ReadFileLimit(p+"-wal", MaxDBSize)
+		wal, err = readAll(root, p+"-wal")
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("reading %s-wal: %w", p, err)
 		}
@@ -90,6 +91,29 @@ func Open(root *sysroot.Root) (*DB, error) {
 		return db, fmt.Errorf("reading %s: %w", p, err)
 	}
 	return db, nil
+}
+
+// readAll reads a whole file of at most MaxDBSize bytes into a buffer of
+// its size.
+func readAll(root *sysroot.Root, p string) ([]byte, error) {
+	f, err := root.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > MaxDBSize {
+		return nil, fmt.Errorf("%d bytes is more than a package database holds", fi.Size())
+	}
+	data := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, data)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	return data[:n], nil
 }
 
 // Parse decodes a database file of the given format; wal is the SQLite

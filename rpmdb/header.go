@@ -6,10 +6,12 @@
 package rpmdb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // Header tag data types (rpm's rpmTagType).
@@ -53,7 +55,8 @@ type Header struct {
 
 // ParseHeader parses a header blob as the database stores it: the index
 // length and data length (big-endian, as in every RPM header whatever the
-// machine), the index and the data. Trailing bytes are ignored.
+// machine), the index and the data. Trailing bytes are ignored. The strings
+// the header returns share blob's memory: blob must not change afterwards.
 func ParseHeader(blob []byte) (*Header, error) {
 	h, _, err := parseHeader(blob)
 	return h, err
@@ -149,14 +152,7 @@ func checkEntry(e entry, data []byte) error {
 	return nil
 }
 
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
+func indexByte(b []byte, c byte) int { return bytes.IndexByte(b, c) }
 
 // Has reports whether the header holds tag.
 func (h *Header) Has(tag int32) bool {
@@ -174,9 +170,20 @@ func (h *Header) String(tag int32) string {
 	switch e.typ {
 	case typeString, typeStringArray, typeI18NString:
 		rest := h.data[e.offset:]
-		return string(rest[:indexByte(rest, 0)])
+		return view(rest[:indexByte(rest, 0)])
 	}
 	return ""
+}
+
+// view returns the bytes as a string without copying them. A header's data
+// is never written after it is parsed, and a large database has hundreds of
+// thousands of file names, users and digests: copying each would dominate
+// the time it takes to read it.
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // Strings returns a string array tag, or nil.
@@ -194,7 +201,7 @@ func (h *Header) Strings(tag int32) []string {
 	out := make([]string, 0, e.count)
 	for i := uint32(0); i < e.count; i++ {
 		j := indexByte(rest, 0)
-		out = append(out, string(rest[:j]))
+		out = append(out, view(rest[:j]))
 		rest = rest[j+1:]
 	}
 	return out

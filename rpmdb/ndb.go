@@ -1,6 +1,7 @@
 package rpmdb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/adler32"
@@ -78,7 +79,7 @@ func readNDB(data []byte) (blobs []Blob, problems []error, err error) {
 			problems = append(problems, fmt.Errorf("%w: package %d: checksum mismatch (%08x, want %08x)", ErrCorrupt, pkg, sum, le.Uint32(tail)))
 			continue
 		}
-		blobs = append(blobs, Blob{Instance: pkg, Data: blk[ndbHead : ndbHead+n]})
+		blobs = append(blobs, Blob{Instance: pkg, Data: bytes.Clone(blk[ndbHead : ndbHead+n])})
 	}
 	return blobs, problems, nil
 }
