@@ -62,7 +62,8 @@ type Facts struct {
 	pkg     pkgdb.DB
 	pkgErr  error
 
-	restorer restorerState
+	// pkgState caches what facts/packages.go derives from the database.
+	pkgState packageState
 }
 
 // New returns the facts of the target at root.

@@ -19,15 +19,12 @@ import (
 	"rescue/sysroot"
 )
 
-// ErrNoDB is returned by Open when the target has no package database of
-// either family.
-var ErrNoDB = errors.New("no package database (neither rpm nor dpkg)")
-
 // Open detects the target's package family and reads its database: an RPM
 // database (Berkeley DB, NDB or SQLite, at /usr/lib/sysimage/rpm,
 // /var/lib/rpm or /usr/share/rpm) or dpkg's /var/lib/dpkg. When both exist
 // (Debian with rpm installed, for instance) the one that holds more
-// packages wins. Nothing is written to the target.
+// packages wins. Nothing is written to the target. A target with neither
+// database gives (nil, nil), as facts.Packages documents.
 //
 // A database that is partly damaged is returned with the packages that
 // could be read; Problems lists what was skipped.
@@ -50,7 +47,7 @@ func Open(root *sysroot.Root) (DB, error) {
 	case derr != nil && !errors.Is(derr, dpkg.ErrNoDB):
 		return nil, derr
 	}
-	return nil, ErrNoDB
+	return nil, nil
 }
 
 // Problems returns the damaged parts of db that were skipped when it was
@@ -73,15 +70,18 @@ func Source(db DB) string {
 
 // fileDB is the one implementation of DB, filled from either family.
 type fileDB struct {
-	root     *sysroot.Root
-	kind     string
-	source   string
-	pkgs     []Package
-	files    map[string][]File // by package ID
-	byName   map[string][]string
-	owners   map[string][]int // path -> indexes into all
-	all      []*File
-	problems []error
+	root   *sysroot.Root
+	kind   string
+	source string
+	pkgs   []Package
+	files  map[string][]File // by package ID
+	byName map[string][]string
+	all    []*File
+	// owners maps a path to indexes into all; built on the first
+	// Owners call, since a plain verify rarely needs it.
+	ownersOnce sync.Once
+	owners     map[string][]int
+	problems   []error
 
 	canonOnce sync.Once
 	canon     map[string][]int // resolved path -> indexes into all
@@ -111,6 +111,12 @@ func (d *fileDB) Files(pkg string) []File {
 // is a symlink to usr/lib64, and the other way round.
 func (d *fileDB) Owners(p string) []File {
 	p = sysroot.Clean(p)
+	d.ownersOnce.Do(func() {
+		d.owners = make(map[string][]int, len(d.all))
+		for i, f := range d.all {
+			d.owners[f.Path] = append(d.owners[f.Path], i)
+		}
+	})
 	idx := d.owners[p]
 	if len(idx) == 0 && d.root != nil {
 		d.canonOnce.Do(d.buildCanon)
@@ -165,12 +171,11 @@ func (d *fileDB) add(p Package, files []File) {
 	d.files[p.ID] = files
 	for i := range files {
 		d.all = append(d.all, &d.files[p.ID][i])
-		d.owners[files[i].Path] = append(d.owners[files[i].Path], len(d.all)-1)
 	}
 }
 
 func newFileDB(root *sysroot.Root, kind string) *fileDB {
-	return &fileDB{root: root, kind: kind, files: map[string][]File{}, byName: map[string][]string{}, owners: map[string][]int{}}
+	return &fileDB{root: root, kind: kind, files: map[string][]File{}, byName: map[string][]string{}}
 }
 
 var rpmStates = map[int]string{
@@ -202,7 +207,6 @@ func newRPM(root *sysroot.Root, db *rpmdb.DB) *fileDB {
 	for _, p := range db.Packages {
 		n += len(p.Files)
 	}
-	d.owners = make(map[string][]int, n)
 	d.all = make([]*File, 0, n)
 	d.source, d.rpm, d.problems = db.Path, db, db.Problems
 	for _, p := range db.Packages {

@@ -6,7 +6,10 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"rescue/sysroot"
 )
@@ -139,19 +142,39 @@ func Parse(format string, data, wal []byte) (*DB, error) {
 	if err != nil {
 		return db, err
 	}
-	for _, b := range blobs {
-		h, err := ParseHeader(b.Data)
-		if err != nil {
-			db.Problems = append(db.Problems, fmt.Errorf("package %d: %w", b.Instance, err))
-			continue
+	// Headers decode independently: spread them over the CPUs.
+	pkgs := make([]*Package, len(blobs))
+	errs := make([]error, len(blobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(blobs) {
+					return
+				}
+				h, err := ParseHeader(blobs[i].Data)
+				if err == nil {
+					pkgs[i], err = NewPackage(h)
+				}
+				if err != nil {
+					errs[i] = fmt.Errorf("package %d: %w", blobs[i].Instance, err)
+					continue
+				}
+				pkgs[i].Instance = blobs[i].Instance
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range blobs {
+		if errs[i] != nil {
+			db.Problems = append(db.Problems, errs[i])
+		} else {
+			db.Packages = append(db.Packages, pkgs[i])
 		}
-		p, err := NewPackage(h)
-		if err != nil {
-			db.Problems = append(db.Problems, fmt.Errorf("package %d: %w", b.Instance, err))
-			continue
-		}
-		p.Instance = b.Instance
-		db.Packages = append(db.Packages, p)
 	}
 	sort.SliceStable(db.Packages, func(i, j int) bool { return db.Packages[i].Instance < db.Packages[j].Instance })
 	if len(db.Packages) == 0 && len(db.Problems) > 0 {

@@ -284,3 +284,63 @@ func (h *Header) describe() string {
 	}
 	return b.String()
 }
+
+// intColumn reads the values of an integer tag one by one, without a slice
+// of them; a zero column (absent or not an integer tag) has length 0.
+type intColumn struct {
+	d     []byte
+	width int
+	n     int
+}
+
+func (h *Header) intColumn(tag int32) intColumn {
+	e, ok := h.entries[tag]
+	if !ok {
+		return intColumn{}
+	}
+	w := map[uint32]int{typeChar: 1, typeInt8: 1, typeInt16: 2, typeInt32: 4, typeInt64: 8}[e.typ]
+	if w == 0 {
+		return intColumn{}
+	}
+	return intColumn{d: h.data[e.offset:], width: w, n: int(e.count)}
+}
+
+func (c intColumn) at(i int) int64 {
+	switch c.width {
+	case 1:
+		return int64(c.d[i])
+	case 2:
+		return int64(binary.BigEndian.Uint16(c.d[2*i:]))
+	case 4:
+		return int64(binary.BigEndian.Uint32(c.d[4*i:]))
+	case 8:
+		return int64(binary.BigEndian.Uint64(c.d[8*i:]))
+	}
+	return 0
+}
+
+// strColumn reads the strings of a string array tag in order.
+type strColumn struct {
+	rest []byte
+	n    int
+}
+
+func (h *Header) strColumn(tag int32) strColumn {
+	e, ok := h.entries[tag]
+	if !ok {
+		return strColumn{}
+	}
+	switch e.typ {
+	case typeString, typeStringArray, typeI18NString:
+		return strColumn{rest: h.data[e.offset:], n: int(e.count)}
+	}
+	return strColumn{}
+}
+
+// next returns the next string; the column was checked to hold n of them.
+func (c *strColumn) next() string {
+	j := indexByte(c.rest, 0)
+	s := view(c.rest[:j])
+	c.rest = c.rest[j+1:]
+	return s
+}

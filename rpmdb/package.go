@@ -120,33 +120,36 @@ func NewPackage(h *Header) (*Package, error) {
 	if n == 0 {
 		return p, nil
 	}
-	sizes := h.Ints(TagLongFileSizes)
-	if sizes == nil {
-		sizes = h.Ints(TagFileSizes)
+	sizes := h.intColumn(TagLongFileSizes)
+	if sizes.n == 0 {
+		sizes = h.intColumn(TagFileSizes)
 	}
-	modes := h.Ints(TagFileModes)
-	rdevs := h.Ints(TagFileRdevs)
-	mtimes := h.Ints(TagFileMtimes)
-	digests := h.Strings(TagFileDigests)
-	links := h.Strings(TagFileLinkTos)
-	flags := h.Ints(TagFileFlags)
-	users := h.Strings(TagFileUserName)
-	groups := h.Strings(TagFileGroupName)
-	vflags := h.Ints(TagFileVerifyFlags)
-	states := h.Ints(TagFileStates)
-	caps := h.Strings(TagFileCaps)
-	langs := h.Strings(TagFileLangs)
-	colors := h.Ints(TagFileColors)
-	inodes := h.Ints(TagFileInodes)
-	for name, l := range map[string]int{
-		"sizes": len(sizes), "modes": len(modes), "rdevs": len(rdevs), "mtimes": len(mtimes),
-		"digests": len(digests), "link targets": len(links), "flags": len(flags),
-		"users": len(users), "groups": len(groups), "verify flags": len(vflags),
-		"states": len(states), "capabilities": len(caps), "langs": len(langs),
-		"colors": len(colors), "inodes": len(inodes),
+	modes := h.intColumn(TagFileModes)
+	rdevs := h.intColumn(TagFileRdevs)
+	mtimes := h.intColumn(TagFileMtimes)
+	flags := h.intColumn(TagFileFlags)
+	vflags := h.intColumn(TagFileVerifyFlags)
+	states := h.intColumn(TagFileStates)
+	colors := h.intColumn(TagFileColors)
+	inodes := h.intColumn(TagFileInodes)
+	digests := h.strColumn(TagFileDigests)
+	links := h.strColumn(TagFileLinkTos)
+	users := h.strColumn(TagFileUserName)
+	groups := h.strColumn(TagFileGroupName)
+	caps := h.strColumn(TagFileCaps)
+	langs := h.strColumn(TagFileLangs)
+	for _, c := range []struct {
+		name string
+		n    int
+	}{
+		{"sizes", sizes.n}, {"modes", modes.n}, {"rdevs", rdevs.n}, {"mtimes", mtimes.n},
+		{"digests", digests.n}, {"link targets", links.n}, {"flags", flags.n},
+		{"users", users.n}, {"groups", groups.n}, {"verify flags", vflags.n},
+		{"states", states.n}, {"capabilities", caps.n}, {"langs", langs.n},
+		{"colors", colors.n}, {"inodes", inodes.n},
 	} {
-		if l != 0 && l != n {
-			return nil, fmt.Errorf("%w: %s: %d files but %d %s", ErrHeader, p.NVRA(), n, l, name)
+		if c.n != 0 && c.n != n {
+			return nil, fmt.Errorf("%w: %s: %d files but %d %s", ErrHeader, p.NVRA(), n, c.n, c.name)
 		}
 	}
 	p.Files = make([]File, n)
@@ -155,50 +158,50 @@ func NewPackage(h *Header) (*Package, error) {
 		f.Path = paths[i]
 		f.VerifyFlags = VerifyAll
 		f.State = StateMissing
-		if sizes != nil {
-			f.Size = sizes[i]
+		if sizes.n > 0 {
+			f.Size = sizes.at(i)
 		}
-		if modes != nil {
-			f.Mode = uint16(modes[i])
+		if modes.n > 0 {
+			f.Mode = uint16(modes.at(i))
 		}
-		if rdevs != nil {
-			f.Rdev = uint16(rdevs[i])
+		if rdevs.n > 0 {
+			f.Rdev = uint16(rdevs.at(i))
 		}
-		if mtimes != nil {
-			f.Mtime = uint32(mtimes[i])
+		if mtimes.n > 0 {
+			f.Mtime = uint32(mtimes.at(i))
 		}
-		if digests != nil {
-			f.Digest = digests[i]
+		if flags.n > 0 {
+			f.Flags = uint32(flags.at(i))
 		}
-		if links != nil {
-			f.LinkTo = links[i]
+		if vflags.n > 0 {
+			f.VerifyFlags = uint32(vflags.at(i))
 		}
-		if flags != nil {
-			f.Flags = uint32(flags[i])
+		if states.n > 0 {
+			f.State = int(int8(states.at(i)))
 		}
-		if users != nil {
-			f.User = users[i]
+		if colors.n > 0 {
+			f.Color = uint32(colors.at(i))
 		}
-		if groups != nil {
-			f.Group = groups[i]
+		if inodes.n > 0 {
+			f.Inode = uint32(inodes.at(i))
 		}
-		if vflags != nil {
-			f.VerifyFlags = uint32(vflags[i])
+		if digests.n > 0 {
+			f.Digest = digests.next()
 		}
-		if states != nil {
-			f.State = int(int8(states[i]))
+		if links.n > 0 {
+			f.LinkTo = links.next()
 		}
-		if caps != nil {
-			f.Caps = caps[i]
+		if users.n > 0 {
+			f.User = users.next()
 		}
-		if langs != nil {
-			f.Lang = langs[i]
+		if groups.n > 0 {
+			f.Group = groups.next()
 		}
-		if colors != nil {
-			f.Color = uint32(colors[i])
+		if caps.n > 0 {
+			f.Caps = caps.next()
 		}
-		if inodes != nil {
-			f.Inode = uint32(inodes[i])
+		if langs.n > 0 {
+			f.Lang = langs.next()
 		}
 	}
 	return p, nil
@@ -207,26 +210,42 @@ func NewPackage(h *Header) (*Package, error) {
 // filePaths joins DIRNAMES[DIRINDEXES[i]] and BASENAMES[i], or returns the
 // OLDFILENAMES of headers from before compressed file lists.
 func filePaths(h *Header) ([]string, error) {
-	base := h.Strings(TagBaseNames)
-	if base == nil {
+	base := h.strColumn(TagBaseNames)
+	if base.n == 0 {
 		return h.Strings(TagOldFilenames), nil
 	}
 	dirs := h.Strings(TagDirNames)
-	idx := h.Ints(TagDirIndexes)
-	if len(idx) != len(base) {
-		return nil, fmt.Errorf("%w: %d base names but %d directory indexes", ErrHeader, len(base), len(idx))
+	idx := h.intColumn(TagDirIndexes)
+	if idx.n != base.n {
+		return nil, fmt.Errorf("%w: %d base names but %d directory indexes", ErrHeader, base.n, idx.n)
 	}
-	out := make([]string, len(base))
-	for i, b := range base {
-		if idx[i] < 0 || idx[i] >= int64(len(dirs)) {
-			return nil, fmt.Errorf("%w: directory index %d of %s out of range (%d directories)", ErrHeader, idx[i], b, len(dirs))
+	// One buffer holds every path: a package with thousands of files
+	// makes one allocation instead of thousands.
+	total := 0
+	probe := base
+	for i := 0; i < base.n; i++ {
+		d := idx.at(i)
+		if d < 0 || d >= int64(len(dirs)) {
+			return nil, fmt.Errorf("%w: directory index %d of file %d out of range (%d directories)", ErrHeader, d, i, len(dirs))
 		}
-		out[i] = dirs[idx[i]] + b
-		if out[i] == "" || out[i][0] != '/' {
-			// rpm stores absolute paths; anything else would be resolved
-			// against the helper's working directory by a naive caller.
-			out[i] = path.Clean("/" + out[i])
+		total += len(dirs[d]) + len(probe.next()) + 1
+	}
+	buf := make([]byte, 0, total)
+	out := make([]string, base.n)
+	for i := range out {
+		start := len(buf)
+		d := dirs[idx.at(i)]
+		b := base.next()
+		if d == "" || d[0] != '/' {
+			// rpm stores absolute paths; anything else would be
+			// resolved against the helper's working directory by a
+			// naive caller.
+			out[i] = path.Clean("/" + d + b)
+			continue
 		}
+		buf = append(buf, d...)
+		buf = append(buf, b...)
+		out[i] = view(buf[start:len(buf):len(buf)])
 	}
 	return out, nil
 }
