@@ -1,6 +1,7 @@
 package rpmdb
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -75,9 +76,17 @@ func Open(root *sysroot.Root) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := readAll(root, p)
+	f, err := root.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	if fi.Size() > MaxDBSize {
+		return nil, fmt.Errorf("reading %s: %d bytes is more than a package database holds", p, fi.Size())
 	}
 	var wal []byte
 	if format == FormatSQLite {
@@ -86,7 +95,7 @@ func Open(root *sysroot.Root) (*DB, error) {
 			return nil, fmt.Errorf("reading %s-wal: %w", p, err)
 		}
 	}
-	db, err := Parse(format, data, wal)
+	db, err := ParseReader(format, f, fi.Size(), wal)
 	if db != nil {
 		db.Path = p
 	}
@@ -123,6 +132,12 @@ func readAll(root *sysroot.Root, p string) ([]byte, error) {
 // write-ahead log, or nil. It returns an error only when nothing can be read
 // at all; damaged parts are listed in DB.Problems.
 func Parse(format string, data, wal []byte) (*DB, error) {
+	return ParseReader(format, bytes.NewReader(data), int64(len(data)), wal)
+}
+
+// ParseReader is Parse reading the database file through r: only the
+// pages that hold package headers are read.
+func ParseReader(format string, r io.ReaderAt, size int64, wal []byte) (*DB, error) {
 	var (
 		blobs    []Blob
 		problems []error
@@ -130,11 +145,11 @@ func Parse(format string, data, wal []byte) (*DB, error) {
 	)
 	switch format {
 	case FormatBDB:
-		blobs, problems, err = readBDB(data)
+		blobs, problems, err = readBDB(r, size)
 	case FormatNDB:
-		blobs, problems, err = readNDB(data)
+		blobs, problems, err = readNDB(r, size)
 	case FormatSQLite:
-		blobs, problems, err = readSQLite(data, wal)
+		blobs, problems, err = readSQLite(r, size, wal)
 	default:
 		return nil, fmt.Errorf("unknown rpm database format %q", format)
 	}

@@ -344,3 +344,37 @@ func (c *strColumn) next() string {
 	c.rest = c.rest[j+1:]
 	return s
 }
+
+// strIndex gives random access to the strings of a string array tag
+// through their offsets in the data store.
+type strIndex struct {
+	data []byte
+	off  []uint32
+}
+
+func (h *Header) strIndex(tag int32) strIndex {
+	c := h.strColumn(tag)
+	if c.n == 0 {
+		return strIndex{}
+	}
+	x := strIndex{data: h.data, off: make([]uint32, c.n)}
+	base := len(h.data) - len(c.rest)
+	pos := base
+	for i := range c.n {
+		x.off[i] = uint32(pos)
+		j := indexByte(h.data[pos:], 0)
+		pos += j + 1
+	}
+	return x
+}
+
+func (x strIndex) n() int { return len(x.off) }
+
+// at returns string i, or "" for an absent column.
+func (x strIndex) at(i int) string {
+	if x.off == nil {
+		return ""
+	}
+	rest := x.data[x.off[i]:]
+	return view(rest[:indexByte(rest, 0)])
+}

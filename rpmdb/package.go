@@ -24,7 +24,73 @@ type Package struct {
 	// SigMD5 is the MD5 of header and payload that identifies a package
 	// build, as hex; empty when absent.
 	SigMD5 string
-	Files  []File
+
+	// The file records stay in the header and are decoded one at a time:
+	// a database of a whole system holds hundreds of thousands, and
+	// keeping a decoded copy of each beside the header would double the
+	// memory rescue touches.
+	paths []string
+	cols  fileColumns
+}
+
+type fileColumns struct {
+	sizes, modes, rdevs, mtimes, flags, vflags, states, colors, inodes intColumn
+	digests, links, users, groups, caps, langs                         strIndex
+}
+
+// NumFiles is the number of file records.
+func (p *Package) NumFiles() int { return len(p.paths) }
+
+// Path is the path of file record i.
+func (p *Package) Path(i int) string { return p.paths[i] }
+
+// File decodes file record i.
+func (p *Package) File(i int) File {
+	c := &p.cols
+	f := File{Path: p.paths[i], VerifyFlags: VerifyAll, State: StateMissing}
+	if c.sizes.n > 0 {
+		f.Size = c.sizes.at(i)
+	}
+	if c.modes.n > 0 {
+		f.Mode = uint16(c.modes.at(i))
+	}
+	if c.rdevs.n > 0 {
+		f.Rdev = uint16(c.rdevs.at(i))
+	}
+	if c.mtimes.n > 0 {
+		f.Mtime = uint32(c.mtimes.at(i))
+	}
+	if c.flags.n > 0 {
+		f.Flags = uint32(c.flags.at(i))
+	}
+	if c.vflags.n > 0 {
+		f.VerifyFlags = uint32(c.vflags.at(i))
+	}
+	if c.states.n > 0 {
+		f.State = int(int8(c.states.at(i)))
+	}
+	if c.colors.n > 0 {
+		f.Color = uint32(c.colors.at(i))
+	}
+	if c.inodes.n > 0 {
+		f.Inode = uint32(c.inodes.at(i))
+	}
+	f.Digest = c.digests.at(i)
+	f.LinkTo = c.links.at(i)
+	f.User = c.users.at(i)
+	f.Group = c.groups.at(i)
+	f.Caps = c.caps.at(i)
+	f.Lang = c.langs.at(i)
+	return f
+}
+
+// Files decodes every file record.
+func (p *Package) Files() []File {
+	out := make([]File, len(p.paths))
+	for i := range out {
+		out[i] = p.File(i)
+	}
+	return out
 }
 
 // File is one file of a package as its header records it.
@@ -120,90 +186,40 @@ func NewPackage(h *Header) (*Package, error) {
 	if n == 0 {
 		return p, nil
 	}
-	sizes := h.intColumn(TagLongFileSizes)
-	if sizes.n == 0 {
-		sizes = h.intColumn(TagFileSizes)
+	c := &p.cols
+	c.sizes = h.intColumn(TagLongFileSizes)
+	if c.sizes.n == 0 {
+		c.sizes = h.intColumn(TagFileSizes)
 	}
-	modes := h.intColumn(TagFileModes)
-	rdevs := h.intColumn(TagFileRdevs)
-	mtimes := h.intColumn(TagFileMtimes)
-	flags := h.intColumn(TagFileFlags)
-	vflags := h.intColumn(TagFileVerifyFlags)
-	states := h.intColumn(TagFileStates)
-	colors := h.intColumn(TagFileColors)
-	inodes := h.intColumn(TagFileInodes)
-	digests := h.strColumn(TagFileDigests)
-	links := h.strColumn(TagFileLinkTos)
-	users := h.strColumn(TagFileUserName)
-	groups := h.strColumn(TagFileGroupName)
-	caps := h.strColumn(TagFileCaps)
-	langs := h.strColumn(TagFileLangs)
-	for _, c := range []struct {
+	c.modes = h.intColumn(TagFileModes)
+	c.rdevs = h.intColumn(TagFileRdevs)
+	c.mtimes = h.intColumn(TagFileMtimes)
+	c.flags = h.intColumn(TagFileFlags)
+	c.vflags = h.intColumn(TagFileVerifyFlags)
+	c.states = h.intColumn(TagFileStates)
+	c.colors = h.intColumn(TagFileColors)
+	c.inodes = h.intColumn(TagFileInodes)
+	c.digests = h.strIndex(TagFileDigests)
+	c.links = h.strIndex(TagFileLinkTos)
+	c.users = h.strIndex(TagFileUserName)
+	c.groups = h.strIndex(TagFileGroupName)
+	c.caps = h.strIndex(TagFileCaps)
+	c.langs = h.strIndex(TagFileLangs)
+	for _, col := range []struct {
 		name string
 		n    int
 	}{
-		{"sizes", sizes.n}, {"modes", modes.n}, {"rdevs", rdevs.n}, {"mtimes", mtimes.n},
-		{"digests", digests.n}, {"link targets", links.n}, {"flags", flags.n},
-		{"users", users.n}, {"groups", groups.n}, {"verify flags", vflags.n},
-		{"states", states.n}, {"capabilities", caps.n}, {"langs", langs.n},
-		{"colors", colors.n}, {"inodes", inodes.n},
+		{"sizes", c.sizes.n}, {"modes", c.modes.n}, {"rdevs", c.rdevs.n}, {"mtimes", c.mtimes.n},
+		{"digests", c.digests.n()}, {"link targets", c.links.n()}, {"flags", c.flags.n},
+		{"users", c.users.n()}, {"groups", c.groups.n()}, {"verify flags", c.vflags.n},
+		{"states", c.states.n}, {"capabilities", c.caps.n()}, {"langs", c.langs.n()},
+		{"colors", c.colors.n}, {"inodes", c.inodes.n},
 	} {
-		if c.n != 0 && c.n != n {
-			return nil, fmt.Errorf("%w: %s: %d files but %d %s", ErrHeader, p.NVRA(), n, c.n, c.name)
+		if col.n != 0 && col.n != n {
+			return nil, fmt.Errorf("%w: %s: %d files but %d %s", ErrHeader, p.NVRA(), n, col.n, col.name)
 		}
 	}
-	p.Files = make([]File, n)
-	for i := range p.Files {
-		f := &p.Files[i]
-		f.Path = paths[i]
-		f.VerifyFlags = VerifyAll
-		f.State = StateMissing
-		if sizes.n > 0 {
-			f.Size = sizes.at(i)
-		}
-		if modes.n > 0 {
-			f.Mode = uint16(modes.at(i))
-		}
-		if rdevs.n > 0 {
-			f.Rdev = uint16(rdevs.at(i))
-		}
-		if mtimes.n > 0 {
-			f.Mtime = uint32(mtimes.at(i))
-		}
-		if flags.n > 0 {
-			f.Flags = uint32(flags.at(i))
-		}
-		if vflags.n > 0 {
-			f.VerifyFlags = uint32(vflags.at(i))
-		}
-		if states.n > 0 {
-			f.State = int(int8(states.at(i)))
-		}
-		if colors.n > 0 {
-			f.Color = uint32(colors.at(i))
-		}
-		if inodes.n > 0 {
-			f.Inode = uint32(inodes.at(i))
-		}
-		if digests.n > 0 {
-			f.Digest = digests.next()
-		}
-		if links.n > 0 {
-			f.LinkTo = links.next()
-		}
-		if users.n > 0 {
-			f.User = users.next()
-		}
-		if groups.n > 0 {
-			f.Group = groups.next()
-		}
-		if caps.n > 0 {
-			f.Caps = caps.next()
-		}
-		if langs.n > 0 {
-			f.Lang = langs.next()
-		}
-	}
+	p.paths = paths
 	return p, nil
 }
 

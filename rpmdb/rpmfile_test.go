@@ -83,7 +83,7 @@ func FuzzReadPackageFile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, fl := range pf.Package.Files {
+		for _, fl := range pf.Package.Files() {
 			pf.Extract(fl.Path)
 		}
 	})

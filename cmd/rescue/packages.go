@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,7 @@ type verifyOptions struct {
 	json    bool
 	fast    bool
 	workers int
+	profile string
 }
 
 const verifyLong = `Compare the files of TARGET's installed packages with what its package
@@ -91,6 +93,8 @@ func (a *app) verifyCommand() *cobra.Command {
 	f.BoolVar(&o.fast, "fast", false, "compare metadata only (size, mode, owner, time, link), reading no file")
 	f.IntVar(&o.workers, "workers", 0, "verify with `N` goroutines (default: one per CPU and one more)")
 	f.MarkHidden("workers")
+	f.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile to `FILE` (for tuning)")
+	f.MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -151,6 +155,16 @@ func (a *app) runVerify(ctx context.Context, arg string, pkgs []string, o *verif
 	// memory limit keeps a huge database from growing without bound.
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(1 << 30)
+	if o.profile != "" {
+		pf, err := os.Create(o.profile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); pf.Close() }()
+	}
 	start := time.Now()
 	t, err := a.openVerifyTarget(ctx, arg, o.target)
 	if err != nil {
