@@ -183,8 +183,8 @@ func (a *app) runVerify(ctx context.Context, arg string, pkgs []string, o *verif
 	var problems []string
 	for _, p := range pkgdb.Problems(db) {
 		problems = append(problems, p.Error())
-		if !o.json {
-			a.log.Warn("package database damaged; this part was skipped", "problem", p)
+		if !o.json && !a.quiet {
+			fmt.Fprintf(a.stderr, "rescue: warning: package database damaged, this part skipped: %v\n", p)
 		}
 	}
 
