@@ -44,6 +44,9 @@ type Options struct {
 	// PackageDirs are host directories of .rpm/.deb files to restore
 	// damaged files from (--packages).
 	PackageDirs []string
+	// Filesystems are the filesystems of the target's disk, when rescue
+	// was given the disk (see filesystems.go); nil for a directory.
+	Filesystems []Filesystem
 }
 
 // Facts are the shared facts of one target.

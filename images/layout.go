@@ -36,6 +36,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -113,7 +114,8 @@ type Partition struct {
 // volume.
 type Filesystem struct {
 	// Type is ext2, ext3, ext4, xfs, vfat, btrfs, swap, luks (LUKS2; luks1
-	// for LUKS1) or lvm (a physical volume holding VG).
+	// for LUKS1) or lvm (a physical volume holding VG). vfat is FAT32 from
+	// 36 MiB up, FAT16 from 16 MiB, else FAT12, unless MkfsArgs has -F.
 	Type string
 	// UUID is the filesystem UUID; vfat takes an 8-hex-digit volume id
 	// ("1A2B3C4D" or "1A2B-3C4D"); lvm the PV UUID in LVM's 32-character
@@ -475,6 +477,21 @@ func (b *builder) vfat(off, size int64, fs *Filesystem, info *FSInfo) error {
 	}
 	info.UUID = id[:4] + "-" + id[4:]
 	args := []string{"--offset", strconv.FormatInt(off/512, 10), "-i", id}
+	if !slices.Contains(fs.MkfsArgs, "-F") {
+		// mkfs.fat picks the FAT size from the size of the whole image
+		// file, not of the partition: choose it from the partition.
+		// FAT32 needs 65525 clusters, so small ESPs get 512-byte ones.
+		switch {
+		case size >= 260<<20:
+			args = append(args, "-F", "32")
+		case size >= 36<<20:
+			args = append(args, "-F", "32", "-s", "1")
+		case size >= 16<<20:
+			args = append(args, "-F", "16")
+		default:
+			args = append(args, "-F", "12")
+		}
+	}
 	if fs.Label != "" {
 		args = append(args, "-n", fs.Label)
 	}

@@ -225,6 +225,12 @@ func asFileDB(db DB) *fileDB {
 	}
 	d := newFileDB(nil, db.Kind())
 	for _, p := range db.Packages() {
+		if p.ID == "" {
+			p.ID = p.Name // a hand-made Package may leave the ID out
+		}
+		if _, dup := d.byID[p.ID]; dup {
+			continue
+		}
 		d.add(p, fileList(db.Files(p.ID)))
 	}
 	return d

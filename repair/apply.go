@@ -128,6 +128,7 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 	if err != nil {
 		return res, withJournalHint(fmt.Errorf("opening the journal: %w; nothing was changed", err))
 	}
+	defer st.close()
 	if err := checkWritable(st.w.Dir(), "the journal directory"); err != nil {
 		return res, err
 	}

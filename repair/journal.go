@@ -107,6 +107,10 @@ func openStore(target *Writer, dir string, create bool) (*store, error) {
 	return &store{w: w}, nil
 }
 
+// close releases the journal directory's handle: an open handle keeps the
+// target's filesystem busy, so that it could not be unmounted.
+func (s *store) close() error { return s.w.Root.Close() }
+
 func newID(now time.Time) string {
 	b := make([]byte, 3)
 	rand.Read(b)
@@ -179,5 +183,6 @@ func History(root *sysroot.Root, dir string) ([]*Journal, error) {
 		}
 		return nil, err
 	}
+	defer s.close()
 	return s.list()
 }

@@ -58,6 +58,7 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no repairs recorded for this target: %w", err)
 	}
+	defer st.close()
 	var j *Journal
 	if opt.ID != "" {
 		if j, err = st.load(opt.ID); err != nil {

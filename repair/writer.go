@@ -337,37 +337,9 @@ func (w *Writer) onNode(name string, fn func(fd int) error) error {
 
 // Inode flags that make a file unchangeable (chattr +i, +a).
 const (
-	flagImmutable = 0x00000010 // FS_IMMUTABLE_FL
-	flagAppend    = 0x00000020 // FS_APPEND_FL
+	flagImmutable = sysroot.FlagImmutable
+	flagAppend    = sysroot.FlagAppend
 )
-
-// Flags returns the inode flags (chattr) of a regular file or directory, or
-// 0 when the filesystem has none.
-func (w *Writer) Flags(name string) (uint32, error) {
-	fi, err := w.Lstat(name)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return 0, nil
-		}
-		return 0, err
-	}
-	if !fi.Mode().IsRegular() && !fi.IsDir() {
-		return 0, nil
-	}
-	f, err := w.Open(name)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	v, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
-	if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EINVAL) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("reading flags of %s: %w", name, err)
-	}
-	return v, nil
-}
 
 // SetFlags sets the inode flags of name.
 func (w *Writer) SetFlags(name string, flags uint32) error {
@@ -387,4 +359,20 @@ func (w *Writer) SetFlags(name string, flags uint32) error {
 func (w *Writer) Locked(name string) (bool, error) {
 	f, err := w.Flags(name)
 	return f&(flagImmutable|flagAppend) != 0, err
+}
+
+// Flags returns the inode flags of name itself when it is a regular file or
+// a directory, or 0 (symlinks and missing paths have none that matter).
+func (w *Writer) Flags(name string) (uint32, error) {
+	fi, err := w.Lstat(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	if !fi.Mode().IsRegular() && !fi.IsDir() {
+		return 0, nil
+	}
+	return w.Root.Flags(name)
 }

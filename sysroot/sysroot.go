@@ -359,3 +359,27 @@ func Owner(fi fs.FileInfo) (uid, gid int) {
 	}
 	return -1, -1
 }
+
+// Inode flags (chattr) rescue reports.
+const (
+	FlagImmutable = 0x00000010 // FS_IMMUTABLE_FL, chattr +i
+	FlagAppend    = 0x00000020 // FS_APPEND_FL, chattr +a
+)
+
+// Flags returns the inode flags of a regular file or directory (following
+// symlinks inside the root), or 0 when the filesystem keeps none.
+func (r *Root) Flags(name string) (uint32, error) {
+	f, err := r.Open(name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	v, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+	if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EINVAL) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, wrap("getflags", name, err)
+	}
+	return v, nil
+}

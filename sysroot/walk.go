@@ -3,9 +3,12 @@ package sysroot
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 func sortEntries(e []fs.DirEntry) {
@@ -22,6 +25,14 @@ type WalkFunc func(name string, info fs.FileInfo, err error) error
 
 // Walk walks the tree at name in lexical order without following symlinks.
 // The start itself is resolved (a /bin -> usr/bin link is walked as usr/bin).
+//
+// Below the start, the walk goes from directory handle to directory handle:
+// every entry is examined with fstatat relative to its directory's open
+// handle, and a subdirectory is opened by its single name component with
+// O_NOFOLLOW. No path is resolved from the root again, which keeps a walk of
+// a whole distribution (100,000 files) to a fraction of a second per
+// 10,000 entries, and a name read from a directory can never lead outside
+// the tree.
 func (r *Root) Walk(name string, fn WalkFunc) error {
 	start, err := r.Resolve(name)
 	if err != nil {
@@ -31,34 +42,61 @@ func (r *Root) Walk(name string, fn WalkFunc) error {
 	if err != nil {
 		return fn(start, nil, err)
 	}
-	err = r.walk(start, fi, fn)
+	var h *os.File
+	var openErr error
+	if fi.IsDir() {
+		h, openErr = r.OpenHandle(start)
+		if h != nil {
+			defer h.Close()
+		}
+	}
+	err = r.walk(h, openErr, start, fi, fn)
 	if errors.Is(err, fs.SkipDir) || errors.Is(err, fs.SkipAll) {
 		return nil
 	}
 	return err
 }
 
-func (r *Root) walk(name string, fi fs.FileInfo, fn WalkFunc) error {
+// walk visits name; dir is its O_PATH handle when it is a directory (nil,
+// with openErr saying why, when it could not be opened).
+func (r *Root) walk(dir *os.File, openErr error, name string, fi fs.FileInfo, fn WalkFunc) error {
 	if err := fn(name, fi, nil); err != nil || !fi.IsDir() {
 		return err
 	}
-	entries, err := r.readDirNoFollow(name)
+	names, rd, err := readDirAt(dir, openErr)
 	if err != nil {
-		if err := fn(name, fi, err); err != nil && !errors.Is(err, fs.SkipDir) {
+		if err := fn(name, fi, wrap("readdir", name, err)); err != nil && !errors.Is(err, fs.SkipDir) {
 			return err
 		}
 		return nil
 	}
-	for _, e := range entries {
-		child := path.Join(name, e.Name())
-		cfi, err := r.Lstat(child)
-		if err != nil {
-			if err := fn(child, nil, err); err != nil && !errors.Is(err, fs.SkipDir) {
+	defer rd.Close()
+	dfd := int(rd.Fd())
+	for _, e := range names {
+		child := path.Join(name, e)
+		var st unix.Stat_t
+		if err := unix.Fstatat(dfd, e, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			if err := fn(child, nil, wrap("lstat", child, err)); err != nil && !errors.Is(err, fs.SkipDir) {
 				return err
 			}
 			continue
 		}
-		if err := r.walk(child, cfi, fn); err != nil {
+		cfi := newInfo(e, &st)
+		var ch *os.File
+		var chErr error
+		if cfi.IsDir() {
+			fd, err := unix.Openat(dfd, e, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				chErr = err
+			} else {
+				ch = os.NewFile(uintptr(fd), child)
+			}
+		}
+		err := r.walk(ch, chErr, child, cfi, fn)
+		if ch != nil {
+			ch.Close()
+		}
+		if err != nil {
 			if errors.Is(err, fs.SkipDir) {
 				if cfi.IsDir() {
 					continue
@@ -71,10 +109,27 @@ func (r *Root) walk(name string, fi fs.FileInfo, fn WalkFunc) error {
 	return nil
 }
 
-// readDirNoFollow lists a directory reached without following its own last
-// element (it was found by Lstat as a real directory).
-func (r *Root) readDirNoFollow(name string) ([]fs.DirEntry, error) {
-	return r.ReadDir(name)
+// readDirAt lists the directory behind an O_PATH handle, sorted, and
+// returns the readable handle it opened (for fstatat on its entries).
+func readDirAt(dir *os.File, openErr error) ([]string, *os.File, error) {
+	if dir == nil {
+		if openErr == nil {
+			openErr = errors.New("no directory handle")
+		}
+		return nil, nil, openErr
+	}
+	fd, err := unix.Openat(int(dir.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	f := os.NewFile(uintptr(fd), dir.Name())
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	slices.Sort(names)
+	return names, f, nil
 }
 
 // FS returns the root as an fs.FS for code that wants one (fs.WalkDir,

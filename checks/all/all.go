@@ -5,19 +5,45 @@ package all
 
 import (
 	"rescue/checks"
+	"rescue/checks/accounts"
+	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
+	"rescue/checks/immutable"
+	"rescue/checks/libs"
+	"rescue/checks/limits"
+	"rescue/checks/logindefs"
+	"rescue/checks/network"
+	"rescue/checks/nss"
+	"rescue/checks/pam"
 	"rescue/checks/perms"
 	"rescue/checks/profile"
+	"rescue/checks/rclocal"
 	"rescue/checks/selinux"
+	"rescue/checks/sshd"
+	"rescue/checks/sysctl"
+	"rescue/checks/zerosize"
 )
 
 // Checks returns every check.
 func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
+		fsstate.Check,
+		sysctl.Check,
 		selinux.Check,
 		perms.Check,
+		immutable.Check,
 		profile.Check,
+		logindefs.Check,
+		limits.Check,
+		sshd.Check,
+		network.Check,
+		rclocal.Check,
+		accounts.Check,
+		pam.Check,
+		nss.Check,
+		libs.Check,
+		zerosize.Check,
 	}
 }
 

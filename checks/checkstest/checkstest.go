@@ -8,11 +8,15 @@
 //	symlink usr/bin /bin
 //	mkdir 0755 /var/empty
 //	xattr security.selinux system_u:object_r:etc_t:s0 /etc/shadow
+//	host /usr/bin/bash /usr/bin/bash
 //	-- .devices --
 //	/dev/vda1: UUID="2222" TYPE="ext4"
 //	-- .options --
 //	root-device /dev/vda1
 //	memory 1G
+//	-- .filesystems --
+//	[{"device": "/dev/vda1", "type": "ext4", "mount_point": "/", "errors": true}]
+//	(facts.Filesystems as JSON: what the disk layer reports)
 //	-- .findings --
 //	(what the check reports; rewritten by go test -update)
 //	-- etc/fstab --
@@ -34,8 +38,12 @@ package checkstest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -153,7 +161,8 @@ func writeFile(t testing.TB, dir, name string, data []byte) {
 }
 
 // applySetup runs the setup directives: chmod MODE PATH, chown UID:GID PATH,
-// symlink TARGET PATH, mkdir MODE PATH, remove PATH, xattr NAME VALUE PATH.
+// symlink TARGET PATH, mkdir MODE PATH, remove PATH, xattr NAME VALUE PATH,
+// host HOSTPATH PATH.
 func applySetup(t testing.TB, dir, script string) {
 	t.Helper()
 	for n, line := range strings.Split(script, "\n") {
@@ -211,6 +220,22 @@ func applySetup(t testing.TB, dir, script string) {
 			fail(os.Chmod(host(fields[2]), modeBits(uint32(m))))
 		case "remove":
 			fail(os.RemoveAll(host(fields[1])))
+		case "host":
+			// host HOSTPATH PATH copies a file of the machine running the
+			// test (symlinks followed) into the root with its permission
+			// bits: real ELF programs and libraries for checks that read
+			// them, copied at test time and never committed.
+			fi, err := os.Stat(fields[1])
+			if err != nil {
+				t.Skipf("setup copies the host's %s, which is not here: %v", fields[1], err)
+			}
+			data, err := os.ReadFile(fields[1])
+			fail(err)
+			p := host(fields[2])
+			fail(os.MkdirAll(filepath.Dir(p), 0o755))
+			os.RemoveAll(p)
+			fail(os.WriteFile(p, data, fi.Mode().Perm()))
+			fail(os.Chmod(p, fi.Mode().Perm()))
 		default:
 			fail(fmt.Errorf("unknown directive %q", fields[0]))
 		}
@@ -244,6 +269,10 @@ func FactOptions(t testing.TB, a *txtar.Archive) facts.Options {
 				t.Fatalf(".devices: %v", err)
 			}
 			opt.Devices = &facts.Devices{Source: "file", List: list}
+		case ".filesystems":
+			if err := json.Unmarshal(f.Data, &opt.Filesystems); err != nil {
+				t.Fatalf(".filesystems: %v", err)
+			}
 		case ".options":
 			for _, line := range strings.Split(string(f.Data), "\n") {
 				k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
@@ -403,6 +432,96 @@ func scan(t *testing.T, check *checks.Check, dir string, fopt facts.Options) []c
 		}
 	}
 	return res.Findings
+}
+
+// RunRoot is the harness for a root the test builds itself, with what an
+// archive cannot hold (a real package database, package files to restore
+// from): it scans dir, applies the first fix of every finding through the
+// real engine, calls verify on the repaired tree, checks that a second
+// scan offers nothing more to fix, undoes the repair and checks that the
+// tree is the original again, mtimes included. It returns the findings of
+// the first scan for the test to assert on.
+func RunRoot(t *testing.T, check *checks.Check, dir string, fopt facts.Options, verify func(t *testing.T)) []checks.Finding {
+	t.Helper()
+	before := hashSnapshot(t, dir)
+	findings := scan(t, check, dir, fopt)
+	root, err := sysroot.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	cands, err := checks.Candidates(findings, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := repair.NewPlan(cands, func(p string) ([]byte, error) { return root.ReadFile(p) })
+	journal := t.TempDir()
+	res, err := repair.Apply(root, plan, repair.Options{JournalDir: journal})
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	for _, it := range res.Items {
+		if it.Status != repair.OutcomeApplied {
+			t.Errorf("fix for %s: %s: %s", it.Finding, it.Status, it.Reason)
+		}
+	}
+	if verify != nil {
+		verify(t)
+	}
+	if len(plan.Skipped) == 0 {
+		again := scan(t, check, dir, fopt)
+		if c, err := checks.Candidates(again, nil); err != nil || len(c) > 0 {
+			t.Errorf("after the repair, the check still offers fixes:\n%s", FormatFindings(again))
+		}
+	}
+	if res.ID != "" {
+		if _, err := repair.Undo(root, repair.UndoOptions{JournalDir: journal}); err != nil {
+			t.Fatalf("undo: %v", err)
+		}
+	}
+	equalSnapMtime(t, "the tree after undo", before, hashSnapshot(t, dir))
+	return findings
+}
+
+// hashSnapshot is Snapshot with file contents replaced by their SHA-256,
+// read one file at a time: whole distribution roots do not fit in memory.
+func hashSnapshot(t testing.TB, dir string) map[string]Entry {
+	t.Helper()
+	out := map[string]Entry{}
+	err := filepath.Walk(dir, func(p string, fi fs.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		uid, gid := sysroot.Owner(fi)
+		e := Entry{Mode: fi.Mode(), UID: uid, GID: gid}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			e.Type = "symlink"
+			e.Content, err = os.Readlink(p)
+		case fi.IsDir():
+			e.Type = "dir"
+		default:
+			e.Type = "file"
+			e.Mtime = fi.ModTime()
+			if !fi.Mode().IsRegular() {
+				break
+			}
+			var f *os.File
+			if f, err = os.Open(p); err == nil {
+				h := sha256.New()
+				_, err = io.Copy(h, f)
+				f.Close()
+				e.Content = hex.EncodeToString(h.Sum(nil))
+			}
+		}
+		out["/"+filepath.ToSlash(rel)] = e
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func setSection(a *txtar.Archive, name, data string) {

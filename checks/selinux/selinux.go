@@ -220,7 +220,9 @@ func (c *checker) checkConfig() {
 			f.Message = fmt.Sprintf("SELinux is enforcing, but there is no compiled policy for SELINUXTYPE=%s (/etc/selinux/%s/policy/policy.*)", cfg.typ, cfg.typ)
 			f.Impact = "systemd stops at once: \"Failed to load SELinux policy. Freezing.\" The machine never boots"
 		} else {
-			f.Severity = checks.Warning
+			// Boot and login work; this is worth knowing, not a fault
+			// (and it is the state the enforcing fix leaves behind).
+			f.Severity = checks.Info
 			f.Message = fmt.Sprintf("SELinux is permissive, but there is no compiled policy for SELINUXTYPE=%s", cfg.typ)
 			f.Impact = "the machine boots without SELinux; switching to enforcing would stop it at boot"
 		}

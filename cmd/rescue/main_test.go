@@ -31,6 +31,11 @@ func TestScripts(t *testing.T) {
 			"chmod":    cmdChmod,
 			"cmpmode":  cmdCmpmode,
 		},
+		Setup: func(env *testscript.Env) error {
+			repo, err := filepath.Abs(filepath.Join("..", ".."))
+			env.Setenv("REPO", repo)
+			return err
+		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "root" {
 				return os.Geteuid() == 0, nil

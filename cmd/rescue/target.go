@@ -20,6 +20,11 @@ type targetOptions struct {
 	devicesFile string   // --devices: a blkid listing of the disk's filesystems
 	rootDevice  string   // --root-device: which of them holds the root
 	packages    []string // --packages: directories of .rpm/.deb files
+	// For a device or image (disk.go): --root-partition, and fix's
+	// --allow-fsck and --allow-fsck-zero-log.
+	rootPartition string
+	allowFsck     bool
+	allowZeroLog  bool
 }
 
 func (o *targetOptions) addFlags(cmd *cobra.Command) {
@@ -27,6 +32,7 @@ func (o *targetOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.devicesFile, "devices", "", "read the disk's filesystems from `FILE` (output of blkid or blkid -o export) instead of asking the helper")
 	f.StringVar(&o.rootDevice, "root-device", "", "the `DEVICE` in the --devices list that holds the target root")
 	f.StringArrayVar(&o.packages, "packages", nil, "restore damaged files from the .rpm/.deb files in `DIR` (repeatable)")
+	f.StringVar(&o.rootPartition, "root-partition", "", "for a DEVICE or IMAGE: the `PARTITION` holding the root (a number, name, UUID, label or VG/LV), when rescue cannot tell")
 }
 
 // target is an opened target root.
@@ -38,7 +44,9 @@ type target struct {
 	// location names the device, partition and filesystem a target path
 	// is on, for findings; nil for a plain directory.
 	location func(path string) string
-	closers  []func() error
+	// filesystems are what the disk layer found (nil for a directory).
+	filesystems []facts.Filesystem
+	closers     []func() error
 }
 
 func (t *target) Close() error {
@@ -115,7 +123,7 @@ func (a *app) devicesFor(dir string, opt targetOptions) (*facts.Devices, error) 
 
 // scanTarget runs checks on an opened target, with progress on a terminal.
 func (a *app) scanTarget(ctx context.Context, t *target, list []*checks.Check, memory int64) (*checks.Result, *facts.Facts) {
-	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, OpenPackages: openPackages, PackageDirs: t.opt.packages})
+	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, OpenPackages: openPackages, PackageDirs: t.opt.packages, Filesystems: t.filesystems})
 	show, done := a.progress()
 	res := checks.Run(ctx, t.root, f, list, func(name string, i, n int) {
 		show("checking %s (%d/%d)", name, i+1, n)

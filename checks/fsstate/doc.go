@@ -1,0 +1,49 @@
+// Package fsstate checks the health the target's filesystems record in
+// their superblocks, and whether they are full.
+package fsstate
+
+const doc = `filesystems with recorded errors, an unreplayed journal, or no space left
+
+Read from the superblocks of the target's own disk (rescue scan DEVICE or
+IMAGE) and from the mounted filesystems:
+
+  - ext2/3/4 with errors recorded by the kernel (the error state, an error
+    count), or an xfs with its needsrepair flag: the boot runs fsck on it,
+    and when fsck -a (the preen mode boot uses) cannot repair it, boot stops
+    in emergency mode, which a cloud instance without a console never
+    leaves; the kernel also remounts the filesystem read-only at the next
+    error;
+  - ext2 not unmounted cleanly: the same boot-time check, slower;
+  - an ext3/4 journal or an xfs log that holds changes not yet written back
+    (the machine crashed or was stopped hard): the next mount replays it.
+    A scan mounts without replaying (so that it writes nothing), so what it
+    sees may lag behind what the next boot sees; an xfs log that cannot be
+    replayed makes the mount, and the boot, fail;
+  - a filesystem that is full or out of inodes: services fail to start or
+    to write their state, logins fail where a session must be recorded, and
+    an initramfs that cannot be rebuilt on a full /boot leaves the next
+    kernel unbootable. The largest directories are named, apparent sizes,
+    to show where the space went;
+  - a filesystem with the same UUID as one of the helper's own (the target
+    is a clone of the helper's disk): when both disks are attached at boot,
+    the boot loader and the initramfs may pick the wrong one.
+
+A filesystem check cannot be undone, so it is not part of the reversible
+repair: rescue fix DEVICE --apply --allow-fsck runs e2fsck -p or xfs_repair
+on the unmounted filesystem before mounting it read-write (and refuses to
+mount a filesystem with recorded errors read-write without it). A log that
+cannot be replayed is zeroed (xfs_repair -L, losing its last changes) only
+with --allow-fsck-zero-log as well. Without --allow-fsck, a read-write mount
+replays a pending journal exactly as the next boot would. rescue deletes no
+data to free space.
+
+Before (rescue scan /dev/vdb):
+
+  critical  /  fsstate/errors:/
+    on /dev/vdb1 (partition 1, ext4 UUID=…)
+    the ext4 filesystem on /dev/vdb1 (/) has errors recorded by the kernel
+
+After (rescue fix /dev/vdb --apply --allow-fsck):
+
+  e2fsck -p /dev/loop3 exit 1 (errors corrected); the filesystem is clean
+`

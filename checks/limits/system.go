@@ -1,0 +1,216 @@
+package limits
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"rescue/parse/osrelease"
+	"rescue/parse/sysctlconf"
+	"rescue/sysroot"
+)
+
+const (
+	// kernelNrOpen is the kernel's default fs.nr_open (1024*1024).
+	kernelNrOpen = 1 << 20
+	// systemdNrOpen is what systemd 240 and later write to fs.nr_open at
+	// boot on 64-bit machines: the largest value the kernel accepts when
+	// halving down from INT_MAX in multiples of the pointer size.
+	systemdNrOpen = 1073741816
+)
+
+// system is what the check needs to know about the target's release.
+type system struct {
+	os osrelease.Info
+	// systemd is systemd's version, 0 when there is no systemd, -1 when
+	// systemd is there but its version could not be told.
+	systemd       int
+	systemdSource string
+	// nrOpen is the fs.nr_open the running system will have, and why.
+	nrOpen       int64
+	nrOpenSource string
+	// pamUnlimitedOK is set when pam_limits replaces "unlimited" nofile by
+	// fs.nr_open (Linux-PAM 1.5.2 and later).
+	pamUnlimitedOK bool
+}
+
+// modern reports whether systemd raises fs.nr_open at boot (240 and later).
+func (s *system) modern() bool { return s.systemd >= 240 }
+
+func (s *system) describe() string {
+	switch {
+	case s.systemd > 0:
+		return fmt.Sprintf("systemd %d", s.systemd)
+	case s.systemd < 0:
+		return "systemd of unknown version"
+	}
+	return "no systemd"
+}
+
+// evidence says how the systemd version was told.
+func (s *system) evidence() string {
+	if s.systemdSource == "" {
+		return s.describe()
+	}
+	return s.describe() + ": " + s.systemdSource
+}
+
+func readSystem(root *sysroot.Root, info osrelease.Info, sysctl *sysctlconf.Set) *system {
+	s := &system{os: info}
+	s.systemd, s.systemdSource = systemdVersion(root, info)
+	s.nrOpen, s.nrOpenSource = kernelNrOpen, "the kernel default"
+	if s.modern() {
+		s.nrOpen, s.nrOpenSource = systemdNrOpen, fmt.Sprintf("raised by %s at boot", s.describe())
+	}
+	if e, ok := sysctl.Value("fs.nr_open"); ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(e.Value), 10, 64); err == nil && n > 0 {
+			s.nrOpen, s.nrOpenSource = n, fmt.Sprintf("set in %s:%d", e.Path, e.Line)
+		}
+	}
+	s.pamUnlimitedOK = pamReplacesUnlimited(info)
+	return s
+}
+
+// systemdVersion tells systemd's version without running it: from the
+// versioned name of its shared library (systemd 231 and later ship
+// libsystemd-shared-NNN.so), else from the release when systemd's binary
+// is there.
+func systemdVersion(root *sysroot.Root, info osrelease.Info) (int, string) {
+	// Debian 12 keeps the library in the multiarch directory
+	// (/usr/lib/x86_64-linux-gnu/systemd), Fedora and RHEL in
+	// /usr/lib64/systemd, older releases in /usr/lib/systemd.
+	best, bestPath := 0, ""
+	for _, pattern := range []string{"/usr/lib/systemd/libsystemd-shared-*.so", "/lib/systemd/libsystemd-shared-*.so",
+		"/usr/lib64/systemd/libsystemd-shared-*.so", "/usr/lib/*/systemd/libsystemd-shared-*.so"} {
+		matches, _ := root.Glob(pattern)
+		for _, m := range matches {
+			rest := strings.TrimPrefix(path.Base(m), "libsystemd-shared-")
+			end := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' })
+			if end <= 0 {
+				continue
+			}
+			if n, err := strconv.Atoi(rest[:end]); err == nil && n > best {
+				best, bestPath = n, m
+			}
+		}
+	}
+	if best > 0 {
+		return best, bestPath
+	}
+	present := false
+	for _, p := range []string{"/usr/lib/systemd/systemd", "/lib/systemd/systemd"} {
+		if root.Exists(p) {
+			present = true
+		}
+	}
+	if !present {
+		return 0, ""
+	}
+	if v := releaseSystemd(info); v > 0 {
+		return v, "the version " + info.ID + " " + info.VersionID + " ships"
+	}
+	// systemd without a versioned library is older than 231.
+	return 230, "no libsystemd-shared library, so older than 231"
+}
+
+// releaseSystemd is the systemd version a release ships, for the releases
+// where the library name does not tell.
+func releaseSystemd(info osrelease.Info) int {
+	major := info.Major()
+	switch info.ID {
+	case "rhel", "centos", "rocky", "almalinux", "ol", "alinux", "anolis":
+		return map[int]int{7: 219, 8: 239, 9: 252}[major]
+	case "amzn":
+		return map[int]int{2: 219, 2023: 252}[major]
+	case "debian":
+		return map[int]int{9: 232, 10: 241, 11: 247, 12: 252, 13: 257}[major]
+	case "ubuntu":
+		return map[string]int{"16.04": 229, "18.04": 237, "20.04": 245, "22.04": 249, "24.04": 255}[info.VersionID]
+	}
+	return 0
+}
+
+// pamReplacesUnlimited reports whether the release's Linux-PAM (1.5.2 and
+// later) turns "unlimited" nofile into fs.nr_open.
+func pamReplacesUnlimited(info osrelease.Info) bool {
+	major := info.Major()
+	switch info.ID {
+	case "debian":
+		return major >= 12
+	case "ubuntu":
+		v, _ := strconv.ParseFloat(info.VersionID, 64)
+		return v >= 22.10
+	case "fedora":
+		return major >= 35
+	}
+	return false
+}
+
+// usesPAMLimits reports whether any PAM service loads pam_limits, and
+// which file does.
+func usesPAMLimits(root *sysroot.Root) (bool, string) {
+	entries, err := root.ReadDir("/etc/pam.d")
+	if err != nil {
+		// No pam.d to read: assume it is used, the safe side.
+		return true, ""
+	}
+	for _, e := range entries {
+		p := path.Join("/etc/pam.d", e.Name())
+		data, err := root.ReadFileLimit(p, 1<<20)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || line[0] == '#' {
+				continue
+			}
+			if strings.Contains(line, "pam_limits.so") {
+				return true, p
+			}
+		}
+	}
+	return false, ""
+}
+
+// dropins lists the *.conf files of dirs, one per name (the first
+// directory wins), sorted by name.
+func dropins(root *sysroot.Root, dirs []string) []string {
+	chosen := map[string]string{}
+	seen := map[string]bool{}
+	for _, dir := range dirs {
+		if r, err := root.Resolve(dir); err == nil {
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+		}
+		entries, err := root.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".conf") || e.IsDir() {
+				continue
+			}
+			if _, ok := chosen[e.Name()]; !ok {
+				chosen[e.Name()] = path.Join(dir, e.Name())
+			}
+		}
+	}
+	names := make([]string, 0, len(chosen))
+	for n := range chosen {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if t, err := root.Readlink(chosen[n]); err == nil && t == "/dev/null" {
+			continue
+		}
+		out = append(out, chosen[n])
+	}
+	return out
+}

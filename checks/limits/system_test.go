@@ -1,0 +1,77 @@
+package limits
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"rescue/parse/osrelease"
+	"rescue/sysroot"
+)
+
+func rootWith(t *testing.T, files ...string) *sysroot.Root {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range files {
+		p := filepath.Join(dir, f)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, nil, 0o644))
+	}
+	r, err := sysroot.Open(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func TestSystemdVersion(t *testing.T) {
+	deb := osrelease.Info{ID: "debian", VersionID: "11"}
+	v, src := systemdVersion(rootWith(t, "lib/systemd/libsystemd-shared-247.so", "lib/systemd/systemd"), deb)
+	assert.Equal(t, 247, v)
+	assert.Equal(t, "/lib/systemd/libsystemd-shared-247.so", src)
+
+	v, _ = systemdVersion(rootWith(t, "usr/lib/systemd/libsystemd-shared-239.so", "usr/lib/systemd/libsystemd-shared-99x.so"), osrelease.Info{})
+	assert.Equal(t, 239, v, "the versioned library wins over the release table")
+
+	v, src = systemdVersion(rootWith(t, "usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so"), deb)
+	assert.Equal(t, 252, v, "Debian 12 keeps it in the multiarch directory")
+	assert.Equal(t, "/usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so", src)
+
+	v, _ = systemdVersion(rootWith(t, "usr/lib64/systemd/libsystemd-shared-250.so"), osrelease.Info{ID: "rhel", VersionID: "9.0"})
+	assert.Equal(t, 250, v)
+
+	v, _ = systemdVersion(rootWith(t, "usr/lib/systemd/systemd"), osrelease.Info{ID: "rhel", VersionID: "8.6"})
+	assert.Equal(t, 239, v)
+
+	v, _ = systemdVersion(rootWith(t, "usr/lib/systemd/systemd"), osrelease.Info{ID: "exotic"})
+	assert.Equal(t, 230, v, "systemd without libsystemd-shared is older than 231")
+
+	v, _ = systemdVersion(rootWith(t, "sbin/init"), osrelease.Info{ID: "centos", VersionID: "6"})
+	assert.Equal(t, 0, v, "CentOS 6 has upstart, not systemd")
+}
+
+func TestPAMReplacesUnlimited(t *testing.T) {
+	for _, c := range []struct {
+		id, ver string
+		want    bool
+	}{
+		{"debian", "12", true}, {"debian", "11", false}, {"ubuntu", "22.04", false},
+		{"ubuntu", "24.04", true}, {"centos", "7", false}, {"rhel", "9.3", false}, {"fedora", "38", true},
+	} {
+		assert.Equal(t, c.want, pamReplacesUnlimited(osrelease.Info{ID: c.id, VersionID: c.ver}), c.id+" "+c.ver)
+	}
+}
+
+func TestLeadingUint(t *testing.T) {
+	n, ok := leadingUint("2000000 extra")
+	assert.True(t, ok)
+	assert.Equal(t, uint64(2000000), n)
+	n, ok = leadingUint("99999999999999999999999")
+	assert.True(t, ok)
+	assert.Equal(t, uint64(math.MaxUint64), n)
+	_, ok = leadingUint("lots")
+	assert.False(t, ok)
+}

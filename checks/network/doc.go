@@ -1,0 +1,49 @@
+// Package network checks the network configuration a moved or cloned disk
+// boots with, for what leaves the machine unreachable over the network.
+package network
+
+const doc = `network configuration that leaves the machine unreachable after a move
+
+A system disk attached to another instance, restored from a snapshot or
+cloned into an image keeps the network configuration of the machine it
+came from. rescue cannot see the NICs of the machine the disk will boot
+on, so it reasons from the files themselves and says how sure it is:
+
+  - /etc/sysconfig/network GATEWAYDEV naming a device that is not the one
+    with the default route (the seed's case): the network scripts and
+    NetworkManager add the default route only through GATEWAYDEV, so the
+    device that really has the gateway (DHCP or GATEWAY= in its ifcfg
+    file) gets none and the machine is unreachable from other networks.
+    Fix: comment out GATEWAYDEV.
+  - ifcfg-* files (and /etc/network/interfaces stanzas, netplan ethernets)
+    for interface names that will not exist: with net.ifnames=0 on the
+    kernel command line (as cloud images set) or on CentOS 6 the NICs are
+    eth0, eth1..., so a configuration only for ens3 or enp0s3 brings no
+    interface up. Certain when the command line says so; reported, not
+    fixed (the right name is the new machine's).
+  - HWADDR in an ifcfg file (and netplan's match: macaddress): the file
+    only applies to the NIC with that MAC, so on another instance it is
+    skipped ("Device eth0 has different MAC address than expected,
+    ignoring"). This cannot be checked offline: reported as information,
+    and not at all where cloud-init rewrites the configuration for a new
+    instance.
+  - /etc/udev/rules.d/70-persistent-net.rules naming interfaces after MAC
+    addresses: a new NIC matches none of them and gets the next free name
+    (eth1), which has no configuration. An error when the newest rule
+    already names a device that has no configuration. Fix: comment out the
+    MAC-pinned rules.
+  - ifup or ifup-eth missing or empty while the network service (network
+    scripts, or ifupdown's networking.service on Debian) brings the
+    interfaces up: the service fails and no interface comes up. Fix:
+    restore from the package when it is at hand.
+
+Before (/etc/sysconfig/network; only ifcfg-eth0 exists, with BOOTPROTO=dhcp):
+
+  NETWORKING=yes
+  GATEWAYDEV=eth1
+
+After:
+
+  NETWORKING=yes
+  # disabled by rescue: not the device with the default route: GATEWAYDEV=eth1
+`

@@ -1,0 +1,534 @@
+package pam
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"rescue/checks"
+	"rescue/checks/libs/ldso"
+	"rescue/facts"
+	"rescue/parse/pamconf"
+	"rescue/repair"
+	"rescue/sysroot"
+)
+
+// Check is the pam check.
+var Check = &checks.Check{
+	Name:     "pam",
+	Doc:      doc,
+	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Run:      run,
+}
+
+// backupSuffixes are the names package managers, editors and people give
+// to the previous version of a configuration file.
+var backupSuffixes = []string{
+	".rpmsave", ".rpmorig", ".rpmnew", ".dpkg-old", ".dpkg-dist", ".dpkg-bak", ".ucf-old", ".ucf-dist",
+	".bak", ".orig", ".save", "~", "-",
+}
+
+func isBackup(name string) bool {
+	for _, s := range backupSuffixes {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// programs whose PAM service matters, by service.
+var programs = map[string][]string{
+	"login": {"/usr/bin/login", "/bin/login"},
+	"sshd":  {"/usr/sbin/sshd", "/sbin/sshd"},
+}
+
+type checker struct {
+	pass   *checks.Pass
+	p      *pamd
+	reach  map[string]bool // files read by login or sshd
+	loader *ldso.Loader
+	arch   ldso.Arch
+	secDir []string // existing security directories
+}
+
+// use is one line that names a module.
+type use struct {
+	file  *pfile
+	line  pamconf.Line
+	reach bool
+}
+
+func run(pass *checks.Pass) error {
+	r := pass.Root
+	if fi, err := r.Stat("/etc/pam.d"); err != nil || !fi.IsDir() {
+		if r.Exists("/etc/pam.conf") {
+			pass.Note("the target uses /etc/pam.conf, which this check does not read")
+		} else {
+			pass.Note("the target has no /etc/pam.d: PAM is not installed, nothing to check")
+		}
+		return nil
+	}
+	c := &checker{pass: pass, p: newPamd(r), loader: ldso.New(r)}
+	c.arch = c.loader.MainArch()
+	c.secDir = securityDirs(r, c.arch)
+	c.reach = c.reachable()
+
+	entries, err := r.ReadDir("/etc/pam.d")
+	if err != nil {
+		return fmt.Errorf("reading /etc/pam.d: %w", err)
+	}
+	var files []*pfile
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") || isBackup(e.Name()) || e.IsDir() {
+			continue
+		}
+		files = append(files, c.p.load(path.Join("/etc/pam.d", e.Name())))
+	}
+	// Files outside /etc/pam.d that login or sshd read (/usr/lib/pam.d).
+	var extra []string
+	for p := range c.reach {
+		if !strings.HasPrefix(p, "/etc/pam.d/") {
+			extra = append(extra, p)
+		}
+	}
+	slices.Sort(extra)
+	for _, p := range extra {
+		files = append(files, c.p.load(p))
+	}
+
+	c.missingLogin()
+	includes := map[string][]string{} // missing target -> where included
+	includeReach := map[string]bool{}
+	modules := map[string][]use{}
+	var moduleOrder []string
+	for _, f := range files {
+		c.fileLevel(f)
+		for _, l := range f.conf.Lines {
+			where := fmt.Sprintf("%s:%d", f.path, l.N)
+			if l.IsInclude() {
+				t := c.p.service(l.Target())
+				if !t.exists {
+					if _, ok := includes[t.path]; !ok {
+						includes[t.path] = nil
+					}
+					includes[t.path] = append(includes[t.path], where)
+					includeReach[t.path] = includeReach[t.path] || c.reach[f.path]
+				}
+				continue
+			}
+			if l.Err != nil || l.Silent || l.Module == "" {
+				continue
+			}
+			key := l.Module
+			if _, ok := modules[key]; !ok {
+				moduleOrder = append(moduleOrder, key)
+			}
+			modules[key] = append(modules[key], use{file: f, line: l, reach: c.reach[f.path]})
+		}
+	}
+	var targets []string
+	for t := range includes {
+		targets = append(targets, t)
+	}
+	slices.Sort(targets)
+	for _, t := range targets {
+		c.includeMissing(t, includes[t], includeReach[t])
+	}
+	for _, m := range moduleOrder {
+		c.module(m, modules[m])
+	}
+	c.rootLockout()
+	c.securetty()
+	return nil
+}
+
+// installed reports whether the program behind a service is on the target.
+func (c *checker) installed(service string) bool {
+	for _, p := range programs[service] {
+		if fi, err := c.pass.Root.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) reachable() map[string]bool {
+	visited := map[string]bool{}
+	for _, s := range loginServices {
+		if !c.installed(s) {
+			continue
+		}
+		for _, t := range pamconf.Types {
+			c.p.stack(s, t, visited)
+		}
+	}
+	return visited
+}
+
+func (c *checker) severity(reach bool) checks.Severity {
+	if reach {
+		return checks.Error
+	}
+	return checks.Warning
+}
+
+// fileLevel reports an empty or unreadable file and its malformed lines.
+func (c *checker) fileLevel(f *pfile) {
+	reach := c.reach[f.path]
+	service := path.Base(f.path)
+	switch {
+	case f.err != nil:
+		c.pass.Report(checks.Finding{
+			Kind: "unreadable", Severity: c.severity(reach), Path: f.path,
+			Message: fmt.Sprintf("%s cannot be read: %v", f.path, f.err),
+			Impact:  "libpam cannot read it either; every program using it falls back to /etc/pam.d/other",
+			NoFix:   "look at the file by hand",
+		})
+		return
+	case f.empty():
+		fnd := checks.Finding{
+			Kind: "empty", Severity: c.severity(reach), Path: f.path,
+			Message: fmt.Sprintf("%s has no configuration line (%d bytes)", f.path, len(f.data)),
+			Impact:  fmt.Sprintf("libpam finds no module for %s and falls back to /etc/pam.d/other", service),
+		}
+		if c.p.otherDenies() {
+			fnd.Impact = fmt.Sprintf("libpam finds no module for %s and falls back to /etc/pam.d/other, which refuses everyone", service)
+		}
+		if !isService(service) {
+			fnd.Impact = "every stack that includes it loses those lines; when nothing else is left, libpam falls back to /etc/pam.d/other"
+		}
+		c.restoreConfig(&fnd, f.path, true)
+		c.pass.Report(fnd)
+		return
+	}
+	for _, l := range f.conf.Lines {
+		if l.Err == nil {
+			continue
+		}
+		fnd := checks.Finding{
+			Kind: "malformed", Subject: fmt.Sprint(l.N), Severity: c.severity(reach), Path: f.path, Line: l.N,
+			Message:  fmt.Sprintf("line %d of %s cannot be read: %v", l.N, f.path, l.Err),
+			Impact:   "libpam installs the line as a handler that always fails: the stack of its type fails for everyone",
+			Evidence: []string{l.Raw},
+		}
+		if l.Type == "password" {
+			fnd.Severity = checks.Warning
+			fnd.Impact = "libpam installs the line as a handler that always fails: no one can change a password (and an expired one cannot be renewed at login)"
+		}
+		if err := ldso.AddRestore(c.pass, &fnd, f.path); err != nil {
+			fnd.NoFix = err.Error() + "; or correct the line by hand"
+		}
+		c.pass.Report(fnd)
+	}
+}
+
+// isService reports whether a file name is one programs open as a service
+// rather than one only included (a guess from the common names).
+func isService(name string) bool {
+	switch {
+	case strings.HasPrefix(name, "common-"), strings.HasSuffix(name, "-auth"), name == "postlogin", name == "system-account", name == "system-session", name == "system-password":
+		return false
+	}
+	return true
+}
+
+// missingLogin reports /etc/pam.d/login missing while login is installed.
+func (c *checker) missingLogin() {
+	if !c.installed("login") {
+		return
+	}
+	f := c.p.service("login")
+	if f.exists {
+		return
+	}
+	fnd := checks.Finding{
+		Kind: "missing", Severity: checks.Warning, Path: f.path,
+		Message: "/etc/pam.d/login does not exist, but login is installed",
+		Impact:  "console logins use /etc/pam.d/other instead, without login's own rules (securetty, limits, lastlog)",
+	}
+	if c.p.otherDenies() {
+		fnd.Severity = checks.Error
+		fnd.Impact = "console logins use /etc/pam.d/other instead, which refuses everyone: \"Login incorrect\" on every console"
+	}
+	c.restoreConfig(&fnd, f.path, false)
+	c.pass.Report(fnd)
+}
+
+func (c *checker) includeMissing(target string, from []string, reach bool) {
+	fnd := checks.Finding{
+		Kind: "include-missing", Severity: c.severity(reach), Path: target,
+		Message:  fmt.Sprintf("%s does not exist, but %s include(s) it", target, strings.Join(from, ", ")),
+		Impact:   "libpam turns the include into a handler that always fails: every stack that includes it fails",
+		Evidence: from,
+	}
+	c.restoreConfig(&fnd, target, false)
+	c.pass.Report(fnd)
+}
+
+// restoreConfig offers restoring a configuration file from its package,
+// then from a same-named backup that parses cleanly.
+func (c *checker) restoreConfig(f *checks.Finding, target string, exists bool) {
+	pkgErr := ldso.AddRestore(c.pass, f, target)
+	b, data := c.findBackup(target)
+	if b != "" {
+		var op repair.Op
+		var err error
+		if exists {
+			op, err = repair.WriteFile(c.pass.Root, target, data)
+		} else {
+			op, err = repair.CreateFile(c.pass.Root, target, data, 0o644, 0, 0)
+		}
+		f.AddFix(repair.NewFix(fmt.Sprintf("Restore %s from %s", target, b)).Add(op, err).Build())
+	}
+	if len(f.Fixes) == 0 && f.NoFix == "" {
+		f.NoFix = fmt.Sprintf("%v; and no backup of it (%s.rpmsave, %s.dpkg-old, ...) parses", pkgErr, path.Base(target), path.Base(target))
+	}
+}
+
+// findBackup returns the first backup of target that has configuration
+// lines and no malformed one.
+func (c *checker) findBackup(target string) (string, []byte) {
+	for _, s := range backupSuffixes {
+		b := target + s
+		data, err := c.pass.Root.ReadFileLimit(b, 4<<20)
+		if err != nil {
+			continue
+		}
+		conf := pamconf.Parse(data)
+		if conf.Empty() {
+			continue
+		}
+		ok := true
+		for _, l := range conf.Lines {
+			ok = ok && l.Err == nil
+		}
+		if ok {
+			return b, data
+		}
+	}
+	return "", nil
+}
+
+// securityDirs are the directories libpam may load relative module names
+// from, most specific first, that exist in the target (deduplicated
+// through their symlinks).
+func securityDirs(r *sysroot.Root, a ldso.Arch) []string {
+	var cands []string
+	if a.Triplet != "" {
+		cands = append(cands, "/lib/"+a.Triplet+"/security", "/usr/lib/"+a.Triplet+"/security")
+	}
+	cands = append(cands, "/"+a.LibDir+"/security", "/usr/"+a.LibDir+"/security", "/lib/security", "/usr/lib/security")
+	var out []string
+	seen := map[string]bool{}
+	for _, d := range cands {
+		real, err := r.Resolve(d)
+		if err != nil || seen[real] {
+			continue
+		}
+		if fi, err := r.Stat(d); err != nil || !fi.IsDir() {
+			continue
+		}
+		seen[real] = true
+		out = append(out, d)
+	}
+	return out
+}
+
+// modulePath returns where a module named on a line is, and what the
+// loader makes of it. A missing relative module is placed in the directory
+// that holds pam_unix.so (or the first security directory).
+func (c *checker) modulePath(module string) ldso.Result {
+	module = strings.ReplaceAll(module, "$ISA", ".")
+	if strings.HasPrefix(module, "/") {
+		return c.loader.Find(path.Clean(module), c.arch, nil)
+	}
+	for _, d := range c.secDir {
+		if r := c.loader.Find(path.Join(d, module), c.arch, nil); r.State != ldso.Missing {
+			return r
+		}
+	}
+	dir := ""
+	for _, d := range c.secDir {
+		if c.pass.Root.Exists(path.Join(d, "pam_unix.so")) {
+			dir = d
+			break
+		}
+	}
+	if dir == "" && len(c.secDir) > 0 {
+		dir = c.secDir[0]
+	}
+	if dir == "" {
+		dir = "/usr/" + c.arch.LibDir + "/security"
+		if c.pass.Facts.OS().Family == "debian" && c.arch.Triplet != "" {
+			dir = "/lib/" + c.arch.Triplet + "/security"
+		}
+	}
+	return ldso.Result{Name: module, State: ldso.Missing, Path: path.Join(dir, module)}
+}
+
+// module reports a module that cannot be loaded, or whose libraries are
+// missing.
+func (c *checker) module(module string, uses []use) {
+	r := c.modulePath(module)
+	reach, critical := false, false
+	var evidence []string
+	for _, u := range uses {
+		evidence = append(evidence, fmt.Sprintf("%s:%d: %s", u.file.path, u.line.N, u.line.Raw))
+		if u.reach {
+			reach = true
+			// A module that fails in the password stack only breaks
+			// password changes; elsewhere it matters when its failure
+			// ends the stack, or when it is pam_unix, which every stack
+			// relies on to let users in.
+			if u.line.Type != "password" && (fatal(u.line.Control) || pamconf.ModuleName(module) == "pam_unix.so") {
+				critical = true
+			}
+		}
+	}
+	sev := checks.Warning
+	if reach && critical {
+		sev = checks.Error
+	}
+	name := pamconf.ModuleName(module)
+	impact := fmt.Sprintf("libpam cannot load %s, so every line naming it fails; with it, the logins that go through those stacks fail (\"Login incorrect\")", name)
+	switch r.State {
+	case ldso.OK:
+		c.moduleDeps(module, r.Path, sev, evidence)
+		return
+	case ldso.Missing:
+		f := checks.Finding{
+			Kind: "module-missing", Subject: name, Severity: sev, Path: r.Path,
+			Message:  fmt.Sprintf("the PAM module %s is not in %s", module, strings.Join(c.dirsFor(module), " or ")),
+			Impact:   impact,
+			Evidence: evidence,
+		}
+		ldso.Restore(c.pass, &f, r.Path)
+		c.pass.Report(f)
+	case ldso.Empty, ldso.Damaged:
+		r.Path = ldso.FileOf(c.pass.Root, r.Path)
+		what := "is an empty file"
+		if r.State == ldso.Damaged {
+			what = fmt.Sprintf("cannot be loaded (%v)", r.Err)
+		}
+		f := checks.Finding{
+			Kind: "module-" + r.State.String(), Subject: name, Severity: sev, Path: r.Path,
+			Message:  fmt.Sprintf("the PAM module %s %s", r.Path, what),
+			Impact:   impact,
+			Evidence: evidence,
+		}
+		ldso.Restore(c.pass, &f, r.Path)
+		c.pass.Report(f)
+	}
+}
+
+func (c *checker) dirsFor(module string) []string {
+	if strings.HasPrefix(module, "/") {
+		return []string{path.Dir(module)}
+	}
+	if len(c.secDir) == 0 {
+		return []string{"any security directory (none exists)"}
+	}
+	return c.secDir
+}
+
+// moduleDeps reports the shared libraries a loadable module needs that
+// are missing or damaged: dlopen fails for it all the same.
+func (c *checker) moduleDeps(module, p string, sev checks.Severity, evidence []string) {
+	_, deps, err := c.loader.Closure(p)
+	if err != nil {
+		return
+	}
+	for _, d := range deps {
+		if d.State == ldso.OK {
+			continue
+		}
+		where := ldso.FileOf(c.pass.Root, d.Path)
+		if d.Path == "" {
+			where = c.libPath(d.Name)
+		}
+		f := checks.Finding{
+			Kind: "module-library", Subject: pamconf.ModuleName(module) + ":" + d.Name, Severity: sev, Path: where,
+			Message:  fmt.Sprintf("the PAM module %s needs %s, which is %s", p, d.Name, d.State),
+			Impact:   fmt.Sprintf("dlopen of %s fails, so every line naming it fails", pamconf.ModuleName(module)),
+			Evidence: append([]string{"needed by " + strings.Join(d.NeededBy, ", ")}, evidence...),
+		}
+		ldso.Restore(c.pass, &f, where)
+		c.pass.Report(f)
+	}
+}
+
+// libPath is where a missing library belongs.
+func (c *checker) libPath(name string) string {
+	db, _ := c.pass.Facts.Packages()
+	return c.loader.Expected(name, c.arch, db)
+}
+
+// rootLockout reports lines of login's and sshd's auth and account stacks
+// that refuse root before anything could let it in.
+func (c *checker) rootLockout() {
+	done := map[string]bool{}
+	for _, s := range loginServices {
+		if !c.installed(s) {
+			continue
+		}
+		for _, t := range []string{"auth", "account"} {
+			st := c.p.stack(s, t, map[string]bool{})
+			// passed holds the scopes a sufficient module may already
+			// have ended with success for root: lines after it in the
+			// same scope may never run.
+			var passed []string
+			for _, e := range st {
+				if after(e.scope, passed) {
+					continue
+				}
+				if letsThrough(e.line.Control) {
+					passed = append(passed, e.scope)
+					continue
+				}
+				if e.line.Err != nil || !fatal(e.line.Control) {
+					continue
+				}
+				how, denies := deniesRoot(c.pass.Root, e.line)
+				if !denies {
+					continue
+				}
+				key := fmt.Sprintf("%s:%d", e.file.path, e.line.N)
+				if done[key] {
+					continue
+				}
+				done[key] = true
+				c.reportLockout(e, s, how)
+			}
+		}
+	}
+}
+
+// after reports whether scope is one of passed or nested in one.
+func after(scope string, passed []string) bool {
+	for _, p := range passed {
+		if scope == p || strings.HasPrefix(scope, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) reportLockout(e entry, service, how string) {
+	l := e.line
+	mod := pamconf.ModuleName(l.Module)
+	f := checks.Finding{
+		Kind: "root-lockout", Subject: fmt.Sprint(l.N), Severity: checks.Error, Path: e.file.path, Line: l.N,
+		Message:  fmt.Sprintf("%s %s %s refuses root (%s) in the %s stack of %s", l.Type, l.Control, mod, how, l.Type, service),
+		Impact:   fmt.Sprintf("root cannot log in through %s, whatever the password", service),
+		Evidence: []string{l.Raw},
+	}
+	if l.N != l.Last {
+		f.NoFix = "the line continues over several lines; comment it out by hand"
+	} else {
+		f.AddFix(checks.CommentOut(c.pass.Root, e.file.path, e.file.data, l.N, "refuses root",
+			fmt.Sprintf("Comment out the %s line that refuses root (this removes an authentication rule: %s %s)", l.Type, mod, strings.Join(l.Args, " "))))
+	}
+	c.pass.Report(f)
+}
