@@ -71,7 +71,8 @@ type Facts struct {
 	boot     *boot.Layout
 	bootErr  error
 
-	restorer restorerState
+	// pkgState caches what facts/packages.go derives from the database.
+	pkgState packageState
 }
 
 // New returns the facts of the target at root.

@@ -19,6 +19,9 @@ func TestDebianRoot(t *testing.T) {
 	if _, err := exec.LookPath("mmdebstrap"); err != nil {
 		t.Skip("mmdebstrap is not installed (apt-get install mmdebstrap)")
 	}
+	if testing.Short() {
+		t.Skip("building a Debian root takes minutes the first time; skipped with -short")
+	}
 	tarball, err := DebianRoot(context.Background(), DebianRootOptions{Suite: "bookworm"})
 	require.NoError(t, err)
 	debs, err := filepath.Glob(filepath.Join(DebsDir(tarball), "*.deb"))

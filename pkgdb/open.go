@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math/bits"
 	"path"
 	"sort"
 	"strings"
@@ -19,15 +20,12 @@ import (
 	"rescue/sysroot"
 )
 
-// ErrNoDB is returned by Open when the target has no package database of
-// either family.
-var ErrNoDB = errors.New("no package database (neither rpm nor dpkg)")
-
 // Open detects the target's package family and reads its database: an RPM
 // database (Berkeley DB, NDB or SQLite, at /usr/lib/sysimage/rpm,
 // /var/lib/rpm or /usr/share/rpm) or dpkg's /var/lib/dpkg. When both exist
 // (Debian with rpm installed, for instance) the one that holds more
-// packages wins. Nothing is written to the target.
+// packages wins. Nothing is written to the target. A target with neither
+// database gives (nil, nil), as facts.Packages documents.
 //
 // A database that is partly damaged is returned with the packages that
 // could be read; Problems lists what was skipped.
@@ -50,7 +48,7 @@ func Open(root *sysroot.Root) (DB, error) {
 	case derr != nil && !errors.Is(derr, dpkg.ErrNoDB):
 		return nil, derr
 	}
-	return nil, ErrNoDB
+	return nil, nil
 }
 
 // Problems returns the damaged parts of db that were skipped when it was
@@ -73,59 +71,121 @@ func Source(db DB) string {
 
 // fileDB is the one implementation of DB, filled from either family.
 type fileDB struct {
-	root     *sysroot.Root
-	kind     string
-	source   string
-	pkgs     []Package
-	files    map[string][]File // by package ID
-	byName   map[string][]string
-	owners   map[string][]int // path -> indexes into all
-	all      []*File
-	problems []error
+	root   *sysroot.Root
+	kind   string
+	source string
+	pkgs   []Package
+	srcs   []fileSource // by index into pkgs
+	byID   map[string]int
+	byName map[string][]int
+	// owners maps a path to its records; built on the first Owners call,
+	// since a plain verify rarely needs it.
+	ownersOnce sync.Once
+	owners     map[string][]ref
+	problems   []error
 
 	canonOnce sync.Once
-	canon     map[string][]int // resolved path -> indexes into all
+	canon     map[string][]ref // resolved path -> records
 
 	rpm  *rpmdb.DB
 	dpkg *dpkg.DB
 }
+
+// ref names one file record: package index, record index.
+type ref struct{ pkg, file int32 }
+
+// fileSource holds one package's file records. rpm records are decoded
+// from the header on demand, so that a database of a whole system is not
+// kept twice in memory.
+type fileSource interface {
+	n() int
+	path(i int) string
+	file(i int, f *File)
+}
+
+// fileList is a source of records already decoded (dpkg).
+type fileList []File
+
+func (l fileList) n() int              { return len(l) }
+func (l fileList) path(i int) string   { return l[i].Path }
+func (l fileList) file(i int, f *File) { *f = l[i] }
 
 func (d *fileDB) Kind() string        { return d.kind }
 func (d *fileDB) Source() string      { return d.source }
 func (d *fileDB) Problems() []error   { return d.problems }
 func (d *fileDB) Packages() []Package { return append([]Package(nil), d.pkgs...) }
 
-func (d *fileDB) Files(pkg string) []File {
-	if f, ok := d.files[pkg]; ok {
-		return append([]File(nil), f...)
+// indexes returns the packages an ID or a name stands for.
+func (d *fileDB) indexes(pkg string) []int {
+	if i, ok := d.byID[pkg]; ok {
+		return []int{i}
 	}
+	return d.byName[pkg]
+}
+
+func (d *fileDB) Files(pkg string) []File {
 	var out []File
-	for _, id := range d.byName[pkg] {
-		out = append(out, d.files[id]...)
+	for _, i := range d.indexes(pkg) {
+		src := d.srcs[i]
+		start := len(out)
+		out = append(out, make([]File, src.n())...)
+		for j := range src.n() {
+			src.file(j, &out[start+j])
+		}
 	}
 	return out
+}
+
+func (d *fileDB) get(r ref) File {
+	var f File
+	d.srcs[r.pkg].file(int(r.file), &f)
+	return f
 }
 
 // Owners looks the path up as given, then as resolved inside the root: a
 // package that lists /lib64/libc.so.6 owns /usr/lib64/libc.so.6 when /lib64
 // is a symlink to usr/lib64, and the other way round.
 func (d *fileDB) Owners(p string) []File {
-	p = sysroot.Clean(p)
-	idx := d.owners[p]
-	if len(idx) == 0 && d.root != nil {
-		d.canonOnce.Do(d.buildCanon)
-		if c, err := d.resolve(p); err == nil {
-			idx = d.canon[c]
-		}
-	}
-	if len(idx) == 0 {
+	refs := d.ownerRefs(p)
+	if len(refs) == 0 {
 		return nil
 	}
-	out := make([]File, len(idx))
-	for i, j := range idx {
-		out[i] = *d.all[j]
+	out := make([]File, len(refs))
+	for i, r := range refs {
+		out[i] = d.get(r)
 	}
 	return out
+}
+
+// ownerRefs are the records of p, as given or as resolved in the root.
+func (d *fileDB) ownerRefs(p string) []ref {
+	p = sysroot.Clean(p)
+	refs := d.exactOwners(p)
+	if len(refs) == 0 && d.root != nil {
+		d.canonOnce.Do(d.buildCanon)
+		if c, err := d.resolve(p); err == nil {
+			refs = d.canon[c]
+		}
+	}
+	return refs
+}
+
+// exactOwners are the records listing exactly p.
+func (d *fileDB) exactOwners(p string) []ref {
+	d.ownersOnce.Do(func() {
+		n := 0
+		for _, s := range d.srcs {
+			n += s.n()
+		}
+		d.owners = make(map[string][]ref, n)
+		for i, s := range d.srcs {
+			for j := range s.n() {
+				p := s.path(j)
+				d.owners[p] = append(d.owners[p], ref{int32(i), int32(j)})
+			}
+		}
+	})
+	return d.owners[p]
 }
 
 // resolve resolves the directory part of p inside the root, keeping the
@@ -142,53 +202,91 @@ func (d *fileDB) resolve(p string) (string, error) {
 // buildCanon indexes every file by its resolved path. Directories are
 // resolved once each, so this costs one lookup per distinct directory.
 func (d *fileDB) buildCanon() {
-	d.canon = map[string][]int{}
+	d.canon = map[string][]ref{}
 	dirs := map[string]string{}
-	for i, f := range d.all {
-		dir, base := path.Split(f.Path)
-		r, ok := dirs[dir]
-		if !ok {
-			var err error
-			if r, err = d.root.Resolve(dir); err != nil {
-				r = path.Clean(dir)
+	for i, s := range d.srcs {
+		for j := range s.n() {
+			dir, base := path.Split(s.path(j))
+			r, ok := dirs[dir]
+			if !ok {
+				var err error
+				if r, err = d.root.Resolve(dir); err != nil {
+					r = path.Clean(dir)
+				}
+				dirs[dir] = r
 			}
-			dirs[dir] = r
+			c := path.Join(r, base)
+			d.canon[c] = append(d.canon[c], ref{int32(i), int32(j)})
 		}
-		c := path.Join(r, base)
-		d.canon[c] = append(d.canon[c], i)
 	}
 }
 
-func (d *fileDB) add(p Package, files []File) {
+func (d *fileDB) add(p Package, src fileSource) {
+	d.byID[p.ID] = len(d.pkgs)
+	d.byName[p.Name] = append(d.byName[p.Name], len(d.pkgs))
 	d.pkgs = append(d.pkgs, p)
-	d.byName[p.Name] = append(d.byName[p.Name], p.ID)
-	d.files[p.ID] = files
-	for i := range files {
-		d.all = append(d.all, &d.files[p.ID][i])
-		d.owners[files[i].Path] = append(d.owners[files[i].Path], len(d.all)-1)
-	}
+	d.srcs = append(d.srcs, src)
 }
 
 func newFileDB(root *sysroot.Root, kind string) *fileDB {
-	return &fileDB{root: root, kind: kind, files: map[string][]File{}, byName: map[string][]string{}, owners: map[string][]int{}}
+	return &fileDB{root: root, kind: kind, byID: map[string]int{}, byName: map[string][]int{}}
 }
 
-var rpmStates = map[int]string{
-	rpmdb.StateNormal:       StateNormal,
-	rpmdb.StateReplaced:     StateReplaced,
-	rpmdb.StateNotInstalled: StateNotInstalled,
-	rpmdb.StateNetShared:    StateNetShared,
-	rpmdb.StateWrongColor:   StateWrongColor,
-	rpmdb.StateMissing:      StateNoState,
+// rpmFiles decodes an rpm package's records into Files on demand.
+type rpmFiles struct {
+	p   *rpmdb.Package
+	pkg Package
 }
 
-var rpmFlags = []struct {
-	rpm  uint32
-	flag Flags
-}{
-	{rpmdb.FileConfig, Config}, {rpmdb.FileDoc, Doc}, {rpmdb.FileGhost, Ghost},
-	{rpmdb.FileMissingOK, MissingOK}, {rpmdb.FileLicense, License}, {rpmdb.FileNoReplace, NoReplace},
-	{rpmdb.FileSpecfile, Specfile}, {rpmdb.FileReadme, Readme}, {rpmdb.FileArtifact, Artifact},
+func (r rpmFiles) n() int            { return r.p.NumFiles() }
+func (r rpmFiles) path(i int) string { return r.p.Path(i) }
+func (r rpmFiles) file(i int, out *File) {
+	f := r.p.File(i)
+	*out = File{
+		Path: f.Path, Package: r.pkg.Name, Version: r.pkg.Version, Arch: r.pkg.Arch,
+		Mode: sysroot.FileMode(uint32(f.Mode)), User: f.User, Group: f.Group, Size: f.Size,
+		LinkTarget: f.LinkTo, Flags: rpmFlags(f.Flags), MTime: int64(f.Mtime), Rdev: uint32(f.Rdev), Caps: f.Caps,
+		NoVerify: AttrAll &^ Attrs(f.VerifyFlags), State: rpmState(f.State),
+	}
+	if f.Digest != "" {
+		out.Digest, out.DigestAlgo = lower(f.Digest), r.p.DigestAlgo
+	}
+}
+
+// rpmState names rpm's RPMFILE_STATE_* values.
+func rpmState(st int) string {
+	switch st {
+	case rpmdb.StateNormal:
+		return StateNormal
+	case rpmdb.StateReplaced:
+		return StateReplaced
+	case rpmdb.StateNotInstalled:
+		return StateNotInstalled
+	case rpmdb.StateNetShared:
+		return StateNetShared
+	case rpmdb.StateWrongColor:
+		return StateWrongColor
+	case rpmdb.StateMissing:
+		return StateNoState
+	}
+	return StateNoState
+}
+
+// rpmFlagBits maps rpm's RPMFILE_* bits (0-12) to Flags.
+var rpmFlagBits = [13]Flags{
+	0: Config, 1: Doc, 3: MissingOK, 4: NoReplace, 5: Specfile, 6: Ghost, 7: License, 8: Readme, 12: Artifact,
+}
+
+func rpmFlags(f uint32) Flags {
+	var out Flags
+	for f != 0 {
+		b := bits.TrailingZeros32(f)
+		if b < len(rpmFlagBits) {
+			out |= rpmFlagBits[b]
+		}
+		f &^= 1 << b
+	}
+	return out
 }
 
 // NewRPM wraps an RPM database read by rpmdb (for tests and tools that read
@@ -201,30 +299,22 @@ func newRPM(root *sysroot.Root, db *rpmdb.DB) *fileDB {
 	d.source, d.rpm, d.problems = db.Path, db, db.Problems
 	for _, p := range db.Packages {
 		pkg := Package{Name: p.Name, Version: p.EVR(), Arch: p.Arch, ID: p.NVRA(), kind: "rpm"}
-		if _, dup := d.files[pkg.ID]; dup {
+		if _, dup := d.byID[pkg.ID]; dup {
 			pkg.ID = fmt.Sprintf("%s#%d", pkg.ID, p.Instance)
 		}
-		files := make([]File, len(p.Files))
-		for i, f := range p.Files {
-			var flags Flags
-			for _, m := range rpmFlags {
-				if f.Flags&m.rpm != 0 {
-					flags |= m.flag
-				}
-			}
-			files[i] = File{
-				Path: f.Path, Package: p.Name, Version: pkg.Version, Arch: p.Arch,
-				Mode: sysroot.FileMode(uint32(f.Mode)), User: f.User, Group: f.Group, Size: f.Size,
-				LinkTarget: f.LinkTo, Flags: flags, MTime: int64(f.Mtime), Rdev: uint32(f.Rdev), Caps: f.Caps,
-				NoVerify: AttrAll &^ Attrs(f.VerifyFlags), State: rpmStates[f.State],
-			}
-			if f.Digest != "" {
-				files[i].Digest, files[i].DigestAlgo = strings.ToLower(f.Digest), p.DigestAlgo
-			}
-		}
-		d.add(pkg, files)
+		d.add(pkg, rpmFiles{p: p, pkg: pkg})
 	}
 	return d
+}
+
+// lower lowercases hex, without copying the usual already-lowercase string.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 // dpkg records digests and nothing else about a file; statoverride adds
@@ -306,7 +396,7 @@ func newDpkg(root *sysroot.Root, db *dpkg.DB) *fileDB {
 		for _, c := range p.Conffiles {
 			addFile(c.Path)
 		}
-		d.add(pkg, files)
+		d.add(pkg, fileList(files))
 	}
 	return d
 }

@@ -2,6 +2,19 @@
 // whichever family it is: RPM (rpmdb/) or dpkg (dpkg/). It answers "which
 // package owns this path, and what should it look like", and finds package
 // files to restore a damaged file from.
+//
+// For checks, through facts:
+//
+//	db, err := pass.Facts.Packages()          // nil, nil: no package database
+//	owners := db.Owners("/etc/pam.d/login")    // records, also via symlinked dirs
+//	empty, known := owners[0].ExpectEmpty()    // should this file have content?
+//	rep, err := pass.Facts.PackageVerify(true) // every file, metadata only, once
+//	diff, err := pass.Facts.VerifyPaths(p...)  // these paths, digests included
+//	fix, err := pass.Facts.RestoreFix(p)       // restore from a package file
+//
+// Open reads the database, Verify compares files with it the way rpm -V
+// and debsums do, and Restorer extracts single files from .rpm and .deb
+// files and checks them against it.
 package pkgdb
 
 import (

@@ -40,6 +40,9 @@ import (
 type VerifyOptions struct {
 	// Packages are package IDs or names; empty means every package.
 	Packages []string
+	// Paths, when set, limits the check to the records of these paths
+	// (target-absolute; found through symlinked directories too).
+	Paths []string
 	// Fast compares metadata only: no file is read, so content changes
 	// of same-sized files go unseen.
 	Fast bool
@@ -70,6 +73,8 @@ type Result struct {
 	// Err is the error that made the file unreadable or unlistable, other
 	// than its absence.
 	Err string `json:"error,omitempty"`
+
+	index int32 // the record's place in its package, for ordering
 }
 
 // Config reports whether the file is a configuration file, whose changes
@@ -169,17 +174,22 @@ type Report struct {
 	Unknown []string `json:"unknown_packages,omitempty"`
 }
 
-// record is one file record to verify.
-type record struct {
-	pkg  string // ID
-	file *File
+// task is one path and the records that name it: the run [start, end) of
+// the sorted record list. Tasks are many (one per path of the system) and
+// kept small.
+type task struct {
+	path       string
+	start, end int32
 }
 
-// task is one path and the records that name it.
-type task struct {
-	path, dir, base string
-	records         []int
+// splitPath cuts a path after its last slash: "/usr/bin/", "ls".
+func splitPath(p string) (dir, base string) {
+	i := strings.LastIndexByte(p, '/')
+	return p[:i+1], p[i+1:]
 }
+
+func (t task) dir() string  { d, _ := splitPath(t.path); return d }
+func (t task) base() string { _, b := splitPath(t.path); return b }
 
 // workUnits cuts the sorted tasks into groups of one directory each, and
 // packs small groups together into units of about size tasks, the share a
@@ -190,7 +200,7 @@ func workUnits(tasks []task, size int) [][][]task {
 	n := 0
 	for i := 0; i < len(tasks); {
 		j := i + 1
-		for j < len(tasks) && tasks[j].dir == tasks[i].dir {
+		for j < len(tasks) && tasks[j].dir() == tasks[i].dir() {
 			j++
 		}
 		cur = append(cur, tasks[i:j])
@@ -207,82 +217,120 @@ func workUnits(tasks []task, size int) [][][]task {
 	return units
 }
 
-// Verify compares the files of the selected packages with the disk.
-func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (*Report, error) {
-	rep := &Report{Kind: db.Kind()}
-	ids := sortedIDs(db.Packages())
-	if len(opt.Packages) > 0 {
-		want := map[string]bool{}
-		found := map[string]bool{}
-		for _, p := range opt.Packages {
-			want[p] = true
-		}
-		var sel []string
-		for _, p := range db.Packages() {
-			if want[p.ID] || want[p.Name] || want[p.Name+":"+p.Arch] {
-				sel = append(sel, p.ID)
-				found[p.ID], found[p.Name], found[p.Name+":"+p.Arch] = true, true, true
-			}
-		}
-		for _, p := range opt.Packages {
-			if !found[p] {
-				rep.Unknown = append(rep.Unknown, p)
-			}
-		}
-		sort.Strings(sel)
-		ids = sel
+// asFileDB returns db's own records, or copies another DB implementation's
+// into one (tests of other packages may give their own).
+func asFileDB(db DB) *fileDB {
+	if d, ok := db.(*fileDB); ok {
+		return d
 	}
-	// The records point into the database's own file lists where it is
-	// ours, which saves copying every record of a large system.
-	lists := make([][]File, len(ids))
-	n := 0
-	for i, id := range ids {
-		if fd, ok := db.(*fileDB); ok {
-			lists[i] = fd.files[id]
-		} else {
-			lists[i] = db.Files(id)
+	d := newFileDB(nil, db.Kind())
+	for _, p := range db.Packages() {
+		if p.ID == "" {
+			p.ID = p.Name // a hand-made Package may leave the ID out
 		}
-		n += len(lists[i])
-	}
-	recs := make([]record, 0, n)
-	for i, id := range ids {
-		for j := range lists[i] {
-			recs = append(recs, record{pkg: id, file: &lists[i][j]})
-		}
-	}
-	rep.Packages, rep.Files = len(ids), len(recs)
-
-	byPath := make(map[string]int, len(recs))
-	tasks := make([]task, 0, len(recs))
-	for i, r := range recs {
-		if !active(*r.file) {
-			// Not on disk by design (excluded docs and languages):
-			// nothing to look at.
+		if _, dup := d.byID[p.ID]; dup {
 			continue
 		}
-		t, ok := byPath[r.file.Path]
-		if !ok {
-			t = len(tasks)
-			byPath[r.file.Path] = t
-			dir, base := path.Split(r.file.Path)
-			tasks = append(tasks, task{path: r.file.Path, dir: dir, base: base})
-		}
-		tasks[t].records = append(tasks[t].records, i)
+		d.add(p, fileList(db.Files(p.ID)))
 	}
-	// Sorting by directory keeps a directory's entries together: a worker
-	// opens each directory once, and lists it when it expects many
-	// entries in it.
-	sort.Slice(tasks, func(i, j int) bool {
-		if tasks[i].dir != tasks[j].dir {
-			return tasks[i].dir < tasks[j].dir
+	return d
+}
+
+// Verify compares the files of the selected packages with the disk.
+func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (*Report, error) {
+	d := asFileDB(db)
+	rep := &Report{Kind: db.Kind()}
+	selected := make([]bool, len(d.pkgs))
+	if len(opt.Packages) == 0 {
+		for i := range selected {
+			selected[i] = true
 		}
-		return tasks[i].base < tasks[j].base
+	} else {
+		for _, name := range opt.Packages {
+			idx := d.indexes(name)
+			if len(idx) == 0 {
+				for i, p := range d.pkgs {
+					if p.Name+":"+p.Arch == name {
+						idx = append(idx, i)
+					}
+				}
+			}
+			if len(idx) == 0 {
+				rep.Unknown = append(rep.Unknown, name)
+			}
+			for _, i := range idx {
+				selected[i] = true
+			}
+		}
+	}
+	var refs []ref
+	if len(opt.Paths) > 0 {
+		seen := map[ref]bool{}
+		for _, p := range opt.Paths {
+			for _, r := range d.ownerRefs(p) {
+				if selected[r.pkg] && !seen[r] {
+					seen[r] = true
+					refs = append(refs, r)
+				}
+			}
+		}
+	} else {
+		n := 0
+		for i, s := range d.srcs {
+			if selected[i] {
+				n += s.n()
+			}
+		}
+		refs = make([]ref, 0, n)
+		for i, s := range d.srcs {
+			if selected[i] {
+				for j := range s.n() {
+					refs = append(refs, ref{int32(i), int32(j)})
+				}
+			}
+		}
+	}
+	for _, sel := range selected {
+		if sel {
+			rep.Packages++
+		}
+	}
+	rep.Files = len(refs)
+
+	// Sorting the records by directory, then name, puts the records of
+	// one path side by side and keeps a directory's entries together: a
+	// worker opens each directory once, and lists it when it expects many
+	// entries in it.
+	pathOf := func(r ref) string { return d.srcs[r.pkg].path(int(r.file)) }
+	split := splitPath
+	sort.Slice(refs, func(i, j int) bool {
+		di, bi := split(pathOf(refs[i]))
+		dj, bj := split(pathOf(refs[j]))
+		if di != dj {
+			return di < dj
+		}
+		if bi != bj {
+			return bi < bj
+		}
+		if refs[i].pkg != refs[j].pkg {
+			return refs[i].pkg < refs[j].pkg
+		}
+		return refs[i].file < refs[j].file
 	})
+	tasks := make([]task, 0, len(refs))
+	for i := 0; i < len(refs); {
+		p := pathOf(refs[i])
+		j := i + 1
+		for j < len(refs) && pathOf(refs[j]) == p {
+			j++
+		}
+		tasks = append(tasks, task{path: p, start: int32(i), end: int32(j)})
+		i = j
+	}
 	rep.Paths = len(tasks)
 	units := workUnits(tasks, 64)
 
-	v := &verifier{root: root, db: db, ids: LoadIDs(root), kind: db.Kind(), fast: opt.Fast}
-	results := make([]*Result, len(recs))
+	v := &verifier{root: root, db: d, ids: LoadIDs(root), kind: db.Kind(), fast: opt.Fast}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0) + 1
@@ -291,6 +339,8 @@ func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (
 		next, done atomic.Int64
 		bytes      atomic.Int64
 		wg         sync.WaitGroup
+		mu         sync.Mutex
+		found      []Result
 	)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -298,18 +348,27 @@ func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (
 			defer wg.Done()
 			wk := newWorker(v)
 			defer wk.close()
+			var local []Result
 			for ctx.Err() == nil {
 				u := int(next.Add(1)) - 1
 				if u >= len(units) {
-					return
+					break
 				}
 				for _, g := range units[u] {
-					wk.enter(g[0].dir, len(g))
+					wk.enter(g[0].dir(), len(g))
 					for _, t := range g {
-						pr := wk.probe(t, recs)
+						files := wk.records(d, refs[t.start:t.end])
+						if files == nil {
+							continue // nothing on disk to look at
+						}
+						pr := wk.probe(t, files)
 						bytes.Add(pr.read)
-						for _, i := range t.records {
-							results[i] = v.evaluate(recs[i], pr)
+						for i := range files {
+							r := wk.refs[i]
+							if res := v.evaluate(&files[i], d.pkgs[r.pkg].ID, pr); res != nil {
+								res.index = r.file
+								local = append(local, *res)
+							}
 						}
 					}
 					n := done.Add(int64(len(g)))
@@ -318,6 +377,9 @@ func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (
 					}
 				}
 			}
+			mu.Lock()
+			found = append(found, local...)
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
@@ -325,17 +387,47 @@ func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (
 		return nil, err
 	}
 	rep.Bytes = bytes.Load()
-	for _, r := range results {
-		if r != nil {
-			rep.Results = append(rep.Results, *r)
-		}
+	// Report by package name, then in each package's file order.
+	order := map[string]int{}
+	for i, id := range sortedIDs(d.pkgs) {
+		order[id] = i
 	}
+	sort.Slice(found, func(i, j int) bool {
+		a, b := found[i], found[j]
+		if order[a.PackageID] != order[b.PackageID] {
+			return order[a.PackageID] < order[b.PackageID]
+		}
+		return a.index < b.index
+	})
+	rep.Results = found
 	return rep, nil
+}
+
+// records decodes the records of one path into the worker's scratch
+// slice, leaving out those not installed by design; nil when none is left.
+func (w *worker) records(d *fileDB, refs []ref) []File {
+	w.files, w.refs = w.files[:0], w.refs[:0]
+	for _, r := range refs {
+		// Decode into the scratch slice itself: a local File would
+		// escape through the interface call, one allocation per record.
+		w.files = append(w.files, File{})
+		f := &w.files[len(w.files)-1]
+		d.srcs[r.pkg].file(int(r.file), f)
+		if !active(*f) {
+			w.files = w.files[:len(w.files)-1]
+			continue
+		}
+		w.refs = append(w.refs, r)
+	}
+	if len(w.files) == 0 {
+		return nil
+	}
+	return w.files
 }
 
 type verifier struct {
 	root *sysroot.Root
-	db   DB
+	db   *fileDB
 	ids  *IDs
 	kind string
 	fast bool
@@ -375,7 +467,9 @@ type worker struct {
 	// that an absent entry costs no system call.
 	present map[string]bool
 	rootfd  int
-	pr      probe // reused for every path
+	pr      probe  // reused for every path
+	files   []File // the records of the current path
+	refs    []ref  // and where they come from
 }
 
 func newWorker(v *verifier) *worker {
@@ -465,14 +559,14 @@ func active(f File) bool {
 	return f.State != StateNotInstalled && f.State != StateNetShared
 }
 
-func (w *worker) probe(t task, recs []record) *probe {
+func (w *worker) probe(t task, files []File) *probe {
 	pr := &w.pr
 	*pr = probe{}
 	if w.dirErr != nil {
 		pr.err = w.dirErr
 		return pr
 	}
-	base := t.base
+	base := t.base()
 	if base == "" {
 		base = "." // the root directory itself
 	}
@@ -484,8 +578,8 @@ func (w *worker) probe(t task, recs []record) *probe {
 	var algos [2]string
 	nalgo := 0
 	var needLink, needCaps, needACL, needDir bool
-	for _, i := range t.records {
-		f := recs[i].file
+	for i := range files {
+		f := &files[i]
 		want := w.v.wanted(*f)
 		if want&AttrDigest != 0 && f.DigestAlgo != "" && !w.v.fast && nalgo < len(algos) && f.DigestAlgo != algos[0] {
 			algos[nalgo] = f.DigestAlgo
@@ -583,8 +677,14 @@ func (w *worker) read(pr *probe, dirfd int, base string, algos []string, needCap
 	for _, a := range algos {
 		hashes = append(hashes, NewHash(a))
 	}
+	// A file that fits the buffer is read with one call: asking for one
+	// byte more than its size and getting exactly its size is its end.
+	want := len(w.buf)
+	if sz := pr.st.Size; sz >= 0 && sz < int64(len(w.buf)) {
+		want = int(sz) + 1
+	}
 	for {
-		n, err := unix.Read(fd, w.buf)
+		n, err := unix.Read(fd, w.buf[:want])
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -599,6 +699,10 @@ func (w *worker) read(pr *probe, dirfd int, base string, algos []string, needCap
 		for _, h := range hashes {
 			h.Write(w.buf[:n])
 		}
+		if n < want && want <= int(pr.st.Size)+1 && pr.read == pr.st.Size {
+			break
+		}
+		want = len(w.buf)
 	}
 	pr.size = pr.read
 	var sum [64]byte
@@ -726,10 +830,10 @@ func (v *verifier) wanted(f File) Attrs {
 	return want
 }
 
-func (v *verifier) evaluate(r record, pr *probe) *Result {
-	f := *r.file
+func (v *verifier) evaluate(fp *File, pkgID string, pr *probe) *Result {
+	f := *fp
 	var res Result
-	res.PackageID = r.pkg
+	res.PackageID = pkgID
 	if v.kind == "dpkg" {
 		res.Unknown = f.NoVerify
 		if v.fast {
@@ -849,12 +953,12 @@ func (v *verifier) evaluate(r record, pr *probe) *Result {
 	}
 	// rpm does not report a time difference on a path several packages
 	// share: whichever was installed last set it.
-	if res.Failed&AttrMtime != 0 && len(v.db.Owners(f.Path)) > 1 {
+	if res.Failed&AttrMtime != 0 && len(v.db.exactOwners(f.Path)) > 1 {
 		res.Failed &^= AttrMtime
 	}
 	// debsums does not report a changed file that another package also
 	// lists: the other package may legitimately have replaced it.
-	if v.kind == "dpkg" && res.Failed&AttrDigest != 0 && len(v.db.Owners(f.Path)) > 1 {
+	if v.kind == "dpkg" && res.Failed&AttrDigest != 0 && len(v.db.exactOwners(f.Path)) > 1 {
 		res.Failed &^= AttrDigest
 	}
 	if fileType == unix.S_IFREG && st.Size == 0 && f.Flags&Ghost == 0 {

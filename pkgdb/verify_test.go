@@ -217,3 +217,115 @@ func TestVerifyCorpus(t *testing.T) {
 		})
 	}
 }
+
+// fields normalises a verify line's spacing: dpkg --verify puts one space
+// between the attributes and the file kind, rpm two.
+func fields(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		out = append(out, strings.Join(strings.Fields(l), " "))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestVerifyDebian(t *testing.T) {
+	dir, _ := pkgdbtest.DebianRoot(t)
+	pkgdbtest.NeedTool(t, "debsums", "debsums")
+	clean, _ := verifyLines(t, dir, pkgdb.VerifyOptions{})
+	require.Empty(t, clean)
+
+	p := func(s string) string { return filepath.Join(dir, s) }
+	must(t, os.Remove(p("etc/pam.d/login")))
+	must(t, os.Remove(p("lib/x86_64-linux-gnu/libnss_files.so.2")))
+	must(t, os.Truncate(p("bin/bash"), 0))
+	data, err := os.ReadFile(p("etc/login.defs"))
+	must(t, err)
+	must(t, os.WriteFile(p("etc/login.defs"), append(data, "# local change\n"...), 0o644))
+	data, err = os.ReadFile(p("usr/bin/login"))
+	must(t, err)
+	data[len(data)/2] ^= 0xff
+	must(t, os.WriteFile(p("usr/bin/login"), data, 0o755))
+
+	ours, rep := verifyLines(t, dir, pkgdb.VerifyOptions{})
+
+	// dpkg --verify prints the same notation for the files it knows.
+	cmd := exec.Command("dpkg", "--root="+dir, "--verify")
+	out, _ := cmd.Output()
+	require.Equal(t, fields(strings.Split(string(out), "\n")), fields(ours))
+
+	// debsums -a: the changed files on stdout (-c), the missing ones on
+	// stderr.
+	cmd = exec.Command("debsums", "--root", dir, "--all", "--changed")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, _ = cmd.Output()
+	var changed, missing []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		changed = append(changed, strings.TrimPrefix(l, dir))
+	}
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if _, rest, ok := strings.Cut(l, "missing file "+dir); ok {
+			missing = append(missing, strings.Fields(rest)[0])
+		}
+	}
+	var gotChanged, gotMissing, zero []string
+	for _, r := range rep.Results {
+		switch {
+		case r.Missing:
+			gotMissing = append(gotMissing, r.File.Path)
+		case r.Failed&pkgdb.AttrDigest != 0:
+			gotChanged = append(gotChanged, r.File.Path)
+		}
+		if r.ZeroSize {
+			zero = append(zero, r.File.Path)
+		}
+	}
+	require.ElementsMatch(t, changed, gotChanged)
+	require.ElementsMatch(t, missing, gotMissing)
+	require.Equal(t, []string{"/bin/bash"}, zero)
+	require.Contains(t, ours, "??5??????  c /etc/login.defs")
+	require.Contains(t, ours, "missing   c /etc/pam.d/login")
+
+	// A missing symlink that only the .list records: neither dpkg
+	// --verify nor debsums see it; rescue does.
+	must(t, os.Remove(p("lib64/ld-linux-x86-64.so.2")))
+	ours, _ = verifyLines(t, dir, pkgdb.VerifyOptions{Fast: true})
+	require.Contains(t, ours, "missing     /lib64/ld-linux-x86-64.so.2")
+}
+
+// statoverride and diversions, set with dpkg's own tools.
+func TestVerifyDebianOverrides(t *testing.T) {
+	dir, _ := pkgdbtest.DebianRoot(t)
+	pkgdbtest.NeedTool(t, "dpkg-divert", "dpkg")
+	run := func(args ...string) {
+		out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+		require.NoError(t, err, "%v: %s", args, out)
+	}
+	run("dpkg-statoverride", "--root", dir, "--update", "--add", "root", "tty", "2755", "/usr/bin/passwd")
+	// login lists /bin/login (/bin is a symlink to usr/bin): dpkg matches
+	// diversions on the listed path.
+	run("dpkg-divert", "--root", dir, "--local", "--rename", "--divert", "/bin/login.real", "--add", "/bin/login")
+	clean, _ := verifyLines(t, dir, pkgdb.VerifyOptions{})
+	require.Empty(t, clean, "the override and the diversion are what dpkg expects")
+
+	root, err := sysroot.Open(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	db, err := pkgdb.Open(root)
+	require.NoError(t, err)
+	o := db.Owners("/usr/bin/login.real")
+	require.Len(t, o, 1)
+	require.Equal(t, "login", o[0].Package)
+	require.Equal(t, "/bin/login.real", o[0].Path)
+	require.Equal(t, "/bin/login", o[0].PackagePath)
+
+	must(t, os.Chmod(filepath.Join(dir, "usr/bin/passwd"), 0o4755))
+	must(t, os.Chown(filepath.Join(dir, "usr/bin/passwd"), 0, 0))
+	must(t, os.Truncate(filepath.Join(dir, "usr/bin/login.real"), 3))
+	ours, _ := verifyLines(t, dir, pkgdb.VerifyOptions{})
+	require.Equal(t, []string{"??5??????    /bin/login.real", "?M.??.G??    /usr/bin/passwd"}, ours)
+}

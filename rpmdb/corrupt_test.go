@@ -47,7 +47,7 @@ func TestTruncatedBDB(t *testing.T) {
 // every other package is still read.
 func TestCorruptHeaderInBDB(t *testing.T) {
 	data := testDB(t, "centos7-plain", "Packages")
-	blobs, _, err := readBDB(data)
+	blobs, _, err := readBDBBytes(data)
 	require.NoError(t, err)
 	victim := blobs[3].Data
 	i := bytes.Index(data, victim[:64])
@@ -200,7 +200,7 @@ func ndbFile(blob []byte) []byte {
 }
 
 func TestNDBFileBuilder(t *testing.T) {
-	blobs, _, err := readBDB(testDB(t, "libuuid", "Packages"))
+	blobs, _, err := readBDBBytes(testDB(t, "libuuid", "Packages"))
 	require.NoError(t, err)
 	db, err := Parse(FormatNDB, ndbFile(blobs[0].Data), nil)
 	require.NoError(t, err)
@@ -209,7 +209,7 @@ func TestNDBFileBuilder(t *testing.T) {
 }
 
 func FuzzParseHeader(f *testing.F) {
-	blobs, _, err := readBDB(testDB(f, "libuuid", "Packages"))
+	blobs, _, err := readBDBBytes(testDB(f, "libuuid", "Packages"))
 	require.NoError(f, err)
 	for _, b := range blobs {
 		f.Add(b.Data)
@@ -227,7 +227,7 @@ func FuzzParseHeader(f *testing.F) {
 			h.Bytes(tag)
 		}
 		if p, err := NewPackage(h); err == nil {
-			for _, f := range p.Files {
+			for _, f := range p.Files() {
 				require.True(t, strings.HasPrefix(f.Path, "/"), f.Path)
 			}
 		}
@@ -236,7 +236,7 @@ func FuzzParseHeader(f *testing.F) {
 
 func FuzzParseDB(f *testing.F) {
 	data := testDB(f, "libuuid", "Packages")
-	blobs, _, err := readBDB(data)
+	blobs, _, err := readBDBBytes(data)
 	require.NoError(f, err)
 	f.Add(byte(0), data)
 	f.Add(byte(1), ndbFile(blobs[0].Data))
@@ -252,4 +252,8 @@ func FuzzParseDB(f *testing.F) {
 			Parse(format, data, data[len(data)/2:])
 		}
 	})
+}
+
+func readBDBBytes(data []byte) ([]Blob, []error, error) {
+	return readBDB(bytes.NewReader(data), int64(len(data)))
 }

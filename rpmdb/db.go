@@ -1,11 +1,16 @@
 package rpmdb
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"rescue/sysroot"
 )
@@ -71,18 +76,26 @@ func Open(root *sysroot.Root) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := root.ReadFileLimit(p, MaxDBSize)
+	f, err := root.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p, err)
 	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	if fi.Size() > MaxDBSize {
+		return nil, fmt.Errorf("reading %s: %d bytes is more than a package database holds", p, fi.Size())
+	}
 	var wal []byte
 	if format == FormatSQLite {
-		wal, err = root.ReadFileLimit(p+"-wal", MaxDBSize)
+		wal, err = readAll(root, p+"-wal")
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("reading %s-wal: %w", p, err)
 		}
 	}
-	db, err := Parse(format, data, wal)
+	db, err := ParseReader(format, f, fi.Size(), wal)
 	if db != nil {
 		db.Path = p
 	}
@@ -92,10 +105,39 @@ func Open(root *sysroot.Root) (*DB, error) {
 	return db, nil
 }
 
+// readAll reads a whole file of at most MaxDBSize bytes into a buffer of
+// its size.
+func readAll(root *sysroot.Root, p string) ([]byte, error) {
+	f, err := root.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > MaxDBSize {
+		return nil, fmt.Errorf("%d bytes is more than a package database holds", fi.Size())
+	}
+	data := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, data)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	return data[:n], nil
+}
+
 // Parse decodes a database file of the given format; wal is the SQLite
 // write-ahead log, or nil. It returns an error only when nothing can be read
 // at all; damaged parts are listed in DB.Problems.
 func Parse(format string, data, wal []byte) (*DB, error) {
+	return ParseReader(format, bytes.NewReader(data), int64(len(data)), wal)
+}
+
+// ParseReader is Parse reading the database file through r: only the
+// pages that hold package headers are read.
+func ParseReader(format string, r io.ReaderAt, size int64, wal []byte) (*DB, error) {
 	var (
 		blobs    []Blob
 		problems []error
@@ -103,11 +145,11 @@ func Parse(format string, data, wal []byte) (*DB, error) {
 	)
 	switch format {
 	case FormatBDB:
-		blobs, problems, err = readBDB(data)
+		blobs, problems, err = readBDB(r, size)
 	case FormatNDB:
-		blobs, problems, err = readNDB(data)
+		blobs, problems, err = readNDB(r, size)
 	case FormatSQLite:
-		blobs, problems, err = readSQLite(data, wal)
+		blobs, problems, err = readSQLite(r, size, wal)
 	default:
 		return nil, fmt.Errorf("unknown rpm database format %q", format)
 	}
@@ -115,19 +157,39 @@ func Parse(format string, data, wal []byte) (*DB, error) {
 	if err != nil {
 		return db, err
 	}
-	for _, b := range blobs {
-		h, err := ParseHeader(b.Data)
-		if err != nil {
-			db.Problems = append(db.Problems, fmt.Errorf("package %d: %w", b.Instance, err))
-			continue
+	// Headers decode independently: spread them over the CPUs.
+	pkgs := make([]*Package, len(blobs))
+	errs := make([]error, len(blobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(blobs) {
+					return
+				}
+				h, err := ParseHeader(blobs[i].Data)
+				if err == nil {
+					pkgs[i], err = NewPackage(h)
+				}
+				if err != nil {
+					errs[i] = fmt.Errorf("package %d: %w", blobs[i].Instance, err)
+					continue
+				}
+				pkgs[i].Instance = blobs[i].Instance
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range blobs {
+		if errs[i] != nil {
+			db.Problems = append(db.Problems, errs[i])
+		} else {
+			db.Packages = append(db.Packages, pkgs[i])
 		}
-		p, err := NewPackage(h)
-		if err != nil {
-			db.Problems = append(db.Problems, fmt.Errorf("package %d: %w", b.Instance, err))
-			continue
-		}
-		p.Instance = b.Instance
-		db.Packages = append(db.Packages, p)
 	}
 	sort.SliceStable(db.Packages, func(i, j int) bool { return db.Packages[i].Instance < db.Packages[j].Instance })
 	if len(db.Packages) == 0 && len(db.Problems) > 0 {

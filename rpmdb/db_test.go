@@ -72,7 +72,7 @@ func dumpOurs(db *DB) (pkgs, files []string) {
 		}
 		id := p.Name + "-" + p.EVR() + "." + arch
 		pkgs = append(pkgs, id)
-		for _, f := range p.Files {
+		for _, f := range p.Files() {
 			state := "(none)"
 			if f.State != StateMissing {
 				state = fmt.Sprint(f.State)
@@ -115,7 +115,7 @@ func TestRealDatabases(t *testing.T) {
 				var got []string
 				for _, p := range db.Packages {
 					got = append(got, p.NVRA()+" "+p.SigMD5)
-					require.NotEmpty(t, p.Files, p.NVRA())
+					require.NotEmpty(t, p.Files(), p.NVRA())
 				}
 				sort.Strings(got)
 				require.Equal(t, want, got)

@@ -6,10 +6,12 @@
 package rpmdb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // Header tag data types (rpm's rpmTagType).
@@ -53,7 +55,8 @@ type Header struct {
 
 // ParseHeader parses a header blob as the database stores it: the index
 // length and data length (big-endian, as in every RPM header whatever the
-// machine), the index and the data. Trailing bytes are ignored.
+// machine), the index and the data. Trailing bytes are ignored. The strings
+// the header returns share blob's memory: blob must not change afterwards.
 func ParseHeader(blob []byte) (*Header, error) {
 	h, _, err := parseHeader(blob)
 	return h, err
@@ -149,14 +152,7 @@ func checkEntry(e entry, data []byte) error {
 	return nil
 }
 
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
+func indexByte(b []byte, c byte) int { return bytes.IndexByte(b, c) }
 
 // Has reports whether the header holds tag.
 func (h *Header) Has(tag int32) bool {
@@ -174,9 +170,20 @@ func (h *Header) String(tag int32) string {
 	switch e.typ {
 	case typeString, typeStringArray, typeI18NString:
 		rest := h.data[e.offset:]
-		return string(rest[:indexByte(rest, 0)])
+		return view(rest[:indexByte(rest, 0)])
 	}
 	return ""
+}
+
+// view returns the bytes as a string without copying them. A header's data
+// is never written after it is parsed, and a large database has hundreds of
+// thousands of file names, users and digests: copying each would dominate
+// the time it takes to read it.
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // Strings returns a string array tag, or nil.
@@ -194,7 +201,7 @@ func (h *Header) Strings(tag int32) []string {
 	out := make([]string, 0, e.count)
 	for i := uint32(0); i < e.count; i++ {
 		j := indexByte(rest, 0)
-		out = append(out, string(rest[:j]))
+		out = append(out, view(rest[:j]))
 		rest = rest[j+1:]
 	}
 	return out
@@ -276,4 +283,98 @@ func (h *Header) describe() string {
 		b.WriteString("." + a)
 	}
 	return b.String()
+}
+
+// intColumn reads the values of an integer tag one by one, without a slice
+// of them; a zero column (absent or not an integer tag) has length 0.
+type intColumn struct {
+	d     []byte
+	width int
+	n     int
+}
+
+func (h *Header) intColumn(tag int32) intColumn {
+	e, ok := h.entries[tag]
+	if !ok {
+		return intColumn{}
+	}
+	w := map[uint32]int{typeChar: 1, typeInt8: 1, typeInt16: 2, typeInt32: 4, typeInt64: 8}[e.typ]
+	if w == 0 {
+		return intColumn{}
+	}
+	return intColumn{d: h.data[e.offset:], width: w, n: int(e.count)}
+}
+
+func (c intColumn) at(i int) int64 {
+	switch c.width {
+	case 1:
+		return int64(c.d[i])
+	case 2:
+		return int64(binary.BigEndian.Uint16(c.d[2*i:]))
+	case 4:
+		return int64(binary.BigEndian.Uint32(c.d[4*i:]))
+	case 8:
+		return int64(binary.BigEndian.Uint64(c.d[8*i:]))
+	}
+	return 0
+}
+
+// strColumn reads the strings of a string array tag in order.
+type strColumn struct {
+	rest []byte
+	n    int
+}
+
+func (h *Header) strColumn(tag int32) strColumn {
+	e, ok := h.entries[tag]
+	if !ok {
+		return strColumn{}
+	}
+	switch e.typ {
+	case typeString, typeStringArray, typeI18NString:
+		return strColumn{rest: h.data[e.offset:], n: int(e.count)}
+	}
+	return strColumn{}
+}
+
+// next returns the next string; the column was checked to hold n of them.
+func (c *strColumn) next() string {
+	j := indexByte(c.rest, 0)
+	s := view(c.rest[:j])
+	c.rest = c.rest[j+1:]
+	return s
+}
+
+// strIndex gives random access to the strings of a string array tag
+// through their offsets in the data store.
+type strIndex struct {
+	data []byte
+	off  []uint32
+}
+
+func (h *Header) strIndex(tag int32) strIndex {
+	c := h.strColumn(tag)
+	if c.n == 0 {
+		return strIndex{}
+	}
+	x := strIndex{data: h.data, off: make([]uint32, c.n)}
+	base := len(h.data) - len(c.rest)
+	pos := base
+	for i := range c.n {
+		x.off[i] = uint32(pos)
+		j := indexByte(h.data[pos:], 0)
+		pos += j + 1
+	}
+	return x
+}
+
+func (x strIndex) n() int { return len(x.off) }
+
+// at returns string i, or "" for an absent column.
+func (x strIndex) at(i int) string {
+	if x.off == nil {
+		return ""
+	}
+	rest := x.data[x.off[i]:]
+	return view(rest[:indexByte(rest, 0)])
 }

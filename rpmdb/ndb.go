@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/adler32"
+	"io"
 )
 
 // NDB, rpm's own "new database" (`Packages.db`, SUSE since 15): a 32-byte
@@ -27,26 +28,38 @@ const (
 )
 
 // readNDB returns every header blob of an NDB Packages.db. A damaged slot
-// or blob is reported in problems and skipped.
-func readNDB(data []byte) (blobs []Blob, problems []error, err error) {
+// or blob is reported in problems and skipped. The slot pages are read
+// first, then each blob on its own.
+func readNDB(r io.ReaderAt, size int64) (blobs []Blob, problems []error, err error) {
 	le := binary.LittleEndian
-	if len(data) < 32 || le.Uint32(data) != ndbMagic {
+	hdr := make([]byte, 32)
+	if size < 32 {
 		return nil, nil, fmt.Errorf("%w: not an NDB Packages.db", ErrCorrupt)
 	}
-	if v := le.Uint32(data[4:]); v != 0 {
+	if _, err := r.ReadAt(hdr, 0); err != nil {
+		return nil, nil, fmt.Errorf("reading the NDB header: %w", err)
+	}
+	if le.Uint32(hdr) != ndbMagic {
+		return nil, nil, fmt.Errorf("%w: not an NDB Packages.db", ErrCorrupt)
+	}
+	if v := le.Uint32(hdr[4:]); v != 0 {
 		return nil, nil, fmt.Errorf("%w: NDB version %d, only 0 is known", ErrCorrupt, v)
 	}
-	npages := le.Uint32(data[12:])
+	npages := le.Uint32(hdr[12:])
 	if npages == 0 || npages > ndbMaxPages {
 		return nil, nil, fmt.Errorf("%w: NDB with %d slot pages", ErrCorrupt, npages)
 	}
-	if uint64(npages)*ndbPage > uint64(len(data)) {
-		return nil, nil, fmt.Errorf("%w: truncated: %d slot pages need %d bytes, the file has %d", ErrCorrupt, npages, npages*ndbPage, len(data))
+	if int64(npages)*ndbPage > size {
+		return nil, nil, fmt.Errorf("%w: truncated: %d slot pages need %d bytes, the file has %d", ErrCorrupt, npages, npages*ndbPage, size)
+	}
+	slots := make([]byte, int(npages)*ndbPage)
+	if _, err := r.ReadAt(slots, 0); err != nil {
+		return nil, nil, fmt.Errorf("reading the NDB slots: %w", err)
 	}
 	minBlk := npages * ndbPage / ndbBlock
-	fileBlks := uint64(len(data) / ndbBlock)
+	fileBlks := uint64(size / ndbBlock)
 	for s := uint32(ndbFirstSlots); s < npages*ndbPage/16; s++ {
-		slot := data[s*16 : s*16+16]
+		slot := slots[s*16 : s*16+16]
 		if le.Uint32(slot) != ndbSlotMagic {
 			problems = append(problems, fmt.Errorf("%w: slot %d has no slot magic", ErrCorrupt, s))
 			continue
@@ -55,11 +68,15 @@ func readNDB(data []byte) (blobs []Blob, problems []error, err error) {
 		if off == 0 {
 			continue // free slot
 		}
-		if pkg == 0 || cnt == 0 || off < minBlk || uint64(off)+uint64(cnt) > fileBlks {
+		if pkg == 0 || cnt == 0 || off < minBlk || uint64(off)+uint64(cnt) > fileBlks || uint64(cnt)*ndbBlock > maxDataSize {
 			problems = append(problems, fmt.Errorf("%w: slot %d (package %d) points at blocks %d+%d of %d", ErrCorrupt, s, pkg, off, cnt, fileBlks))
 			continue
 		}
-		blk := data[uint64(off)*ndbBlock : (uint64(off)+uint64(cnt))*ndbBlock]
+		blk := make([]byte, uint64(cnt)*ndbBlock)
+		if _, err := r.ReadAt(blk, int64(off)*ndbBlock); err != nil {
+			problems = append(problems, fmt.Errorf("package %d: reading its blob: %w", pkg, err))
+			continue
+		}
 		if len(blk) < ndbHead+ndbTail || le.Uint32(blk) != ndbBlobMagic || le.Uint32(blk[4:]) != pkg {
 			problems = append(problems, fmt.Errorf("%w: package %d: bad blob head", ErrCorrupt, pkg))
 			continue

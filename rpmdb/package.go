@@ -24,7 +24,73 @@ type Package struct {
 	// SigMD5 is the MD5 of header and payload that identifies a package
 	// build, as hex; empty when absent.
 	SigMD5 string
-	Files  []File
+
+	// The file records stay in the header and are decoded one at a time:
+	// a database of a whole system holds hundreds of thousands, and
+	// keeping a decoded copy of each beside the header would double the
+	// memory rescue touches.
+	paths []string
+	cols  fileColumns
+}
+
+type fileColumns struct {
+	sizes, modes, rdevs, mtimes, flags, vflags, states, colors, inodes intColumn
+	digests, links, users, groups, caps, langs                         strIndex
+}
+
+// NumFiles is the number of file records.
+func (p *Package) NumFiles() int { return len(p.paths) }
+
+// Path is the path of file record i.
+func (p *Package) Path(i int) string { return p.paths[i] }
+
+// File decodes file record i.
+func (p *Package) File(i int) File {
+	c := &p.cols
+	f := File{Path: p.paths[i], VerifyFlags: VerifyAll, State: StateMissing}
+	if c.sizes.n > 0 {
+		f.Size = c.sizes.at(i)
+	}
+	if c.modes.n > 0 {
+		f.Mode = uint16(c.modes.at(i))
+	}
+	if c.rdevs.n > 0 {
+		f.Rdev = uint16(c.rdevs.at(i))
+	}
+	if c.mtimes.n > 0 {
+		f.Mtime = uint32(c.mtimes.at(i))
+	}
+	if c.flags.n > 0 {
+		f.Flags = uint32(c.flags.at(i))
+	}
+	if c.vflags.n > 0 {
+		f.VerifyFlags = uint32(c.vflags.at(i))
+	}
+	if c.states.n > 0 {
+		f.State = int(int8(c.states.at(i)))
+	}
+	if c.colors.n > 0 {
+		f.Color = uint32(c.colors.at(i))
+	}
+	if c.inodes.n > 0 {
+		f.Inode = uint32(c.inodes.at(i))
+	}
+	f.Digest = c.digests.at(i)
+	f.LinkTo = c.links.at(i)
+	f.User = c.users.at(i)
+	f.Group = c.groups.at(i)
+	f.Caps = c.caps.at(i)
+	f.Lang = c.langs.at(i)
+	return f
+}
+
+// Files decodes every file record.
+func (p *Package) Files() []File {
+	out := make([]File, len(p.paths))
+	for i := range out {
+		out[i] = p.File(i)
+	}
+	return out
 }
 
 // File is one file of a package as its header records it.
@@ -120,113 +186,82 @@ func NewPackage(h *Header) (*Package, error) {
 	if n == 0 {
 		return p, nil
 	}
-	sizes := h.Ints(TagLongFileSizes)
-	if sizes == nil {
-		sizes = h.Ints(TagFileSizes)
+	c := &p.cols
+	c.sizes = h.intColumn(TagLongFileSizes)
+	if c.sizes.n == 0 {
+		c.sizes = h.intColumn(TagFileSizes)
 	}
-	modes := h.Ints(TagFileModes)
-	rdevs := h.Ints(TagFileRdevs)
-	mtimes := h.Ints(TagFileMtimes)
-	digests := h.Strings(TagFileDigests)
-	links := h.Strings(TagFileLinkTos)
-	flags := h.Ints(TagFileFlags)
-	users := h.Strings(TagFileUserName)
-	groups := h.Strings(TagFileGroupName)
-	vflags := h.Ints(TagFileVerifyFlags)
-	states := h.Ints(TagFileStates)
-	caps := h.Strings(TagFileCaps)
-	langs := h.Strings(TagFileLangs)
-	colors := h.Ints(TagFileColors)
-	inodes := h.Ints(TagFileInodes)
-	for name, l := range map[string]int{
-		"sizes": len(sizes), "modes": len(modes), "rdevs": len(rdevs), "mtimes": len(mtimes),
-		"digests": len(digests), "link targets": len(links), "flags": len(flags),
-		"users": len(users), "groups": len(groups), "verify flags": len(vflags),
-		"states": len(states), "capabilities": len(caps), "langs": len(langs),
-		"colors": len(colors), "inodes": len(inodes),
+	c.modes = h.intColumn(TagFileModes)
+	c.rdevs = h.intColumn(TagFileRdevs)
+	c.mtimes = h.intColumn(TagFileMtimes)
+	c.flags = h.intColumn(TagFileFlags)
+	c.vflags = h.intColumn(TagFileVerifyFlags)
+	c.states = h.intColumn(TagFileStates)
+	c.colors = h.intColumn(TagFileColors)
+	c.inodes = h.intColumn(TagFileInodes)
+	c.digests = h.strIndex(TagFileDigests)
+	c.links = h.strIndex(TagFileLinkTos)
+	c.users = h.strIndex(TagFileUserName)
+	c.groups = h.strIndex(TagFileGroupName)
+	c.caps = h.strIndex(TagFileCaps)
+	c.langs = h.strIndex(TagFileLangs)
+	for _, col := range []struct {
+		name string
+		n    int
+	}{
+		{"sizes", c.sizes.n}, {"modes", c.modes.n}, {"rdevs", c.rdevs.n}, {"mtimes", c.mtimes.n},
+		{"digests", c.digests.n()}, {"link targets", c.links.n()}, {"flags", c.flags.n},
+		{"users", c.users.n()}, {"groups", c.groups.n()}, {"verify flags", c.vflags.n},
+		{"states", c.states.n}, {"capabilities", c.caps.n()}, {"langs", c.langs.n()},
+		{"colors", c.colors.n}, {"inodes", c.inodes.n},
 	} {
-		if l != 0 && l != n {
-			return nil, fmt.Errorf("%w: %s: %d files but %d %s", ErrHeader, p.NVRA(), n, l, name)
+		if col.n != 0 && col.n != n {
+			return nil, fmt.Errorf("%w: %s: %d files but %d %s", ErrHeader, p.NVRA(), n, col.n, col.name)
 		}
 	}
-	p.Files = make([]File, n)
-	for i := range p.Files {
-		f := &p.Files[i]
-		f.Path = paths[i]
-		f.VerifyFlags = VerifyAll
-		f.State = StateMissing
-		if sizes != nil {
-			f.Size = sizes[i]
-		}
-		if modes != nil {
-			f.Mode = uint16(modes[i])
-		}
-		if rdevs != nil {
-			f.Rdev = uint16(rdevs[i])
-		}
-		if mtimes != nil {
-			f.Mtime = uint32(mtimes[i])
-		}
-		if digests != nil {
-			f.Digest = digests[i]
-		}
-		if links != nil {
-			f.LinkTo = links[i]
-		}
-		if flags != nil {
-			f.Flags = uint32(flags[i])
-		}
-		if users != nil {
-			f.User = users[i]
-		}
-		if groups != nil {
-			f.Group = groups[i]
-		}
-		if vflags != nil {
-			f.VerifyFlags = uint32(vflags[i])
-		}
-		if states != nil {
-			f.State = int(int8(states[i]))
-		}
-		if caps != nil {
-			f.Caps = caps[i]
-		}
-		if langs != nil {
-			f.Lang = langs[i]
-		}
-		if colors != nil {
-			f.Color = uint32(colors[i])
-		}
-		if inodes != nil {
-			f.Inode = uint32(inodes[i])
-		}
-	}
+	p.paths = paths
 	return p, nil
 }
 
 // filePaths joins DIRNAMES[DIRINDEXES[i]] and BASENAMES[i], or returns the
 // OLDFILENAMES of headers from before compressed file lists.
 func filePaths(h *Header) ([]string, error) {
-	base := h.Strings(TagBaseNames)
-	if base == nil {
+	base := h.strColumn(TagBaseNames)
+	if base.n == 0 {
 		return h.Strings(TagOldFilenames), nil
 	}
 	dirs := h.Strings(TagDirNames)
-	idx := h.Ints(TagDirIndexes)
-	if len(idx) != len(base) {
-		return nil, fmt.Errorf("%w: %d base names but %d directory indexes", ErrHeader, len(base), len(idx))
+	idx := h.intColumn(TagDirIndexes)
+	if idx.n != base.n {
+		return nil, fmt.Errorf("%w: %d base names but %d directory indexes", ErrHeader, base.n, idx.n)
 	}
-	out := make([]string, len(base))
-	for i, b := range base {
-		if idx[i] < 0 || idx[i] >= int64(len(dirs)) {
-			return nil, fmt.Errorf("%w: directory index %d of %s out of range (%d directories)", ErrHeader, idx[i], b, len(dirs))
+	// One buffer holds every path: a package with thousands of files
+	// makes one allocation instead of thousands.
+	total := 0
+	probe := base
+	for i := 0; i < base.n; i++ {
+		d := idx.at(i)
+		if d < 0 || d >= int64(len(dirs)) {
+			return nil, fmt.Errorf("%w: directory index %d of file %d out of range (%d directories)", ErrHeader, d, i, len(dirs))
 		}
-		out[i] = dirs[idx[i]] + b
-		if out[i] == "" || out[i][0] != '/' {
-			// rpm stores absolute paths; anything else would be resolved
-			// against the helper's working directory by a naive caller.
-			out[i] = path.Clean("/" + out[i])
+		total += len(dirs[d]) + len(probe.next()) + 1
+	}
+	buf := make([]byte, 0, total)
+	out := make([]string, base.n)
+	for i := range out {
+		start := len(buf)
+		d := dirs[idx.at(i)]
+		b := base.next()
+		if d == "" || d[0] != '/' {
+			// rpm stores absolute paths; anything else would be
+			// resolved against the helper's working directory by a
+			// naive caller.
+			out[i] = path.Clean("/" + d + b)
+			continue
 		}
+		buf = append(buf, d...)
+		buf = append(buf, b...)
+		out[i] = view(buf[start:len(buf):len(buf)])
 	}
 	return out, nil
 }

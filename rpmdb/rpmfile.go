@@ -135,8 +135,8 @@ func (pf *PackageFile) Payload() (io.ReadCloser, error) {
 // stored with the last link, which Extract follows.
 func (pf *PackageFile) Extract(path string) ([]byte, error) {
 	idx := -1
-	for i, f := range pf.Package.Files {
-		if f.Path == path {
+	for i := range pf.Package.NumFiles() {
+		if pf.Package.Path(i) == path {
 			idx = i
 			break
 		}
@@ -144,7 +144,7 @@ func (pf *PackageFile) Extract(path string) ([]byte, error) {
 	if idx < 0 {
 		return nil, fmt.Errorf("%s: %w", path, ErrNotInPackage)
 	}
-	want := pf.Package.Files[idx]
+	want := pf.Package.File(idx)
 	if !want.IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file in %s", path, pf.Package.NVRA())
 	}
@@ -153,7 +153,7 @@ func (pf *PackageFile) Extract(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer payload.Close()
-	cr := &cpioReader{r: bufio.NewReaderSize(payload, 64<<10), sizes: pf.Package.Files}
+	cr := &cpioReader{r: bufio.NewReaderSize(payload, 64<<10), pkg: pf.Package}
 	var wantIno uint64
 	found := false
 	for {
@@ -207,9 +207,9 @@ type cpioEntry struct {
 }
 
 type cpioReader struct {
-	r     *bufio.Reader
-	sizes []File
-	pos   int64
+	r   *bufio.Reader
+	pkg *Package // for the sizes of stripped entries
+	pos int64
 }
 
 func (c *cpioReader) read(n int) ([]byte, error) {
@@ -242,13 +242,13 @@ func (c *cpioReader) next() (cpioEntry, error) {
 			return cpioEntry{}, err
 		}
 		i, err := strconv.ParseUint(string(hex), 16, 32)
-		if err != nil || int(i) >= len(c.sizes) {
+		if err != nil || int(i) >= c.pkg.NumFiles() {
 			return cpioEntry{}, fmt.Errorf("bad stripped cpio index %q", hex)
 		}
 		if err := c.pad(); err != nil {
 			return cpioEntry{}, err
 		}
-		return cpioEntry{index: int(i), size: c.sizes[i].Size}, nil
+		return cpioEntry{index: int(i), size: c.pkg.File(int(i)).Size}, nil
 	case "070701", "070702":
 	default:
 		return cpioEntry{}, fmt.Errorf("bad cpio magic %q", magic)

@@ -3,6 +3,7 @@ package rpmdb
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -17,20 +18,31 @@ import (
 const sqliteMagic = "SQLite format 3\x00"
 
 type sqliteDB struct {
-	data     []byte
+	r        io.ReaderAt
+	size     int64
 	pageSize int
 	usable   int
 	nPages   uint32
 	wal      map[uint32][]byte // page number -> newest committed frame
+	// bufs holds one page buffer per b-tree depth, and one for overflow
+	// pages: pages are read as needed rather than the file at once.
+	bufs [][]byte
 }
 
 // readSQLite returns the header blobs of rpm's Packages table (rowid hnum,
 // column blob) from an rpmdb.sqlite file and its -wal file (nil if none).
-func readSQLite(data, wal []byte) (blobs []Blob, problems []error, err error) {
-	if len(data) < 100 || string(data[:16]) != sqliteMagic {
+func readSQLite(r io.ReaderAt, size int64, wal []byte) (blobs []Blob, problems []error, err error) {
+	data := make([]byte, 100)
+	if size < 100 {
 		return nil, nil, fmt.Errorf("%w: not an SQLite database", ErrCorrupt)
 	}
-	db := &sqliteDB{data: data}
+	if _, err := r.ReadAt(data, 0); err != nil {
+		return nil, nil, fmt.Errorf("reading the database header: %w", err)
+	}
+	if string(data[:16]) != sqliteMagic {
+		return nil, nil, fmt.Errorf("%w: not an SQLite database", ErrCorrupt)
+	}
+	db := &sqliteDB{r: r, size: size}
 	ps := int(binary.BigEndian.Uint16(data[16:]))
 	if ps == 1 {
 		ps = 65536
@@ -43,7 +55,8 @@ func readSQLite(data, wal []byte) (blobs []Blob, problems []error, err error) {
 	if db.usable < 480 {
 		return nil, nil, fmt.Errorf("%w: %d reserved bytes per page", ErrCorrupt, data[20])
 	}
-	db.nPages = uint32(len(data) / ps)
+	db.nPages = uint32(size / int64(ps))
+	db.bufs = make([][]byte, 23)
 	if wal != nil {
 		if perr := db.applyWAL(wal); perr != nil {
 			problems = append(problems, perr)
@@ -138,20 +151,32 @@ func walChecksum(order binary.ByteOrder, b []byte, s0, s1 uint32) (uint32, uint3
 	return s0, s1
 }
 
-// page returns page n (1-based), from the log when it holds the page.
-func (db *sqliteDB) page(n uint32) ([]byte, error) {
+// page returns page n (1-based), from the log when it holds the page, else
+// read into buffer slot (valid until the slot is used again).
+func (db *sqliteDB) page(n uint32, slot int) ([]byte, error) {
 	if n == 0 || n > db.nPages {
 		return nil, fmt.Errorf("%w: page %d out of range (%d pages)", ErrCorrupt, n, db.nPages)
 	}
 	if p, ok := db.wal[n]; ok {
 		return p, nil
 	}
-	start := int(n-1) * db.pageSize
-	if start+db.pageSize > len(db.data) {
+	start := int64(n-1) * int64(db.pageSize)
+	if start+int64(db.pageSize) > db.size {
 		return nil, fmt.Errorf("%w: page %d lies beyond the end of the file (truncated)", ErrCorrupt, n)
 	}
-	return db.data[start : start+db.pageSize], nil
+	if db.bufs[slot] == nil {
+		db.bufs[slot] = make([]byte, db.pageSize)
+	}
+	b := db.bufs[slot]
+	if _, err := db.r.ReadAt(b, start); err != nil {
+		return nil, fmt.Errorf("reading page %d: %w", n, err)
+	}
+	return b, nil
 }
+
+// overflowSlot is the page buffer for overflow chains; b-tree levels use
+// the slots below it.
+const overflowSlot = 22
 
 // tableRoot finds the root page of a table in the schema table.
 func (db *sqliteDB) tableRoot(name string) (uint32, error) {
@@ -185,7 +210,7 @@ func (db *sqliteDB) walkTable(n uint32, depth int, fn func(rowid int64, payload 
 	if depth > 20 {
 		return fmt.Errorf("%w: b-tree deeper than 20 levels at page %d", ErrCorrupt, n)
 	}
-	p, err := db.page(n)
+	p, err := db.page(n, depth)
 	if err != nil {
 		return err
 	}
@@ -282,7 +307,7 @@ func (db *sqliteDB) leafCell(p []byte, off int) (int64, []byte, error) {
 		if next == 0 || steps > db.nPages {
 			return 0, nil, fmt.Errorf("%w: overflow chain ends after %d of %d bytes", ErrCorrupt, len(out), plen)
 		}
-		op, err := db.page(next)
+		op, err := db.page(next, overflowSlot)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"rescue/images"
@@ -29,8 +28,7 @@ func CorpusDir() string {
 	if d := os.Getenv("RESCUE_CORPUS"); d != "" {
 		return d
 	}
-	_, file, _, _ := runtime.Caller(0)
-	mod := filepath.Join(filepath.Dir(file), "..", "..")
+	mod := moduleDir()
 	for _, up := range []string{"..", "../.."} {
 		d := filepath.Join(mod, up, "shared", "corpus", "rpm")
 		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
@@ -38,6 +36,23 @@ func CorpusDir() string {
 		}
 	}
 	return ""
+}
+
+// moduleDir finds the checkout: the directory of go.mod above the test's
+// working directory (go test runs in the package directory).
+func moduleDir() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
 }
 
 // NeedRoot skips the test unless it runs as root.
