@@ -47,9 +47,10 @@ demo: build
 	scripts/demo.sh bin/rescue
 
 # The boot proof: real Debian 12 images broken in known ways, booted under
-# qemu before and after `rescue fix --apply` (root only; needs KVM-less qemu,
-# mmdebstrap and loop devices). The Debian root and the base image are cached
-# in E2E_CACHE. `make e2e` runs the fixed CI subset, `make e2e-full` every
+# qemu (software emulation) before and after `rescue fix --apply` (root only;
+# needs qemu, mmdebstrap and loop devices). The Debian root and the base images are cached
+# in E2E_CACHE. `make e2e` runs the CI set (a fixed subset plus three scenarios
+# rotating by day), `make e2e-full` every
 # scenario; both print the table (also in E2E_OUT as table.md/table.json,
 # with every serial log).
 E2E_OUT      ?= $(CURDIR)/e2e-out
