@@ -1,6 +1,7 @@
 package repair
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -177,7 +178,15 @@ func mergeInto(ops []Op, op Op, read ContentReader) (int, []byte, bool) {
 		}
 		switch op.Kind {
 		case KindWrite:
-			if prev.Expect != op.Expect || !ownerModeEqual(prev, op) || read == nil {
+			if prev.Expect != op.Expect || !ownerModeEqual(prev, op) {
+				return 0, nil, false
+			}
+			if bytes.Equal(prev.Data, op.Data) {
+				// Two checks restoring the same file from the same
+				// package: one write does for both.
+				return -1, nil, true
+			}
+			if read == nil {
 				return 0, nil, false
 			}
 			base, err := read(op.Path)

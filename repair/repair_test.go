@@ -457,3 +457,21 @@ func TestStateJSONModes(t *testing.T) {
 }
 
 var _ = errors.New
+
+func TestPlanKeepsOneOfIdenticalWrites(t *testing.T) {
+	dir := build(t, tree{"usr/lib/": ""})
+	r := open(t, dir)
+	m := must(t)
+	// Two checks (zerosize and libs, say) restore the same missing
+	// library from the same package.
+	f1 := Fix{Message: "restore (zerosize)", Ops: []Op{m(CreateFile(r, "/usr/lib/libc.so.6", []byte("ELF"), 0o755, 0, 0))}}
+	f2 := Fix{Message: "restore (libs)", Ops: []Op{m(CreateFile(r, "/usr/lib/libc.so.6", []byte("ELF"), 0o755, 0, 0))}}
+	p := NewPlan([]Candidate{{Finding: "a", Stage: StageBoot, Fix: f1}, {Finding: "b", Stage: StageBoot, Fix: f2}}, nil)
+	require.Len(t, p.Items, 2)
+	assert.Empty(t, p.Skipped)
+	assert.Len(t, p.Ops(), 1)
+	assert.Equal(t, []string{"a"}, p.Items[1].MergedInto)
+	res, err := Apply(r, p, Options{JournalDir: t.TempDir()})
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Applied())
+}

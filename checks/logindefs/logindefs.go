@@ -97,14 +97,18 @@ func (c *checker) termChar(name, good, goodName string) {
 		return
 	}
 	n, ok := logindefs.Number(d.Value)
-	if !ok {
-		return // login keeps the terminal's own character
-	}
 	f := checks.Finding{
 		Kind: strings.ToLower(name), Subject: name, Path: path, Line: d.Line,
 		Evidence: []string{c.evidence(d), c.loginWhy},
 	}
 	switch {
+	case !ok:
+		// getdef_num logs the error and returns the terminal's own
+		// character: login goes on (measured under qemu on Debian 12),
+		// but every console login shows the error.
+		f.Severity = checks.Warning
+		f.Message = fmt.Sprintf("%s %q is not a number", name, d.Value)
+		f.Impact = fmt.Sprintf("every console login prints \"configuration error - cannot parse %s value\" and keeps the terminal's own character; a value that parses but does not fit would lock the console", name)
 	case n < 0 || n > 255:
 		f.Severity = checks.Error
 		f.Message = fmt.Sprintf("%s %s (%d) does not fit a terminal character (0-255)", name, d.Value, n)

@@ -20,20 +20,27 @@ system files without a security.selinux label on a system that enforces
 (files restored without labels, or a system that ran with SELinux disabled):
 under enforcing, confined services and logins are denied access to them.
 
-Fixes: set SELINUX=permissive (the default fix; the system boots and logs
-denials) or SELINUX=disabled, and turn enforcing=1 on a kernel command line
-into enforcing=0. When a policy is present, an edit schedules a full
-relabel at next boot (/.autorelabel) so that SELinux is never weakened for
-good; without a policy no relabel is scheduled (it would fail) — reinstall
-the policy package, then touch /.autorelabel.
+Fixes. With no policy installed there is nothing to enforce: the default
+fix sets SELINUX=disabled and removes selinux=1, security=selinux and
+enforcing=1 from every kernel command line (grub.cfg, BLS entries, grubenv
+kernelopts re-encoded at its fixed size, /etc/default/grub so that the next
+grub-mkconfig keeps it). On EL, where the kernel runs SELinux anyway,
+permissive (and enforcing=1 turned into enforcing=0) is offered as the
+alternative; on Debian it is not, because a kernel started with selinux=1
+and no policy leaves udev unable to label devices (measured under qemu: the
+serial console never comes up). A malformed mode is set to permissive.
+When a policy is present, an edit schedules a full relabel at next boot
+(/.autorelabel), so SELinux is never weakened for good; without a policy
+no relabel is scheduled (it would fail): reinstall the policy package, then
+touch /.autorelabel.
 
 Before (/etc/selinux/config, no /etc/selinux/targeted/policy):
 
   SELINUX=enforcing
   SELINUXTYPE=targeted
 
-After:
+After (and selinux=1 security=selinux gone from the kernel lines):
 
-  SELINUX=permissive
+  SELINUX=disabled
   SELINUXTYPE=targeted
 `

@@ -6,10 +6,12 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 
 	"rescue/checks"
 	"rescue/facts"
+	"rescue/parse/grubenv"
 	"rescue/parse/osrelease"
 	"rescue/repair"
 )
@@ -65,9 +67,118 @@ type cmdline struct {
 	args []string
 }
 
-// bootArgs is what the kernel command lines say about SELinux.
+// bootArgs is what the kernel command lines say about SELinux, and how to
+// find them again in each file.
 type bootArgs struct {
 	lines []cmdline
+	// patterns maps each file to the expression matching its kernel
+	// lines and the group holding the arguments.
+	patterns map[string]linePattern
+}
+
+type linePattern struct {
+	re    *regexp.Regexp
+	group int
+}
+
+// files lists the files that hold kernel command lines, in reading order.
+func (b bootArgs) files() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range b.lines {
+		if !seen[l.path] {
+			seen[l.path] = true
+			out = append(out, l.path)
+		}
+	}
+	return out
+}
+
+// rewrite applies edit to every argument of every kernel line of the file
+// at p and returns the new content and the number of arguments changed. A
+// grubenv block is re-encoded at its own size (GRUB refuses a block of any
+// other size); other files change only the edited words.
+func (b bootArgs) rewrite(p string, data []byte, edit func(string) (string, bool)) ([]byte, int, error) {
+	if strings.HasSuffix(p, "/grubenv") {
+		env, err := grubenv.Parse(data)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", p, err)
+		}
+		opts, ok := env.Get("kernelopts")
+		if !ok {
+			return data, 0, nil
+		}
+		args, n := editArgs(opts, edit)
+		if n == 0 {
+			return data, 0, nil
+		}
+		out, err := env.With("kernelopts", args).Encode()
+		return out, n, err
+	}
+	pat := b.patterns[p]
+	lines, nl := checks.Lines(data)
+	total := 0
+	for i, l := range lines {
+		m := pat.re.FindStringSubmatchIndex(l)
+		if m == nil {
+			continue
+		}
+		start, end := m[2*pat.group], m[2*pat.group+1]
+		args, n := editArgs(l[start:end], edit)
+		if n > 0 {
+			lines[i] = l[:start] + args + l[end:]
+			total += n
+		}
+	}
+	return checks.JoinLines(lines, nl), total, nil
+}
+
+// editArgs edits the whitespace-separated words of a command line; quotes
+// around a word (GRUB_CMDLINE_LINUX="… selinux=1") stay where they are. A
+// removed word takes one neighbouring space with it.
+func editArgs(s string, edit func(string) (string, bool)) (string, int) {
+	var out strings.Builder
+	n := 0
+	i := 0
+	for i < len(s) {
+		if s[i] == ' ' || s[i] == '\t' {
+			out.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] != ' ' && s[j] != '\t' {
+			j++
+		}
+		word := s[i:j]
+		core := strings.Trim(word, `"'`)
+		lead := word[:strings.Index(word, core)]
+		trail := word[len(lead)+len(core):]
+		if core != "" {
+			if r, ok := edit(core); ok {
+				n++
+				if r == "" {
+					// Drop the word and one space: the one before it
+					// when there is one, else the one after it.
+					cur := out.String()
+					if strings.HasSuffix(cur, " ") || strings.HasSuffix(cur, "\t") {
+						out.Reset()
+						out.WriteString(cur[:len(cur)-1])
+					} else if j < len(s) && lead == "" {
+						j++
+					}
+					out.WriteString(lead + trail)
+				} else {
+					out.WriteString(lead + r + trail)
+				}
+				i = j
+				continue
+			}
+		}
+		out.WriteString(word)
+		i = j
+	}
+	return out.String(), n
 }
 
 func (b bootArgs) has(arg string) []cmdline {
@@ -85,11 +196,14 @@ func (b bootArgs) has(arg string) []cmdline {
 
 var grubKernelLine = regexp.MustCompile(`^\s*(linux|linux16|linuxefi|kernel)\s+(.*)$`)
 var defaultGrubLine = regexp.MustCompile(`^\s*(GRUB_CMDLINE_LINUX(_DEFAULT)?)=(.*)$`)
+var kerneloptsLine = regexp.MustCompile(`^kernelopts=(.*)$`)
+var blsOptionsLine = regexp.MustCompile(`^\s*options\s+(.*)$`)
 
 // readBootArgs collects kernel command lines from the boot loader files.
 func readBootArgs(pass *checks.Pass) bootArgs {
-	var b bootArgs
+	b := bootArgs{patterns: map[string]linePattern{}}
 	add := func(p string, re *regexp.Regexp, group int) {
+		b.patterns[p] = linePattern{re, group}
 		data, err := pass.Root.ReadFileLimit(p, 8<<20)
 		if err != nil {
 			return
@@ -114,11 +228,11 @@ func readBootArgs(pass *checks.Pass) bootArgs {
 	}
 	if bls, err := pass.Root.Glob("/boot/loader/entries/*.conf"); err == nil {
 		for _, p := range bls {
-			add(p, regexp.MustCompile(`^\s*options\s+(.*)$`), 1)
+			add(p, blsOptionsLine, 1)
 		}
 	}
 	for _, p := range []string{"/boot/grub2/grubenv", "/boot/grub/grubenv"} {
-		add(p, regexp.MustCompile(`^kernelopts=(.*)$`), 1)
+		add(p, kerneloptsLine, 1)
 	}
 	add("/etc/default/grub", defaultGrubLine, 3)
 	return b
@@ -193,7 +307,7 @@ func (c *checker) checkConfig() {
 			Message: fmt.Sprintf("SELINUX=%s is not enforcing, permissive or disabled", cfg.mode),
 			Impact:  "libselinux cannot tell the mode: policy loading at boot fails or falls back unpredictably",
 		}
-		f.AddFix(c.setMode("permissive", len(c.policyFiles()) > 0))
+		f.AddFix(c.setMode("permissive", nil, map[string]string{"enforcing=1": "enforcing=0"}, len(c.policyFiles()) > 0))
 		c.pass.Report(f)
 		return
 	}
@@ -227,8 +341,16 @@ func (c *checker) checkConfig() {
 			f.Impact = "the machine boots without SELinux; switching to enforcing would stop it at boot"
 		}
 		if enforcing {
-			f.AddFix(c.setMode("permissive", false))
-			f.AddFix(c.setMode("disabled", false))
+			// With no policy there is nothing to enforce or to log: turn
+			// SELinux off, on the command line too, so that the kernel
+			// does not run it without a policy (on Debian, udev then
+			// fails to label devices and the serial console never
+			// comes up). Permissive is offered where the kernel runs
+			// SELinux by default and keeps working without a policy.
+			f.AddFix(c.setMode("disabled", []string{"selinux=1", "security=selinux", "enforcing=1"}, nil, false))
+			if c.family == osrelease.RHEL {
+				f.AddFix(c.setMode("permissive", nil, map[string]string{"enforcing=1": "enforcing=0"}, false))
+			}
 		} else {
 			f.NoFix = "nothing stops boot; install the policy package (selinux-policy-targeted on EL, selinux-policy-default on Debian) before enforcing"
 		}
@@ -240,9 +362,11 @@ func (c *checker) checkConfig() {
 	}
 }
 
-// setMode plans SELINUX=mode in the config and, when the kernel command line
-// forces enforcing, enforcing=0 there. relabel schedules /.autorelabel.
-func (c *checker) setMode(mode string, relabel bool) (repair.Fix, error) {
+// setMode plans SELINUX=mode in the config, and the kernel command-line
+// edits that go with it: drop are arguments removed wherever a kernel line
+// carries them, swap maps an argument to its replacement. relabel schedules
+// /.autorelabel.
+func (c *checker) setMode(mode string, drop []string, swap map[string]string, relabel bool) (repair.Fix, error) {
 	var parts []string
 	b := repair.NewFix("")
 	lines, nl := checks.Lines(c.cfg.data)
@@ -255,21 +379,42 @@ func (c *checker) setMode(mode string, relabel bool) (repair.Fix, error) {
 		b.Add(repair.WriteFile(c.pass.Root, configPath, data))
 		parts = append(parts, fmt.Sprintf("Set SELINUX=%s in %s", mode, configPath))
 	}
-	// enforcing=1 on a command line wins over the config: turn it off
-	// wherever it is written.
-	files := map[string]bool{}
-	for _, l := range c.boot.has("enforcing=1") {
-		files[l.path] = true
+	hit := map[string]bool{}
+	edit := func(arg string) (string, bool) {
+		for _, d := range drop {
+			if arg == d {
+				hit["remove "+d] = true
+				return "", true
+			}
+		}
+		if r, ok := swap[arg]; ok {
+			hit[arg+" -> "+r] = true
+			return r, true
+		}
+		return arg, false
 	}
-	for p := range files {
+	var changed []string
+	for _, p := range c.boot.files() {
 		data, err := c.pass.Root.ReadFileLimit(p, 8<<20)
 		if err != nil {
 			return repair.Fix{}, err
 		}
-		re := regexp.MustCompile(`(^|[\s"'])enforcing=1($|[\s"'])`)
-		out := re.ReplaceAll(data, []byte("${1}enforcing=0${2}"))
-		b.Add(repair.WriteFile(c.pass.Root, p, out))
-		parts = append(parts, "change enforcing=1 to enforcing=0 in "+p)
+		out, n, err := c.boot.rewrite(p, data, edit)
+		if err != nil {
+			return repair.Fix{}, err
+		}
+		if n > 0 {
+			b.Add(repair.WriteFile(c.pass.Root, p, out))
+			changed = append(changed, p)
+		}
+	}
+	if len(changed) > 0 {
+		var what []string
+		for w := range hit {
+			what = append(what, w)
+		}
+		sort.Strings(what)
+		parts = append(parts, fmt.Sprintf("on the kernel command line %s in %s", strings.Join(what, ", "), strings.Join(changed, ", ")))
 	}
 	if relabel && !c.pass.Root.Exists("/.autorelabel") {
 		b.Add(repair.CreateFile(c.pass.Root, "/.autorelabel", nil, 0o644, 0, 0))
@@ -279,7 +424,7 @@ func (c *checker) setMode(mode string, relabel bool) (repair.Fix, error) {
 		return repair.Fix{}, fmt.Errorf("SELINUX is already %s", mode)
 	}
 	fix, err := b.Build()
-	msg := strings.Join(parts, ", and ")
+	msg := strings.Join(parts, "; ")
 	fix.Message = strings.ToUpper(msg[:1]) + msg[1:]
 	return fix, err
 }
