@@ -19,6 +19,7 @@ import (
 	"rescue/checks/nss"
 	"rescue/checks/pam"
 	"rescue/checks/perms"
+	"rescue/checks/pkgfiles"
 	"rescue/checks/profile"
 	"rescue/checks/rclocal"
 	"rescue/checks/selinux"
@@ -52,6 +53,7 @@ func Checks() []*checks.Check {
 		nss.Check,
 		libs.Check,
 		zerosize.Check,
+		pkgfiles.Check,
 	}
 }
 
