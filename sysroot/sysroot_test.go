@@ -152,3 +152,13 @@ func TestGlobAndClean(t *testing.T) {
 	assert.Equal(t, "/", Clean("../.."))
 	assert.Equal(t, "/etc/x", Clean("etc//./x/"))
 }
+
+// TestEmulatedResolution runs the confinement tests again through
+// filepath-securejoin's emulation, the path a kernel without openat2 takes.
+func TestEmulatedResolution(t *testing.T) {
+	useOpenat2.Store(false)
+	defer useOpenat2.Store(true)
+	t.Run("symlinks", TestSymlinksStayInside)
+	t.Run("walk", TestWalkDoesNotFollowLinks)
+	t.Run("special", TestReadFileRefusesSpecialAndHuge)
+}
