@@ -3,7 +3,6 @@ package sshd
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,22 +19,29 @@ import (
 	"rescue/checks/rclocal"
 	"rescue/checks/sysctl"
 	"rescue/facts"
+	"rescue/images"
 	"rescue/parse/sysctlconf"
 	"rescue/repair"
 	"rescue/sysroot"
 )
 
-// The real-root tests run against a Debian 12 root built by mmdebstrap
-// (minbase with systemd, openssh-server, ifupdown and procps). Building it
-// takes several minutes, so it is cached; without the cached tarball the
-// tests skip unless -build-real-root is given.
-var buildRealRoot = flag.Bool("build-real-root", false, "build the cached Debian 12 root for the real-root tests with mmdebstrap when it is missing")
-
-func realRootTar() string {
+// The real-root tests run against a real Debian 12 root built by mmdebstrap:
+// the e2e boot root (images.BuildBootRoot: systemd, openssh-server,
+// ifupdown, procps, a kernel), cached under images.DefaultCacheDir, so
+// make test builds it once and make e2e boots the same tarball.
+// RESCUE_LOGINB_ROOT_TAR names another tarball.
+func realRootTar(t *testing.T) string {
 	if p := os.Getenv("RESCUE_LOGINB_ROOT_TAR"); p != "" {
 		return p
 	}
-	return "/var/cache/rescue-loginb/debian-bookworm-ssh.tar"
+	if _, err := exec.LookPath("mmdebstrap"); err != nil {
+		t.Skip("real-root test: mmdebstrap is not installed (make deps installs it)")
+	}
+	root, err := images.BuildBootRoot(context.Background(), "")
+	if err != nil {
+		t.Fatalf("building the Debian 12 root: %v", err)
+	}
+	return root.Tarball
 }
 
 // realRoot extracts the cached Debian root into a fresh directory.
@@ -47,30 +53,14 @@ func realRoot(t *testing.T) string {
 	if os.Geteuid() != 0 {
 		t.Skip("real-root test: needs root to extract a root filesystem with its owners and to chroot (CI runs as root)")
 	}
-	tarball := realRootTar()
-	if _, err := os.Stat(tarball); err != nil {
-		if !*buildRealRoot {
-			t.Skipf("real-root test: %s is not built (go test ./checks/sshd -run Real -build-real-root builds it with mmdebstrap, a few minutes)", tarball)
-		}
-		if _, err := exec.LookPath("mmdebstrap"); err != nil {
-			t.Skip("real-root test: mmdebstrap is not installed")
-		}
-		require.NoError(t, os.MkdirAll(filepath.Dir(tarball), 0o755))
-		tmp := tarball + ".tmp"
-		out, err := exec.Command("mmdebstrap", "--variant=minbase",
-			"--include=systemd-sysv,openssh-server,ifupdown,procps,login", "bookworm", tmp).CombinedOutput()
-		if err != nil {
-			os.Remove(tmp)
-			t.Fatalf("mmdebstrap: %v\n%s", err, tail(out))
-		}
-		require.NoError(t, os.Rename(tmp, tarball))
-	}
+	tarball := realRootTar(t)
 	dir := filepath.Join(t.TempDir(), "root")
 	require.NoError(t, os.Mkdir(dir, 0o755))
-	// Documentation, locales and apt's caches are not read by any check;
-	// leaving them out halves the extraction time.
+	// Documentation, locales, apt's caches, kernels and modules are not
+	// read by the checks these tests run; leaving them out makes the
+	// extraction a fifth of the tarball.
 	args := []string{"-xf", tarball, "-C", dir}
-	for _, x := range []string{"./usr/share/doc", "./usr/share/man", "./usr/share/locale", "./usr/share/zoneinfo", "./var/cache/apt", "./var/lib/apt/lists", "./usr/share/perl"} {
+	for _, x := range []string{"./boot", "./usr/lib/modules", "./usr/lib/firmware", "./usr/lib/grub", "./usr/share/doc", "./usr/share/man", "./usr/share/locale", "./usr/share/zoneinfo", "./var/cache/apt", "./var/lib/apt/lists", "./usr/share/perl"} {
 		args = append(args, "--exclude="+x)
 	}
 	if out, err := exec.Command("tar", args...).CombinedOutput(); err != nil {
