@@ -2,9 +2,13 @@ package sysroot
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -161,4 +165,65 @@ func TestEmulatedResolution(t *testing.T) {
 	t.Run("symlinks", TestSymlinksStayInside)
 	t.Run("walk", TestWalkDoesNotFollowLinks)
 	t.Run("special", TestReadFileRefusesSpecialAndHuge)
+}
+
+// TestWalkParallelSeesWhatWalkSees compares the two walks entry for entry
+// on a tree wide and deep enough to keep several workers busy, with the
+// hostile links in it, and checks SkipDir and a stopping error.
+func TestWalkParallelSeesWhatWalkSees(t *testing.T) {
+	dir, _ := hostile(t)
+	for i := range 30 {
+		d := filepath.Join(dir, "usr/lib", fmt.Sprintf("d%02d", i), "sub")
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		for j := range 20 {
+			require.NoError(t, os.WriteFile(filepath.Join(d, fmt.Sprintf("f%02d", j)), nil, 0o644))
+		}
+	}
+	r, err := Open(dir)
+	require.NoError(t, err)
+	defer r.Close()
+
+	collect := func(parallel bool, skip string, stop error) ([]string, error) {
+		var mu sync.Mutex
+		var seen []string
+		fn := func(name string, fi fs.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			seen = append(seen, fmt.Sprintf("%s %v", name, fi.Mode()))
+			mu.Unlock()
+			if name == skip {
+				if stop != nil {
+					return stop
+				}
+				return SkipDir
+			}
+			return nil
+		}
+		var err error
+		if parallel {
+			err = r.WalkParallel("/", 4, fn)
+		} else {
+			err = r.Walk("/", fn)
+		}
+		slices.Sort(seen)
+		return seen, err
+	}
+	want, err := collect(false, "", nil)
+	require.NoError(t, err)
+	got, err := collect(true, "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.Greater(t, len(got), 600)
+
+	want, _ = collect(false, "/usr/lib/d07", nil)
+	got, err = collect(true, "/usr/lib/d07", nil)
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "SkipDir skips the directory")
+	assert.NotContains(t, strings.Join(got, "\n"), "/usr/lib/d07/sub")
+
+	stop := errors.New("stop here")
+	_, err = collect(true, "/usr/lib/d11/sub/f03", stop)
+	assert.ErrorIs(t, err, stop)
 }

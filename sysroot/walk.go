@@ -5,8 +5,10 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -107,6 +109,139 @@ func (r *Root) walk(dir *os.File, openErr error, name string, fi fs.FileInfo, fn
 		}
 	}
 	return nil
+}
+
+// WalkParallel walks the tree at name like Walk, but lists and examines
+// directories on workers goroutines at once (one per CPU when workers <= 0):
+// a walk of /usr is bound by one fstatat per entry, which spreads over
+// cores. fn is called concurrently and in no particular order, so it must be
+// safe for concurrent use and callers that report must sort. SkipDir from fn
+// for a directory skips it (for a file, the rest of its directory); any
+// other error stops the walk and is returned.
+func (r *Root) WalkParallel(name string, workers int, fn WalkFunc) error {
+	start, err := r.Resolve(name)
+	if err != nil {
+		return fn(Clean(name), nil, err)
+	}
+	fi, err := r.Lstat(start)
+	if err != nil {
+		return fn(start, nil, err)
+	}
+	if err := fn(start, fi, nil); err != nil || !fi.IsDir() {
+		if errors.Is(err, fs.SkipDir) || errors.Is(err, fs.SkipAll) {
+			return nil
+		}
+		return err
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	h, openErr := r.OpenHandle(start)
+	var (
+		mu      sync.Mutex
+		more    = sync.NewCond(&mu)
+		queue   = []dirJob{{h, openErr, start, fi}}
+		pending = 1 // directories queued or being listed
+		failed  error
+		wg      sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				for len(queue) == 0 && pending > 0 && failed == nil {
+					more.Wait()
+				}
+				if failed != nil || pending == 0 {
+					mu.Unlock()
+					return
+				}
+				j := queue[len(queue)-1]
+				queue = queue[:len(queue)-1]
+				mu.Unlock()
+
+				subdirs, err := r.listJob(j, fn)
+				mu.Lock()
+				if err != nil && failed == nil {
+					failed = err
+				}
+				queue = append(queue, subdirs...)
+				pending += len(subdirs) - 1
+				more.Broadcast()
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, j := range queue { // left by a failed walk
+		if j.dir != nil {
+			j.dir.Close()
+		}
+	}
+	if errors.Is(failed, fs.SkipAll) {
+		return nil
+	}
+	return failed
+}
+
+// dirJob is a directory WalkParallel has yet to list.
+type dirJob struct {
+	dir     *os.File // O_PATH handle; nil when it could not be opened
+	openErr error
+	name    string
+	fi      fs.FileInfo
+}
+
+// listJob lists one directory for WalkParallel: fn is called for each
+// entry, and the subdirectories to descend into are returned, opened.
+func (r *Root) listJob(j dirJob, fn WalkFunc) ([]dirJob, error) {
+	if j.dir != nil {
+		defer j.dir.Close()
+	}
+	names, rd, err := readDirAt(j.dir, j.openErr)
+	if err != nil {
+		if err := fn(j.name, j.fi, wrap("readdir", j.name, err)); err != nil && !errors.Is(err, fs.SkipDir) {
+			return nil, err
+		}
+		return nil, nil
+	}
+	defer rd.Close()
+	dfd := int(rd.Fd())
+	var subdirs []dirJob
+	for _, e := range names {
+		child := path.Join(j.name, e)
+		var st unix.Stat_t
+		if err := unix.Fstatat(dfd, e, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			if err := fn(child, nil, wrap("lstat", child, err)); err != nil && !errors.Is(err, fs.SkipDir) {
+				return subdirs, err
+			}
+			continue
+		}
+		cfi := newInfo(e, &st)
+		if err := fn(child, cfi, nil); err != nil {
+			if !errors.Is(err, fs.SkipDir) {
+				return subdirs, err
+			}
+			if cfi.IsDir() {
+				continue
+			}
+			return subdirs, nil // SkipDir on a file skips the rest of its directory
+		}
+		if !cfi.IsDir() {
+			continue
+		}
+		sub := dirJob{name: child, fi: cfi}
+		fd, err := unix.Openat(dfd, e, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			sub.openErr = err
+		} else {
+			sub.dir = os.NewFile(uintptr(fd), child)
+		}
+		subdirs = append(subdirs, sub)
+	}
+	return subdirs, nil
 }
 
 // readDirAt lists the directory behind an O_PATH handle, sorted, and

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
+	"sync"
 
 	"rescue/checks"
 	"rescue/checks/libs/ldso"
@@ -92,6 +94,19 @@ func run(pass *checks.Pass) error {
 	}
 	c := &checker{pass: pass, db: db, critical: map[string]string{}, login: map[string]string{}}
 	c.classify()
+	// Each root is walked in parallel (the walk of /usr is one fstatat
+	// per file, which spreads over cores), its empty files collected, and
+	// then judged in the order a sequential walk would meet them, so the
+	// findings come out the same on every run.
+	type emptyFile struct {
+		name string
+		fi   fs.FileInfo
+		area area
+	}
+	var (
+		mu    sync.Mutex
+		found []emptyFile
+	)
 	walked := map[string]bool{}
 	for _, r := range roots {
 		start, err := pass.Root.Resolve(r.dir)
@@ -102,7 +117,8 @@ func run(pass *checks.Pass) error {
 			continue
 		}
 		walked[start] = true
-		err = pass.Root.Walk(start, func(name string, fi fs.FileInfo, err error) error {
+		found = found[:0]
+		err = pass.Root.WalkParallel(start, 0, func(name string, fi fs.FileInfo, err error) error {
 			if err != nil {
 				// An unreadable directory is not this check's finding.
 				if fi != nil && fi.IsDir() {
@@ -122,14 +138,26 @@ func run(pass *checks.Pass) error {
 			if fi.Size() != 0 || !fi.Mode().IsRegular() {
 				return nil
 			}
-			c.empty(name, fi, r.area)
+			mu.Lock()
+			found = append(found, emptyFile{name, fi, r.area})
+			mu.Unlock()
 			return nil
 		})
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			pass.Note("walking %s: %v", r.dir, err)
 		}
+		slices.SortFunc(found, func(a, b emptyFile) int { return walkOrder(a.name, b.name) })
+		for _, e := range found {
+			c.empty(e.name, e.fi, e.area)
+		}
 	}
 	return nil
+}
+
+// walkOrder compares paths component by component, the order of a
+// depth-first walk in lexical order ("/a/b" before "/a-c").
+func walkOrder(a, b string) int {
+	return strings.Compare(strings.ReplaceAll(a, "/", "\x00"), strings.ReplaceAll(b, "/", "\x00"))
 }
 
 // classify marks the programs and libraries boot and login need, from the
