@@ -50,7 +50,8 @@ demo: build
 # qemu (software emulation) before and after `rescue fix --apply` (root only;
 # needs qemu, mmdebstrap and loop devices). The Debian root and the base images are cached
 # in E2E_CACHE. `make e2e` runs E2E_SET: every scenario by default (24 rows,
-# 39 boots: 28 minutes on 2 CPUs, which CI's 90 minutes hold), or "ci" (a
+# 39 boots: 21 minutes on an idle 2-CPU machine; .ci/run on a clean clone
+# with an empty cache took 29 minutes in all), or "ci" (a
 # fixed subset plus three scenarios rotating by day, about 15 minutes) or a
 # comma-separated list; `make e2e-full` is every scenario with a long
 # timeout. Both print the table (also in E2E_OUT as table.md/table.json, with
