@@ -87,12 +87,7 @@ func (r *Root) walk(dir *os.File, openErr error, name string, fi fs.FileInfo, fn
 		var ch *os.File
 		var chErr error
 		if cfi.IsDir() {
-			fd, err := unix.Openat(dfd, e, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err != nil {
-				chErr = err
-			} else {
-				ch = os.NewFile(uintptr(fd), child)
-			}
+			ch, chErr = openSubdir(dfd, e, child)
 		}
 		err := r.walk(ch, chErr, child, cfi, fn)
 		if ch != nil {
@@ -233,15 +228,20 @@ func (r *Root) listJob(j dirJob, fn WalkFunc) ([]dirJob, error) {
 			continue
 		}
 		sub := dirJob{name: child, fi: cfi}
-		fd, err := unix.Openat(dfd, e, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			sub.openErr = err
-		} else {
-			sub.dir = os.NewFile(uintptr(fd), child)
-		}
+		sub.dir, sub.openErr = openSubdir(dfd, e, child)
 		subdirs = append(subdirs, sub)
 	}
 	return subdirs, nil
+}
+
+// openSubdir opens the O_PATH handle of entry e of the directory dfd by its
+// single name, never following a link, so a walk cannot leave its tree.
+func openSubdir(dfd int, e, child string) (*os.File, error) {
+	fd, err := unix.Openat(dfd, e, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), child), nil
 }
 
 // readDirAt lists the directory behind an O_PATH handle, sorted, and
