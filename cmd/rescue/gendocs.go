@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
@@ -36,7 +38,7 @@ func genDocs(root *cobra.Command, dir string) error {
 		}
 	}
 	root.DisableAutoGenTag = true
-	hdr := &doc.GenManHeader{Title: "RESCUE", Section: "1", Source: "rescue", Manual: "rescue manual"}
+	hdr := &doc.GenManHeader{Title: "RESCUE", Section: "1", Source: "rescue", Manual: "rescue manual", Date: manDate()}
 	if err := doc.GenManTree(root, hdr, man); err != nil {
 		return fmt.Errorf("writing man pages: %w", err)
 	}
@@ -63,4 +65,16 @@ func genDocs(root *cobra.Command, dir string) error {
 		}
 	}
 	return os.WriteFile(filepath.Join(checksDir, "README.md"), index.Bytes(), 0o644)
+}
+
+// manDate is the date in the man pages' header: SOURCE_DATE_EPOCH when set
+// (the reproducible-builds convention, which make release uses), else
+// today. The docs test ignores it, so that the pages do not go stale on
+// the first of every month.
+func manDate() *time.Time {
+	t := time.Now().UTC()
+	if v, err := strconv.ParseInt(os.Getenv("SOURCE_DATE_EPOCH"), 10, 64); err == nil {
+		t = time.Unix(v, 0).UTC()
+	}
+	return &t
 }
