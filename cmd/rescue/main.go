@@ -10,7 +10,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
 
 	"rescue/report"
 )
@@ -37,7 +40,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var ue *usageError
 	code := report.ExitError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || unknownCommand(ran, err) {
 		code = report.ExitUsage
 	}
 	fmt.Fprintf(stderr, "rescue: error: %v\n", err)
@@ -49,6 +52,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "rescue: hint: %s --help shows the usage\n", ran.CommandPath())
 	}
 	return code
+}
+
+// unknownCommand says whether err is cobra's refusal of a subcommand name
+// it does not know: a mistake on the command line, like a bad flag. Cobra
+// makes it a plain error while finding the command, before any hook of
+// ours runs, so it is recognised by its text.
+func unknownCommand(ran *cobra.Command, err error) bool {
+	return ran != nil && !ran.HasParent() && strings.HasPrefix(err.Error(), "unknown command ")
 }
 
 // usageError is a mistake on the command line (exit 16).
