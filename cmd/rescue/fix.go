@@ -59,6 +59,7 @@ Afterwards the target is scanned again and what remains is reported.
 		},
 	}
 	o.target.addFlags(cmd)
+	o.target.addPackagesFlag(cmd, "restore damaged files from the .rpm/.deb files in `DIR` (repeatable)")
 	f := cmd.Flags()
 	f.BoolVar(&o.apply, "apply", false, "apply the repair (default: only show it)")
 	f.BoolVar(&o.json, "json", false, "print the plan and the outcome of each fix as JSON (schema rescue.fix/v1)")
@@ -152,8 +153,9 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		JournalDir: o.journalDir, AllowExec: o.allowChroot, ClearImmutable: o.clearImmutable, Log: a.log,
 	})
 	rep.Result = result
-	// Scan again: what remains is what the exit code reports.
-	after, _ := a.scanTarget(ctx, t, list, mem)
+	// Scan again with every check, whatever --only chose: what remains
+	// on the target is what the closing line and the exit code report.
+	after, _ := a.scanTarget(ctx, t, all.Checks(), mem)
 	rep.Remaining = after.Findings
 	switch {
 	case applyErr != nil:
@@ -177,8 +179,12 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		return nil
 	}
 	a.writeFixText(arg, plan, result, after.Findings)
+	if applyErr != nil && result != nil && result.ID != "" {
+		return withHint(applyErr, fmt.Sprintf("what was done is journaled: rescue undo %s %s", arg, result.ID))
+	}
 	if applyErr != nil {
-		return withHint(applyErr, fmt.Sprintf("what was done is journaled: rescue undo %s", arg))
+		// No journal was written: nothing was done, nothing to undo.
+		return applyErr
 	}
 	return nil
 }
@@ -219,7 +225,10 @@ func (a *app) writeFixText(arg string, plan *repair.Plan, res *repair.Result, re
 			case repair.OutcomeApplied:
 				fmt.Fprintf(w, "applied  %s\n         %s\n", it.Finding, it.Fix)
 			default:
-				fmt.Fprintf(w, "%-8s %s\n         %s\n         because: %s\n", it.Status, it.Finding, it.Fix, it.Reason)
+				fmt.Fprintf(w, "%-8s %s\n         %s\n", it.Status, it.Finding, it.Fix)
+				if it.Reason != "" {
+					fmt.Fprintf(w, "         because: %s\n", it.Reason)
+				}
 			}
 		}
 		for _, s := range plan.Skipped {
