@@ -43,7 +43,7 @@ unless --force. "rescue history" lists the repairs and their IDs.`,
 	f := cmd.Flags()
 	f.StringVar(&o.journalDir, "journal-dir", "", "the journal `DIR` given to fix --journal-dir")
 	f.BoolVar(&o.force, "force", false, "restore files that changed after the repair too, losing those changes")
-	f.BoolVar(&o.json, "json", false, "print the outcome as JSON")
+	f.BoolVar(&o.json, "json", false, "print the outcome as JSON (schema rescue.undo/v1)")
 	return cmd
 }
 
@@ -58,7 +58,7 @@ func (a *app) runUndo(ctx context.Context, arg, id string, o *undoOptions) error
 		return err
 	}
 	if o.json {
-		return report.WriteValue(a.stdout, res)
+		return report.WriteUndo(a.stdout, res)
 	}
 	for _, p := range res.Paths {
 		fmt.Fprintf(a.stdout, "%-9s %s\n", p.Action, p.Path)
@@ -87,7 +87,7 @@ func (a *app) historyCommand() *cobra.Command {
 	o.target.addFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.journalDir, "journal-dir", "", "the journal `DIR` given to fix --journal-dir")
-	f.BoolVar(&o.json, "json", false, "print the journals as JSON")
+	f.BoolVar(&o.json, "json", false, "print the journals as JSON (schema rescue.history/v1)")
 	return cmd
 }
 
@@ -102,10 +102,7 @@ func (a *app) runHistory(ctx context.Context, arg string, o *historyOptions) err
 		return err
 	}
 	if o.json {
-		if js == nil {
-			js = []*repair.Journal{}
-		}
-		return report.WriteValue(a.stdout, js)
+		return report.WriteHistory(a.stdout, js)
 	}
 	if len(js) == 0 {
 		fmt.Fprintln(a.stdout, "No repairs recorded.")
