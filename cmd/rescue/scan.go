@@ -39,6 +39,7 @@ breaks, and whether rescue can fix it. The scan writes nothing to TARGET.
 		},
 	}
 	o.target.addFlags(cmd)
+	o.target.addPackagesFlag(cmd, "offer fixes that restore damaged files from the .rpm/.deb files in `DIR`, as fix would apply them (repeatable)")
 	f := cmd.Flags()
 	f.BoolVar(&o.json, "json", false, "print the report as JSON (schema rescue.report/v1) on stdout; logs stay on stderr")
 	f.StringVar(&o.checks, "checks", "all", "checks to run: `LIST` of names, all, and -name to leave one out")

@@ -31,8 +31,14 @@ func (o *targetOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.devicesFile, "devices", "", "read the disk's filesystems from `FILE` (output of blkid or blkid -o export) instead of asking the helper")
 	f.StringVar(&o.rootDevice, "root-device", "", "the `DEVICE` in the --devices list that holds the target root")
-	f.StringArrayVar(&o.packages, "packages", nil, "restore damaged files from the .rpm/.deb files in `DIR` (repeatable)")
 	f.StringVar(&o.rootPartition, "root-partition", "", "for a DEVICE or IMAGE: the `PARTITION` holding the root (a number, name, UUID, label or VG/LV), when rescue cannot tell")
+}
+
+// addPackagesFlag adds --packages to the commands it does something for:
+// fix restores damaged files from the packages, and scan, which plans the
+// same fixes, shows those restores among the fixes it offers.
+func (o *targetOptions) addPackagesFlag(cmd *cobra.Command, usage string) {
+	cmd.Flags().StringArrayVar(&o.packages, "packages", nil, usage)
 }
 
 // target is an opened target root.
