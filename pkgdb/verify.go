@@ -537,7 +537,7 @@ func (w *worker) openDir(dir string) (int, error) {
 // list reads the names in the current directory, or returns nil when it
 // cannot (then every entry is looked up on its own).
 func (w *worker) list() map[string]bool {
-	fd, err := unix.Openat(w.dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := sysroot.OpenatNoAtime(w.dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil
 	}

@@ -179,10 +179,13 @@ func (r *Root) Open(name string) (*os.File, error) {
 	// Reopen for reading by resolving the path again, and make sure it is
 	// still the file just judged: only a rename racing the scan on a
 	// mounted target could make them differ, and then nothing is read.
-	f, ok, err := r.openat2(rel(name), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
-	if !ok {
-		f, err = pathrs.Reopen(h, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK)
-	}
+	f, err := noAtime(func(noatime int) (*os.File, error) {
+		f, ok, err := r.openat2(rel(name), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|noatime)
+		if !ok {
+			f, err = pathrs.Reopen(h, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|noatime)
+		}
+		return f, err
+	})
 	if err != nil {
 		return nil, wrap("open", name, err)
 	}
@@ -192,6 +195,26 @@ func (r *Root) Open(name string) (*os.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: Clean(name), Err: errors.New("changed while it was being opened")}
 	}
 	return f, nil
+}
+
+// noAtime opens with O_NOATIME, so that reading a file or listing a
+// directory leaves its access time as it was: a scan of a mounted directory
+// must not change what the disk says about when its files were last read.
+// The kernel permits the flag to the file's owner and to root (CAP_FOWNER)
+// only; for anyone else it answers EPERM, and the file is opened without
+// it (its access time may then change, as the mount's atime options say).
+func noAtime[T any](open func(noatime int) (T, error)) (T, error) {
+	f, err := open(unix.O_NOATIME)
+	if errors.Is(err, unix.EPERM) {
+		return open(0)
+	}
+	return f, err
+}
+
+// OpenatNoAtime is unix.Openat for reading a target's file or directory
+// (flags without O_NOATIME), with O_NOATIME where permitted, as Open.
+func OpenatNoAtime(dirfd int, name string, flags int) (int, error) {
+	return noAtime(func(noatime int) (int, error) { return unix.Openat(dirfd, name, flags|noatime, 0) })
 }
 
 // ReadFile reads a whole file of at most MaxFileSize bytes.

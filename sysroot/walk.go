@@ -253,7 +253,7 @@ func readDirAt(dir *os.File, openErr error) ([]string, *os.File, error) {
 		}
 		return nil, nil, openErr
 	}
-	fd, err := unix.Openat(int(dir.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := OpenatNoAtime(int(dir.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, nil, err
 	}
