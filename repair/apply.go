@@ -396,6 +396,9 @@ func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logge
 		}
 		if cur.Type == File {
 			meta.Mode, meta.UID, meta.GID = cur.Mode, cur.UID, cur.GID
+			if meta.Flags, err = w.Flags(op.Path); err != nil {
+				return err
+			}
 			if meta.Xattrs, err = w.Xattrs(op.Path); err != nil {
 				return err
 			}

@@ -42,7 +42,17 @@ type Meta struct {
 	GID    int
 	Xattrs map[string][]byte // nil: none
 	Mtime  *time.Time        // nil: now
+	// Flags are inode flags (chattr) to carry over, such as +A (no atime
+	// updates) or +d (no dump). Only the ones a user may change are set;
+	// +i and +a never are here (a file carrying them cannot be renamed
+	// into place), see Apply's --clear-immutable.
+	Flags uint32
 }
+
+// userFlags are the inode flags chattr may change (FS_FL_USER_MODIFIABLE):
+// the others say how the filesystem stores the file (extents, inline
+// data) and belong to the new file as the filesystem made it.
+const userFlags = 0x000380FF
 
 // dir opens the directory of name (resolved inside the root) for *at calls.
 func (w *Writer) dir(name string) (*os.File, string, error) {
@@ -104,6 +114,9 @@ func (w *Writer) WriteFile(name string, data []byte, meta Meta) error {
 		if err := unix.Fsetxattr(fd, k, v, 0); err != nil {
 			return fmt.Errorf("setting %s on %s: %w", k, name, err)
 		}
+	}
+	if err := setFileFlags(fd, meta.Flags&^(flagImmutable|flagAppend)); err != nil {
+		return fmt.Errorf("setting flags of %s: %w", name, err)
 	}
 	if meta.Mtime != nil {
 		ts := unix.NsecToTimespec(meta.Mtime.UnixNano())
@@ -340,6 +353,25 @@ const (
 	flagImmutable = sysroot.FlagImmutable
 	flagAppend    = sysroot.FlagAppend
 )
+
+// setFileFlags gives the open file fd the user-changeable inode flags in
+// flags, keeping the ones the filesystem set itself. Nothing to set on a
+// filesystem without flags is no error.
+func setFileFlags(fd int, flags uint32) error {
+	flags &= userFlags
+	cur, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
+	if err != nil {
+		if flags == 0 {
+			return nil
+		}
+		return err
+	}
+	want := cur&^userFlags | flags
+	if want == cur {
+		return nil
+	}
+	return unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(want))
+}
 
 // SetFlags sets the inode flags of name.
 func (w *Writer) SetFlags(name string, flags uint32) error {
