@@ -156,26 +156,85 @@ func TestBomb(t *testing.T) {
 	assert.ErrorIs(t, err, ErrTooBig)
 }
 
-// TestRealImage lists a real initramfs when the host has one
-// (RESCUE_REAL_INITRD names it, or the first /boot/initrd.img-*).
+// TestRealImage lists an initramfs made the way Debian's mkinitramfs makes
+// one, built here by the same tools rather than by this package's test
+// writer: an uncompressed early archive with the CPU microcode, then the
+// main archive, both written by GNU cpio in newc format with owners 0:0
+// from a directory tree, the main one compressed by zstd as initramfs-tools
+// does by default (zstd -q -1 -T0). RESCUE_REAL_INITRD names an image
+// from elsewhere (a host's /boot/initrd.img-*) to list as well.
 func TestRealImage(t *testing.T) {
-	p := os.Getenv("RESCUE_REAL_INITRD")
-	if p == "" {
-		m, _ := filepath.Glob("/boot/initrd.img-*")
-		m2, _ := filepath.Glob("/boot/initramfs-*.img")
-		m = append(m, m2...)
-		if len(m) == 0 {
-			t.Skip("no real initramfs on this host (set RESCUE_REAL_INITRD)")
+	for _, tool := range []string{"cpio", "zstd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (make deps installs it): %v", tool, err)
 		}
-		p = m[0]
 	}
-	f, err := os.Open(p)
+	const kver = "6.1.0-26-amd64"
+	mods := "usr/lib/modules/" + kver + "/kernel/"
+	tree := map[string]string{
+		"init":                                     "#!/bin/sh\n",
+		"conf/initramfs.conf":                      "MODULES=most\n",
+		"usr/bin/busybox":                          "\x7fELF",
+		mods + "drivers/block/virtio_blk.ko":       "\x7fELF",
+		mods + "drivers/nvme/host/nvme-core.ko":    "\x7fELF",
+		mods + "fs/ext4/ext4.ko":                   "\x7fELF",
+		mods + "drivers/md/dm-mod.ko":              "\x7fELF",
+		"usr/lib/modules/" + kver + "/modules.dep": "kernel/fs/ext4/ext4.ko:\n",
+	}
+	cpioOf := func(dir string) []byte {
+		cmd := exec.Command("sh", "-c", "find . -print0 | LC_ALL=C sort -z | cpio --null --quiet -o -H newc -R 0:0")
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		require.NoError(t, err, "cpio")
+		return out
+	}
+	main := t.TempDir()
+	for p, c := range tree {
+		require.NoError(t, os.MkdirAll(filepath.Join(main, filepath.Dir(p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(main, p), []byte(c), 0o644))
+	}
+	require.NoError(t, os.Symlink("usr/bin", filepath.Join(main, "bin")))
+	early := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(early, "kernel/x86/microcode"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(early, initramfstest.Microcode), []byte("microcode"), 0o644))
+
+	zstd := exec.Command("zstd", "-q", "-1", "-T0", "-c")
+	zstd.Stdin = bytes.NewReader(cpioOf(main))
+	compressed, err := zstd.Output()
+	require.NoError(t, err, "zstd")
+	image := append(cpioOf(early), compressed...)
+
+	img, err := List(bytes.NewReader(image))
 	require.NoError(t, err)
-	defer f.Close()
-	img, err := List(f)
-	require.NoError(t, err)
-	assert.NotEmpty(t, img.Modules())
-	t.Logf("%s: %d entries, %d modules, segments %+v", p, len(img.Entries), len(img.Modules()), img.Segments)
+	var comps []string
+	for _, s := range img.Segments {
+		comps = append(comps, s.Compression)
+	}
+	assert.Equal(t, []string{"none", "zstd"}, comps)
+	assert.True(t, img.Has(initramfstest.Microcode))
+	assert.True(t, img.Has("/init"))
+	assert.True(t, img.Has("/usr/lib/modules/"+kver+"/modules.dep"))
+	assert.Equal(t, map[string]string{
+		"virtio_blk": mods + "drivers/block/virtio_blk.ko",
+		"nvme_core":  mods + "drivers/nvme/host/nvme-core.ko",
+		"ext4":       mods + "fs/ext4/ext4.ko",
+		"dm_mod":     mods + "drivers/md/dm-mod.ko",
+	}, img.Modules())
+	for _, e := range img.Entries {
+		if e.Name == "bin" {
+			assert.Equal(t, "usr/bin", e.LinkTarget)
+		}
+	}
+
+	if p := os.Getenv("RESCUE_REAL_INITRD"); p != "" {
+		f, err := os.Open(p)
+		require.NoError(t, err)
+		defer f.Close()
+		img, err := List(f)
+		require.NoError(t, err)
+		assert.NotEmpty(t, img.Modules())
+		t.Logf("%s: %d entries, %d modules, segments %+v", p, len(img.Entries), len(img.Modules()), img.Segments)
+	}
 }
 
 func FuzzList(f *testing.F) {
