@@ -23,8 +23,14 @@ vet:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
+# The tests run through scripts/testsummary: go test's usual output (each
+# package's result, every failed test in full), then every skipped test with
+# its reason and the counts, so that a test that proved nothing here (a
+# missing corpus, not root) is seen. The exit status is go test's.
 test: deps vet
-	$(GO) test -timeout 60m ./...
+	@rc=$$(mktemp); { $(GO) test -json -timeout 60m ./...; echo $$? > $$rc; } | $(GO) run ./scripts/testsummary; \
+	s=$$(cat $$rc); rm -f $$rc; exit $$s
+
 
 test-short: vet
 	$(GO) test -short ./...
