@@ -49,6 +49,16 @@ type Options struct {
 	Idle    time.Duration
 	// User and Password to log in with (default root/root).
 	User, Password string
+	// Logins are further accounts to log in with on the serial console
+	// once User's shell has answered, one after another.
+	Logins []Login
+	// SSH are the users to log in as over SSH with the private key SSHKey
+	// once the console logins are done (when the machine got as far as a
+	// login prompt). The machine then gets a NIC on qemu's user network,
+	// isolated from the host's networks, with a port on 127.0.0.1
+	// forwarded to its port 22; otherwise it has no network.
+	SSH    []string
+	SSHKey string
 	// SerialLog is the file the serial transcript is written to as it
 	// arrives (default: none).
 	SerialLog string
@@ -57,6 +67,9 @@ type Options struct {
 	Patience float64
 	// Qemu is the emulator binary (default qemu-system-x86_64).
 	Qemu string
+
+	// fwdPort is the host port forwarded to the guest's sshd (0: none).
+	fwdPort int
 }
 
 func (o *Options) defaults() {
@@ -97,9 +110,10 @@ func (o Options) Args(mon string) []string {
 	args := []string{
 		"-machine", "pc,accel=tcg", "-cpu", "max",
 		"-smp", strconv.Itoa(o.CPUs), "-m", strconv.Itoa(o.MemoryMB),
-		"-display", "none", "-serial", "stdio", "-nic", "none", "-no-reboot",
+		"-display", "none", "-serial", "stdio", "-no-reboot",
 		"-drive", drive,
 	}
+	args = append(args, o.nicArgs()...)
 	if mon != "" {
 		args = append(args, "-monitor", "unix:"+mon+",server=on,wait=off")
 	}
@@ -117,24 +131,62 @@ func Available() error {
 	return nil
 }
 
+// nicArgs is the machine's network: none, or for SSH logins a virtio NIC
+// on qemu's user network with restrict=on (the guest reaches nothing
+// outside) and the forwarded port bound to the host's loopback only.
+func (o Options) nicArgs() []string {
+	if o.fwdPort == 0 {
+		return []string{"-nic", "none"}
+	}
+	return []string{"-nic", fmt.Sprintf("user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22", o.fwdPort)}
+}
+
 // Run boots the image and returns the outcome. An error means the boot
 // could not be run at all (qemu missing, image unreadable), not that the
-// image failed to boot.
+// image failed to boot. With SSH logins, a boot whose forwarded port was
+// taken by another process before qemu bound it is run again on another.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	o.defaults()
+	if len(o.SSH) == 0 {
+		res, _, err := run(ctx, o)
+		return res, err
+	}
+	if o.SSHKey == "" {
+		return nil, errors.New("boot: SSH logins need a key")
+	}
+	for try := 1; ; try++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("boot: choosing a port to forward: %w", err)
+		}
+		o.fwdPort = port
+		res, transcript, err := run(ctx, o)
+		if err != nil || res.Class != Timeout || !fwdFailed(transcript) || try == 3 {
+			return res, err
+		}
+	}
+}
+
+// sshWorth says whether a boot got far enough for SSH logins to mean
+// something: a login prompt came.
+func sshWorth(r *Result) bool {
+	return r.Class == LoggedIn || r.Class == LoginRefused || r.Class == NoShell
+}
+
+func run(ctx context.Context, o Options) (*Result, []byte, error) {
 	if _, err := os.Stat(o.Image); err != nil {
-		return nil, fmt.Errorf("boot: %w", err)
+		return nil, nil, fmt.Errorf("boot: %w", err)
 	}
 	if o.UEFI {
 		if _, err := os.Stat(o.Firmware); err != nil {
-			return nil, fmt.Errorf("boot: UEFI firmware: %w", err)
+			return nil, nil, fmt.Errorf("boot: UEFI firmware: %w", err)
 		}
 	}
 	// The monitor socket lives in a short private directory: unix socket
 	// paths are limited to 108 bytes.
 	sockDir, err := os.MkdirTemp("", "qmon")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer os.RemoveAll(sockDir)
 	mon := filepath.Join(sockDir, "m")
@@ -142,11 +194,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var logw io.Writer = io.Discard
 	if o.SerialLog != "" {
 		if err := os.MkdirAll(filepath.Dir(o.SerialLog), 0o755); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f, err := os.Create(o.SerialLog)
 		if err != nil {
-			return nil, fmt.Errorf("creating serial log: %w", err)
+			return nil, nil, fmt.Errorf("creating serial log: %w", err)
 		}
 		defer f.Close()
 		logw = f
@@ -155,13 +207,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	cmd := exec.Command(o.Qemu, o.Args(mon)...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Our own pipe rather than StdoutPipe, so that Wait can run as soon as
 	// qemu exits without closing the read end under the reader.
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer pr.Close()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -169,7 +221,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	err = cmd.Start()
 	pw.Close()
 	if err != nil {
-		return nil, fmt.Errorf("starting qemu: %w", err)
+		return nil, nil, fmt.Errorf("starting qemu: %w", err)
 	}
 	exited := make(chan struct{})
 	var waitErr error
@@ -194,7 +246,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}()
 
 	w := NewWatcher(o.User, o.Password)
-	w.Patience, w.Idle = o.Patience, o.Idle
+	w.Patience, w.Idle, w.Extra = o.Patience, o.Idle, o.Logins
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.NewTimer(o.Timeout)
@@ -222,7 +274,7 @@ loop:
 			_ = cmd.Process.Kill()
 			for range chunks {
 			}
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-deadline.C:
 			break loop
 		case c, ok := <-chunks:
@@ -251,6 +303,12 @@ loop:
 		}
 	}
 	res.SerialLog = o.SerialLog
+	if streamOpen && len(o.SSH) > 0 && sshWorth(res) {
+		wait := time.Duration(float64(60*time.Second) * max(o.Patience, 1))
+		for _, user := range o.SSH {
+			res.Logins = append(res.Logins, sshLogin(ctx, o.fwdPort, o.SSHKey, user, wait))
+		}
+	}
 	if streamOpen && !o.Snapshot && res.Class == LoggedIn {
 		// The image is written to: shut down cleanly.
 		_, _ = io.WriteString(stdin, "poweroff\r")
@@ -271,7 +329,7 @@ loop:
 	if !streamOpen && res.Class == Timeout && waitErr != nil {
 		res.Why = fmt.Sprintf("qemu exited: %v; %s", waitErr, res.Why)
 	}
-	return res, nil
+	return res, w.Transcript(), nil
 }
 
 // readVGA reads the 80x25 VGA text screen through qemu's human monitor:

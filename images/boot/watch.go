@@ -73,6 +73,10 @@ type Result struct {
 	// SSH is `systemctl is-active ssh.service` after login (active,
 	// failed, activating while it restarts in a loop, …).
 	SSH string `json:"ssh,omitempty"`
+	// Logins are the logins tried, in order: the first console login
+	// (whose outcome is Class), then the further console logins and the
+	// SSH logins the options asked for.
+	Logins []LoginResult `json:"logins,omitempty"`
 	// Events are the seconds since start at which each step happened.
 	Events map[string]float64 `json:"events,omitempty"`
 	// VGA holds the last non-empty lines of the VGA text screen, read
@@ -111,6 +115,11 @@ func (r *Result) Short() string {
 	if r.SSH != "" && r.SSH != "active" {
 		q = append(q, "sshd "+r.SSH)
 	}
+	for _, l := range r.Logins {
+		if l.Class != LoggedIn {
+			q = append(q, l.Name()+" "+string(l.Class))
+		}
+	}
 	if len(q) > 0 {
 		s += " (" + strings.Join(q, "; ") + ")"
 	}
@@ -118,10 +127,33 @@ func (r *Result) Short() string {
 }
 
 // Healthy says whether the boot logged in with / writable, the system
-// running, no failed unit, and sshd (where its state is known) active.
+// running, no failed unit, sshd (where its state is known) active, and
+// every login tried answered.
 func (r *Result) Healthy() bool {
 	return r != nil && r.Class == LoggedIn && r.RootWritable != nil && *r.RootWritable &&
-		r.State == "running" && len(r.FailedUnits) == 0 && (r.SSH == "" || r.SSH == "active")
+		r.State == "running" && len(r.FailedUnits) == 0 && (r.SSH == "" || r.SSH == "active") &&
+		r.LoginsFailed() == ""
+}
+
+// LoginsFailed names the logins that did not answer ("" when all did).
+func (r *Result) LoginsFailed() string {
+	var bad []string
+	for _, l := range r.Logins {
+		if l.Class != LoggedIn {
+			bad = append(bad, fmt.Sprintf("%s %s (%s)", l.Name(), l.Class, l.Why))
+		}
+	}
+	return strings.Join(bad, "; ")
+}
+
+// Login returns the login named "user@via", or nil when it was not tried.
+func (r *Result) Login(name string) *LoginResult {
+	for i := range r.Logins {
+		if r.Logins[i].Name() == name {
+			return &r.Logins[i]
+		}
+	}
+	return nil
 }
 
 // The console commands sent after login. The marker is computed by the
@@ -185,6 +217,8 @@ const (
 	phasePassword              // password sent, waiting for a shell
 	phaseMarker                // marker command sent
 	phaseState                 // state command sent
+	phaseRelogin               // a further login: waiting for the prompt after logging out
+	phaseCheck                 // a further login: check command sent
 	phaseDone
 )
 
@@ -199,6 +233,16 @@ type Watcher struct {
 	// Idle ends a boot that has printed nothing for this long before the
 	// login prompt (0: no limit): a hung machine is TIMEOUT.
 	Idle time.Duration
+	// Extra are further logins on the console once the first one has
+	// answered the state command: each logs out the session before it
+	// and logs in again, and types checkCommand.
+	Extra []Login
+
+	// cur is the login under way: 0 the first (User), i Extra[i-1].
+	cur      int
+	answered bool // the first login answered the state command
+	nudged   bool // Enter was typed to get a login prompt back
+	logins   []LoginResult
 
 	buf     []byte
 	scanned int // how much of buf the fatal patterns have seen
@@ -292,7 +336,7 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 		}
 		// A login that is already answering wins over an emergency
 		// message printed earlier and recovered from.
-		if now-w.pendingAt >= grace && w.phase < phaseMarker {
+		if now-w.pendingAt >= grace && w.phase < phaseMarker && !w.answered {
 			return w.finish(w.pending, w.reason(w.pending))
 		}
 	}
@@ -326,23 +370,27 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 		case passwordPrompt.Match(tail):
 			w.event(EvPasswordSent, now)
 			w.enter(phasePassword, now)
-			return Action{Send: w.Password + "\r"}
+			return Action{Send: w.login().Password + "\r"}
 		case loginIncorrect.Match(tail):
-			return w.finish(LoginRefused, "Login incorrect before the password was asked for")
-		case loginPromptAny.Match(tail):
-			return w.finish(LoginRefused, "the login prompt came back without asking for a password")
+			return w.failLogin(LoginRefused, "Login incorrect before the password was asked for", now)
+		case promptIn(tail):
+			return w.failLogin(LoginRefused, "the login prompt came back without asking for a password", now)
 		case now-w.since >= w.scale(30*time.Second):
-			return w.finish(LoginRefused, "no password prompt within 30s of the user name")
+			return w.failLogin(LoginRefused, "no password prompt within 30s of the user name", now)
 		}
 	case phasePassword:
 		switch {
 		case loginIncorrect.Match(tail):
-			return w.finish(LoginRefused, "Login incorrect")
-		case loginPromptAny.Match(tail):
-			return w.finish(NoShell, "password accepted, then the login prompt came back: "+lastLines(tail, 3))
+			return w.failLogin(LoginRefused, "Login incorrect", now)
+		case promptIn(tail):
+			return w.failLogin(NoShell, "password accepted, then the login prompt came back: "+lastLines(tail, 3), now)
 		case shellPrompt.Match(tail) && now-w.lastOut >= 500*time.Millisecond || now-w.since >= w.scale(15*time.Second):
 			// Without a prompt the command is typed anyway: a shell that
 			// is merely quiet still answers it.
+			if w.cur > 0 {
+				w.enter(phaseCheck, now)
+				return Action{Send: checkCommand + "\r"}
+			}
 			w.event(EvCommandSent, now)
 			w.enter(phaseMarker, now)
 			return Action{Send: markerCommand}
@@ -353,12 +401,8 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 			w.event(EvShell, now)
 			w.enter(phaseState, now)
 			return Action{Send: stateCommand}
-		case loginIncorrect.Match(tail):
-			return w.finish(LoginRefused, "Login incorrect")
-		case loginPromptAny.Match(tail):
-			return w.finish(NoShell, "password accepted, then the login prompt came back: "+lastLines(tail, 3))
-		case now-w.since >= w.scale(45*time.Second):
-			return w.finish(NoShell, "password accepted, but no shell answered within 45s")
+		default:
+			return w.noAnswer(tail, now)
 		}
 	case phaseState:
 		if m := stateLine.FindSubmatch(tail); m != nil {
@@ -372,13 +416,108 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 				}
 			}
 			w.res.SSH = string(m[4])
-			return w.finish(LoggedIn, "")
+			w.record(LoggedIn, "")
+			w.answered = true
+			return w.nextLogin(now, true)
 		}
 		if now-w.since >= w.scale(330*time.Second) {
+			w.record(LoggedIn, "the shell answered, but the state command did not")
 			return w.finish(LoggedIn, "the shell answered, but the state command did not")
+		}
+	case phaseRelogin:
+		switch {
+		case loginPrompt.Match(bytes.TrimRight(tail, "\r\n")) && now-w.lastOut >= time.Second:
+			w.enter(phaseUser, now)
+			return Action{Send: w.Extra[w.cur-1].User + "\r"}
+		case now-w.since >= w.scale(60*time.Second):
+			w.record(Timeout, "no login prompt after logging out")
+			return w.finish(LoggedIn, "")
+		case now-w.since >= w.scale(20*time.Second) && !w.nudged:
+			// Enter at a login prompt printed before the mark shows it
+			// again.
+			w.nudged = true
+			return Action{Send: "\r"}
+		}
+	case phaseCheck:
+		switch {
+		case checkLine.Match(tail):
+			m := checkLine.FindSubmatch(tail)
+			w.record(LoggedIn, "")
+			l := &w.logins[len(w.logins)-1]
+			l.Who, l.NoFile = string(m[1]), string(m[2])
+			return w.nextLogin(now, true)
+		default:
+			return w.noAnswer(tail, now)
 		}
 	}
 	return Action{}
+}
+
+// noAnswer ends a login whose shell has not answered the command typed
+// into it yet when the session is over (refused, or back at the login
+// prompt) or the wait is: otherwise it waits on.
+func (w *Watcher) noAnswer(tail []byte, now time.Duration) Action {
+	switch {
+	case loginIncorrect.Match(tail):
+		return w.failLogin(LoginRefused, "Login incorrect", now)
+	case promptIn(tail):
+		return w.failLogin(NoShell, "password accepted, then the login prompt came back: "+lastLines(tail, 3), now)
+	case now-w.since >= w.scale(45*time.Second):
+		return w.failLogin(NoShell, "password accepted, but no shell answered within 45s", now)
+	}
+	return Action{}
+}
+
+// login is the account of the login under way.
+func (w *Watcher) login() Login {
+	if w.cur == 0 {
+		return Login{User: w.User, Password: w.Password}
+	}
+	return w.Extra[w.cur-1]
+}
+
+// record notes the outcome of the login under way.
+func (w *Watcher) record(c Class, why string) {
+	w.logins = append(w.logins, LoginResult{User: w.login().User, Via: ViaSerial, Class: c, Why: why})
+}
+
+// failLogin ends the login under way: the first one ends the watch with
+// that class; a further one is noted, and the next one begins.
+func (w *Watcher) failLogin(c Class, why string, now time.Duration) Action {
+	w.record(c, why)
+	if w.cur == 0 {
+		return w.finish(c, why)
+	}
+	return w.nextLogin(now, false)
+}
+
+// nextLogin begins the next further login, logging out of the session
+// when one is open; after the last one the watch ends, logged in. After a
+// failed login the mark stays where it was, so that a prompt printed with
+// the failure counts.
+func (w *Watcher) nextLogin(now time.Duration, open bool) Action {
+	if w.cur >= len(w.Extra) {
+		return w.finish(LoggedIn, "")
+	}
+	w.cur++
+	w.nudged = false
+	if open {
+		w.enter(phaseRelogin, now)
+		return Action{Send: "exit\r"}
+	}
+	w.phase, w.since = phaseRelogin, now
+	return Action{}
+}
+
+// promptIn says whether b holds a login prompt, not counting pam_lastlog's
+// "Last login: …" line.
+func promptIn(b []byte) bool {
+	for _, m := range loginPromptAny.FindAll(b, -1) {
+		if !bytes.Contains(m, []byte("Last login: ")) {
+			return true
+		}
+	}
+	return false
 }
 
 // VGA hands the watcher the VGA text screen it asked for.
@@ -404,15 +543,30 @@ func (w *Watcher) VGA(lines []string) Action {
 // Result ends the watch (at the time limit, or when the machine stopped on
 // its own) and returns the outcome.
 func (w *Watcher) Result(now time.Duration) *Result {
+	if !w.done && w.answered {
+		// The time limit came during a further login.
+		switch w.phase {
+		case phaseRelogin:
+			w.record(Timeout, "no login prompt after logging out")
+		case phaseUser:
+			w.record(LoginRefused, "no answer to the user name")
+		default:
+			w.record(NoShell, "password accepted, but no shell answered")
+		}
+		w.finish(LoggedIn, "")
+	}
 	if !w.done {
 		switch {
 		case w.pending != "":
 			w.finish(w.pending, w.reason(w.pending))
 		case w.phase == phaseUser:
+			w.record(LoginRefused, "no answer to the user name")
 			w.finish(LoginRefused, "no answer to the user name")
 		case w.phase == phasePassword || w.phase == phaseMarker:
+			w.record(NoShell, "password accepted, but no shell answered")
 			w.finish(NoShell, "password accepted, but no shell answered")
 		case w.phase == phaseState:
+			w.record(LoggedIn, "the shell answered, but the state command did not")
 			w.finish(LoggedIn, "the shell answered, but the state command did not")
 		default:
 			why := "no login prompt"
@@ -425,6 +579,7 @@ func (w *Watcher) Result(now time.Duration) *Result {
 		}
 	}
 	r := w.res
+	r.Logins = append([]LoginResult(nil), w.logins...)
 	r.Seconds = now.Seconds()
 	r.Events = map[string]float64{}
 	for k, v := range w.events {
