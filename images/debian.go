@@ -60,6 +60,9 @@ type DebianOptions struct {
 	RootUUID string
 	// WorkDir holds the unpacked root while building (default: beside Out).
 	WorkDir string
+	// SSHKey, when set, is the private key file to create (with
+	// ssh-keygen) whose public half root and LoginUser accept over SSH.
+	SSHKey string
 }
 
 // DebianImage is a built image and what a test needs to know about it.
@@ -83,6 +86,9 @@ type DebianImage struct {
 	Kernels []string
 	// Debs is the directory of the .debs the root was built from.
 	Debs string
+	// SSHKey is the private key root and LoginUser accept over SSH (""
+	// when the image was built without one).
+	SSHKey string `json:",omitempty"`
 }
 
 // DefaultRootUUID is the root filesystem UUID of built images.
@@ -102,7 +108,9 @@ const sectorSize = 512
 // and the gap after it; for UEFI, Debian's signed grubx64.efi goes to the
 // removable-media path of the ESP with a grub.cfg that finds the root by
 // UUID. /boot/grub/grub.cfg comes from the root's own grub-mkconfig, run in
-// a chroot with grub-probe answered for the disk the guest will see.
+// a chroot with grub-probe answered for the disk the guest will see. Besides
+// root, the ordinary user LoginUser can log in, on the console and (with
+// SSHKey) over SSH.
 func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	if o.Root == nil {
 		return nil, errors.New("building image: no root")
@@ -159,6 +167,16 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 		return nil, err
 	}
 	if err := configureRoot(dir, img, rootSource, extraFstab); err != nil {
+		return nil, err
+	}
+	pub := ""
+	if o.SSHKey != "" {
+		if err := NewSSHKey(ctx, o.SSHKey); err != nil {
+			return nil, err
+		}
+		img.SSHKey, pub = o.SSHKey, o.SSHKey+".pub"
+	}
+	if err := addLogins(ctx, dir, pub); err != nil {
 		return nil, err
 	}
 	if err := grubMkconfig(ctx, dir, img, gt); err != nil {
