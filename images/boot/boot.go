@@ -306,7 +306,13 @@ loop:
 	if streamOpen && len(o.SSH) > 0 && sshWorth(res) {
 		wait := time.Duration(float64(60*time.Second) * max(o.Patience, 1))
 		for _, user := range o.SSH {
-			res.Logins = append(res.Logins, sshLogin(ctx, o.fwdPort, o.SSHKey, user, wait))
+			l := sshLogin(ctx, o.fwdPort, o.SSHKey, user, wait)
+			res.Logins = append(res.Logins, l)
+			if l.Class == Unreachable {
+				// No server answered the first time: the next user
+				// need not wait as long for it.
+				wait = 10 * time.Second
+			}
 		}
 	}
 	if streamOpen && !o.Snapshot && res.Class == LoggedIn {

@@ -38,13 +38,13 @@ func TestWatcherFurtherLogins(t *testing.T) {
 	require.Equal(t, checkCommand+"\r", s.lastSent(), "pam_lastlog's line is not a login prompt")
 	s.out(checkCommand+"\r\n", time.Second)
 	require.False(t, s.done, "the echo of the typed command is not the answer")
-	s.out("LOGIN=debian NOFILE=1024ENDLOGIN\r\n$ ", time.Second)
+	s.out("LOGIN=debian NOFILE=1024 LOGINUID=1000ENDLOGIN\r\n$ ", time.Second)
 	require.True(t, s.done)
 	r := s.w.Result(s.now)
 	assert.True(t, r.Healthy(), r.Short())
 	require.Len(t, r.Logins, 2)
 	assert.Equal(t, LoginResult{User: "root", Via: ViaSerial, Class: LoggedIn}, r.Logins[0])
-	assert.Equal(t, LoginResult{User: "debian", Via: ViaSerial, Class: LoggedIn, Who: "debian", NoFile: "1024"}, r.Logins[1])
+	assert.Equal(t, LoginResult{User: "debian", Via: ViaSerial, Class: LoggedIn, Who: "debian", NoFile: "1024", LoginUID: "1000"}, r.Logins[1])
 	assert.Equal(t, "debian", r.Login("debian@serial").Who)
 	assert.Nil(t, r.Login("debian@ssh"))
 }
@@ -136,10 +136,13 @@ func TestSSHLogin(t *testing.T) {
 		class        Class
 		why          string
 	}{
-		{"answers", `cat >/dev/null; echo "Authenticated to 127.0.0.1" >&2; echo LOGIN=debian NOFILE=1024ENDLOGIN`, LoggedIn, ""},
+		{"answers", `cat >/dev/null; echo "Authenticated to 127.0.0.1" >&2; echo LOGIN=debian NOFILE=1024 LOGINUID=1000ENDLOGIN`, LoggedIn, ""},
 		{"key refused", `echo "debian@127.0.0.1: Permission denied (publickey)." >&2; exit 255`, LoginRefused, "Permission denied"},
 		{"session closed", `echo "Authenticated to 127.0.0.1 ([127.0.0.1]:2222) using \"publickey\"." >&2; echo "Connection to 127.0.0.1 closed by remote host." >&2; exit 255`, NoShell, "closed by remote host"},
 		{"no server", `echo "kex_exchange_identification: read: Connection reset by peer" >&2; exit 255`, Unreachable, "Connection reset"},
+		// Measured with pam_unix.so deleted: sshd answers, then closes the
+		// connection when PAM's account stack fails.
+		{"refused by the server", `echo "Warning: Permanently added '[127.0.0.1]:42883' (ED25519) to the list of known hosts." >&2; echo "Connection closed by 127.0.0.1 port 42883" >&2; exit 255`, LoginRefused, "closed the connection before accepting the key: Connection closed by 127.0.0.1 port 42883"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -150,6 +153,7 @@ func TestSSHLogin(t *testing.T) {
 			assert.Equal(t, "debian@ssh", r.Name())
 			if c.class == LoggedIn {
 				assert.Equal(t, "1024", r.NoFile)
+				assert.Equal(t, "1000", r.LoginUID)
 			}
 		})
 	}

@@ -441,10 +441,8 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 	case phaseCheck:
 		switch {
 		case checkLine.Match(tail):
-			m := checkLine.FindSubmatch(tail)
 			w.record(LoggedIn, "")
-			l := &w.logins[len(w.logins)-1]
-			l.Who, l.NoFile = string(m[1]), string(m[2])
+			w.logins[len(w.logins)-1].answered(checkLine.FindSubmatch(tail))
 			return w.nextLogin(now, true)
 		default:
 			return w.noAnswer(tail, now)
