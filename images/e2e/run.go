@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +19,9 @@ import (
 
 // Env is where and how the scenarios run.
 type Env struct {
-	// Rescue is the rescue binary under test, built from this tree.
+	// Rescue is the rescue binary under test: built from this tree, or
+	// the program E2E_RESCUE names (to show that a program that repairs
+	// nothing fails every row).
 	Rescue string
 	// CacheDir keeps the Debian root and the base image between runs.
 	CacheDir string
@@ -43,8 +44,9 @@ func (e *Env) logf(format string, args ...any) {
 }
 
 // baseVersion changes whenever BuildDebian or the base configuration
-// changes in a way that must rebuild cached base images.
-const baseVersion = "2"
+// changes in a way that must rebuild cached base images. 3: the ordinary
+// user LoginUser, an SSH key for root and that user, and networkd.
+const baseVersion = "3"
 
 // Base returns the base image of a flavor (cached under CacheDir by the
 // root's key), building the root and the image when missing.
@@ -61,13 +63,16 @@ func (e *Env) Base(ctx context.Context, flavor images.Flavor) (*images.DebianIma
 		var img images.DebianImage
 		if err := json.Unmarshal(data, &img); err == nil {
 			if _, err := os.Stat(img.Path); err == nil {
-				img.Debs = root.Debs
-				return &img, nil
+				if _, err := os.Stat(img.SSHKey); err == nil {
+					img.Debs = root.Debs
+					return &img, nil
+				}
 			}
 		}
 	}
 	t1 := time.Now()
-	img, err := images.BuildDebian(ctx, images.DebianOptions{Root: root, Flavor: flavor, Out: name + ".img.tmp", WorkDir: e.CacheDir})
+	img, err := images.BuildDebian(ctx, images.DebianOptions{Root: root, Flavor: flavor, Out: name + ".img.tmp",
+		WorkDir: e.CacheDir, SSHKey: name + ".ssh-key"})
 	if err != nil {
 		return nil, err
 	}
@@ -87,20 +92,35 @@ func (e *Env) Base(ctx context.Context, flavor images.Flavor) (*images.DebianIma
 type Row struct {
 	Scenario string `json:"scenario"`
 	Fault    string `json:"fault"`
-	// Status: PASS, FAIL, NO_CHECK (rescue finds nothing yet), or
-	// ERROR (the scenario itself could not run).
+	// Kind is "baseline", "symptom" (the fault shows in the broken boot)
+	// or "no-symptom" (a fault with no symptom on Debian 12: its broken
+	// boot measures that claim with every login).
+	Kind string `json:"kind"`
+	// Status: PASS, FAIL (rescue did not do what the row requires, or a
+	// boot was not as expected), or ERROR (the harness could not run the
+	// row).
 	Status string `json:"status"`
-	// Broken and Repaired are the boot outcomes ("" when not booted);
+	// Broken and Repaired are the boot outcomes (nil when not booted);
 	// BrokenWant is the expected broken outcome.
 	Broken     *boot.Result `json:"broken,omitempty"`
 	BrokenWant string       `json:"broken_want"`
 	Repaired   *boot.Result `json:"repaired,omitempty"`
-	// Findings are the IDs of what rescue found that the base image does
-	// not have; Applied counts the fixes applied; FixExit is rescue
-	// fix's exit code.
+	// Finding is the scenario's own finding as rescue reported it on the
+	// broken image (its ID); Findings are every finding of that scan
+	// (for a baseline: of the healthy image's scan).
+	Finding  string   `json:"finding,omitempty"`
 	Findings []string `json:"findings"`
-	Applied  int      `json:"applied"`
-	FixExit  int      `json:"fix_exit"`
+	// Applied counts the fixes rescue fix --apply applied; FixExit is its
+	// exit code and FixExitWant the one required. Gone says the rescan of
+	// the repaired image (Rescanned) no longer has Finding; ScanExit is
+	// that scan's exit code (for a baseline, Rescanned and ScanExit are
+	// about the scan of the healthy image).
+	Applied     int  `json:"applied"`
+	FixExit     int  `json:"fix_exit"`
+	FixExitWant int  `json:"fix_exit_want,omitempty"`
+	Rescanned   bool `json:"rescanned"`
+	Gone        bool `json:"gone"`
+	ScanExit    int  `json:"scan_exit"`
 	// Undo is "identical" when undo gave back the broken files exactly,
 	// else what differs.
 	Undo    string   `json:"undo,omitempty"`
@@ -122,50 +142,47 @@ func (r *Row) note(format string, args ...any) {
 }
 
 func (r *Row) fail(format string, args ...any) {
-	r.Status = "FAIL"
+	if r.Status != "ERROR" {
+		r.Status = "FAIL"
+	}
 	r.note(format, args...)
+}
+
+// failAll fails the row for each reason; it says whether there was any.
+func (r *Row) failAll(why []string) bool {
+	for _, w := range why {
+		r.fail("%s", w)
+	}
+	return len(why) > 0
 }
 
 // Suite runs scenarios against one base image.
 type Suite struct {
 	Env  *Env
 	Base *images.DebianImage
-	// BaseFindings are the finding IDs rescue reports on the healthy
-	// base image; they are left out of each scenario's findings.
-	BaseFindings map[string]bool
 	// diskTargets says whether rescue opens image files itself (else the
 	// root is loop-mounted and given as a directory).
 	diskTargets bool
 	bootSem     chan struct{}
-	// diskMu serializes what mounts a scenario's image (fault injection,
-	// rescue, manifests): every copy carries the base's filesystem UUID,
-	// and rescue rightly reports a filesystem whose UUID is mounted on the
-	// helper already (a clone of the helper's disk). Only the boots, which
-	// mount nothing on the host, run side by side.
-	diskMu sync.Mutex
 }
 
-// NewSuite prepares a suite: it checks how rescue takes an image and what
-// it reports on the healthy base.
+// NewSuite prepares a suite: it checks how rescue takes an image.
 func NewSuite(ctx context.Context, env *Env, base *images.DebianImage) (*Suite, error) {
 	if env.Parallel < 1 {
 		env.Parallel = 1
 	}
-	s := &Suite{Env: env, Base: base, BaseFindings: map[string]bool{}, bootSem: make(chan struct{}, env.Parallel)}
+	s := &Suite{Env: env, Base: base, bootSem: make(chan struct{}, env.Parallel)}
 	// rescue scan on an image file works once disk support is built in;
 	// until then it says the target is not a directory.
-	out, err := exec.CommandContext(ctx, env.Rescue, "scan", "--json", base.Path).CombinedOutput()
+	unlock, err := lockMounts(ctx, env.CacheDir, base.RootUUID)
+	if err != nil {
+		return nil, err
+	}
+	out, _ := exec.CommandContext(ctx, env.Rescue, "scan", "--json", base.Path).CombinedOutput()
+	unlock()
 	s.diskTargets = !bytes.Contains(out, []byte("not a directory"))
-	_ = err
 	if !s.diskTargets {
 		env.logf("rescue does not open image files yet: loop-mounting the root and passing --devices")
-	}
-	rep, err := s.scan(ctx, base.Path)
-	if err != nil {
-		return nil, fmt.Errorf("scanning the base image: %w", err)
-	}
-	for _, f := range rep.Findings {
-		s.BaseFindings[f.ID] = true
 	}
 	return s, nil
 }
@@ -224,30 +241,49 @@ func (r *fixReport) touched() []string {
 	return ps
 }
 
+func (r *fixReport) ids() []string {
+	var ids []string
+	for _, f := range r.Findings {
+		ids = append(ids, f.ID)
+	}
+	return ids
+}
+
+// harnessError is a failure of the harness itself (a mount, a copy), as
+// opposed to something rescue did: the row is ERROR, not FAIL.
+type harnessError struct{ err error }
+
+func (e *harnessError) Error() string { return e.err.Error() }
+
 // rescueOn runs rescue COMMAND on an image: on the image file itself when
 // rescue opens images, else on its loop-mounted root with the image's
-// devices.
-func (s *Suite) rescueOn(ctx context.Context, imgPath, work string, args ...string) ([]byte, int, error) {
-	s.diskMu.Lock()
-	defer s.diskMu.Unlock()
+// devices. It returns rescue's output and exit code; an error when rescue
+// could not run or failed (exit 8 or more), a *harnessError when the
+// harness could not mount the image.
+func (s *Suite) rescueOn(ctx context.Context, img *images.DebianImage, imgPath, work string, args ...string) ([]byte, int, error) {
+	unlock, err := lockMounts(ctx, s.Env.CacheDir, img.RootUUID)
+	if err != nil {
+		return nil, 0, &harnessError{err}
+	}
+	defer unlock()
 	cmdArgs := append([]string{}, args...)
 	if s.diskTargets {
 		cmdArgs = append(cmdArgs, imgPath)
 		return runRescue(ctx, s.Env.Rescue, cmdArgs)
 	}
-	dir, umount, err := mountRoot(ctx, s.Base, imgPath, work)
+	dir, umount, err := mountRoot(ctx, img, imgPath, work)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, &harnessError{err}
 	}
 	devs := filepath.Join(work, "devices.blkid")
-	if err := os.WriteFile(devs, []byte(s.Base.Blkid), 0o644); err != nil {
+	if err := os.WriteFile(devs, []byte(img.Blkid), 0o644); err != nil {
 		umount()
-		return nil, 0, err
+		return nil, 0, &harnessError{err}
 	}
-	cmdArgs = append(cmdArgs, "--devices", devs, "--root-device", s.Base.RootDevice, dir)
+	cmdArgs = append(cmdArgs, "--devices", devs, "--root-device", img.RootDevice, dir)
 	out, code, err := runRescue(ctx, s.Env.Rescue, cmdArgs)
 	if uerr := umount(); uerr != nil && err == nil {
-		err = uerr
+		err = &harnessError{uerr}
 	}
 	return out, code, err
 }
@@ -276,26 +312,32 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
-func (s *Suite) scan(ctx context.Context, imgPath string) (*fixReport, error) {
-	work, err := os.MkdirTemp(s.Env.Work, "scan-")
-	if err != nil {
-		return nil, err
+// rescueJSON runs a rescue command that prints JSON and reads it.
+func (s *Suite) rescueJSON(ctx context.Context, img *images.DebianImage, imgPath, work, save string, args ...string) (*fixReport, int, error) {
+	out, code, err := s.rescueOn(ctx, img, imgPath, work, args...)
+	if save != "" {
+		_ = os.WriteFile(save, out, 0o644)
 	}
-	defer os.RemoveAll(work)
-	out, _, err := s.rescueOn(ctx, imgPath, work, "scan", "--json")
 	if err != nil {
-		return nil, err
+		return nil, code, err
 	}
 	var rep fixReport
 	if err := json.Unmarshal(out, &rep); err != nil {
-		return nil, fmt.Errorf("reading rescue scan --json: %w", err)
+		return nil, code, fmt.Errorf("reading the JSON of rescue %s: %v", args[0], err)
 	}
-	return &rep, nil
+	return &rep, code, nil
+}
+
+// scanArgs is the rescue scan command line of the suite.
+func (s *Suite) scanArgs() []string {
+	return []string{"scan", "--json", "--memory", fmt.Sprintf("%dM", s.memoryMB())}
 }
 
 // bootImage boots an image (unchanged: writes go to a throwaway overlay),
-// waiting for a slot when Parallel boots are already running.
-func (s *Suite) bootImage(ctx context.Context, img *images.DebianImage, imgPath, log string, timeout time.Duration) (*boot.Result, error) {
+// waiting for a slot when Parallel boots are already running. Every boot
+// that gets a shell as root logs in as the ordinary user too; with ssh,
+// root and that user log in over SSH as well.
+func (s *Suite) bootImage(ctx context.Context, img *images.DebianImage, imgPath, log string, ssh bool) (*boot.Result, error) {
 	select {
 	case s.bootSem <- struct{}{}:
 	case <-ctx.Done():
@@ -304,68 +346,89 @@ func (s *Suite) bootImage(ctx context.Context, img *images.DebianImage, imgPath,
 	defer func() { <-s.bootSem }()
 	o := s.Env.Boot
 	o.Image, o.Snapshot, o.SerialLog, o.UEFI = imgPath, true, log, img.UEFI
-	if timeout > 0 {
-		o.Timeout = timeout
+	o.User, o.Password = "root", images.RootPassword
+	o.Logins = []boot.Login{{User: images.LoginUser, Password: images.LoginPassword}}
+	if ssh {
+		o.SSH, o.SSHKey = []string{"root", images.LoginUser}, img.SSHKey
 	}
 	return boot.Run(ctx, o)
 }
 
-// Baseline boots a healthy base image (the suite's, or another flavor's):
-// it must log in healthy, or no scenario on it means anything.
+// Baseline boots a healthy base image (the suite's, or another flavor's)
+// and scans it: it must log in healthy, with every login, and rescue must
+// find nothing on it, or no scenario on it means anything.
 func (s *Suite) Baseline(ctx context.Context, img *images.DebianImage) *Row {
 	t0 := time.Now()
 	name := "baseline-" + string(img.Flavor)
-	row := &Row{Scenario: name, Fault: "none (the healthy " + string(img.Flavor) + " base image)", Status: "PASS", BrokenWant: string(boot.LoggedIn)}
-	res, err := s.bootImage(ctx, img, img.Path, filepath.Join(s.Env.Out, name, "serial.log"), 0)
-	if err != nil {
-		row.Status = "ERROR"
-		row.note("%v", err)
-	}
-	row.Broken = res
-	row.booted(res)
-	if ok, why := Repaired().Met(res); !ok {
-		row.fail("the healthy base image: %s", why)
-	}
-	if img == s.Base {
-		for id := range s.BaseFindings {
-			row.Findings = append(row.Findings, id)
-		}
-		sort.Strings(row.Findings)
-	}
-	row.Seconds = time.Since(t0).Seconds()
-	return row
-}
-
-// Run runs one scenario: copy, break, boot broken, fix, boot repaired,
-// undo, compare.
-func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
-	t0 := time.Now()
-	row = &Row{Scenario: sc.Name, Fault: sc.Fault, Status: "PASS", BrokenWant: string(sc.Broken.Class)}
-	if sc.Static {
-		row.BrokenWant = "(static) " + row.BrokenWant
-	}
-	out := filepath.Join(s.Env.Out, sc.Name)
-	defer func() {
-		row.Seconds = time.Since(t0).Seconds()
-		writeJSON(filepath.Join(out, "row.json"), row)
-	}()
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		row.Status = "ERROR"
-		row.note("%v", err)
-		return row
-	}
-	work, err := os.MkdirTemp(s.Env.Work, sc.Name+"-")
+	row := &Row{Scenario: name, Kind: "baseline", Fault: "none (the healthy " + string(img.Flavor) + " base image)", Status: "PASS", BrokenWant: "healthy, every login"}
+	defer func() { row.Seconds = time.Since(t0).Seconds() }()
+	work, err := os.MkdirTemp(s.Env.Work, name+"-")
 	if err != nil {
 		row.Status = "ERROR"
 		row.note("%v", err)
 		return row
 	}
 	defer os.RemoveAll(work)
+	rep, code, err := s.rescueJSON(ctx, img, img.Path, work, filepath.Join(s.Env.Out, name, "scan.json"), s.scanArgs()...)
+	row.ScanExit = code
+	switch {
+	case errors.As(err, new(*harnessError)):
+		row.Status = "ERROR"
+		row.note("%v", err)
+	case err != nil:
+		row.fail("%v", err)
+	default:
+		row.Rescanned, row.Findings = true, rep.ids()
+		row.failAll(judgeBase(rep, code))
+	}
+	res, err := s.bootImage(ctx, img, img.Path, filepath.Join(s.Env.Out, name, "serial.log"), true)
+	if err != nil {
+		row.Status = "ERROR"
+		row.note("%v", err)
+	}
+	row.Broken = res
+	row.booted(res)
+	if ok, why := healthy.Met(res); !ok {
+		row.fail("the healthy base image: %s", why)
+	}
+	return row
+}
+
+// Run runs one scenario: copy, break, find, boot broken, fix, rescan,
+// boot repaired, undo, compare.
+func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
+	t0 := time.Now()
+	row = &Row{Scenario: sc.Name, Fault: sc.Fault, Kind: "symptom", Status: "PASS", BrokenWant: sc.Broken.String()}
+	if sc.Static {
+		row.Kind = "no-symptom"
+	}
+	out := filepath.Join(s.Env.Out, sc.Name)
+	defer func() {
+		row.Seconds = time.Since(t0).Seconds()
+		writeJSON(filepath.Join(out, "row.json"), row)
+	}()
 	errorf := func(format string, args ...any) *Row {
 		row.Status = "ERROR"
 		row.note(format, args...)
 		return row
 	}
+	// rescueFailed files an error from running rescue: the harness's
+	// own (ERROR) or rescue's (FAIL).
+	rescueFailed := func(err error) *Row {
+		if errors.As(err, new(*harnessError)) {
+			return errorf("%v", err)
+		}
+		row.fail("%v", err)
+		return row
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return errorf("%v", err)
+	}
+	work, err := os.MkdirTemp(s.Env.Work, sc.Name+"-")
+	if err != nil {
+		return errorf("%v", err)
+	}
+	defer os.RemoveAll(work)
 
 	// The broken image: a sparse copy of the base with the fault in it.
 	img := filepath.Join(work, "disk.img")
@@ -375,15 +438,22 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	if err := s.mounted(ctx, img, work, func(dir string) error { return sc.Break(dir, s.Base) }); err != nil {
 		return errorf("injecting the fault: %v", err)
 	}
-	// What the repair will touch, from a dry run, so that the broken
+	// rescue must find the fault: its own finding, on its own path. The
+	// dry run also says what the repair will touch, so that the broken
 	// content of exactly those files is hashed before anything changes.
-	dry, _, err := s.rescueOn(ctx, img, work, s.fixArgs(sc, false)...)
+	plan, code, err := s.rescueJSON(ctx, s.Base, img, work, filepath.Join(out, "plan.json"), s.fixArgs(sc, false)...)
 	if err != nil {
-		return errorf("%v", err)
+		return rescueFailed(err)
 	}
-	var plan fixReport
-	if err := json.Unmarshal(dry, &plan); err != nil {
-		return errorf("reading rescue fix --json: %v", err)
+	row.Findings = plan.ids()
+	id, why := findingOf(sc, plan)
+	if id == "" {
+		row.fail("%s", why)
+		return row
+	}
+	row.Finding = id
+	if code != 4 {
+		row.fail("rescue fix (the dry run) exited %d with findings, want 4", code)
 	}
 	touched := map[string]bool{}
 	for _, p := range plan.touched() {
@@ -397,43 +467,28 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 		return errorf("recording the broken state: %v", err)
 	}
 
-	if !sc.Static {
-		res, err := s.bootImage(ctx, s.Base, img, filepath.Join(out, "broken-serial.log"), 0)
-		if err != nil {
-			return errorf("booting the broken image: %v", err)
-		}
-		row.Broken = res
-		row.booted(res)
-		if ok, why := sc.Broken.Met(res); !ok {
-			row.fail("broken boot: %s", why)
-		}
+	// The broken boot: the symptom, or for a fault without one, the
+	// claim that every login works.
+	res, err := s.bootImage(ctx, s.Base, img, filepath.Join(out, "broken-serial.log"), sc.SSH)
+	if err != nil {
+		return errorf("booting the broken image: %v", err)
+	}
+	row.Broken = res
+	row.booted(res)
+	if ok, why := sc.Broken.Met(res); !ok {
+		row.fail("broken boot: %s", why)
 	}
 
-	// The repair.
-	data, code, err := s.rescueOn(ctx, img, work, s.fixArgs(sc, true)...)
-	_ = os.WriteFile(filepath.Join(out, "fix.json"), data, 0o644)
+	// The repair: the finding's own fix applied, the exit code wanted,
+	// and a rescan in which the finding is gone.
+	row.FixExitWant = sc.fixExit()
+	fix, code, err := s.rescueJSON(ctx, s.Base, img, work, filepath.Join(out, "fix.json"), s.fixArgs(sc, true)...)
 	row.FixExit = code
 	if err != nil {
-		return errorf("%v", err)
+		return rescueFailed(err)
 	}
-	var rep fixReport
-	if err := json.Unmarshal(data, &rep); err != nil {
-		return errorf("reading rescue fix --json: %v", err)
-	}
-	onFault := false
-	for _, f := range rep.Findings {
-		if s.BaseFindings[f.ID] {
-			continue
-		}
-		row.Findings = append(row.Findings, f.ID)
-		for _, p := range sc.Paths {
-			if f.Path == p || strings.HasPrefix(f.Path, strings.TrimSuffix(p, "/")+"/") {
-				onFault = true
-			}
-		}
-	}
-	if rep.Result != nil {
-		for _, it := range rep.Result.Items {
+	if fix.Result != nil {
+		for _, it := range fix.Result.Items {
 			if it.Status == "applied" {
 				row.Applied++
 			} else {
@@ -441,56 +496,48 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 			}
 		}
 	}
-	if len(row.Findings) == 0 {
-		if row.Status == "PASS" {
-			row.Status = "NO_CHECK"
-		}
-		row.note("no check yet: rescue reports nothing on %s", strings.Join(sc.Paths, " or "))
+	if row.failAll(judgeFix(id, fix, code, row.FixExitWant)) && row.Applied == 0 {
 		return row
 	}
-	if !onFault {
-		row.note("rescue reports nothing on %s itself", strings.Join(sc.Paths, " or "))
+	after, code, err := s.rescueJSON(ctx, s.Base, img, work, filepath.Join(out, "rescan.json"), s.scanArgs()...)
+	row.ScanExit = code
+	if err != nil {
+		return rescueFailed(err)
 	}
-	if rep.Error != "" {
-		row.fail("rescue fix: %s", rep.Error)
-	}
-	if row.Applied == 0 {
-		row.fail("rescue found the fault but applied no fix")
-		return row
-	}
+	row.Rescanned, row.Gone = true, !has(after, id)
+	row.failAll(judgeRescan(id, after, code, sc.scanExit()))
 
-	// The repaired image must boot healthy.
-	res, err := s.bootImage(ctx, s.Base, img, filepath.Join(out, "repaired-serial.log"), 0)
+	// The repaired image must boot healthy, every login answering.
+	res, err = s.bootImage(ctx, s.Base, img, filepath.Join(out, "repaired-serial.log"), sc.SSH)
 	if err != nil {
 		return errorf("booting the repaired image: %v", err)
 	}
 	row.Repaired = res
 	row.booted(res)
-	if ok, why := Repaired().Met(res); !ok {
+	if ok, why := healthy.Met(res); !ok {
 		row.fail("repaired boot: %s", why)
 	}
 
 	// Undo must give back the broken files exactly.
-	for _, p := range rep.touched() {
+	for _, p := range fix.touched() {
 		if !touched[p] {
 			row.note("the repair touched %s, which the dry run did not plan", p)
 			touched[p] = true
 		}
 	}
-	uout, _, err := s.rescueOn(ctx, img, work, "undo")
+	uout, _, err := s.rescueOn(ctx, s.Base, img, work, "undo")
 	_ = os.WriteFile(filepath.Join(out, "undo.txt"), uout, 0o644)
 	if err != nil {
-		row.fail("rescue undo: %v", err)
-		return row
+		return rescueFailed(fmt.Errorf("rescue undo: %w", err))
 	}
-	var after manifest
+	var undone manifest
 	if err := s.mounted(ctx, img, work, func(dir string) (err error) {
-		after, err = takeManifest(dir, touched)
+		undone, err = takeManifest(dir, touched)
 		return err
 	}); err != nil {
 		return errorf("recording the state after undo: %v", err)
 	}
-	if d := diffManifests(before, after); len(d) > 0 {
+	if d := diffManifests(before, undone); len(d) > 0 {
 		if len(d) > 8 {
 			d = append(d[:8], fmt.Sprintf("… %d more", len(d)-8))
 		}
@@ -502,10 +549,13 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	return row
 }
 
-// mounted runs f on the mounted root of an image.
+// mounted runs f on the mounted root of a copy of the base image.
 func (s *Suite) mounted(ctx context.Context, img, work string, f func(dir string) error) error {
-	s.diskMu.Lock()
-	defer s.diskMu.Unlock()
+	unlock, err := lockMounts(ctx, s.Env.CacheDir, s.Base.RootUUID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	dir, umount, err := mountRoot(ctx, s.Base, img, work)
 	if err != nil {
 		return err

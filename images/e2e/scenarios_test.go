@@ -82,13 +82,7 @@ func TestFaultsLandWhereTheySay(t *testing.T) {
 				if strings.HasPrefix(line, "added ") && after[p].Type.IsDir() {
 					continue
 				}
-				in := false
-				for _, want := range sc.Paths {
-					if p == want || strings.HasPrefix(p, strings.TrimSuffix(want, "/")+"/") {
-						in = true
-					}
-				}
-				assert.True(t, in, "%s changed %q, outside %v", sc.Name, line, sc.Paths)
+				assert.True(t, onPath(p, sc.Paths), "%s changed %q, outside %v", sc.Name, line, sc.Paths)
 			}
 		})
 	}
@@ -133,8 +127,14 @@ func TestLookup(t *testing.T) {
 		assert.False(t, names[s.Name], "duplicate %s", s.Name)
 		names[s.Name] = true
 		assert.NotEmpty(t, s.Paths, s.Name)
+		assert.Regexp(t, `^[a-z0-9]+/[a-z0-9-]+$`, s.Finding, "%s: the finding rescue must report, check/kind", s.Name)
 		if s.Static {
 			assert.Equal(t, boot.LoggedIn, s.Broken.Class, "%s: a static fault has no symptom", s.Name)
+			ok, why := s.Broken.Met(measuredResult())
+			assert.True(t, ok, "%s: the claim is a healthy boot with every login: %s", s.Name, why)
+			assert.Equal(t, "no symptom: healthy, every login", s.Broken.String())
+			ok, _ = s.Broken.Met(oneLoginFails())
+			assert.False(t, ok, "%s: a failed login breaks the claim", s.Name)
 		}
 	}
 	two, err := Lookup("zero-bash, grub-cfg-deleted")
@@ -178,26 +178,51 @@ func TestDiffManifests(t *testing.T) {
 
 func TestTable(t *testing.T) {
 	yes := true
+	root := boot.LoginResult{User: "root", Via: boot.ViaSerial, Class: boot.LoggedIn}
+	user := boot.LoginResult{User: "debian", Via: boot.ViaSerial, Class: boot.LoggedIn}
+	sshUser := boot.LoginResult{User: "debian", Via: boot.ViaSSH, Class: boot.LoggedIn}
 	tb := &Table{Set: "ci", Parallel: 2, CPUs: 1, MemoryMB: 1024, Seconds: 300, Rows: []*Row{
-		{Scenario: "grub-root-uuid", Fault: "grub.cfg root=UUID wrong", Status: "PASS", BrokenWant: "INITRAMFS_SHELL",
+		{Scenario: "baseline-mbr-ext4", Kind: "baseline", Status: "PASS", BrokenWant: "healthy, every login", Rescanned: true,
+			Broken: &boot.Result{Class: boot.LoggedIn, State: "running", RootWritable: &yes, Logins: []boot.LoginResult{root, user, sshUser}}, BootCPU: 40},
+		{Scenario: "grub-root-uuid", Fault: "grub.cfg root=UUID wrong", Kind: "symptom", Status: "PASS", BrokenWant: "INITRAMFS_SHELL",
 			Broken:   &boot.Result{Class: boot.InitramfsShell, Why: "ALERT! UUID=deadbeef does not exist"},
-			Repaired: &boot.Result{Class: boot.LoggedIn, State: "running", RootWritable: &yes},
-			Findings: []string{"grub/root-uuid:/boot/grub/grub.cfg"}, Applied: 1, Undo: "identical", Seconds: 95},
-		{Scenario: "zero-bash", Fault: "zero-size /usr/bin/bash", Status: "NO_CHECK", BrokenWant: "NO_SHELL",
-			Broken: &boot.Result{Class: boot.NoShell}, Notes: []string{"no check yet: rescue reports nothing on /usr/bin/bash"}},
+			Repaired: &boot.Result{Class: boot.LoggedIn, State: "running", RootWritable: &yes, Logins: []boot.LoginResult{root, user}},
+			Finding:  "grub/root-unknown:/boot/grub/grub.cfg#x", Findings: []string{"grub/root-unknown:/boot/grub/grub.cfg#x"},
+			Applied: 1, FixExit: 1, FixExitWant: 1, Rescanned: true, Gone: true, Undo: "identical", Seconds: 95, BootCPU: 80},
+		{Scenario: "zero-bash", Fault: "zero-size /usr/bin/bash", Kind: "symptom", Status: "FAIL", BrokenWant: "NO_SHELL",
+			Notes: []string{"rescue reports no zerosize/empty on /usr/bin/bash or /bin/bash; it reports nothing"}},
+		{Scenario: "limits-nofile", Kind: "no-symptom", Status: "FAIL", BrokenWant: "LOGGED_IN",
+			Broken: &boot.Result{Class: boot.LoggedIn, State: "running", RootWritable: &yes, Logins: []boot.LoginResult{root,
+				{User: "debian", Via: boot.ViaSerial, Class: boot.NoShell, Why: "Cannot open session"}}},
+			Finding: "limits/nofile-above-nr-open:/etc/security/limits.conf#1", Applied: 1, FixExit: 4, FixExitWant: 1, Rescanned: true, ScanExit: 4},
 	}}
 	var md bytes.Buffer
 	require.NoError(t, tb.WriteMarkdown(&md))
 	s := md.String()
-	assert.Contains(t, s, "| grub-root-uuid | grub.cfg root=UUID wrong | INITRAMFS_SHELL | INITRAMFS_SHELL: ALERT! UUID=deadbeef does not exist | grub/root-uuid:/boot/grub/grub.cfg (1 applied) | LOGGED_IN | identical | PASS | 95s |")
-	assert.Contains(t, s, "2 row(s): 1 pass, 0 fail, 1 no check yet, 0 error; 3 boot(s)")
-	assert.Contains(t, s, "- zero-bash: no check yet")
+	assert.Contains(t, s, "| baseline-mbr-ext4 |  | none (as wanted) | healthy, every login | LOGGED_IN | — | exit 0 | — | root, debian; ssh: debian | — | PASS | 0s |")
+	assert.Contains(t, s, "| grub-root-uuid | grub.cfg root=UUID wrong | grub/root-unknown:/boot/grub/grub.cfg#x | INITRAMFS_SHELL | INITRAMFS_SHELL: ALERT! UUID=deadbeef does not exist | 1 applied, exit 1 | gone, exit 0 | LOGGED_IN | root, debian | identical | PASS | 95s |")
+	tb.Rows[0].Rescanned = false
+	var md2 bytes.Buffer
+	require.NoError(t, tb.WriteMarkdown(&md2))
+	assert.Contains(t, md2.String(), "| baseline-mbr-ext4 |  | NOT SCANNED | healthy, every login | LOGGED_IN | — | — |", "a scan that failed is not a clean one")
+	tb.Rows[0].Rescanned = true
+	assert.Contains(t, s, "| zero-bash | zero-size /usr/bin/bash | NOT FOUND | NO_SHELL | — | — | — | — | — | — | FAIL | 0s |")
+	assert.Contains(t, s, "| LOGGED_IN (debian@serial NO_SHELL) | 1 applied, exit 4 (want 1) | STILL FOUND, exit 4 |")
+	assert.Contains(t, s, "scenarios: 3 (2 with a symptom, 1 without one on Debian 12), 1 booted broken and repaired; baselines: 1\n")
+	assert.Contains(t, s, "status: 2 pass, 2 fail, 0 error\n")
+	assert.Contains(t, s, "boots: 4, 2 at a time, of 1 CPU/1024 MiB, using 120 CPU-seconds; logins tried: 6 on the console, 1 over SSH\n")
+	assert.Contains(t, s, "time: 300s in all\n")
+	assert.Contains(t, s, "- zero-bash: rescue reports no zerosize/empty")
+	assert.NotContains(t, s, "program under test")
+	tb.Rescue = "/bin/true"
+	assert.Contains(t, tb.Summary(), "program under test: /bin/true (E2E_RESCUE)\n")
 	var js bytes.Buffer
 	require.NoError(t, tb.WriteJSON(&js))
 	var back Table
 	require.NoError(t, json.Unmarshal(js.Bytes(), &back))
 	assert.Equal(t, TableSchema, back.Schema)
-	assert.Equal(t, boot.InitramfsShell, back.Rows[0].Broken.Class)
+	assert.Equal(t, boot.InitramfsShell, back.Rows[1].Broken.Class)
+	assert.Equal(t, boot.NoShell, back.Rows[3].Broken.Logins[1].Class)
 }
 
 func TestRotation(t *testing.T) {
@@ -223,4 +248,36 @@ func TestRotation(t *testing.T) {
 	assert.Equal(t, names(Rotation(20001, 3)), names(Rotation(20001, 3)), "a day's choice is stable")
 	assert.NotEqual(t, names(Rotation(20001, 3)), names(Rotation(20002, 3)), "and changes the next day")
 	assert.Len(t, Rotation(1, 100), rest)
+}
+
+// healthyResult is a boot in which everything answered.
+func healthyResult() *boot.Result {
+	yes := true
+	return &boot.Result{Class: boot.LoggedIn, State: "running", RootWritable: &yes, SSH: "active", Logins: []boot.LoginResult{
+		{User: "root", Via: boot.ViaSerial, Class: boot.LoggedIn},
+		{User: "debian", Via: boot.ViaSerial, Class: boot.LoggedIn},
+		{User: "root", Via: boot.ViaSSH, Class: boot.LoggedIn},
+		{User: "debian", Via: boot.ViaSSH, Class: boot.LoggedIn},
+	}}
+}
+
+// oneLoginFails is healthyResult but the ordinary user's console login
+// ends at once, as when PAM cannot open the session.
+func oneLoginFails() *boot.Result {
+	r := healthyResult()
+	r.Logins[1].Class, r.Logins[1].Why = boot.NoShell, "Cannot open session"
+	return r
+}
+
+// measuredResult is a boot of a fault with no symptom as it was measured
+// on Debian 12: every login answers, with the default open-files limit,
+// and the console login of the ordinary user without a login uid (as
+// under /etc/pam.d/other).
+func measuredResult() *boot.Result {
+	r := healthyResult()
+	for i := range r.Logins {
+		r.Logins[i].NoFile = "1024"
+	}
+	r.Logins[1].LoginUID = "4294967295"
+	return r
 }
