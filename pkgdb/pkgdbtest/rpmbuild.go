@@ -12,9 +12,9 @@ import (
 // RPMFile is one entry of a test package.
 type RPMFile struct {
 	Path    string
-	Kind    string // "file" (default), "dir", "symlink", "cdev"
+	Kind    string // "file" (default), "dir", "symlink", "hardlink", "cdev"
 	Content string // file content
-	Target  string // symlink target
+	Target  string // symlink target; for a hard link, the path it links to
 	Mode    string // octal permission bits, "0644" by default
 	User    string // "root" by default
 	Group   string // "root" by default
@@ -71,6 +71,11 @@ func BuildRPM(t testing.TB, outDir string, spec RPMSpec) string {
 				t.Fatal(err)
 			}
 			fmt.Fprintf(&install, "install -D -m %s %s %%{buildroot}%s\n", mode, src, f.Path)
+		case "hardlink":
+			if mode == "" {
+				mode = "0644"
+			}
+			fmt.Fprintf(&install, "mkdir -p %%{buildroot}%s\nln %%{buildroot}%s %%{buildroot}%s\n", filepath.Dir(f.Path), f.Target, f.Path)
 		case "dir":
 			if mode == "" {
 				mode = "0755"
@@ -177,7 +182,12 @@ func RPM(t testing.TB, root string, args ...string) string {
 // standard error and the exit error; rpm -V exits non-zero when it finds
 // differences, which is not a failure.
 func RPMOutput(root string, args ...string) (string, string, error) {
-	cmd := exec.Command("rpm", append([]string{"--root", root, "--dbpath", "/var/lib/rpm"}, args...)...)
+	return RPMOutputDB(root, "/var/lib/rpm", args...)
+}
+
+// RPMOutputDB is RPMOutput with the database at dbpath (inside root).
+func RPMOutputDB(root, dbpath string, args ...string) (string, string, error) {
+	cmd := exec.Command("rpm", append([]string{"--root", root, "--dbpath", dbpath}, args...)...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
