@@ -73,6 +73,7 @@ type Facts struct {
 
 	// pkgState caches what facts/packages.go derives from the database.
 	pkgState packageState
+	selinux  selinuxState
 }
 
 // New returns the facts of the target at root.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,7 +64,39 @@ func (f *Facts) RestoreEntry(path string) (*pkgdb.Restored, repair.Fix, error) {
 		return nil, repair.Fix{}, err
 	}
 	fix, err := restoreOps(f.root, path, res)
+	if err == nil {
+		f.label(fix.Ops, res)
+	}
 	return res, fix, err
+}
+
+// label gives what the ops create the SELinux label the target's policy
+// assigns it, when the target runs SELinux. A file that is replaced keeps
+// its own label (the writer copies it).
+func (f *Facts) label(ops []repair.Op, res *pkgdb.Restored) {
+	set := f.SELinuxLabels()
+	if set == nil {
+		return
+	}
+	for i := range ops {
+		op := &ops[i]
+		if op.Expect.Type != repair.Absent || op.Kind == repair.KindLink {
+			continue // a hard link shares its sibling's label
+		}
+		ctx, ok := set.Lookup(op.Path, res.Type)
+		if !ok {
+			continue
+		}
+		if op.Xattrs == nil {
+			op.Xattrs = map[string][]byte{}
+		}
+		op.Xattrs["security.selinux"] = append([]byte(ctx), 0)
+		if op.Source != nil {
+			src := *op.Source
+			src.Checks = append(slices.Clone(src.Checks), "SELinux label "+ctx+" from the target's file_contexts")
+			op.Source = &src
+		}
+	}
 }
 
 // restoreOps plans writing a restored entry.

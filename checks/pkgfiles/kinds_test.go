@@ -86,3 +86,43 @@ func verifyCopy(t *testing.T, root string) []string {
 	}
 	return lines
 }
+
+// TestRestoreLabelsSELinux restores a deleted library and its soname link
+// on a root that runs SELinux: each gets the label the target's own
+// file_contexts assigns (as restorecon would), so no relabel is needed.
+func TestRestoreLabelsSELinux(t *testing.T) {
+	pkgdbtest.NeedRoot(t, "rpm --root installs into a scratch root")
+	pkgs := t.TempDir()
+	rpm := pkgdbtest.BuildRPM(t, pkgs, pkgdbtest.RPMSpec{
+		Name: "glibc", Version: "2.28", Release: "236.el8", Arch: "x86_64",
+		Files: []pkgdbtest.RPMFile{
+			{Path: "/usr/lib64/libnss_files-2.28.so", Content: "\x7fELF nss\n", Mode: "0755"},
+			{Path: "/usr/lib64/libnss_files.so.2", Kind: "symlink", Target: "libnss_files-2.28.so"},
+		},
+	})
+	root := pkgdbtest.RPMRoot(t, rpm)
+	ctxDir := filepath.Join(root, "etc/selinux/targeted/contexts/files")
+	require.NoError(t, os.MkdirAll(ctxDir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "etc/selinux/config"), []byte("SELINUX=enforcing\nSELINUXTYPE=targeted\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "file_contexts"), []byte(
+		"/.*\tsystem_u:object_r:default_t:s0\n/usr/lib(64)?(/.*)?\tsystem_u:object_r:lib_t:s0\n/usr/lib(64)?/libnss_files[^/]*\\.so[^/]*\t--\tsystem_u:object_r:textrel_shlib_t:s0\n"), 0o644))
+	for _, p := range []string{"usr/lib64/libnss_files-2.28.so", "usr/lib64/libnss_files.so.2"} {
+		require.NoError(t, os.Remove(filepath.Join(root, p)))
+	}
+	fopt := facts.Options{OpenPackages: pkgdb.Open, PackageDirs: []string{pkgs}}
+	findings := checkstest.RunRoot(t, Check, root, fopt, func(t *testing.T) {
+		for p, want := range map[string]string{
+			"usr/lib64/libnss_files-2.28.so": "system_u:object_r:textrel_shlib_t:s0",
+			"usr/lib64/libnss_files.so.2":    "system_u:object_r:lib_t:s0", // the -- rule is for files only
+		} {
+			buf := make([]byte, 256)
+			n, err := unix.Lgetxattr(filepath.Join(root, p), "security.selinux", buf)
+			require.NoError(t, err, p)
+			assert.Equal(t, want+"\x00", string(buf[:n]), p)
+		}
+	})
+	require.Len(t, findings, 1, checkstest.FormatFindings(findings))
+	for _, op := range findings[0].Fixes[0].Ops {
+		assert.Contains(t, strings.Join(op.Source.Checks, "; "), "from the target's file_contexts", op.Path)
+	}
+}

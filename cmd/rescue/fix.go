@@ -194,7 +194,10 @@ func addRelabel(t *target, f *facts.Facts, plan *repair.Plan) {
 	}
 	creates := false
 	for _, op := range plan.Ops() {
-		if op.Expect.Type == repair.Absent && (op.Kind == repair.KindWrite || op.Kind == repair.KindSymlink || op.Kind == repair.KindMkdir) && op.Path != "/.autorelabel" {
+		if _, labelled := op.Xattrs["security.selinux"]; labelled {
+			continue // restored from a package with the policy's label
+		}
+		if op.Expect.Type == repair.Absent && (op.Kind == repair.KindWrite || op.Kind == repair.KindSymlink || op.Kind == repair.KindMkdir || op.Kind == repair.KindMknod) && op.Path != "/.autorelabel" {
 			creates = true
 		}
 	}
