@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"rescue/pkgdb"
+	"rescue/pkgrepo"
 	"rescue/repair"
 	"rescue/sysroot"
 )
@@ -25,6 +26,7 @@ var ErrNoPackages = errors.New("no package database or package file to restore f
 type packageState struct {
 	restoreOnce sync.Once
 	restorer    *pkgdb.Restorer
+	repos       *pkgrepo.Repos
 
 	mu      sync.Mutex
 	reports map[bool]*pkgdb.Report // by fast
@@ -45,7 +47,9 @@ func (f *Facts) RestoreFix(path string) (repair.Fix, error) {
 
 // RestoreEntry is RestoreFix that also returns what the package says the
 // entry is, for findings that say what exactly is missing (the soname
-// symlink, or the library file behind it).
+// symlink, or the library file behind it). In a dry run whose package is
+// still to be fetched from a repository, the fix is a single fetch op and
+// the entry is nil.
 func (f *Facts) RestoreEntry(path string) (*pkgdb.Restored, repair.Fix, error) {
 	db, err := f.Packages()
 	if err != nil {
@@ -54,8 +58,28 @@ func (f *Facts) RestoreEntry(path string) (*pkgdb.Restored, repair.Fix, error) {
 	if db == nil {
 		return nil, repair.Fix{}, ErrNoPackages
 	}
-	f.pkgState.restoreOnce.Do(func() { f.pkgState.restorer = pkgdb.NewRestorer(f.root, db, f.opt.PackageDirs) })
+	f.pkgState.restoreOnce.Do(func() {
+		var fetch pkgdb.Fetcher
+		if f.opt.Repos != nil {
+			f.pkgState.repos = pkgrepo.New(f.root, db, f.OS(), *f.opt.Repos)
+			fetch = f.pkgState.repos
+		}
+		f.pkgState.restorer = pkgdb.NewRestorer(f.root, db, f.opt.PackageDirs, fetch)
+	})
 	res, err := f.pkgState.restorer.Restore(path)
+	var pending *pkgdb.PendingFetchError
+	if errors.As(err, &pending) {
+		// A dry run: the package is found in a repository, and apply
+		// fetches it; what the entry is becomes known then.
+		src := &repair.Source{Package: pending.Package.Name, Version: pending.Package.Version, Arch: pending.Package.Arch,
+			From: pending.Fetched.URL, Checks: pending.Fetched.Checks}
+		if pending.File.Digest != "" {
+			src.Checks = append(slices.Clone(src.Checks), fmt.Sprintf("then %s %s recorded by %s", pending.File.DigestAlgo, pending.File.Digest, db.Kind()))
+		}
+		fix, err := repair.NewFix(fmt.Sprintf("Restore %s from %s %s, to be fetched from %s", path, pending.Package.Name, pending.Package.Version, pending.Fetched.URL)).
+			Add(repair.Fetch(f.root, path, src)).Build()
+		return nil, fix, err
+	}
 	if err != nil {
 		var missing *pkgdb.MissingPackageError
 		if errors.As(err, &missing) {

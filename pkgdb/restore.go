@@ -2,6 +2,7 @@ package pkgdb
 
 import (
 	"archive/tar"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -93,6 +94,9 @@ type MissingPackageError struct {
 	Package  Package
 	Kind     string
 	Searched []string
+	// Fetch is why the repositories did not provide it (nil when no
+	// repository was asked).
+	Fetch error
 }
 
 func (e *MissingPackageError) Error() string {
@@ -100,9 +104,14 @@ func (e *MissingPackageError) Error() string {
 	if len(e.Searched) > 0 {
 		where = "searched " + strings.Join(e.Searched, ", ")
 	}
-	return fmt.Sprintf("no package file of %s to restore %s from (%s); fetch it (%s) and give its directory with --packages",
-		e.Package, e.Path, where, e.FetchHint())
+	msg := fmt.Sprintf("no package file of %s to restore %s from (%s)", e.Package, e.Path, where)
+	if e.Fetch != nil {
+		msg += "; " + e.Fetch.Error()
+	}
+	return msg + fmt.Sprintf("; fetch it (%s) and give its directory with --packages", e.FetchHint())
 }
+
+func (e *MissingPackageError) Unwrap() error { return e.Fetch }
 
 // FetchHint is the command that downloads the exact package on a machine
 // with the same distribution.
@@ -113,12 +122,44 @@ func (e *MissingPackageError) FetchHint() string {
 	return "dnf download " + e.Package.String() + " (or yumdownloader)"
 }
 
+// Fetcher gets package files from repositories: the last source a
+// Restorer tries, after --packages and the target's own caches.
+type Fetcher interface {
+	// Fetch returns the package file of exactly pkg, verified against
+	// repository metadata. A Fetched without a Path was only resolved
+	// (a dry run: where it would come from, nothing downloaded).
+	Fetch(ctx context.Context, pkg Package) (*Fetched, error)
+}
+
+// Fetched is a package file a Fetcher found.
+type Fetched struct {
+	Path   string // host path of the verified file; "" when only resolved
+	URL    string
+	Size   int64
+	Checks []string // what was verified on the way, in words
+}
+
+// PendingFetchError is returned by Restore when the package was resolved
+// in a repository but not downloaded (a dry run): what the entry is, and
+// its content, are known only once it is fetched.
+type PendingFetchError struct {
+	Path    string
+	File    File
+	Package Package
+	Fetched *Fetched
+}
+
+func (e *PendingFetchError) Error() string {
+	return fmt.Sprintf("%s: %s is to be fetched from %s", e.Path, e.Package, e.Fetched.URL)
+}
+
 // Restorer finds package files and extracts single files from them.
 type Restorer struct {
-	root *sysroot.Root
-	db   DB
-	dirs []string // host directories (--packages)
-	ids  *IDs
+	root  *sysroot.Root
+	db    DB
+	dirs  []string // host directories (--packages)
+	ids   *IDs
+	fetch Fetcher // repositories, or nil
 
 	once  sync.Once
 	files []pkgFile // candidate package files, in search order
@@ -138,9 +179,10 @@ func (p pkgFile) String() string {
 }
 
 // NewRestorer returns a Restorer for a target, searching dirs (host
-// directories of .rpm/.deb files) and then the target's package caches.
-func NewRestorer(root *sysroot.Root, db DB, dirs []string) *Restorer {
-	return &Restorer{root: root, db: db, dirs: dirs, ids: LoadIDs(root)}
+// directories of .rpm/.deb files), then the target's package caches, then
+// (when fetch is not nil) the repositories.
+func NewRestorer(root *sysroot.Root, db DB, dirs []string, fetch Fetcher) *Restorer {
+	return &Restorer{root: root, db: db, dirs: dirs, ids: LoadIDs(root), fetch: fetch}
 }
 
 // scan lists every package file in the search directories once.
@@ -320,7 +362,36 @@ func (r *Restorer) restoreFrom(p string, f File, pkg Package) (*Restored, error)
 	if len(mismatch) > 0 {
 		return nil, fmt.Errorf("restoring %s from %s: %w", p, pkg, errors.Join(mismatch...))
 	}
-	return nil, &MissingPackageError{Path: p, Package: pkg, Kind: kind, Searched: r.searched()}
+	missing := &MissingPackageError{Path: p, Package: pkg, Kind: kind, Searched: r.searched()}
+	if r.fetch == nil {
+		return nil, missing
+	}
+	fetched, err := r.fetch.Fetch(context.Background(), pkg)
+	if err != nil {
+		missing.Fetch = err
+		return nil, missing
+	}
+	if fetched.Path == "" {
+		return nil, &PendingFetchError{Path: p, File: f, Package: pkg, Fetched: fetched}
+	}
+	fh, err := os.Open(fetched.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.extract(fh, st.Size(), fetched.URL, f, pkg)
+	if errors.Is(err, errNotThisPackage) {
+		return nil, fmt.Errorf("restoring %s: %s is not %s", p, fetched.URL, pkg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("restoring %s from %s: %w", p, fetched.URL, err)
+	}
+	res.Checks = append(append([]string{}, fetched.Checks...), res.Checks...)
+	return res, nil
 }
 
 var errNotThisPackage = errors.New("a different package")

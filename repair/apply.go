@@ -214,6 +214,9 @@ func preflight(w *Writer, it Item, opt Options) string {
 		return "this fix cannot be undone; it needs an explicit flag"
 	}
 	for _, op := range it.Fix.Ops {
+		if op.Kind == KindFetch {
+			return fmt.Sprintf("%s is still to be fetched from %s; rescue fix --apply fetches it first", op.Path, op.Source.From)
+		}
 		if op.Kind == KindExec && !opt.AllowExec {
 			return fmt.Sprintf("it runs the target's own %s in a chroot; allow it with --allow-chroot", path.Base(op.Argv[0]))
 		}

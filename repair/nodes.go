@@ -16,7 +16,27 @@ import (
 const (
 	KindLink  Kind = "link"  // create a hard link to another file of the target
 	KindMknod Kind = "mknod" // create a device node or a FIFO
+	// KindFetch stands, in a dry run, for restoring a path from a
+	// package that is still to be downloaded: the plan says from where,
+	// and fix --apply fetches it and plans the real ops. Apply never
+	// runs it.
+	KindFetch Kind = "fetch"
 )
+
+// Fetch plans restoring name from a package still to be downloaded.
+func Fetch(r *sysroot.Root, name string, src *Source) (Op, error) {
+	p, err := resolveParent(r, name)
+	if err != nil {
+		return Op{}, err
+	}
+	st, err := ReadState(r, p)
+	if err != nil {
+		return Op{}, err
+	}
+	s := *src
+	s.Fetch = true
+	return Op{Kind: KindFetch, Path: p, Expect: st, Source: &s}, nil
+}
 
 // Source says where the content of an op comes from and which checks it
 // passed: a file restored from a package names the package, its version,

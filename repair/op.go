@@ -112,6 +112,8 @@ func (o Op) Summary() string {
 		return fmt.Sprintf("run in chroot: %q", o.Argv)
 	case KindLink:
 		return fmt.Sprintf("hard-link %s to %s", o.Path, o.Target)
+	case KindFetch:
+		return fmt.Sprintf("fetch %s and restore %s", o.Source.From, o.Path)
 	case KindMknod:
 		return fmt.Sprintf("mknod %s %s %d:%d %s", o.Path, o.Node.Type, o.Node.Major, o.Node.Minor, o.Mode)
 	}

@@ -12,6 +12,7 @@ import (
 	"rescue/checks"
 	"rescue/checks/all"
 	"rescue/facts"
+	"rescue/pkgrepo"
 	"rescue/repair"
 	"rescue/report"
 )
@@ -27,6 +28,11 @@ type fixOptions struct {
 	journalDir     string
 	allowChroot    bool
 	clearImmutable bool
+	// Where restores get packages that --packages and the target's
+	// caches do not hold.
+	mirrors []string
+	cache   string
+	offline bool
 }
 
 func (a *app) fixCommand() *cobra.Command {
@@ -68,6 +74,9 @@ Afterwards the target is scanned again and what remains is reported.
 	f.StringVar(&o.journalDir, "journal-dir", "", "keep the journal and backups in `DIR` on the helper instead of on the target")
 	f.BoolVar(&o.allowChroot, "allow-chroot", false, "allow fixes that run the target's own programs in a chroot (initramfs rebuilds)")
 	f.BoolVar(&o.clearImmutable, "clear-immutable", false, "lift chattr +i/+a from files the repair must change, and set it again afterwards")
+	f.StringArrayVar(&o.mirrors, "mirror", nil, "get the packages restores need from `URL` instead of the target's configured repositories (repeatable): an apt archive root (used with the target's suites), or an rpm-md repository ($releasever, $basearch expanded)")
+	f.StringVar(&o.cache, "cache", pkgrepo.DefaultCacheDir, "keep downloaded packages and repository metadata in `DIR` on the helper (never inside the target)")
+	f.BoolVar(&o.offline, "offline", false, "use no network: restore only from --packages, the target's own caches and what --cache holds")
 	f.BoolVar(&o.target.allowFsck, "allow-fsck", false, "for a DEVICE or IMAGE with --apply: check and repair damaged filesystems (e2fsck -p, xfs_repair) before mounting them; cannot be undone")
 	f.BoolVar(&o.target.allowZeroLog, "allow-fsck-zero-log", false, "with --allow-fsck: let xfs_repair -L zero an xfs log that cannot be replayed (loses its last changes)")
 	return cmd
@@ -109,6 +118,15 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		return err
 	}
 	defer t.Close()
+	if err := pkgrepo.CheckCache(t.root, o.cache); err != nil {
+		return &usageError{err}
+	}
+	// A dry run resolves where packages would come from (repository
+	// metadata only); --apply downloads them.
+	t.repos = &pkgrepo.Options{Mirrors: o.mirrors, CacheDir: o.cache, Offline: o.offline, Mode: pkgrepo.Resolve}
+	if o.apply {
+		t.repos.Mode = pkgrepo.Download
+	}
 
 	res, f := a.scanTarget(ctx, t, list, mem)
 	if res.Failed() {

@@ -87,6 +87,11 @@ func AddRestore(pass *checks.Pass, f *checks.Finding, p string) error {
 		return fmt.Errorf("restore %s from its package: %w", owned, err)
 	}
 	switch {
+	case res == nil:
+		// To be fetched (a dry run): what the entry is shows then.
+		if real := sonameFile(db, pass.Root, owned); real != "" {
+			f.Message += fmt.Sprintf(": %s of the same package is there, so the name is most likely its soname symlink", real)
+		}
 	case res.IsSymlink():
 		target := res.LinkTarget
 		if !strings.HasPrefix(target, "/") {
