@@ -476,4 +476,3 @@ func CheckCache(root *sysroot.Root, cacheDir string) error {
 	}
 	return nil
 }
-
