@@ -152,7 +152,7 @@ func (r *Repos) fetchRelease(ctx context.Context, a *aptRepo) *release {
 func (r *Repos) sigCheck(a *aptRepo, file, who string, keys *keyring, err error) string {
 	switch {
 	case err == nil:
-		return fmt.Sprintf("%s of %s signed by %s (%s)", file, a, who, keys)
+		return fmt.Sprintf("%s of %s signed by %s", file, a, who)
 	case a.trusted:
 		return fmt.Sprintf("%s of %s not signature-checked: the source is marked trusted=yes (%v)", file, a, err)
 	default:
@@ -166,7 +166,7 @@ func (r *Repos) aptKeys(a *aptRepo) *keyring {
 	if len(a.signedBy) == 1 && strings.Contains(a.signedBy[0], "BEGIN PGP PUBLIC KEY BLOCK") {
 		list, err := readKeys([]byte(a.signedBy[0]))
 		if err == nil {
-			return &keyring{list: list, files: []string{a.where + " (inline Signed-By)"}}
+			return newKeyring(list, a.where+" (inline Signed-By)")
 		}
 	}
 	var files []string
@@ -235,8 +235,9 @@ func (r *Repos) aptIndex(ctx context.Context, a *aptRepo, rel *release, comp, ar
 	key := a.dists() + "/" + base
 	r.mu.Lock()
 	if idx, ok := r.indexes[key]; ok {
+		check := r.indexChecks[key]
 		r.mu.Unlock()
-		return idx, ""
+		return idx, check
 	}
 	r.mu.Unlock()
 	idx := &index{}

@@ -21,6 +21,24 @@ import (
 type keyring struct {
 	list  openpgp.EntityList
 	files []string
+	from  map[*openpgp.Entity]string // the file each key came from
+}
+
+func newKeyring(list openpgp.EntityList, file string) *keyring {
+	k := &keyring{}
+	k.add(list, file)
+	return k
+}
+
+func (k *keyring) add(list openpgp.EntityList, file string) {
+	if k.from == nil {
+		k.from = map[*openpgp.Entity]string{}
+	}
+	for _, e := range list {
+		k.from[e] = file
+	}
+	k.list = append(k.list, list...)
+	k.files = append(k.files, file)
 }
 
 func (k *keyring) empty() bool { return k == nil || len(k.list) == 0 }
@@ -29,7 +47,7 @@ func (k *keyring) String() string {
 	if k.empty() {
 		return "no keys"
 	}
-	return "target:" + strings.Join(k.files, ", target:")
+	return strings.Join(k.files, ", ")
 }
 
 // readKeys reads an OpenPGP key file: armored (.asc) or binary (.gpg).
@@ -58,8 +76,7 @@ func loadKeyFiles(root *sysroot.Root, files []string) *keyring {
 		if err != nil || len(list) == 0 {
 			continue
 		}
-		k.list = append(k.list, list...)
-		k.files = append(k.files, f)
+		k.add(list, "target:"+f)
 	}
 	return k
 }
@@ -87,14 +104,19 @@ func keyDir(root *sysroot.Root, dir string, suffixes ...string) []string {
 // for algorithms: an expired or revoked key does not verify.
 func verifyConfig() *packet.Config { return &packet.Config{} }
 
-// signer describes the key that made a signature.
-func signer(e *openpgp.Entity) string {
+// signer describes the key that made a signature, and where the target
+// keeps it.
+func (k *keyring) signer(e *openpgp.Entity) string {
 	if e == nil || e.PrimaryKey == nil {
 		return "an unknown key"
 	}
 	s := fmt.Sprintf("key %X", e.PrimaryKey.Fingerprint)
 	for name := range e.Identities {
-		return s + " (" + name + ")"
+		s += " (" + name + ")"
+		break
+	}
+	if f := k.from[e]; f != "" {
+		s += " from " + f
 	}
 	return s
 }
@@ -112,7 +134,7 @@ func verifyClearsigned(data []byte, keys *keyring) ([]byte, string, error) {
 	if err != nil {
 		return b.Plaintext, "", err
 	}
-	return b.Plaintext, signer(e), nil
+	return b.Plaintext, keys.signer(e), nil
 }
 
 // verifyDetached checks a detached signature (armored or binary) of data.
@@ -131,5 +153,5 @@ func verifyDetached(data, sig []byte, keys *keyring) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return signer(e), nil
+	return keys.signer(e), nil
 }

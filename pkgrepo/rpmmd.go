@@ -174,7 +174,7 @@ func (r *Repos) readRepoMD(ctx context.Context, m *rpmRepo, base string) *repomd
 	}
 	switch {
 	case verr == nil:
-		md.checks = append(md.checks, fmt.Sprintf("repomd.xml of %s signed by %s (%s)", m.id, who, keys))
+		md.checks = append(md.checks, fmt.Sprintf("repomd.xml of %s signed by %s", m.id, who))
 	case m.repoGPG && !keys.empty():
 		md.err = fmt.Errorf("%srepodata/repomd.xml: repo_gpgcheck is on and the signature does not verify with %s: %w", base, keys, verr)
 		return md

@@ -121,3 +121,22 @@ func DebianSuiteRoot(t testing.TB, suite string) (root, debs string) {
 	}
 	return dir, images.DebsDir(tarball)
 }
+
+// DebianMirror returns the directory of a local apt archive for a root
+// extracted by DebianSuiteRoot: the real signed InRelease and Packages
+// files of the suites the root's sources.list names (fetched once with
+// apt-get and cached) and the root's .debs at their pool paths. Serve it
+// with net/http/httptest and give its URL with --mirror.
+func DebianMirror(t testing.TB, root, debs string) string {
+	t.Helper()
+	NeedTool(t, "apt-get", "apt")
+	list, err := os.ReadFile(filepath.Join(root, "etc/apt/sources.list"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := images.DebianMirror(context.Background(), list, debs, "")
+	if err != nil {
+		t.Fatalf("building the apt mirror: %v", err)
+	}
+	return dir
+}
