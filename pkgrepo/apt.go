@@ -358,8 +358,8 @@ func readPackages(p, suffix string, want map[string]bool) (map[string]aptEntry, 
 
 // fetchDeb finds the exact package in the apt repositories and downloads
 // (or, resolving only, locates) it.
-func (r *Repos) fetchDeb(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched, []string) {
-	var tried []string
+func (r *Repos) fetchDeb(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched, []error) {
+	var tried []error
 	archs := []string{r.arch}
 	if pkg.Arch != "" && pkg.Arch != "all" && pkg.Arch != r.arch {
 		archs = []string{pkg.Arch}
@@ -368,7 +368,7 @@ func (r *Repos) fetchDeb(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched
 	for _, a := range r.apt {
 		rel := r.aptRelease(ctx, a)
 		if rel.err != nil {
-			tried = append(tried, fmt.Sprintf("%s: %v", a, rel.err))
+			tried = append(tried, fmt.Errorf("%s: %w", a, rel.err))
 			continue
 		}
 		comps := a.components
@@ -379,12 +379,12 @@ func (r *Repos) fetchDeb(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched
 			for _, arch := range archs {
 				idx, check := r.aptIndex(ctx, a, rel, comp, arch)
 				if idx.err != nil {
-					tried = append(tried, fmt.Sprintf("%s %s: %v", a, comp, idx.err))
+					tried = append(tried, fmt.Errorf("%s %s: %w", a, comp, idx.err))
 					continue
 				}
 				e, ok := idx.entries[key]
 				if !ok {
-					tried = append(tried, fmt.Sprintf("%s %s/binary-%s: no %s", a, comp, arch, pkg))
+					tried = append(tried, fmt.Errorf("%s %s/binary-%s: no %s", a, comp, arch, pkg))
 					continue
 				}
 				u := a.uri + "/" + strings.TrimPrefix(e.filename, "/")
@@ -396,7 +396,7 @@ func (r *Repos) fetchDeb(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched
 				}
 				p, err := r.dl.fetch(ctx, u, e.digest)
 				if err != nil {
-					tried = append(tried, err.Error())
+					tried = append(tried, err)
 					if ctx.Err() != nil {
 						return nil, tried
 					}

@@ -198,7 +198,8 @@ func (d *downloader) get(ctx context.Context, u, part string, want digest) error
 	defer timer.Stop()
 	resp, err := d.client.Do(req)
 	if err != nil {
-		if stalled.Load() {
+		var ne net.Error
+		if stalled.Load() || (errors.As(err, &ne) && ne.Timeout()) {
 			return fmt.Errorf("%s: no answer within %v", u, d.stall)
 		}
 		return fmt.Errorf("%s: %w", u, err)

@@ -208,7 +208,7 @@ func (r *Repos) fetch(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched, e
 		return nil, fmt.Errorf("a scan downloads nothing; rescue fix finds %s in %s", pkg, strings.Join(r.Sources(), ", "))
 	}
 	var f *pkgdb.Fetched
-	var tried []string
+	var tried []error
 	if r.kind == "dpkg" {
 		f, tried = r.fetchDeb(ctx, pkg)
 	} else {
@@ -224,12 +224,18 @@ func (r *Repos) fetch(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched, e
 // said.
 type NotFoundError struct {
 	Package pkgdb.Package
-	Tried   []string
+	Tried   []error
 }
 
 func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("no repository provides %s: %s", e.Package, strings.Join(e.Tried, "; "))
+	var s []string
+	for _, t := range e.Tried {
+		s = append(s, t.Error())
+	}
+	return fmt.Sprintf("no repository provides %s: %s", e.Package, strings.Join(s, "; "))
 }
+
+func (e *NotFoundError) Unwrap() []error { return e.Tried }
 
 // aptConfig reads sources.list, sources.list.d/*.list and *.sources.
 func (r *Repos) aptConfig(osInfo osrelease.Info) []*aptRepo {

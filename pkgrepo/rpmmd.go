@@ -341,27 +341,27 @@ func rpmKey(pkg pkgdb.Package) string {
 }
 
 // fetchRPM finds the exact package in the rpm-md repositories.
-func (r *Repos) fetchRPM(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched, []string) {
-	var tried []string
+func (r *Repos) fetchRPM(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched, []error) {
+	var tried []error
 	key := rpmKey(pkg)
 	for _, m := range r.rpm {
 		md := r.repoMD(ctx, m)
 		if md.err != nil {
-			tried = append(tried, fmt.Sprintf("%s: %v", m, md.err))
+			tried = append(tried, fmt.Errorf("%s: %w", m, md.err))
 			continue
 		}
 		pi := r.primary(ctx, md)
 		if pi.err != nil {
-			tried = append(tried, fmt.Sprintf("%s: %v", m, pi.err))
+			tried = append(tried, fmt.Errorf("%s: %w", m, pi.err))
 			continue
 		}
 		e, ok := pi.entries[key]
 		if !ok {
-			tried = append(tried, fmt.Sprintf("%s: no %s", m, key))
+			tried = append(tried, fmt.Errorf("%s: no %s", m, key))
 			continue
 		}
 		if newHash(e.digest.algo) == nil {
-			tried = append(tried, fmt.Sprintf("%s: %s has a %q checksum", m, key, e.digest.algo))
+			tried = append(tried, fmt.Errorf("%s: %s has a %q checksum", m, key, e.digest.algo))
 			continue
 		}
 		base := md.base
@@ -377,7 +377,7 @@ func (r *Repos) fetchRPM(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched
 		}
 		p, err := r.dl.fetch(ctx, u, e.digest)
 		if err != nil {
-			tried = append(tried, err.Error())
+			tried = append(tried, err)
 			if ctx.Err() != nil {
 				return nil, tried
 			}
