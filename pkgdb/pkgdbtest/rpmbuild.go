@@ -49,6 +49,13 @@ func BuildRPM(t testing.TB, outDir string, spec RPMSpec) string {
 			t.Fatal(err)
 		}
 	}
+	// noarch is declared in the spec; another architecture is a build
+	// target, which rpmbuild accepts for any host (the test packages hold
+	// no compiled code).
+	buildArch := "BuildArch: noarch"
+	if spec.Arch != "noarch" {
+		buildArch = ""
+	}
 	var install, files strings.Builder
 	for i, f := range spec.Files {
 		mode, user, group := f.Mode, f.User, f.Group
@@ -100,7 +107,7 @@ Version: %s
 Release: %s
 Summary: rescue test package %s
 License: MIT
-BuildArch: %s
+%s
 %%define debug_package %%{nil}
 %%define __os_install_post %%{nil}
 %%define _build_id_links none
@@ -111,12 +118,15 @@ A package built by rescue's tests.
 %%install
 %s
 %%files
-%s`, spec.Name, spec.Version, spec.Release, spec.Name, spec.Arch, install.String(), files.String())
+%s`, spec.Name, spec.Version, spec.Release, spec.Name, buildArch, install.String(), files.String())
 	specFile := filepath.Join(top, "SPECS", spec.Name+".spec")
 	if err := os.WriteFile(specFile, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"--define", "_topdir " + top, "--nodeps", "-bb", specFile}
+	if spec.Arch != "noarch" {
+		args = append([]string{"--target", spec.Arch}, args...)
+	}
 	if spec.Payload != "" {
 		args = append([]string{"--define", "_binary_payload " + spec.Payload}, args...)
 	}
