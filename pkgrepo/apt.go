@@ -358,14 +358,14 @@ func readPackages(p, suffix string, want map[string]bool) (map[string]aptEntry, 
 
 // fetchDeb finds the exact package in the apt repositories and downloads
 // (or, resolving only, locates) it.
-func (r *Repos) fetchDeb(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched, []error) {
+func (r *Repos) fetchDeb(ctx context.Context, pkg pkgdb.Package, repos []*aptRepo) (*pkgdb.Fetched, []error) {
 	var tried []error
 	archs := []string{r.arch}
 	if pkg.Arch != "" && pkg.Arch != "all" && pkg.Arch != r.arch {
 		archs = []string{pkg.Arch}
 	}
 	key := pkg.Name + " " + pkg.Version + " " + pkg.Arch
-	for _, a := range r.apt {
+	for _, a := range repos {
 		rel := r.aptRelease(ctx, a)
 		if rel.err != nil {
 			tried = append(tried, fmt.Errorf("%s: %w", a, rel.err))

@@ -331,3 +331,60 @@ func TestNoKeys(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestVaults: the documented archives, and only for the distributions
+// that document one; never with --mirror or --offline.
+func TestVaults(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "etc/pki/rpm-gpg"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc/centos-release"), []byte("CentOS Linux release 7.9.2009 (Core)\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "etc/apt"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc/apt/sources.list"), []byte("deb http://deb.example.org/debian stretch main\ndeb http://security.example.org/debian-security stretch/updates main\n"), 0o644))
+	root, err := sysroot.Open(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	rpmDB := stubDB{kind: "rpm", pkgs: []pkgdb.Package{{Name: "rpm", Arch: "x86_64"}}}
+	for _, tc := range []struct {
+		os   osrelease.Info
+		db   stubDB
+		want []string
+	}{
+		{osrelease.Info{ID: "centos", VersionID: "7"}, rpmDB, []string{"https://vault.centos.org/7.9.2009/os/x86_64/", "https://vault.centos.org/7.9.2009/updates/x86_64/"}},
+		{osrelease.Info{ID: "almalinux", VersionID: "9.3"}, rpmDB, []string{"https://vault.almalinux.org/9.3/BaseOS/x86_64/os/", "https://vault.almalinux.org/9.3/AppStream/x86_64/os/"}},
+		{osrelease.Info{ID: "rocky", VersionID: "8.9"}, rpmDB, []string{"https://dl.rockylinux.org/vault/rocky/8.9/BaseOS/x86_64/os/", "https://dl.rockylinux.org/vault/rocky/8.9/AppStream/x86_64/os/"}},
+		{osrelease.Info{ID: "fedora", VersionID: "39"}, rpmDB, nil},
+		{osrelease.Info{ID: "debian", VersionID: "9"}, debDB(), []string{"http://archive.debian.org/debian stretch main", "http://archive.debian.org/debian-security stretch/updates main"}},
+	} {
+		r := New(root, tc.db, tc.os, Options{CacheDir: t.TempDir()})
+		var got []string
+		for _, m := range r.vaultRPM {
+			got = append(got, m.baseurls[0])
+			assert.Contains(t, m.where, "documented by")
+		}
+		for _, a := range r.vaultApt {
+			got = append(got, a.String())
+		}
+		assert.Equal(t, tc.want, got, tc.os.ID)
+		r = New(root, tc.db, tc.os, Options{CacheDir: t.TempDir(), Mirrors: []string{"http://m/"}})
+		assert.Empty(t, r.vaultRPM)
+		assert.Empty(t, r.vaultApt)
+	}
+}
+
+// TestRepoVars: $releasever, $basearch and the dnf vars directory.
+func TestRepoVars(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "etc/dnf/vars"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc/dnf/vars/contentdir"), []byte("centos\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "etc/yum.repos.d"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc/yum.repos.d/c.repo"), []byte("[baseos]\nbaseurl=http://m/$contentdir/$releasever/BaseOS/${basearch}/os/\ngpgkey=file:///etc/pki/rpm-gpg/K\n[off]\nenabled=0\nbaseurl=http://x/\n"), 0o644))
+	root, err := sysroot.Open(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	r := New(root, stubDB{kind: "rpm", pkgs: []pkgdb.Package{{Name: "glibc", Arch: "i686"}}}, osrelease.Info{ID: "centos", VersionID: "8.5"}, Options{CacheDir: t.TempDir(), Offline: true})
+	require.Len(t, r.rpm, 1)
+	assert.Equal(t, []string{"http://m/centos/8/BaseOS/i386/os/"}, r.rpm[0].baseurls)
+	assert.Equal(t, []string{"/etc/pki/rpm-gpg/K"}, r.rpm[0].gpgkeys)
+	assert.Equal(t, "a$b", expandVars("a$b", nil))
+	assert.Equal(t, "x${nope", expandVars("x${nope", map[string]string{"nope": "1"}))
+}

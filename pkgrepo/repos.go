@@ -85,6 +85,9 @@ type Repos struct {
 	want map[string]bool // installed package names: the index entries worth keeping
 	apt  []*aptRepo
 	rpm  []*rpmRepo
+	// vaultApt and vaultRPM are the documented archives tried last.
+	vaultApt []*aptRepo
+	vaultRPM []*rpmRepo
 	// notes say what was found in the configuration (unreadable files,
 	// the vault fallback).
 	notes []string
@@ -123,6 +126,15 @@ func New(root *sysroot.Root, db pkgdb.DB, osInfo osrelease.Info, opt Options) *R
 		r.apt = r.aptConfig(osInfo)
 	} else {
 		r.rpm = r.rpmConfig(osInfo)
+	}
+	// A vault is the last resort for what the mirrors dropped; with
+	// --mirror the operator chose where packages come from.
+	if len(opt.Mirrors) == 0 && !opt.Offline {
+		if r.kind == "dpkg" {
+			r.vaultApt = r.vaultAptRepos(osInfo)
+		} else {
+			r.vaultRPM = r.vaultRPMRepos(osInfo)
+		}
 	}
 	return r
 }
@@ -171,6 +183,12 @@ func (r *Repos) Sources() []string {
 	for _, m := range r.rpm {
 		out = append(out, fmt.Sprintf("%s (%s)", m, m.where))
 	}
+	for _, a := range r.vaultApt {
+		out = append(out, fmt.Sprintf("%s (%s)", a, a.where))
+	}
+	for _, m := range r.vaultRPM {
+		out = append(out, fmt.Sprintf("%s (%s)", m, m.where))
+	}
 	return out
 }
 
@@ -210,9 +228,19 @@ func (r *Repos) fetch(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched, e
 	var f *pkgdb.Fetched
 	var tried []error
 	if r.kind == "dpkg" {
-		f, tried = r.fetchDeb(ctx, pkg)
+		f, tried = r.fetchDeb(ctx, pkg, r.apt)
+		if f == nil && len(r.vaultApt) > 0 {
+			var more []error
+			f, more = r.fetchDeb(ctx, pkg, r.vaultApt)
+			tried = append(tried, more...)
+		}
 	} else {
-		f, tried = r.fetchRPM(ctx, pkg)
+		f, tried = r.fetchRPM(ctx, pkg, r.rpm)
+		if f == nil && len(r.vaultRPM) > 0 {
+			var more []error
+			f, more = r.fetchRPM(ctx, pkg, r.vaultRPM)
+			tried = append(tried, more...)
+		}
 	}
 	if f != nil {
 		return f, nil

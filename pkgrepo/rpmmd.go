@@ -341,10 +341,10 @@ func rpmKey(pkg pkgdb.Package) string {
 }
 
 // fetchRPM finds the exact package in the rpm-md repositories.
-func (r *Repos) fetchRPM(ctx context.Context, pkg pkgdb.Package) (*pkgdb.Fetched, []error) {
+func (r *Repos) fetchRPM(ctx context.Context, pkg pkgdb.Package, repos []*rpmRepo) (*pkgdb.Fetched, []error) {
 	var tried []error
 	key := rpmKey(pkg)
-	for _, m := range r.rpm {
+	for _, m := range repos {
 		md := r.repoMD(ctx, m)
 		if md.err != nil {
 			tried = append(tried, fmt.Errorf("%s: %w", m, md.err))
