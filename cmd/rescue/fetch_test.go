@@ -65,9 +65,7 @@ func TestDebian11FetchFromMirror(t *testing.T) {
 	assert.Empty(t, debsIn, "a dry run downloads no package")
 
 	// --apply fetches, checks and restores.
-	code, out, errOut = rescueCLI(t, append(fix, "--apply")...)
-	require.Equal(t, 1, code, "%s\n%s", out, errOut)
-	require.NoError(t, json.Unmarshal([]byte(out), &plan))
+	plan = applied(t, append(fix[:len(fix)-1], "--apply")...)
 	var checksSeen []string
 	for _, it := range plan.Plan.Items {
 		for _, op := range it.Fix.Ops {
