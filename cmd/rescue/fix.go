@@ -54,11 +54,24 @@ under /var/lib/rescue on the target (or --journal-dir), then apply the
 fixes, replacing each file atomically. "rescue undo" takes the repair back.
 Afterwards the target is scanned again and what remains is reported.
 
+A file restored from its package (a deleted library, an emptied binary or
+PAM file) comes from, in this order: --packages DIR, the target's own
+package caches, then the repositories the target is configured with (apt's
+sources.list and sources.list.d, yum's, dnf's and zypper's .repo files),
+or --mirror URL instead. The exact installed version is taken, for the
+target's architecture. A dry run reads repository metadata to say what it
+would fetch and from where; --apply downloads into --cache on the helper,
+checks the repository's signature with the target's own keys, the
+package's digest against that metadata, and every restored file against
+the target's package database; the JSON plan lists the checks per file.
+--offline uses no network.
+
 ` + report.ExitCodesHelp,
 		Example: `  rescue fix /mnt/broken                 # the diff; nothing is written
   rescue fix /mnt/broken --apply
   rescue fix /dev/vdb --apply --only fstab,grub --json
-  rescue fix /mnt/broken --choose 'fstab/source-unknown:/etc/fstab#/data=2'`,
+  rescue fix /mnt/broken --choose 'fstab/source-unknown:/etc/fstab#/data=2'
+  rescue fix /mnt/broken --apply --mirror http://mirror.internal/debian`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runFix(cmd.Context(), args[0], o)
