@@ -386,7 +386,7 @@ func (r *Repos) rpmConfig(osInfo osrelease.Info) []*rpmRepo {
 				r.notes = append(r.notes, fmt.Sprintf("%s: [%s] is a %s repository; only rpm-md is read", file, rp.ID, t))
 				continue
 			}
-			m := &rpmRepo{id: rp.ID, where: fmt.Sprintf("%s:%d", file, rp.Line), repoGPG: rp.Bool("repo_gpgcheck", false)}
+			m := &rpmRepo{id: rp.ID, where: fmt.Sprintf("%s:%d", file, rp.Line), repoGPG: rp.Bool("repo_gpgcheck", false), gpgCheck: rp.Bool("gpgcheck", false)}
 			for _, u := range rp.List("baseurl") {
 				u = expandVars(u, vars)
 				if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {

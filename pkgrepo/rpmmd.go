@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"rescue/pkgdb"
+	"rescue/rpmdb"
 )
 
 // rpmRepo is one rpm-md repository (yum, dnf, zypper) the target
@@ -24,6 +25,7 @@ type rpmRepo struct {
 	mirrorlist string
 	metalink   string
 	gpgkeys    []string // target paths of file:// keys
+	gpgCheck   bool     // gpgcheck: packages must be signed
 	repoGPG    bool     // repo_gpgcheck: repomd.xml must be signed
 	where      string
 }
@@ -383,9 +385,58 @@ func (r *Repos) fetchRPM(ctx context.Context, pkg pkgdb.Package, repos []*rpmRep
 			}
 			continue
 		}
-		f.Path = p
 		f.Checks = append(f.Checks, fmt.Sprintf("%s %s %s matches primary.xml", pathBase(u), e.digest.algo, e.digest.hex))
+		check, err := r.rpmSignature(p, m)
+		if err != nil {
+			tried = append(tried, fmt.Errorf("%s: %w", u, err))
+			continue
+		}
+		f.Path = p
+		f.Checks = append(f.Checks, check)
 		return f, tried
 	}
 	return nil, tried
+}
+
+// rpmSignature checks an .rpm's header signature with the repository's
+// keys, as rpm does when gpgcheck is on: a package that does not verify is
+// refused then; otherwise the outcome is only reported.
+func (r *Repos) rpmSignature(p string, m *rpmRepo) (string, error) {
+	keys := loadKeyFiles(r.root, m.gpgkeys)
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	pf, err := rpmdb.ReadPackageFile(f, st.Size())
+	if err != nil {
+		return "", err
+	}
+	sigs := pf.HeaderSignatures()
+	var verr error
+	switch {
+	case keys.empty():
+		verr = errors.New("no key to check it with")
+	case len(sigs) == 0:
+		verr = errors.New("the package is not signed")
+	default:
+		blob, err := pf.HeaderBlob()
+		if err != nil {
+			return "", err
+		}
+		for _, sig := range sigs {
+			var who string
+			if who, verr = verifyDetached(blob, sig, keys); verr == nil {
+				return fmt.Sprintf("%s header signed by %s", pathBase(p), who), nil
+			}
+		}
+	}
+	if m.gpgCheck && !keys.empty() {
+		return "", fmt.Errorf("gpgcheck is on and the package signature does not verify with %s: %w", keys, verr)
+	}
+	return fmt.Sprintf("%s: package signature NOT checked (%v); the digests recorded by the package database gate every byte", pathBase(p), verr), nil
 }

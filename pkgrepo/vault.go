@@ -81,7 +81,7 @@ func (r *Repos) vaultRPMRepos(osInfo osrelease.Info) []*rpmRepo {
 	keys := keyDir(r.root, "/etc/pki/rpm-gpg", "")
 	var out []*rpmRepo
 	for _, b := range bases {
-		out = append(out, &rpmRepo{id: "vault", baseurls: []string{b}, gpgkeys: keys, where: "vault fallback: " + vaultDoc[osInfo.ID]})
+		out = append(out, &rpmRepo{id: "vault", baseurls: []string{b}, gpgkeys: keys, gpgCheck: true, where: "vault fallback: " + vaultDoc[osInfo.ID]})
 	}
 	return out
 }

@@ -41,6 +41,7 @@ func almaRepoRoot(t *testing.T, bashContent func(real []byte) []byte) (root, url
 		Files: []pkgdbtest.RPMFile{{Path: "/usr/bin/bash", Content: string(bashContent(real)), Mode: "0755"}},
 	})
 	key, pub := pkgdbtest.NewKey(t, "internal-mirror")
+	pkgdbtest.SignRPM(t, key, bash)
 	repo := t.TempDir()
 	pkgdbtest.CreateRepo(t, filepath.Join(repo, "9/BaseOS/aarch64/os"), key, login, bash)
 	require.NoError(t, os.WriteFile(filepath.Join(root, "etc/pki/rpm-gpg/RPM-GPG-KEY-internal-mirror"), pub, 0o644))
@@ -95,6 +96,8 @@ func TestAlmaFetchFromMirror(t *testing.T) {
 		"from target:/etc/pki/rpm-gpg/RPM-GPG-KEY-internal-mirror",
 		"-primary.xml.gz sha256",
 		"bash-5.1.8-6.el9_1.aarch64.rpm sha256",
+		"bash-5.1.8-6.el9_1.aarch64.rpm header signed by key",
+		"util-linux-login-2.37.4-15.el9.aarch64.rpm: package signature NOT checked (the package is not signed)",
 		"recorded by rpm",
 	} {
 		assert.Contains(t, all, want)

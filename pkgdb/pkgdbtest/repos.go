@@ -68,3 +68,36 @@ func CreateRepo(t testing.TB, dir string, key *openpgp.Entity, rpms ...string) {
 		t.Fatal(err)
 	}
 }
+
+// SignRPM signs an .rpm's header with key, as a distribution's build
+// system does, with rpmsign and a throw-away GnuPG home holding the key.
+func SignRPM(t testing.TB, key *openpgp.Entity, rpm string) {
+	t.Helper()
+	NeedTool(t, "rpmsign", "rpm")
+	NeedTool(t, "gpg", "gnupg")
+	home := t.TempDir()
+	var priv bytes.Buffer
+	w, err := armor.Encode(&priv, openpgp.PrivateKeyType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := key.SerializePrivate(w, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	imp := exec.Command("gpg", "--homedir", home, "--batch", "--import")
+	imp.Stdin = &priv
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("gpg --import: %v\n%s", err, out)
+	}
+	var name string
+	for n := range key.Identities {
+		name = n
+	}
+	gpg, _ := exec.LookPath("gpg")
+	cmd := exec.Command("rpmsign", "--define", "__gpg "+gpg, "--define", "_gpg_path "+home, "--define", "_gpg_name "+name, "--addsign", rpm)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rpmsign: %v\n%s", err, out)
+	}
+	exec.Command("gpgconf", "--homedir", home, "--kill", "all").Run()
+}
