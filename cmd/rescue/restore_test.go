@@ -31,7 +31,7 @@ type fixJSON struct {
 		ID    string
 		Items []struct{ Finding, Status, Reason string }
 	} `json:"result"`
-	Error string `json:"error"`
+	Error    string `json:"error"`
 	Findings []struct {
 		ID, Message string
 	} `json:"findings"`
