@@ -17,6 +17,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -62,6 +63,12 @@ type downloader struct {
 	stall    time.Duration
 	retries  int
 	progress func(what string, done, total int64)
+
+	// dead remembers hosts that could not be reached at all in this run,
+	// so that a helper without a route to them pays the timeout once,
+	// not for every file of every repository.
+	mu   sync.Mutex
+	dead map[string]error
 }
 
 func newDownloader(opt Options) *downloader {
@@ -128,6 +135,13 @@ func (d *downloader) fetch(ctx context.Context, u string, want digest) (string, 
 		}
 		return "", fmt.Errorf("%s: %w", u, ErrOffline)
 	}
+	host := hostOf(u)
+	d.mu.Lock()
+	dead := d.dead[host]
+	d.mu.Unlock()
+	if dead != nil {
+		return "", fmt.Errorf("%s: %s could not be reached earlier in this run: %w", u, host, dead)
+	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", fmt.Errorf("creating the cache: %w", err)
 	}
@@ -151,10 +165,21 @@ func (d *downloader) fetch(ctx context.Context, u string, want digest) (string, 
 		if errors.Is(last, ErrNotFound) || errors.Is(last, errDigest) || ctx.Err() != nil {
 			break
 		}
+		if errors.Is(last, errUnreachable) && attempt >= 1 {
+			break // asked twice, no answer: the host is down or unroutable
+		}
 	}
 	if last != nil {
 		if errors.Is(last, errDigest) {
 			os.Remove(part)
+		}
+		if errors.Is(last, errUnreachable) {
+			d.mu.Lock()
+			if d.dead == nil {
+				d.dead = map[string]error{}
+			}
+			d.dead[host] = last
+			d.mu.Unlock()
 		}
 		return "", last
 	}
@@ -171,6 +196,16 @@ func (d *downloader) fetch(ctx context.Context, u string, want digest) (string, 
 }
 
 var errDigest = errors.New("digest mismatch")
+
+// errUnreachable marks a host that did not answer at all.
+var errUnreachable = errors.New("unreachable")
+
+func hostOf(u string) string {
+	if pu, err := url.Parse(u); err == nil {
+		return pu.Host
+	}
+	return u
+}
 
 // get downloads u into part, resuming from what part holds.
 func (d *downloader) get(ctx context.Context, u, part string, want digest) error {
@@ -199,8 +234,12 @@ func (d *downloader) get(ctx context.Context, u, part string, want digest) error
 	resp, err := d.client.Do(req)
 	if err != nil {
 		var ne net.Error
+		var op *net.OpError
 		if stalled.Load() || (errors.As(err, &ne) && ne.Timeout()) {
-			return fmt.Errorf("%s: no answer within %v", u, d.stall)
+			return fmt.Errorf("%s: no answer within %v: %w", u, d.stall, errUnreachable)
+		}
+		if errors.As(err, &op) && op.Op == "dial" {
+			return fmt.Errorf("%s: %w: %w", u, errUnreachable, err)
 		}
 		return fmt.Errorf("%s: %w", u, err)
 	}

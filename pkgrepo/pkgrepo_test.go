@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -387,4 +388,24 @@ func TestRepoVars(t *testing.T) {
 	assert.Equal(t, []string{"/etc/pki/rpm-gpg/K"}, r.rpm[0].gpgkeys)
 	assert.Equal(t, "a$b", expandVars("a$b", nil))
 	assert.Equal(t, "x${nope", expandVars("x${nope", map[string]string{"nope": "1"}))
+}
+
+// TestUnreachableHostOnce: a host that cannot be reached costs its
+// timeout once per run, not once per suite or file.
+func TestUnreachableHostOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: connections are refused
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "etc/apt"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc/apt/sources.list"), []byte("deb http://"+addr+"/debian stable main\ndeb http://"+addr+"/debian stable-updates main\n"), 0o644))
+	root, err := sysroot.Open(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	r, _ := newRepos(t, root, Resolve, nil)
+	_, err = r.Fetch(context.Background(), hello)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "stable main: http://"+addr+"/debian/dists/stable/InRelease: unreachable")
+	assert.Contains(t, err.Error(), "stable-updates main: http://"+addr+"/debian/dists/stable-updates/InRelease: "+addr+" could not be reached earlier in this run")
 }
