@@ -126,6 +126,9 @@ type Scenario struct {
 	FixArgs []string
 	// CI marks the scenarios in the fixed subset `make e2e` runs.
 	CI bool
+	// Mirror: the fix gets no --packages and fetches what it restores
+	// from a mirror the suite serves (mirror.go).
+	Mirror bool
 }
 
 // healthy is the expectation of every repaired image and every baseline: a
@@ -207,7 +210,7 @@ func sshDown(r *boot.Result) string {
 
 // Scenarios returns the seed's faults, in the seed's order.
 func Scenarios() []*Scenario {
-	return []*Scenario{
+	return append([]*Scenario{
 		{
 			Name: "fstab-root-uuid", Fault: "fstab root UUID wrong", CI: true,
 			Break: func(r string, img *images.DebianImage) error {
@@ -442,7 +445,7 @@ func Scenarios() []*Scenario {
 			Paths:   []string{"/etc/sysctl.conf", "/etc/sysctl.d/99-sysctl.conf"},
 			Finding: "sysctl/min-free-kbytes",
 		},
-	}
+	}, mirrorScenarios()...)
 }
 
 // Lookup returns the named scenarios; "ci" names the CI subset, "all"
