@@ -27,8 +27,9 @@ func mirrorScenarios() []*Scenario {
 			Break: func(r string, _ *images.DebianImage) error {
 				return remove(r, "/usr/lib/x86_64-linux-gnu/security/pam_unix.so")
 			},
-			Broken: Expect{Class: boot.LoginRefused, Note: "Login incorrect; the fix downloads libpam-modules from the suite's mirror"},
-			Paths:  []string{"/usr/lib/x86_64-linux-gnu/security/pam_unix.so", "/lib/x86_64-linux-gnu/security/pam_unix.so"},
+			Broken:  Expect{Class: boot.LoginRefused, Note: "Login incorrect; the fix downloads libpam-modules from the suite's mirror"},
+			Paths:   []string{"/usr/lib/x86_64-linux-gnu/security/pam_unix.so", "/lib/x86_64-linux-gnu/security/pam_unix.so"},
+			Finding: "pam/module-missing",
 		},
 	}
 }
