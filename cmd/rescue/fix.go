@@ -14,6 +14,7 @@ import (
 	"rescue/facts"
 	"rescue/repair"
 	"rescue/report"
+	"rescue/safetext"
 )
 
 // fixOptions are the flags of rescue fix.
@@ -172,7 +173,7 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		}
 		if applyErr != nil {
 			a.exit = report.ExitError
-			fmt.Fprintf(a.stderr, "rescue: error: %v\n", applyErr)
+			fmt.Fprintf(a.stderr, "rescue: error: %s\n", safetext.Line(applyErr.Error()))
 		}
 		return nil
 	}
@@ -217,13 +218,13 @@ func (a *app) writeFixText(arg string, plan *repair.Plan, res *repair.Result, re
 		for _, it := range res.Items {
 			switch it.Status {
 			case repair.OutcomeApplied:
-				fmt.Fprintf(w, "applied  %s\n         %s\n", it.Finding, it.Fix)
+				fmt.Fprintf(w, "applied  %s\n         %s\n", safetext.Line(it.Finding), safetext.Line(it.Fix))
 			default:
-				fmt.Fprintf(w, "%-8s %s\n         %s\n         because: %s\n", it.Status, it.Finding, it.Fix, it.Reason)
+				fmt.Fprintf(w, "%-8s %s\n         %s\n         because: %s\n", it.Status, safetext.Line(it.Finding), safetext.Line(it.Fix), safetext.Line(it.Reason))
 			}
 		}
 		for _, s := range plan.Skipped {
-			fmt.Fprintf(w, "skipped  %s\n         %s\n         because: %s\n", s.Finding, s.Fix, s.Reason)
+			fmt.Fprintf(w, "skipped  %s\n         %s\n         because: %s\n", safetext.Line(s.Finding), safetext.Line(s.Fix), safetext.Line(s.Reason))
 		}
 		if res.ID != "" {
 			fmt.Fprintf(w, "\nRepair %s: %d fix(es) applied; journal and backups in %s/%s\n", res.ID, res.Applied(), res.JournalDir, res.ID)
