@@ -137,10 +137,33 @@ var policyKeys = map[string]bool{
 func (c *checker) syntax() {
 	for _, p := range c.cfg.Problems {
 		f := checks.Finding{
-			Kind: "include-problem", Subject: p.Path, Severity: checks.Error, Path: p.Directive.Path, Line: p.Directive.Line,
+			Kind: "include-problem", Subject: p.Path, Severity: checks.Error, Path: p.Path,
 			Message: fmt.Sprintf("%s: %s", p.Path, p.Message),
 			Impact:  "sshd exits while reading its configuration: no one can log in over SSH",
 			NoFix:   "the include structure needs a decision by hand",
+		}
+		if d := p.Directive; d != nil {
+			f.Path, f.Line = d.Path, d.Line
+			f.Evidence = []string{strings.TrimRight(d.Raw, "\r")}
+		}
+		switch p.Kind {
+		case sshdconfig.ProblemCycle:
+			d := p.Directive
+			f.Kind, f.Subject = "include-cycle", strconv.Itoa(d.Line)
+			f.Message = fmt.Sprintf("%s line %d %s", d.Path, d.Line, p.Message)
+			if len(d.Args) == 1 && !strings.ContainsAny(d.Args[0], "*?[") {
+				// The file this line includes is already being read
+				// further out: dropping the line keeps its settings and
+				// ends the loop.
+				f.NoFix = ""
+				f.AddFix(checks.CommentOut(c.pass.Root, d.Path, c.read(d.Path), d.Line, "includes itself",
+					fmt.Sprintf("Comment out %s line %d, which includes %s again", d.Path, d.Line, p.Path)))
+			} else {
+				f.NoFix = "the Include names several files or a glob; which of them should stay needs a decision by hand"
+			}
+		case sshdconfig.ProblemTooLarge:
+			f.Kind, f.Severity = "include-too-large", checks.Warning
+			f.Impact = "sshd reads every one of those files at each start: it starts very slowly or runs out of memory, and settings past the part rescue read were not checked"
 		}
 		c.pass.Report(f)
 	}
