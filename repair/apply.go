@@ -99,7 +99,11 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 	var accepted []Item
 	for _, it := range plan.Items {
 		ir := ItemResult{Finding: it.Finding, Fix: it.Fix.Message}
-		if reason := preflight(w, it, opt); reason != "" {
+		it, reason := built(w, it)
+		if reason == "" {
+			reason = preflight(w, it, opt)
+		}
+		if reason != "" {
 			ir.Status, ir.Reason = OutcomeRefused, reason
 			log.Warn("not applying fix", "finding", it.Finding, "reason", reason)
 		} else {
@@ -207,6 +211,27 @@ func countOps(items []Item) int {
 	return n
 }
 
+// built returns the item with the new content of each write made from its
+// edits, when the planner did not (see Plan.build), or why it cannot be.
+func built(w *Writer, it Item) (Item, string) {
+	cloned := false
+	for i, op := range it.Fix.Ops {
+		if op.Kind != KindWrite || op.Data != nil || op.Edits == nil {
+			continue
+		}
+		data, err := op.content(w.Root)
+		if err != nil {
+			return it, err.Error()
+		}
+		if !cloned {
+			// The plan's own ops stay as they are.
+			it.Fix.Ops, cloned = slices.Clone(it.Fix.Ops), true
+		}
+		it.Fix.Ops[i].Data = data
+	}
+	return it, ""
+}
+
 // preflight returns why an item cannot be applied, or "".
 func preflight(w *Writer, it Item, opt Options) string {
 	if it.Fix.Irreversible && !opt.AllowIrreversible {
@@ -293,7 +318,7 @@ func checkRoom(rootDir, journalDir string, recs []PathRecord, items []Item) erro
 	}
 	for _, it := range items {
 		for _, op := range it.Fix.Ops {
-			writes += int64(len(op.Data))
+			writes += op.size()
 		}
 	}
 	need := map[string]int64{}

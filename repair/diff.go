@@ -70,6 +70,14 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 				return fmt.Errorf("reading %s for the diff: %w", op.Path, err)
 			}
 		}
+		if op.Data == nil && op.Edits != nil {
+			data, err := op.materialize(old)
+			if err != nil {
+				fmt.Fprintf(out, "# %s\n", safetext.Line(err.Error()))
+				return nil
+			}
+			op.Data = data
+		}
 		after, _ := op.after(op.Expect)
 		header()
 		oldLabel, newLabel := "a/"+rel, "b/"+rel
@@ -83,6 +91,12 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 			if op.Expect.UID != after.UID || op.Expect.GID != after.GID {
 				fmt.Fprintf(out, "old owner %d:%d\nnew owner %d:%d\n", op.Expect.UID, op.Expect.GID, after.UID, after.GID)
 			}
+		}
+		if op.Edits != nil && isText(old) && isText(op.Data) {
+			// The edits are the change: no need to diff the file again
+			// (a diff of a 20,000-line change is quadratic).
+			writeEditHunks(out, oldLabel, newLabel, old, op.Edits)
+			break
 		}
 		writeHunks(out, oldLabel, newLabel, old, op.Data)
 	case KindChmod:
@@ -139,6 +153,20 @@ func writeHunks(out io.Writer, oldLabel, newLabel string, old, new []byte) {
 	}
 	fmt.Fprintf(out, "Binary files %s and %s differ\n", oldLabel, newLabel)
 	fmt.Fprintf(out, "# %d bytes (sha256 %.12s) -> %d bytes (sha256 %.12s)\n", len(old), sum(old), len(new), sum(new))
+}
+
+// writeEditHunks writes ---/+++ and the hunks of edits made to old.
+func writeEditHunks(out io.Writer, oldLabel, newLabel string, old []byte, edits []Edit) {
+	ue := make([]udiff.Edit, len(edits))
+	for i, e := range edits {
+		ue[i] = udiff.Edit{Start: e.Start, End: e.End, New: string(e.New)}
+	}
+	d, err := udiff.ToUnified(oldLabel, newLabel, string(old), ue, udiff.DefaultContextLines)
+	if err != nil {
+		fmt.Fprintf(out, "# the change cannot be shown as hunks: %v\n", err)
+		return
+	}
+	writeLines(out, d)
 }
 
 // writeLines writes a diff's lines, each through safetext.Line: a line of

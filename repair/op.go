@@ -44,8 +44,11 @@ type Op struct {
 	// when the path no longer looks like this.
 	Expect State `json:"expect"`
 
-	// Data is the new content of a write.
-	Data []byte `json:"data,omitempty"`
+	// Data is the new content of a write. A write to a file that exists
+	// carries Edits instead, until the planner builds the new content
+	// once for all the fixes that edit the file (see Edit).
+	Data  []byte `json:"data,omitempty"`
+	Edits []Edit `json:"edits,omitempty"`
 	// Mode is the new mode of a chmod, and the mode of a file or directory
 	// that a write or mkdir creates (nil for a write: keep the old mode,
 	// or 0644 for a new file).
@@ -82,9 +85,9 @@ func (o Op) Summary() string {
 	switch o.Kind {
 	case KindWrite:
 		if o.Expect.Type == Absent {
-			return fmt.Sprintf("create %s (%d bytes)", o.Path, len(o.Data))
+			return fmt.Sprintf("create %s (%d bytes)", o.Path, o.size())
 		}
-		return fmt.Sprintf("rewrite %s (%d bytes)", o.Path, len(o.Data))
+		return fmt.Sprintf("rewrite %s (%d bytes)", o.Path, o.size())
 	case KindChmod:
 		return fmt.Sprintf("chmod %s %s", o.Mode, o.Path)
 	case KindChown:
@@ -173,18 +176,26 @@ func resolveParent(r *sysroot.Root, name string) (string, error) {
 }
 
 // WriteFile plans replacing (or creating) name with data. The file keeps its
-// mode, owner and extended attributes.
+// mode, owner and extended attributes. A file that exists is planned as
+// edits of its current content (see Edit), so that the op does not hold a
+// copy of data.
 func WriteFile(r *sysroot.Root, name string, data []byte) (Op, error) {
 	p, err := resolveFollow(r, name)
 	if err != nil {
 		return Op{}, err
 	}
-	st, err := ReadState(r, p)
+	st, base, err := baseOf(r, p)
 	if err != nil {
 		return Op{}, err
 	}
-	if st.Type != File && st.Type != Absent {
+	switch {
+	case st.Type == File && base != nil:
+		return Op{Kind: KindWrite, Path: p, Expect: st, Edits: diffEdits(base, data)}, nil
+	case st.Type != File && st.Type != Absent:
 		return Op{}, fmt.Errorf("%s is a %s, not a regular file", p, st.Type)
+	}
+	if data == nil {
+		data = []byte{}
 	}
 	return Op{Kind: KindWrite, Path: p, Expect: st, Data: data}, nil
 }
@@ -306,6 +317,9 @@ func (o Op) after(before State) (State, bool) {
 	s := before
 	switch o.Kind {
 	case KindWrite:
+		if o.Data == nil && o.Edits != nil {
+			return State{}, false // not built yet
+		}
 		s.Type, s.Size, s.SHA256, s.Target = File, int64(len(o.Data)), sum(o.Data), ""
 		if before.Type != File {
 			s.Mode, s.UID, s.GID = 0o644, 0, 0
@@ -345,10 +359,14 @@ func (o Op) MarshalJSON() ([]byte, error) {
 		DataSHA256 string `json:"data_sha256,omitempty"`
 	}{plain: plain(o)}
 	if o.Kind == KindWrite {
-		n := len(o.Data)
-		out.DataSize, out.DataSHA256 = &n, sum(o.Data)
-		if n > maxJSONData {
-			out.Data = nil
+		n := int(o.size())
+		out.DataSize = &n
+		if o.Data != nil || o.Edits == nil {
+			// Built content: the edits it came from add nothing.
+			out.DataSHA256, out.Edits = sum(o.Data), nil
+			if n > maxJSONData {
+				out.Data = nil
+			}
 		}
 	}
 	return json.Marshal(out)
