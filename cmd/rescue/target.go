@@ -123,7 +123,7 @@ func (a *app) devicesFor(dir string, opt targetOptions) (*facts.Devices, error) 
 
 // scanTarget runs checks on an opened target, with progress on a terminal.
 func (a *app) scanTarget(ctx context.Context, t *target, list []*checks.Check, memory int64) (*checks.Result, *facts.Facts) {
-	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, OpenPackages: openPackages, PackageDirs: t.opt.packages, Filesystems: t.filesystems})
+	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, OpenPackages: openPackages, PackageDirs: t.opt.packages, Filesystems: t.filesystems, Context: ctx})
 	show, done := a.progress()
 	res := checks.Run(ctx, t.root, f, list, func(name string, i, n int) {
 		show("checking %s (%d/%d)", name, i+1, n)
