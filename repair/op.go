@@ -138,6 +138,7 @@ func ReadState(r *sysroot.Root, name string) (State, error) {
 		}
 	default:
 		s.Type = Other
+		s.Node, s.Rdev = nodeOf(fi)
 	}
 	return s, nil
 }
@@ -214,11 +215,7 @@ func CreateFile(r *sysroot.Root, name string, data []byte, mode Mode, uid, gid i
 
 // Chmod plans changing the mode of name (following symlinks inside r).
 func Chmod(r *sysroot.Root, name string, mode Mode) (Op, error) {
-	p, err := r.Resolve(name)
-	if err != nil {
-		return Op{}, err
-	}
-	st, err := ReadState(r, p)
+	p, st, err := metadataTarget(r, name)
 	if err != nil {
 		return Op{}, err
 	}
@@ -227,15 +224,30 @@ func Chmod(r *sysroot.Root, name string, mode Mode) (Op, error) {
 
 // Chown plans changing the owner of name (following symlinks inside r).
 func Chown(r *sysroot.Root, name string, uid, gid int) (Op, error) {
-	p, err := r.Resolve(name)
-	if err != nil {
-		return Op{}, err
-	}
-	st, err := ReadState(r, p)
+	p, st, err := metadataTarget(r, name)
 	if err != nil {
 		return Op{}, err
 	}
 	return Op{Kind: KindChown, Path: p, Expect: st, Owner: &Owner{UID: uid, GID: gid}}, nil
+}
+
+// metadataTarget resolves name for a chmod or chown, which only files and
+// directories get: a FIFO, device or socket where a check expects a file
+// (/etc/shadow as a FIFO on a hostile disk) is not what the check meant to
+// change, and chmod on a device node can open it to everyone.
+func metadataTarget(r *sysroot.Root, name string) (string, State, error) {
+	p, err := r.Resolve(name)
+	if err != nil {
+		return "", State{}, err
+	}
+	st, err := ReadState(r, p)
+	if err != nil {
+		return "", State{}, err
+	}
+	if st.Type != File && st.Type != Dir {
+		return "", State{}, fmt.Errorf("%s is a %s, not a file or directory; rescue changes the mode or owner of files and directories only", p, st.Describe())
+	}
+	return p, st, nil
 }
 
 // MakeSymlink plans making name a symlink to target, replacing a symlink,

@@ -226,6 +226,9 @@ func (a *app) writeFixText(arg string, plan *repair.Plan, res *repair.Result, re
 		for _, s := range plan.Skipped {
 			fmt.Fprintf(w, "skipped  %s\n         %s\n         because: %s\n", safetext.Line(s.Finding), safetext.Line(s.Fix), safetext.Line(s.Reason))
 		}
+		for _, x := range res.Warnings {
+			fmt.Fprintf(w, "warning  %s\n", safetext.Line(x))
+		}
 		if res.ID != "" {
 			fmt.Fprintf(w, "\nRepair %s: %d fix(es) applied; journal and backups in %s/%s\n", res.ID, res.Applied(), res.JournalDir, res.ID)
 			fmt.Fprintf(w, "Undo with: rescue undo %s %s\n", arg, res.ID)
