@@ -68,16 +68,16 @@ type JournalOp struct {
 // PathRecord holds what undo needs for one path: its state and metadata
 // before the repair (with a backup of the content) and its state after.
 type PathRecord struct {
-	Path       string            `json:"path"`
-	Before     State             `json:"before"`
-	Backup     string            `json:"backup,omitempty"` // file under backup/
+	Path   string `json:"path"`
+	Before State  `json:"before"`
+	Backup string `json:"backup,omitempty"` // file under backup/
 	// Link is a hard link under backup/ to the original inode of a file
 	// that had other names, when the journal is on its filesystem: undo
 	// puts that very inode back, so the names stay one file.
 	Link string `json:"link,omitempty"`
 	// Inode is the file's inode number before the repair, to tell whether
 	// the path still holds that very file.
-	Inode uint64 `json:"inode,omitempty"`
+	Inode      uint64            `json:"inode,omitempty"`
 	Xattrs     map[string][]byte `json:"xattrs,omitempty"`
 	Mtime      time.Time         `json:"mtime"`
 	Flags      uint32            `json:"flags,omitempty"`

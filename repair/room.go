@@ -174,4 +174,3 @@ func journalFS(w *Writer, journalDir string) (unix.Stat_t, unix.Statfs_t, string
 	}
 	return st, sfs, journalDir, nil
 }
-
