@@ -57,7 +57,15 @@ func run(pass *checks.Pass) error {
 	}
 	cfg, err := sshdconfig.Load(pass.Root, configPath, c.version == 0 || c.version >= 802)
 	if err != nil {
-		return err
+		// It is there (Exists said so) but cannot be read: a damaged
+		// filesystem (EFSCORRUPTED), an I/O error, a FIFO.
+		pass.Report(checks.Finding{
+			Kind: "config-unreadable", Severity: checks.Error, Path: configPath,
+			Message: fmt.Sprintf("%s cannot be read: %v", configPath, errors.Unwrap(err)),
+			Impact:  "sshd cannot read it either and exits at start: no one can log in over SSH",
+			NoFix:   "when the filesystem is damaged, repair it first (rescue fix DEVICE --allow-fsck, or fsck), then scan again; otherwise restore the file by hand",
+		})
+		return nil
 	}
 	c.cfg = cfg
 	if c.version == 0 && binary != "" {

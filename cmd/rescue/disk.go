@@ -278,7 +278,12 @@ func (a *app) runProbe(ctx context.Context, path string, o *probeOptions) error 
 		}
 	}
 	if o.json {
-		return report.WriteValue(a.stdout, res)
+		if werr := report.WriteValue(a.stdout, res); werr != nil {
+			return werr
+		}
+		// The same exit code as the text: a table that cannot be read
+		// is an error, in JSON too.
+		return err
 	}
 	writeProbe(a.stdout, res)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -134,6 +135,10 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		if report.Problems(res.Findings) > 0 {
 			rep.ExitCode = report.ExitFindings
 		}
+		if res.Failed() {
+			// As scan: what a check could not look at may need fixing.
+			rep.ExitCode = report.ExitError
+		}
 		a.exit = rep.ExitCode
 		if o.json {
 			return rep.WriteJSON(a.stdout)
@@ -156,9 +161,14 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	// Scan again: what remains is what the exit code reports.
 	after, _ := a.scanTarget(ctx, t, list, mem)
 	rep.Remaining = after.Findings
+	failed := notRun(res, after)
 	switch {
 	case applyErr != nil:
 		rep.Error, rep.ExitCode = applyErr.Error(), report.ExitError
+	case failed != "":
+		// A check that could not run may have something to repair: the
+		// repair cannot be called complete.
+		rep.Error, rep.ExitCode = failed, report.ExitError
 	case report.Problems(after.Findings) > 0:
 		rep.ExitCode = report.ExitFindings
 	case result != nil && result.ID != "":
@@ -177,11 +187,33 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		}
 		return nil
 	}
-	a.writeFixText(arg, plan, result, after.Findings)
+	a.writeFixText(arg, plan, result, after.Findings, failed != "")
 	if applyErr != nil {
 		return withHint(applyErr, fmt.Sprintf("what was done is journaled: rescue undo %s", arg))
 	}
+	if failed != "" {
+		return errors.New(failed)
+	}
 	return nil
+}
+
+// notRun names the checks that could not run before or after the repair,
+// or is "".
+func notRun(results ...*checks.Result) string {
+	var names []string
+	seen := map[string]bool{}
+	for _, r := range results {
+		for _, c := range r.Checks {
+			if c.Error != "" && !seen[c.Name] {
+				seen[c.Name] = true
+				names = append(names, c.Name+" ("+firstLine(c.Error)+")")
+			}
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "check(s) could not run, so the repair is not known to be complete: " + strings.Join(names, "; ")
 }
 
 // addRelabel schedules an SELinux relabel when the target runs SELinux and
@@ -212,7 +244,7 @@ func addRelabel(t *target, f *facts.Facts, plan *repair.Plan) {
 	})
 }
 
-func (a *app) writeFixText(arg string, plan *repair.Plan, res *repair.Result, remaining []checks.Finding) {
+func (a *app) writeFixText(arg string, plan *repair.Plan, res *repair.Result, remaining []checks.Finding, failed bool) {
 	w := a.stdout
 	if res != nil {
 		for _, it := range res.Items {
@@ -245,7 +277,7 @@ func (a *app) writeFixText(arg string, plan *repair.Plan, res *repair.Result, re
 			}
 		}
 		report.WriteFindings(w, shown, a.style())
-	} else {
+	} else if !failed {
 		fmt.Fprintln(w, "\nThe target is in order now: a new scan finds nothing to fix.")
 	}
 }
