@@ -49,6 +49,22 @@ func CommentOut(root *sysroot.Root, path string, data []byte, n int, why, messag
 	return repair.NewFix(message).Add(repair.EditFile(root, path, data, []repair.Edit{{Start: start, End: end, New: []byte(text)}})).Build()
 }
 
+// CommentOutLines plans commenting out lines first to last (1-based) of
+// the file at path, as CommentOut does each: a statement that runs over
+// several lines (a quoted newline, a backslash at the end of a line) must
+// go whole, or what is left of it is a syntax error.
+func CommentOutLines(root *sysroot.Root, path string, data []byte, first, last int, why, message string) (repair.Fix, error) {
+	var edits []repair.Edit
+	for n := first; n <= last; n++ {
+		start, end, ok := lineSpan(data, n)
+		if !ok {
+			return repair.Fix{}, fmt.Errorf("%s has no line %d", path, n)
+		}
+		edits = append(edits, repair.Edit{Start: start, End: end, New: []byte(Marker + ": " + why + ": " + string(data[start:end]))})
+	}
+	return repair.NewFix(message).Add(repair.EditFile(root, path, data, edits)).Build()
+}
+
 // ReplaceLine plans replacing line n (1-based) of the file at path, whose
 // current content is data, with text.
 func ReplaceLine(root *sysroot.Root, path string, data []byte, n int, text, message string) (repair.Fix, error) {

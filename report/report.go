@@ -149,6 +149,9 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// maxAlike is how many findings of one kind in one file the text shows.
+const maxAlike = 20
+
 var headings = map[checks.Severity]string{
 	checks.Critical: "CRITICAL: will not boot",
 	checks.Error:    "ERROR: boots, but no one can log in",
@@ -183,13 +186,30 @@ func (r *Report) WriteText(w io.Writer, st Style) {
 
 // WriteFindings writes findings grouped by severity. Every string in a
 // finding may quote the disk, so each goes through safetext.Line.
+//
+// A file with a finding on each of thousands of lines (a binary file where
+// a configuration file belongs) shows the first maxAlike findings of a
+// kind in one file and then one line for the rest: JSON lists them all.
 func WriteFindings(w io.Writer, fs []checks.Finding, st Style) {
 	esc := safetext.Line
+	alike := func(f checks.Finding) string { return f.Check + "/" + f.Kind + ":" + f.Path }
+	count := map[string]int{}
+	for _, f := range fs {
+		count[alike(f)]++
+	}
+	shown := map[string]int{}
 	var last checks.Severity
 	for _, f := range fs {
 		if f.Severity != last {
 			fmt.Fprintf(w, "\n%s\n", st.severity(f.Severity, headings[f.Severity]))
 			last = f.Severity
+		}
+		k := alike(f)
+		if shown[k]++; shown[k] > maxAlike {
+			if shown[k] == maxAlike+1 {
+				fmt.Fprintf(w, "  %s\n", st.dim(fmt.Sprintf("… and %d more %s/%s findings in %s (--json lists them all)", count[k]-maxAlike, f.Check, f.Kind, esc(f.Path))))
+			}
+			continue
 		}
 		where := f.Where()
 		if where == "" {

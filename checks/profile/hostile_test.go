@@ -52,3 +52,23 @@ func TestDeeplyNestedFileIsAFinding(t *testing.T) {
 		t.Fatalf("findings: %s", checkstest.FormatFindings(fs))
 	}
 }
+
+// A source statement over two lines is commented out whole: commenting out
+// its first line only would leave a broken line behind.
+func TestMultiLineSourceIsCommentedOutWhole(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "etc/profile", "export A=1\n. \\\n  /etc/profile\nexport B=2\n")
+	fs := checkstest.RunRoot(t, Check, dir, facts.Options{}, func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join(dir, "etc/profile"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "export A=1\n# disabled by rescue: sources itself: . \\\n# disabled by rescue: sources itself:   /etc/profile\nexport B=2\n"
+		if string(data) != want {
+			t.Errorf("after the fix:\n%s", data)
+		}
+	})
+	if len(fs) != 1 || fs[0].Line != 2 {
+		t.Fatalf("findings: %s", checkstest.FormatFindings(fs))
+	}
+}

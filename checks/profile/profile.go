@@ -38,6 +38,7 @@ const maxFiles = 4096
 type edge struct {
 	from, to string
 	line     int
+	last     int // the statement's last line: it may run over several
 	text     string
 	guarded  bool
 }
@@ -168,7 +169,7 @@ func (g *graph) sources(name string, f *syntax.File) []edge {
 			}
 			for _, target := range targets {
 				out = append(out, edge{
-					from: name, to: target, line: line,
+					from: name, to: target, line: line, last: g.lines[name].At(n.End().Offset() - 1),
 					text:    g.lines[name].Text(g.data[name], line),
 					guarded: guards.contain(off),
 				})
@@ -197,7 +198,7 @@ func (g *graph) expand(w *syntax.Word, loops []loop, at uint) []string {
 		}
 		return nil
 	}
-	s, ok := g.literal(w)
+	s, glob, ok := g.literal(w)
 	if !ok || s == "" {
 		return nil
 	}
@@ -205,7 +206,7 @@ func (g *graph) expand(w *syntax.Word, loops []loop, at uint) []string {
 		// Relative to the working directory of the login shell: unknown.
 		return nil
 	}
-	if strings.ContainsAny(s, "*?[") {
+	if glob {
 		m, err := g.pass.Root.Glob(s)
 		if err != nil {
 			return nil
@@ -233,23 +234,26 @@ func simpleParam(w *syntax.Word) string {
 	return pe.Param.Value
 }
 
-// literal renders a word made of literals, quotes, ~ and $HOME.
-func (g *graph) literal(w *syntax.Word) (string, bool) {
+// literal renders a word made of literals, quotes, ~ and $HOME, and says
+// whether it is a glob: only unquoted *, ? and [ are, as in the shell.
+func (g *graph) literal(w *syntax.Word) (string, bool, bool) {
 	var b strings.Builder
-	var part func(p syntax.WordPart, first bool) bool
-	part = func(p syntax.WordPart, first bool) bool {
+	glob := false
+	var part func(p syntax.WordPart, first, quoted bool) bool
+	part = func(p syntax.WordPart, first, quoted bool) bool {
 		switch p := p.(type) {
 		case *syntax.Lit:
 			v := p.Value
 			if first && (v == "~" || strings.HasPrefix(v, "~/")) {
 				v = g.home + v[1:]
 			}
+			glob = glob || !quoted && strings.ContainsAny(v, "*?[")
 			b.WriteString(v)
 		case *syntax.SglQuoted:
 			b.WriteString(p.Value)
 		case *syntax.DblQuoted:
 			for _, q := range p.Parts {
-				if !part(q, false) {
+				if !part(q, false, true) {
 					return false
 				}
 			}
@@ -264,11 +268,11 @@ func (g *graph) literal(w *syntax.Word) (string, bool) {
 		return true
 	}
 	for i, p := range w.Parts {
-		if !part(p, i == 0) {
-			return "", false
+		if !part(p, i == 0, false) {
+			return "", false, false
 		}
 	}
-	return b.String(), true
+	return b.String(), glob, true
 }
 
 type span struct{ start, end uint }
@@ -401,7 +405,10 @@ func (g *graph) report(chain []edge) {
 		Impact:   "every login shell recurses until bash dies: the password is accepted and no prompt ever appears, on the console and over ssh",
 		Evidence: []string{strings.TrimSpace(closing.text)},
 	}
-	f.AddFix(checks.CommentOut(g.pass.Root, closing.from, g.data[closing.from], closing.line, "sources itself",
-		fmt.Sprintf("Comment out line %d of %s, which closes the cycle", closing.line, closing.from)))
+	fixMsg := fmt.Sprintf("Comment out line %d of %s, which closes the cycle", closing.line, closing.from)
+	if closing.last > closing.line {
+		fixMsg = fmt.Sprintf("Comment out lines %d-%d of %s, the statement that closes the cycle", closing.line, closing.last, closing.from)
+	}
+	f.AddFix(checks.CommentOutLines(g.pass.Root, closing.from, g.data[closing.from], closing.line, max(closing.line, closing.last), "sources itself", fixMsg))
 	g.pass.Report(f)
 }
