@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -37,5 +38,26 @@ func TestTextEscapesDiskStrings(t *testing.T) {
 	// blank separators.
 	if n := strings.Count(out, "\n"); n != 17 {
 		t.Errorf("text output has %d lines, want 17:\n%s", n, out)
+	}
+}
+
+// Thousands of findings of one kind (a binary file where a configuration
+// file belongs, one per line) are shown as the first few and a count.
+func TestTextGroupsFindingStorms(t *testing.T) {
+	var fs []checks.Finding
+	for i := 0; i < 5000; i++ {
+		fs = append(fs, checks.Finding{ID: fmt.Sprint("pam/malformed:/etc/pam.d/login#", i), Check: "pam", Kind: "malformed", Severity: checks.Error, Path: "/etc/pam.d/login", Message: "m"})
+	}
+	for i := 0; i < 5000; i++ {
+		fs = append(fs, checks.Finding{ID: fmt.Sprint("pkgfiles/damaged:/p", i), Check: "pkgfiles", Kind: "damaged", Severity: checks.Warning, Path: fmt.Sprint("/p", i), Message: "m"})
+	}
+	var b bytes.Buffer
+	WriteFindings(&b, fs, Style{})
+	out := b.String()
+	if !strings.Contains(out, "… and 4980 more pam/malformed findings in /etc/pam.d/login") || !strings.Contains(out, "… and more pkgfiles/damaged findings") {
+		t.Errorf("no summary lines:\n%.2000s", out)
+	}
+	if n := strings.Count(out, "\n"); n > 1000 {
+		t.Errorf("%d lines for two kinds of finding", n)
 	}
 }

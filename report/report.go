@@ -149,8 +149,12 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// maxAlike is how many findings of one kind in one file the text shows.
-const maxAlike = 20
+// maxAlike is how many findings of one kind in one file the text shows,
+// maxKind how many of one kind in all.
+const (
+	maxAlike = 20
+	maxKind  = 200
+)
 
 var headings = map[checks.Severity]string{
 	checks.Critical: "CRITICAL: will not boot",
@@ -208,6 +212,13 @@ func WriteFindings(w io.Writer, fs []checks.Finding, st Style) {
 		if shown[k]++; shown[k] > maxAlike {
 			if shown[k] == maxAlike+1 {
 				fmt.Fprintf(w, "  %s\n", st.dim(fmt.Sprintf("… and %d more %s/%s findings in %s (--json lists them all)", count[k]-maxAlike, f.Check, f.Kind, esc(f.Path))))
+			}
+			continue
+		}
+		kind := f.Check + "/" + f.Kind
+		if shown[kind]++; shown[kind] > maxKind {
+			if shown[kind] == maxKind+1 {
+				fmt.Fprintf(w, "  %s\n", st.dim(fmt.Sprintf("… and more %s findings (--json lists them all)", kind)))
 			}
 			continue
 		}
