@@ -1,7 +1,6 @@
 package repair
 
 import (
-	"fmt"
 	"io/fs"
 	"syscall"
 
@@ -30,35 +29,8 @@ func nodeOf(fi fs.FileInfo) (string, uint64) {
 	return "", 0
 }
 
-// Mknod creates the FIFO, socket or device node name with mode and owner,
-// for undo to put back one that a repair removed.
-func (w *Writer) Mknod(name string, st State) error {
-	var typ uint32
-	switch st.Node {
-	case "fifo":
-		typ = unix.S_IFIFO
-	case "socket":
-		typ = unix.S_IFSOCK
-	case "char":
-		typ = unix.S_IFCHR
-	case "block":
-		typ = unix.S_IFBLK
-	default:
-		return fmt.Errorf("cannot re-create %s: unknown node type %q", name, st.Node)
-	}
-	d, base, err := w.dir(name)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := unix.Mknodat(int(d.Fd()), base, typ|0o600, int(st.Rdev)); err != nil {
-		return fmt.Errorf("creating %s %s: %w", st.Node, name, err)
-	}
-	if err := unix.Fchownat(int(d.Fd()), base, st.UID, st.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("setting owner of %s: %w", name, err)
-	}
-	if err := unix.Fchmodat(int(d.Fd()), base, uint32(st.Mode), 0); err != nil {
-		return fmt.Errorf("setting mode of %s: %w", name, err)
-	}
-	return syncDir(d, name)
+// nodeOfState is the node a State of an Other describes, for undo to
+// re-create it with Writer.Mknod.
+func nodeOfState(st State) *Node {
+	return &Node{Type: st.Node, Major: unix.Major(st.Rdev), Minor: unix.Minor(st.Rdev)}
 }

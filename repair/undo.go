@@ -227,7 +227,7 @@ func restore(w *Writer, st *store, j *Journal, rec PathRecord) (string, error) {
 					return "", err
 				}
 			}
-			if err := w.Mknod(rec.Path, b); err != nil {
+			if err := w.Mknod(rec.Path, nodeOfState(b), b.Mode, Owner{UID: b.UID, GID: b.GID}); err != nil {
 				return "", err
 			}
 		}
