@@ -91,6 +91,9 @@ func applyEdits(base []byte, edits []Edit) ([]byte, error) {
 	return append(out, base[last:]...), nil
 }
 
+// maxLineDiff is the largest changed part diffEdits splits into line edits.
+const maxLineDiff = 256 << 10
+
 // diffEdits returns edits that turn base into data, at line boundaries.
 // The common prefix and suffix are found first, so a change of one line
 // costs one comparison of the file, not a diff of all of it.
@@ -107,6 +110,12 @@ func diffEdits(base, data []byte) []Edit {
 	baseEnd, dataEnd := len(base), len(data)
 	if i := bytes.IndexByte(base[len(base)-s:], '\n'); i >= 0 {
 		baseEnd, dataEnd = len(base)-s+i+1, len(data)-s+i+1
+	}
+	// A large or binary change (a library restored from its package) is
+	// one edit: a line diff of it would be quadratic, and says nothing.
+	if baseEnd-start > maxLineDiff || dataEnd-start > maxLineDiff ||
+		bytes.IndexByte(base[start:baseEnd], 0) >= 0 || bytes.IndexByte(data[start:dataEnd], 0) >= 0 {
+		return []Edit{{Start: start, End: baseEnd, New: bytes.Clone(data[start:dataEnd])}}
 	}
 	var out []Edit
 	for _, e := range udiff.Lines(string(base[start:baseEnd]), string(data[start:dataEnd])) {

@@ -97,3 +97,21 @@ func TestManyFixesOfOneFileShareOneCopy(t *testing.T) {
 		t.Errorf("planning allocated %d MB", alloc>>20)
 	}
 }
+
+// A restore replaces a large binary file whole: one edit, at once, not a
+// line diff of megabytes of binary.
+func TestLargeBinaryRewriteIsOneEdit(t *testing.T) {
+	base := bytes.Repeat([]byte("\x7fELF\x00\n"), 4<<20)
+	data := bytes.Repeat([]byte("\x7fELF\x01\n"), 4<<20)
+	start := time.Now()
+	edits := diffEdits(base, data)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("diffEdits took %s", d)
+	}
+	if len(edits) != 1 {
+		t.Errorf("%d edits", len(edits))
+	}
+	got, err := applyEdits(base, edits)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(got, data))
+}
