@@ -203,7 +203,6 @@ func demoRoot(t *testing.T) string {
 type limitedRun struct {
 	stdout, stderr []byte
 	code           int
-	maxRSS         int64 // KiB
 	wall           time.Duration
 }
 
@@ -231,11 +230,6 @@ func runLimited(t *testing.T, args ...string) limitedRun {
 	case err != nil:
 		t.Fatalf("running rescue: %v", err)
 	}
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.maxRSS = ru.Maxrss
-		}
-	}
 	for _, bad := range []string{"fatal error:", "panic:", "runtime: out of memory", "goroutine 1 [", "internal error (please report)"} {
 		if bytes.Contains(r.stderr, []byte(bad)) || bytes.Contains(r.stdout, []byte(bad)) {
 			t.Fatalf("rescue %s crashed (exit %d):\n%.3000s", strings.Join(args, " "), r.code, r.stderr)
@@ -244,7 +238,9 @@ func runLimited(t *testing.T, args ...string) limitedRun {
 	if r.code < 0 || r.code > 16 {
 		t.Fatalf("rescue %s died: exit %d:\n%.3000s", strings.Join(args, " "), r.code, r.stderr)
 	}
-	t.Logf("rescue %-8s exit %d  max RSS %6d KiB  %6.2fs  %d bytes out", args[0], r.code, r.maxRSS, r.wall.Seconds(), len(r.stdout))
+	// (No peak memory here: the child is forked from this test process and
+	// its ru_maxrss counts this process's pages; the limit is what holds.)
+	t.Logf("rescue %-8s exit %d  %6.2fs  %d bytes out", args[0], r.code, r.wall.Seconds(), len(r.stdout))
 	return r
 }
 
