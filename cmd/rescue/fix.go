@@ -220,6 +220,9 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	}
 	a.writeFixText(arg, plan, result, after.Findings, failed != "")
 	if applyErr != nil {
+		if result == nil || result.ID == "" {
+			return applyErr // refused before the journal: nothing to undo
+		}
 		return withHint(applyErr, fmt.Sprintf("what was done is journaled: rescue undo %s", arg))
 	}
 	if failed != "" {
