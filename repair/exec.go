@@ -23,7 +23,7 @@ import (
 var ExecTimeout = 15 * time.Minute
 
 // runExec runs an exec op: the target's /dev, /proc and /sys are bound to
-// the helper's, /run, /tmp and /var/tmp are fresh tmpfs (what the command
+// the helper's, /run and /tmp are fresh tmpfs (what the command
 // leaves there, /run/blkid/blkid.tab for one, is gone when it ends), the
 // command runs chrooted into the target, and the mounts are detached again
 // whatever happens. Its output goes to the journal. The states of the
@@ -83,7 +83,7 @@ func runExec(w *Writer, st *store, j *Journal, op Op, log *slog.Logger) error {
 		}
 	}
 	for _, m := range scratchDirs {
-		if err := mountAt(m, "tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777,size=256m"); err != nil {
+		if err := mountAt(m, "tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
 			return err
 		}
 	}
@@ -141,7 +141,10 @@ func runExec(w *Writer, st *store, j *Journal, op Op, log *slog.Logger) error {
 }
 
 // scratchDirs get a tmpfs of their own while a command runs in the target.
-var scratchDirs = []string{"/run", "/tmp", "/var/tmp"}
+// /var/tmp does not: mkinitramfs and dracut build the image there, hundreds
+// of megabytes a small helper may not have in memory; what they leave
+// there is found by the comparison and journaled like the rest.
+var scratchDirs = []string{"/run", "/tmp"}
 
 // notTracked are the trees the comparison leaves out: the helper's own
 // /dev, /proc and /sys are bound there, and the scratch directories are
