@@ -6,12 +6,16 @@
 package checks
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"rescue/facts"
 	"rescue/repair"
+	"rescue/safetext"
 	"rescue/sysroot"
 )
 
@@ -136,11 +140,49 @@ type Pass struct {
 	notes    []string
 }
 
-// Report records a finding. The check name and id are filled in here.
+// Report records a finding. The check name and id are filled in here, and
+// the text is bounded (see bound).
 func (p *Pass) Report(f Finding) {
 	f.Check = p.Check.Name
+	f.bound()
 	f.fillID()
 	p.findings = append(p.findings, f)
+}
+
+// Limits on the text of a finding. Messages and evidence quote the disk,
+// and a line on a hostile disk can be megabytes long: one such line must
+// not make a report of hundreds of megabytes.
+const (
+	maxEvidenceLine  = 512
+	maxEvidenceLines = 20
+	maxText          = 4096 // message, impact, no-fix reason, fix message
+	maxSubject       = 200
+)
+
+// bound cuts over-long text, with a marker that says how much was cut. A
+// cut subject keeps a digest of the whole, so that ids stay distinct.
+func (f *Finding) bound() {
+	if len(f.Evidence) > maxEvidenceLines {
+		n := len(f.Evidence) - (maxEvidenceLines - 1)
+		f.Evidence = append(f.Evidence[:maxEvidenceLines-1:maxEvidenceLines-1], fmt.Sprintf("…[%d more lines]", n))
+	}
+	for i, e := range f.Evidence {
+		f.Evidence[i] = safetext.Cut(e, maxEvidenceLine)
+	}
+	f.Message = safetext.Cut(f.Message, maxText)
+	f.Impact = safetext.Cut(f.Impact, maxText)
+	f.NoFix = safetext.Cut(f.NoFix, maxText)
+	for i := range f.Fixes {
+		f.Fixes[i].Message = safetext.Cut(f.Fixes[i].Message, maxText)
+	}
+	if len(f.Subject) > maxSubject {
+		sum := sha256.Sum256([]byte(f.Subject))
+		end := maxSubject - 13
+		for end > 0 && !utf8.RuneStart(f.Subject[end]) {
+			end--
+		}
+		f.Subject = f.Subject[:end] + "~" + hex.EncodeToString(sum[:6])
+	}
 }
 
 // Note records something the check could not do or assumed, which the

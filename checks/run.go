@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 
 	"rescue/facts"
 	"rescue/repair"
@@ -37,13 +38,33 @@ func (r *Result) Failed() bool {
 	return false
 }
 
+// Budgets of time. A check on a healthy disk takes seconds (verifying every
+// package file's metadata on a large system, well under a minute); one
+// that runs for minutes is looking at a disk made to keep it busy. A check
+// over its budget is recorded as not finished and the scan goes on; once
+// the scan's budget is spent, the remaining checks are not run. Variables,
+// so that tests can shorten them.
+var (
+	CheckBudget = 5 * time.Minute
+	ScanBudget  = 20 * time.Minute
+)
+
 // Run runs the checks on the target. Checks run one after another in list
 // order (they are I/O bound on one disk); a check that fails or panics is
 // recorded in its Status and the others still run. Findings come out most
 // severe first, then in check order.
+//
+// Run returns as soon as ctx is cancelled (SIGTERM), or a check exceeds its
+// budget, even when the check is busy in code that does not watch ctx: it
+// runs in a goroutine of its own, which is then left behind.
 func Run(ctx context.Context, root *sysroot.Root, f *facts.Facts, list []*Check, progress func(name string, i, n int)) *Result {
 	res := &Result{}
+	deadline := time.Now().Add(ScanBudget)
 	for i, c := range list {
+		if ctx.Err() == nil && time.Now().After(deadline) {
+			res.Checks = append(res.Checks, Status{Name: c.Name, Error: fmt.Sprintf("not run: the scan's time budget (%s) is spent", ScanBudget)})
+			continue
+		}
 		if ctx.Err() != nil {
 			res.Checks = append(res.Checks, Status{Name: c.Name, Error: "not run: " + ctx.Err().Error()})
 			continue
@@ -52,11 +73,31 @@ func Run(ctx context.Context, root *sysroot.Root, f *facts.Facts, list []*Check,
 			progress(c.Name, i, len(list))
 		}
 		p := &Pass{Check: c, Root: root, Facts: f}
-		err := runOne(p)
-		st := Status{Name: c.Name, Findings: len(p.findings)}
+		done := make(chan error, 1)
+		go func() { done <- runOne(p) }()
+		timer := time.NewTimer(CheckBudget)
+		var err error
+		finished := false
+		select {
+		case err = <-done:
+			finished = true
+		case <-ctx.Done():
+			err = fmt.Errorf("stopped: %w", ctx.Err())
+		case <-timer.C:
+			err = fmt.Errorf("did not finish within its time budget (%s): the disk holds more than a system has, or was made to keep rescue busy", CheckBudget)
+		}
+		timer.Stop()
+		st := Status{Name: c.Name}
 		if err != nil {
 			st.Error = err.Error()
 		}
+		if !finished {
+			// The goroutine may still be writing to p: nothing of it
+			// is read.
+			res.Checks = append(res.Checks, st)
+			continue
+		}
+		st.Findings = len(p.findings)
 		res.Checks = append(res.Checks, st)
 		res.Findings = append(res.Findings, p.findings...)
 		res.Notes = append(res.Notes, p.notes...)

@@ -87,7 +87,7 @@ func mountFATCopy(st *State, diskPath string, v *Volume, target, point string, w
 	rec := &ESPRecord{Dir: tree, TempDir: tmp, Volume: v.Name, Disk: diskPath, Offset: v.Offset, Size: v.Size, Version: v.FS.Version,
 		Manifest: map[string]string{}}
 	var total int64
-	if err := copyOutFAT(fat, "/", tree, rec.Manifest, &total); err != nil {
+	if err := copyOutFAT(fat, "/", tree, rec.Manifest, &total, map[uint32]bool{}); err != nil {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("copying the FAT filesystem %s: %w", v.Name, err)
 	}
@@ -113,8 +113,19 @@ func mountFATCopy(st *State, diskPath string, v *Volume, target, point string, w
 	return st.save()
 }
 
+// maxFATDepth bounds the directories copyOutFAT goes into: an ESP holds
+// EFI/<vendor>/..., a few levels.
+const maxFATDepth = 64
+
 // copyOutFAT copies dir of the FAT into host, recording the manifest.
-func copyOutFAT(fat *fatVol, dir, host string, manifest map[string]string, total *int64) error {
+// entered holds the first clusters of the directories copied so far: a
+// damaged (or crafted) FAT can give a directory an entry that points back
+// at an ancestor, and following it would recurse until the host path is
+// too long.
+func copyOutFAT(fat *fatVol, dir, host string, manifest map[string]string, total *int64, entered map[uint32]bool) error {
+	if strings.Count(dir, "/") > maxFATDepth {
+		return fmt.Errorf("%s: directories nested more than %d deep (a damaged FAT)", dir, maxFATDepth)
+	}
 	if err := os.MkdirAll(host, 0o755); err != nil {
 		return err
 	}
@@ -131,7 +142,11 @@ func copyOutFAT(fat *fatVol, dir, host string, manifest map[string]string, total
 		p := path.Join(dir, name)
 		hp := filepath.Join(host, name)
 		if e.Dir {
-			if err := copyOutFAT(fat, p, hp, manifest, total); err != nil {
+			if e.Cluster == 0 || entered[e.Cluster] {
+				return fmt.Errorf("%s is a directory entry that leads back to a directory above it (a damaged FAT: a cycle)", p)
+			}
+			entered[e.Cluster] = true
+			if err := copyOutFAT(fat, p, hp, manifest, total, entered); err != nil {
 				return err
 			}
 			continue

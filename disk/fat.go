@@ -433,10 +433,11 @@ func splitFATPath(p string) []string {
 
 // fatInfo is what ReadDir returns for an entry.
 type fatInfo struct {
-	Name  string
-	Dir   bool
-	Size  int64
-	MTime time.Time
+	Name    string
+	Dir     bool
+	Size    int64
+	MTime   time.Time
+	Cluster uint32 // first cluster: a subdirectory's identity
 }
 
 // ReadDir lists the directory at p.
@@ -462,7 +463,7 @@ func (v *fatVol) ReadDir(p string) ([]fatInfo, error) {
 	}
 	out := make([]fatInfo, 0, len(list))
 	for _, x := range list {
-		out = append(out, fatInfo{Name: x.name, Dir: x.isDir(), Size: int64(x.size), MTime: x.mtime})
+		out = append(out, fatInfo{Name: x.name, Dir: x.isDir(), Size: int64(x.size), MTime: x.mtime, Cluster: x.cluster})
 	}
 	return out, nil
 }

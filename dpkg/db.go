@@ -34,6 +34,16 @@ type DB struct {
 	Problems []error
 }
 
+// Bounds on what Open reads. The largest real systems have a few thousand
+// packages and a few hundred thousand files; a status file of 300,000
+// packages is an attack or corruption, and reading it whole held the scan
+// for many minutes and gigabytes.
+const (
+	MaxPackages = 50000
+	MaxRecords  = 4000000
+	maxProblems = 1000
+)
+
 // Open reads the target's dpkg database.
 func Open(root *sysroot.Root) (*DB, error) {
 	status, err := root.ReadFile(path.Join(AdminDir, "status"))
@@ -49,26 +59,46 @@ func Open(root *sysroot.Root) (*DB, error) {
 	if len(pkgs) == 0 {
 		return db, fmt.Errorf("%s/status lists no package", AdminDir)
 	}
+	pkgs, dups := dedupe(pkgs)
+	if dups > 0 {
+		db.Problems = append(db.Problems, fmt.Errorf("%s/status has %d stanza(s) of packages it lists already; the last of each counts, as dpkg reads it", AdminDir, dups))
+	}
+	records, skipped := 0, 0
+	problem := func(err error) {
+		if len(db.Problems) < maxProblems {
+			db.Problems = append(db.Problems, err)
+		} else {
+			skipped++
+		}
+	}
 	for _, p := range pkgs {
 		switch p.State() {
 		case "not-installed", "config-files", "":
 			continue
 		}
+		if len(db.Packages) == MaxPackages || records > MaxRecords {
+			db.Problems = append(db.Problems, fmt.Errorf("%s/status lists more installed packages or files than a system has (%d packages, %d file records read); the rest was not read", AdminDir, len(db.Packages), records))
+			break
+		}
 		db.Packages = append(db.Packages, p)
 		list, err := readInfo(root, p, "list")
 		if err != nil {
-			db.Problems = append(db.Problems, err)
+			problem(err)
 		}
 		db.Lists[p.ID()] = ParseList(list)
 		sums, err := readInfo(root, p, "md5sums")
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			db.Problems = append(db.Problems, err)
+			problem(err)
 		}
 		s, problems := ParseMD5Sums(sums)
 		for _, pr := range problems {
-			db.Problems = append(db.Problems, fmt.Errorf("%s: %w", p.ID(), pr))
+			problem(fmt.Errorf("%s: %w", p.ID(), pr))
 		}
 		db.Sums[p.ID()] = s
+		records += len(db.Lists[p.ID()]) + len(s)
+	}
+	if skipped > 0 {
+		db.Problems = append(db.Problems, fmt.Errorf("and %d more problems of the same kinds", skipped))
 	}
 	if data, err := root.ReadFile(path.Join(AdminDir, "diversions")); err == nil {
 		d, problems := ParseDiversions(data)
@@ -96,6 +126,27 @@ func Open(root *sysroot.Root) (*DB, error) {
 		}
 	}
 	return db, nil
+}
+
+// dedupe keeps one stanza per package (name and architecture): the last,
+// which dpkg's reading of the status file leaves in effect, at the place
+// of the first. A status file of one package repeated thousands of times
+// would otherwise cost its file lists thousands of times.
+func dedupe(pkgs []Package) ([]Package, int) {
+	at := make(map[string]int, len(pkgs))
+	out := pkgs[:0:0]
+	dups := 0
+	for _, p := range pkgs {
+		key := p.Name + ":" + p.Architecture
+		if i, ok := at[key]; ok {
+			out[i] = p
+			dups++
+			continue
+		}
+		at[key] = len(out)
+		out = append(out, p)
+	}
+	return out, dups
 }
 
 func validCfgName(n string) bool {

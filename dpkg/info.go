@@ -1,7 +1,6 @@
 package dpkg
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"strconv"
@@ -51,10 +50,14 @@ func isHex(s string) bool {
 // first being "/." for the root directory, which is dropped.
 func ParseList(data []byte) []string {
 	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		p := strings.TrimRight(sc.Text(), "\r")
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		p := string(bytes.TrimRight(line, "\r"))
 		if p == "" || p == "/." || p[0] != '/' {
 			continue
 		}

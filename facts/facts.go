@@ -5,6 +5,7 @@
 package facts
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -54,6 +55,17 @@ type Options struct {
 	// Filesystems are the filesystems of the target's disk, when rescue
 	// was given the disk (see filesystems.go); nil for a directory.
 	Filesystems []Filesystem
+	// Context, when set, stops long work (verifying every package file)
+	// when it is cancelled: a SIGTERM must not wait for it.
+	Context context.Context
+}
+
+// ctx is the context long work runs under.
+func (f *Facts) ctx() context.Context {
+	if f.opt.Context != nil {
+		return f.opt.Context
+	}
+	return context.Background()
 }
 
 // Facts are the shared facts of one target.

@@ -1,7 +1,6 @@
 package facts
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -229,7 +228,7 @@ func (f *Facts) PackageVerify(fast bool) (*pkgdb.Report, error) {
 			return r, nil
 		}
 	}
-	r, err := pkgdb.Verify(context.Background(), f.root, db, pkgdb.VerifyOptions{Fast: fast})
+	r, err := pkgdb.Verify(f.ctx(), f.root, db, pkgdb.VerifyOptions{Fast: fast})
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +249,7 @@ func (f *Facts) VerifyPaths(paths ...string) ([]pkgdb.Result, error) {
 	if err != nil || db == nil {
 		return nil, err
 	}
-	r, err := pkgdb.Verify(context.Background(), f.root, db, pkgdb.VerifyOptions{Paths: paths})
+	r, err := pkgdb.Verify(f.ctx(), f.root, db, pkgdb.VerifyOptions{Paths: paths})
 	if err != nil {
 		return nil, err
 	}

@@ -163,6 +163,9 @@ type Restorer struct {
 
 	once  sync.Once
 	files []pkgFile // candidate package files, in search order
+
+	pkgOnce sync.Once
+	pkgs    map[[3]string]Package // by name, version, arch
 }
 
 type pkgFile struct {
@@ -337,14 +340,21 @@ func tarMode(m int64) fs.FileMode {
 	return out
 }
 
-// packageOf finds the Package record of a file's package.
+// packageOf finds the Package record of a file's package. The records are
+// indexed once: looking through every package for each file made a
+// database of many packages with a missing file each quadratic.
 func (r *Restorer) packageOf(f File) (Package, bool) {
-	for _, p := range r.db.Packages() {
-		if p.Name == f.Package && p.Version == f.Version && p.Arch == f.Arch {
-			return p, true
+	r.pkgOnce.Do(func() {
+		r.pkgs = map[[3]string]Package{}
+		for _, p := range r.db.Packages() {
+			k := [3]string{p.Name, p.Version, p.Arch}
+			if _, dup := r.pkgs[k]; !dup {
+				r.pkgs[k] = p
+			}
 		}
-	}
-	return Package{}, false
+	})
+	p, ok := r.pkgs[[3]string{f.Package, f.Version, f.Arch}]
+	return p, ok
 }
 
 func (r *Restorer) restoreFrom(p string, f File, pkg Package) (*Restored, error) {

@@ -330,7 +330,7 @@ func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (
 	rep.Paths = len(tasks)
 	units := workUnits(tasks, 64)
 
-	v := &verifier{root: root, db: d, ids: LoadIDs(root), kind: db.Kind(), fast: opt.Fast}
+	v := &verifier{ctx: ctx, root: root, db: d, ids: LoadIDs(root), kind: db.Kind(), fast: opt.Fast}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0) + 1
@@ -426,6 +426,7 @@ func (w *worker) records(d *fileDB, refs []ref) []File {
 }
 
 type verifier struct {
+	ctx  context.Context
 	root *sysroot.Root
 	db   *fileDB
 	ids  *IDs
@@ -684,6 +685,11 @@ func (w *worker) read(pr *probe, dirfd int, base string, algos []string, needCap
 		want = int(sz) + 1
 	}
 	for {
+		if err := w.v.ctx.Err(); err != nil {
+			// A file of many gigabytes must not hold up a SIGTERM.
+			pr.readErr = err
+			return
+		}
 		n, err := unix.Read(fd, w.buf[:want])
 		if errors.Is(err, unix.EINTR) {
 			continue

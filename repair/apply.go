@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"rescue/sysroot"
 )
 
@@ -58,6 +56,9 @@ type Result struct {
 	ID         string       `json:"id,omitempty"` // empty when nothing was changed
 	JournalDir string       `json:"journal_dir,omitempty"`
 	Items      []ItemResult `json:"items"`
+	// Warnings are changes the repair made that undo cannot take back
+	// (what a command run in the chroot changed besides its own files).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Applied counts the items that were applied.
@@ -100,7 +101,11 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 	var accepted []Item
 	for _, it := range plan.Items {
 		ir := ItemResult{Finding: it.Finding, Fix: it.Fix.Message}
-		if reason := preflight(w, it, opt); reason != "" {
+		it, reason := built(w, it)
+		if reason == "" {
+			reason = preflight(w, it, opt)
+		}
+		if reason != "" {
 			ir.Status, ir.Reason = OutcomeRefused, reason
 			log.Warn("not applying fix", "finding", it.Finding, "reason", reason)
 		} else {
@@ -117,12 +122,11 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 		}
 		return res, nil
 	}
-	if err := checkWritable(root.Dir(), "the target"); err != nil {
-		return res, err
-	}
-
 	records, err := pathRecords(w, accepted)
 	if err != nil {
+		return res, err
+	}
+	if err := checkFilesystems(w, records, accepted, opt.JournalDir); err != nil {
 		return res, err
 	}
 	st, err := openStore(w, opt.JournalDir, true)
@@ -130,12 +134,6 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 		return res, withJournalHint(fmt.Errorf("opening the journal: %w; nothing was changed", err))
 	}
 	defer st.close()
-	if err := checkWritable(st.w.Dir(), "the journal directory"); err != nil {
-		return res, err
-	}
-	if err := checkRoom(root.Dir(), st.w.Dir(), records, accepted); err != nil {
-		return res, err
-	}
 	j := &Journal{Schema: JournalSchema, ID: newID(now()), Target: root.Dir(), Created: now().UTC(), Status: StatusApplying}
 	res.ID, res.JournalDir = j.ID, st.w.Dir()
 	for _, it := range accepted {
@@ -154,7 +152,13 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 	}
 	log.Info("journal written", "id", j.ID, "dir", st.w.Dir())
 
-	// Apply, item by item.
+	// Apply, item by item. Each op first checks that its path is still in
+	// the state the backup recorded (or that the ops before it left): a
+	// change made after the backup must not be overwritten and lost.
+	expect := map[string]State{}
+	for _, r := range records {
+		expect[r.Path] = r.Before
+	}
 	n := 0
 	var failure error
 	acc := 0
@@ -172,7 +176,13 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 				opt.BeforeOp(n)
 			}
 			n++
-			err := runOp(w, st, j, op, opt, log)
+			err := recheck(w, op, expect)
+			if err == nil {
+				err = runOp(w, st, j, op, opt, log)
+			}
+			if err == nil {
+				advance(w, op, expect)
+			}
 			if err != nil {
 				ji.Ops[k].Status, ji.Ops[k].Error = OutcomeFailed, err.Error()
 				res.Items[i].Status, res.Items[i].Reason = OutcomeFailed, err.Error()
@@ -190,6 +200,7 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 			log.Info("applied", "finding", it.Finding, "fix", it.Fix.Message)
 		}
 	}
+	res.Warnings = j.Unrecorded
 	j.Status = StatusApplied
 	if failure != nil {
 		j.Status, j.Error = StatusFailed, failure.Error()
@@ -200,12 +211,69 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 	return res, failure
 }
 
+// recheck compares the paths op changes with the states expected of them.
+func recheck(w *Writer, op Op, expect map[string]State) error {
+	for _, p := range op.Paths() {
+		want, ok := expect[p]
+		if !ok {
+			continue
+		}
+		cur, err := ReadState(w.Root, p)
+		if err != nil {
+			return fmt.Errorf("cannot read %s: %w", p, err)
+		}
+		if !want.Equal(cur) {
+			return fmt.Errorf("%s changed after it was backed up (%s); it was not overwritten", p, want.Diff(cur))
+		}
+	}
+	return nil
+}
+
+// advance records the states op leaves its paths in; a path whose state
+// cannot be predicted (an exec op's) is read back.
+func advance(w *Writer, op Op, expect map[string]State) {
+	for _, p := range op.Paths() {
+		before, ok := expect[p]
+		if !ok {
+			continue
+		}
+		if after, known := op.after(before); known {
+			expect[p] = after
+		} else if cur, err := ReadState(w.Root, p); err == nil {
+			expect[p] = cur
+		} else {
+			delete(expect, p)
+		}
+	}
+}
+
 func countOps(items []Item) int {
 	n := 0
 	for _, it := range items {
 		n += len(it.Fix.Ops)
 	}
 	return n
+}
+
+// built returns the item with the new content of each write made from its
+// edits, when the planner did not (see Plan.build), or why it cannot be.
+func built(w *Writer, it Item) (Item, string) {
+	cloned := false
+	for i, op := range it.Fix.Ops {
+		if op.Kind != KindWrite || op.Data != nil || op.Edits == nil {
+			continue
+		}
+		data, err := op.content(w.Root)
+		if err != nil {
+			return it, err.Error()
+		}
+		if !cloned {
+			// The plan's own ops stay as they are.
+			it.Fix.Ops, cloned = slices.Clone(it.Fix.Ops), true
+		}
+		it.Fix.Ops[i].Data = data
+	}
+	return it, ""
 }
 
 // preflight returns why an item cannot be applied, or "".
@@ -281,60 +349,6 @@ func pathRecords(w *Writer, items []Item) ([]PathRecord, error) {
 	return recs, nil
 }
 
-// checkWritable fails when dir is on a read-only mount.
-func checkWritable(dir, what string) error {
-	var sfs unix.Statfs_t
-	if err := unix.Statfs(dir, &sfs); err != nil {
-		return fmt.Errorf("checking %s: %w", what, err)
-	}
-	if sfs.Flags&unix.ST_RDONLY != 0 {
-		return fmt.Errorf("%s (%s) is mounted read-only; nothing was changed (mount it with --rw, or put the journal elsewhere with --journal-dir)", what, dir)
-	}
-	return nil
-}
-
-// checkRoom fails when the journal's filesystem cannot hold the backups or
-// the target's cannot hold the new files, with a margin for the journal
-// itself and for the temporary copies atomic replacement needs.
-func checkRoom(rootDir, journalDir string, recs []PathRecord, items []Item) error {
-	const margin = 1 << 20
-	var backups, writes int64
-	for _, r := range recs {
-		backups += r.Before.Size
-	}
-	for _, it := range items {
-		for _, op := range it.Fix.Ops {
-			writes += int64(len(op.Data))
-		}
-	}
-	need := map[string]int64{}
-	devOf := func(dir string) string {
-		var st unix.Stat_t
-		if unix.Stat(dir, &st) != nil {
-			return dir
-		}
-		return fmt.Sprint(st.Dev)
-	}
-	need[devOf(journalDir)] += backups + margin
-	need[devOf(rootDir)] += writes + margin
-	for _, dir := range []string{journalDir, rootDir} {
-		dev := devOf(dir)
-		n, ok := need[dev]
-		if !ok {
-			continue
-		}
-		delete(need, dev)
-		var sfs unix.Statfs_t
-		if err := unix.Statfs(dir, &sfs); err != nil {
-			return fmt.Errorf("checking free space on %s: %w", dir, err)
-		}
-		if free := int64(sfs.Bavail) * sfs.Bsize; free < n {
-			return fmt.Errorf("%s has %d bytes free, and this repair needs %d for backups and new files; nothing was changed (free some space or use --journal-dir)", dir, free, n)
-		}
-	}
-	return nil
-}
-
 // writeBackups copies, for every path that exists, its content (files),
 // extended attributes, mtime and inode flags into the journal, synced.
 func writeBackups(w *Writer, st *store, j *Journal, recs []PathRecord) error {
@@ -376,6 +390,10 @@ func writeBackups(w *Writer, st *store, j *Journal, recs []PathRecord) error {
 		r.Backup = fmt.Sprintf("%04d-%s", i+1, path.Base(r.Path))
 		if err := st.w.WriteFile(path.Join("/", j.ID, "backup", r.Backup), data, Meta{Mode: 0o600, UID: os.Getuid(), GID: os.Getgid()}); err != nil {
 			return err
+		}
+		r.Inode = inode(fi)
+		if nlink(fi) > 1 {
+			keepLink(w, st, j, r, r.Backup+".link")
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aymanbagabas/go-udiff"
 
+	"rescue/safetext"
 	"rescue/sysroot"
 )
 
@@ -24,9 +25,9 @@ const maxDiffText = 1 << 20
 // and git apply skip.
 func WriteDiff(out io.Writer, root *sysroot.Root, plan *Plan) error {
 	for _, it := range plan.Items {
-		fmt.Fprintf(out, "# [%s] %s: %s\n", it.Stage, it.Finding, it.Fix.Message)
+		fmt.Fprintf(out, "# [%s] %s: %s\n", it.Stage, safetext.Line(it.Finding), safetext.Line(it.Fix.Message))
 		if len(it.Fix.Ops) == 0 && len(it.MergedInto) > 0 {
-			fmt.Fprintf(out, "# (included in the change for %s)\n", strings.Join(it.MergedInto, ", "))
+			fmt.Fprintf(out, "# (included in the change for %s)\n", safetext.Line(strings.Join(it.MergedInto, ", ")))
 		}
 		for _, op := range it.Fix.Ops {
 			if err := writeOpDiff(out, root, op); err != nil {
@@ -35,7 +36,7 @@ func WriteDiff(out io.Writer, root *sysroot.Root, plan *Plan) error {
 		}
 	}
 	for _, s := range plan.Skipped {
-		fmt.Fprintf(out, "# skipped %s: %s (%s)\n", s.Finding, s.Fix, s.Reason)
+		fmt.Fprintf(out, "# skipped %s: %s (%s)\n", safetext.Line(s.Finding), safetext.Line(s.Fix), safetext.Line(s.Reason))
 	}
 	return nil
 }
@@ -52,7 +53,10 @@ func gitMode(s State) string {
 }
 
 func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
-	rel := strings.TrimPrefix(op.Path, "/")
+	// Paths, symlink targets and content all come from the disk: each
+	// goes through safetext.Line, so that no name or line can break the
+	// diff's structure or reach the terminal raw.
+	rel := safetext.Line(strings.TrimPrefix(op.Path, "/"))
 	if rel == "" {
 		rel = "."
 	}
@@ -65,6 +69,14 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 			if old, err = readAll(root, op.Path); err != nil {
 				return fmt.Errorf("reading %s for the diff: %w", op.Path, err)
 			}
+		}
+		if op.Data == nil && op.Edits != nil {
+			data, err := op.materialize(old)
+			if err != nil {
+				fmt.Fprintf(out, "# %s\n", safetext.Line(err.Error()))
+				return nil
+			}
+			op.Data = data
 		}
 		after, _ := op.after(op.Expect)
 		header()
@@ -80,6 +92,12 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 				fmt.Fprintf(out, "old owner %d:%d\nnew owner %d:%d\n", op.Expect.UID, op.Expect.GID, after.UID, after.GID)
 			}
 		}
+		if op.Edits != nil && isText(old) && isText(op.Data) {
+			// The edits are the change: no need to diff the file again
+			// (a diff of a 20,000-line change is quadratic).
+			writeEditHunks(out, oldLabel, newLabel, old, op.Edits)
+			break
+		}
 		writeHunks(out, oldLabel, newLabel, old, op.Data)
 	case KindChmod:
 		after, _ := op.after(op.Expect)
@@ -93,12 +111,12 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 		switch op.Expect.Type {
 		case Absent:
 			fmt.Fprintf(out, "new file mode 120000\n")
-			writeHunks(out, "/dev/null", "b/"+rel, nil, []byte(op.Target+"\n"))
+			writeHunks(out, "/dev/null", "b/"+rel, nil, []byte(safetext.Line(op.Target)+"\n"))
 		case Symlink:
-			writeHunks(out, "a/"+rel, "b/"+rel, []byte(op.Expect.Target+"\n"), []byte(op.Target+"\n"))
+			writeHunks(out, "a/"+rel, "b/"+rel, []byte(safetext.Line(op.Expect.Target)+"\n"), []byte(safetext.Line(op.Target)+"\n"))
 		default:
 			fmt.Fprintf(out, "old mode %s\nnew mode 120000\n", gitMode(op.Expect))
-			fmt.Fprintf(out, "# replaces a %s with a symlink to %s\n", op.Expect.Type, op.Target)
+			fmt.Fprintf(out, "# replaces a %s with a symlink to %s\n", op.Expect.Type, safetext.Line(op.Target))
 		}
 	case KindRemove:
 		header()
@@ -111,7 +129,7 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 			}
 			writeHunks(out, "a/"+rel, "/dev/null", old, nil)
 		case Symlink:
-			writeHunks(out, "a/"+rel, "/dev/null", []byte(op.Expect.Target+"\n"), nil)
+			writeHunks(out, "a/"+rel, "/dev/null", []byte(safetext.Line(op.Expect.Target)+"\n"), nil)
 		}
 	case KindMkdir:
 		header()
@@ -134,9 +152,9 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 			fmt.Fprintf(out, "#   %s\n", c)
 		}
 	case KindExec:
-		fmt.Fprintf(out, "# run in the target's chroot: %s\n", strings.Join(op.Argv, " "))
+		fmt.Fprintf(out, "# run in the target's chroot: %s\n", safetext.Line(strings.Join(op.Argv, " ")))
 		for _, t := range op.Touches {
-			fmt.Fprintf(out, "#   rewrites %s (backed up first)\n", t)
+			fmt.Fprintf(out, "#   rewrites %s (backed up first)\n", safetext.Line(t))
 		}
 	}
 	return nil
@@ -147,14 +165,36 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 func writeHunks(out io.Writer, oldLabel, newLabel string, old, new []byte) {
 	if isText(old) && isText(new) {
 		d := udiff.Unified(oldLabel, newLabel, string(old), string(new))
-		io.WriteString(out, d)
-		if d != "" && !strings.HasSuffix(d, "\n") {
-			io.WriteString(out, "\n")
-		}
+		writeLines(out, d)
 		return
 	}
 	fmt.Fprintf(out, "Binary files %s and %s differ\n", oldLabel, newLabel)
 	fmt.Fprintf(out, "# %d bytes (sha256 %.12s) -> %d bytes (sha256 %.12s)\n", len(old), sum(old), len(new), sum(new))
+}
+
+// writeEditHunks writes ---/+++ and the hunks of edits made to old.
+func writeEditHunks(out io.Writer, oldLabel, newLabel string, old []byte, edits []Edit) {
+	ue := make([]udiff.Edit, len(edits))
+	for i, e := range edits {
+		ue[i] = udiff.Edit{Start: e.Start, End: e.End, New: string(e.New)}
+	}
+	d, err := udiff.ToUnified(oldLabel, newLabel, string(old), ue, udiff.DefaultContextLines)
+	if err != nil {
+		fmt.Fprintf(out, "# the change cannot be shown as hunks: %v\n", err)
+		return
+	}
+	writeLines(out, d)
+}
+
+// writeLines writes a diff's lines, each through safetext.Line: a line of
+// a file may hold terminal escapes or a carriage return.
+func writeLines(out io.Writer, d string) {
+	for len(d) > 0 {
+		line, rest, _ := strings.Cut(d, "\n")
+		io.WriteString(out, safetext.Line(line))
+		io.WriteString(out, "\n")
+		d = rest
+	}
 }
 
 func isText(b []byte) bool {

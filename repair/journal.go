@@ -43,6 +43,10 @@ type Journal struct {
 	Error   string        `json:"error,omitempty"`
 	Items   []JournalItem `json:"items"`
 	Paths   []PathRecord  `json:"paths"`
+	// Unrecorded lists what a command run in the target's chroot changed
+	// or removed besides the files it was meant to rewrite: undo cannot
+	// put those back.
+	Unrecorded []string `json:"unrecorded,omitempty"`
 }
 
 // JournalItem is one applied fix.
@@ -64,9 +68,16 @@ type JournalOp struct {
 // PathRecord holds what undo needs for one path: its state and metadata
 // before the repair (with a backup of the content) and its state after.
 type PathRecord struct {
-	Path       string            `json:"path"`
-	Before     State             `json:"before"`
-	Backup     string            `json:"backup,omitempty"` // file under backup/
+	Path   string `json:"path"`
+	Before State  `json:"before"`
+	Backup string `json:"backup,omitempty"` // file under backup/
+	// Link is a hard link under backup/ to the original inode of a file
+	// that had other names, when the journal is on its filesystem: undo
+	// puts that very inode back, so the names stay one file.
+	Link string `json:"link,omitempty"`
+	// Inode is the file's inode number before the repair, to tell whether
+	// the path still holds that very file.
+	Inode      uint64            `json:"inode,omitempty"`
 	Xattrs     map[string][]byte `json:"xattrs,omitempty"`
 	Mtime      time.Time         `json:"mtime"`
 	Flags      uint32            `json:"flags,omitempty"`

@@ -19,6 +19,9 @@ import (
 // RESCUE_KILL_AT set, it applies the kill plan to RESCUE_KILL_ROOT and
 // SIGKILLs itself before op number RESCUE_KILL_AT.
 func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == "fake-rebuild" {
+		os.Exit(fakeRebuild())
+	}
 	if at := os.Getenv("RESCUE_KILL_AT"); at != "" {
 		os.Exit(killVictim(at, os.Getenv("RESCUE_KILL_ROOT"), os.Getenv("RESCUE_KILL_JOURNAL")))
 	}

@@ -11,6 +11,8 @@ import (
 	"path"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"rescue/sysroot"
 )
 
@@ -44,8 +46,11 @@ type Op struct {
 	// when the path no longer looks like this.
 	Expect State `json:"expect"`
 
-	// Data is the new content of a write.
-	Data []byte `json:"data,omitempty"`
+	// Data is the new content of a write. A write to a file that exists
+	// carries Edits instead, until the planner builds the new content
+	// once for all the fixes that edit the file (see Edit).
+	Data  []byte `json:"data,omitempty"`
+	Edits []Edit `json:"edits,omitempty"`
 	// Mode is the new mode of a chmod, and the mode of a file or directory
 	// that a write or mkdir creates (nil for a write: keep the old mode,
 	// or 0644 for a new file).
@@ -95,9 +100,9 @@ func (o Op) Summary() string {
 	switch o.Kind {
 	case KindWrite:
 		if o.Expect.Type == Absent {
-			return fmt.Sprintf("create %s (%d bytes)", o.Path, len(o.Data))
+			return fmt.Sprintf("create %s (%d bytes)", o.Path, o.size())
 		}
-		return fmt.Sprintf("rewrite %s (%d bytes)", o.Path, len(o.Data))
+		return fmt.Sprintf("rewrite %s (%d bytes)", o.Path, o.size())
 	case KindChmod:
 		return fmt.Sprintf("chmod %s %s", o.Mode, o.Path)
 	case KindChown:
@@ -154,6 +159,7 @@ func ReadState(r *sysroot.Root, name string) (State, error) {
 		}
 	default:
 		s.Type = Other
+		s.Node, s.Rdev = nodeOf(fi)
 	}
 	return s, nil
 }
@@ -192,18 +198,26 @@ func resolveParent(r *sysroot.Root, name string) (string, error) {
 }
 
 // WriteFile plans replacing (or creating) name with data. The file keeps its
-// mode, owner and extended attributes.
+// mode, owner and extended attributes. A file that exists is planned as
+// edits of its current content (see Edit), so that the op does not hold a
+// copy of data.
 func WriteFile(r *sysroot.Root, name string, data []byte) (Op, error) {
 	p, err := resolveFollow(r, name)
 	if err != nil {
 		return Op{}, err
 	}
-	st, err := ReadState(r, p)
+	st, base, err := baseOf(r, p)
 	if err != nil {
 		return Op{}, err
 	}
-	if st.Type != File && st.Type != Absent {
+	switch {
+	case st.Type == File && base != nil:
+		return Op{Kind: KindWrite, Path: p, Expect: st, Edits: diffEdits(base, data)}, nil
+	case st.Type != File && st.Type != Absent:
 		return Op{}, fmt.Errorf("%s is a %s, not a regular file", p, st.Type)
+	}
+	if data == nil {
+		data = []byte{}
 	}
 	return Op{Kind: KindWrite, Path: p, Expect: st, Data: data}, nil
 }
@@ -222,11 +236,7 @@ func CreateFile(r *sysroot.Root, name string, data []byte, mode Mode, uid, gid i
 
 // Chmod plans changing the mode of name (following symlinks inside r).
 func Chmod(r *sysroot.Root, name string, mode Mode) (Op, error) {
-	p, err := r.Resolve(name)
-	if err != nil {
-		return Op{}, err
-	}
-	st, err := ReadState(r, p)
+	p, st, err := metadataTarget(r, name)
 	if err != nil {
 		return Op{}, err
 	}
@@ -235,15 +245,30 @@ func Chmod(r *sysroot.Root, name string, mode Mode) (Op, error) {
 
 // Chown plans changing the owner of name (following symlinks inside r).
 func Chown(r *sysroot.Root, name string, uid, gid int) (Op, error) {
-	p, err := r.Resolve(name)
-	if err != nil {
-		return Op{}, err
-	}
-	st, err := ReadState(r, p)
+	p, st, err := metadataTarget(r, name)
 	if err != nil {
 		return Op{}, err
 	}
 	return Op{Kind: KindChown, Path: p, Expect: st, Owner: &Owner{UID: uid, GID: gid}}, nil
+}
+
+// metadataTarget resolves name for a chmod or chown, which only files and
+// directories get: a FIFO, device or socket where a check expects a file
+// (/etc/shadow as a FIFO on a hostile disk) is not what the check meant to
+// change, and chmod on a device node can open it to everyone.
+func metadataTarget(r *sysroot.Root, name string) (string, State, error) {
+	p, err := r.Resolve(name)
+	if err != nil {
+		return "", State{}, err
+	}
+	st, err := ReadState(r, p)
+	if err != nil {
+		return "", State{}, err
+	}
+	if st.Type != File && st.Type != Dir {
+		return "", State{}, fmt.Errorf("%s is a %s, not a file or directory; rescue changes the mode or owner of files and directories only", p, st.Describe())
+	}
+	return p, st, nil
 }
 
 // MakeSymlink plans making name a symlink to target, replacing a symlink,
@@ -325,6 +350,9 @@ func (o Op) after(before State) (State, bool) {
 	s := before
 	switch o.Kind {
 	case KindWrite:
+		if o.Data == nil && o.Edits != nil {
+			return State{}, false // not built yet
+		}
 		s.Type, s.Size, s.SHA256, s.Target = File, int64(len(o.Data)), sum(o.Data), ""
 		if before.Type != File {
 			s.Mode, s.UID, s.GID = 0o644, 0, 0
@@ -349,6 +377,12 @@ func (o Op) after(before State) (State, bool) {
 		s = *o.LinkState
 	case KindMknod:
 		s = State{Type: Other, Mode: *o.Mode, UID: o.Owner.UID, GID: o.Owner.GID}
+		if o.Node != nil {
+			s.Node = o.Node.Type
+			if s.Node == "char" || s.Node == "block" {
+				s.Rdev = unix.Mkdev(o.Node.Major, o.Node.Minor)
+			}
+		}
 	default:
 		return State{}, false
 	}
@@ -368,10 +402,14 @@ func (o Op) MarshalJSON() ([]byte, error) {
 		DataSHA256 string `json:"data_sha256,omitempty"`
 	}{plain: plain(o)}
 	if o.Kind == KindWrite {
-		n := len(o.Data)
-		out.DataSize, out.DataSHA256 = &n, sum(o.Data)
-		if n > maxJSONData {
-			out.Data = nil
+		n := int(o.size())
+		out.DataSize = &n
+		if o.Data != nil || o.Edits == nil {
+			// Built content: the edits it came from add nothing.
+			out.DataSHA256, out.Edits = sum(o.Data), nil
+			if n > maxJSONData {
+				out.Data = nil
+			}
 		}
 	}
 	return json.Marshal(out)

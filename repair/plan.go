@@ -103,12 +103,16 @@ func NewPlan(cands []Candidate, read ContentReader) *Plan {
 	p := &Plan{}
 	// owner maps a path to the index of the item whose ops touch it.
 	owner := map[string]int{}
+	// sets hold the merged edits of each file edited by several fixes.
+	sets := map[string]*editSet{}
 	for _, c := range cands {
 		item := Item{Finding: c.Finding, Stage: c.Stage, Fix: c.Fix}
 		item.Fix.Ops = nil
 		type merge struct {
 			item, op int
 			data     []byte
+			edits    []Edit
+			set      *editSet
 		}
 		var merges []merge
 		conflict := ""
@@ -130,13 +134,23 @@ func NewPlan(cands []Candidate, read ContentReader) *Plan {
 				break
 			}
 			i := touchedBy[0]
-			j, merged, ok := mergeInto(p.Items[i].Fix.Ops, op, read)
-			if !ok {
-				break
-			}
-			conflict = ""
-			if j >= 0 {
-				merges = append(merges, merge{i, j, merged})
+			if set, j := editsOf(sets, p.Items[i].Fix.Ops, op); set != nil {
+				// Edits of one file from one content: merged without
+				// reading or copying the file.
+				if !set.fits(op.Edits) {
+					break
+				}
+				conflict = ""
+				merges = append(merges, merge{item: i, op: j, edits: op.Edits, set: set})
+			} else {
+				j, merged, edits, ok := mergeInto(p.Items[i].Fix.Ops, op, read)
+				if !ok {
+					break
+				}
+				conflict = ""
+				if j >= 0 {
+					merges = append(merges, merge{i, j, merged, edits, nil})
+				}
 			}
 			if !slices.Contains(item.MergedInto, p.Items[i].Finding) {
 				item.MergedInto = append(item.MergedInto, p.Items[i].Finding)
@@ -152,7 +166,14 @@ func NewPlan(cands []Candidate, read ContentReader) *Plan {
 			continue
 		}
 		for _, m := range merges {
-			p.Items[m.item].Fix.Ops[m.op].Data = m.data
+			o := &p.Items[m.item].Fix.Ops[m.op]
+			if m.set != nil {
+				m.set.add(m.edits)
+				o.Edits = m.set.edits
+				continue
+			}
+			o.Data, o.Edits = m.data, m.edits
+			delete(sets, o.Path)
 		}
 		idx := len(p.Items)
 		p.Items = append(p.Items, item)
@@ -162,72 +183,115 @@ func NewPlan(cands []Candidate, read ContentReader) *Plan {
 			}
 		}
 	}
+	p.build(read)
 	return p
 }
 
+// build makes the new content of every write that carries edits, once per
+// file, from the content read returns (which must still be what the op
+// expects; otherwise apply refuses the op as changed since the scan).
+func (p *Plan) build(read ContentReader) {
+	if read == nil {
+		return
+	}
+	for i := range p.Items {
+		for j := range p.Items[i].Fix.Ops {
+			o := &p.Items[i].Fix.Ops[j]
+			if o.Kind != KindWrite || o.Data != nil || o.Edits == nil {
+				continue
+			}
+			if base, err := read(o.Path); err == nil {
+				if data, err := o.materialize(base); err == nil {
+					o.Data = data
+				}
+			}
+		}
+	}
+}
+
 // mergeInto tries to fold op into ops (an earlier fix's ops, one of which
-// touches op's path). It returns the index of the op whose data must become
-// merged (or -1 when op is simply a duplicate), and ok=false on conflict.
-func mergeInto(ops []Op, op Op, read ContentReader) (int, []byte, bool) {
+// touches op's path). It returns the index of the op whose data or edits
+// must become the merged ones (or -1 when op is simply a duplicate), and
+// ok=false on conflict.
+func mergeInto(ops []Op, op Op, read ContentReader) (int, []byte, []Edit, bool) {
 	for j, prev := range ops {
 		if prev.Path != op.Path || prev.Kind == KindExec {
 			continue
 		}
 		if prev.Kind != op.Kind {
-			return 0, nil, false
+			return 0, nil, nil, false
 		}
 		switch op.Kind {
 		case KindWrite:
 			if prev.Expect != op.Expect || !ownerModeEqual(prev, op) {
-				return 0, nil, false
+				return 0, nil, nil, false
 			}
-			if bytes.Equal(prev.Data, op.Data) {
+			if prev.Edits == nil && op.Edits == nil && bytes.Equal(prev.Data, op.Data) {
 				// Two checks restoring the same file from the same
 				// package: one write does for both.
-				return -1, nil, true
+				return -1, nil, nil, true
 			}
-			if read == nil {
-				return 0, nil, false
+			if read == nil || op.Expect.Type != File {
+				return 0, nil, nil, false
 			}
 			base, err := read(op.Path)
 			if err != nil || sum(base) != op.Expect.SHA256 {
-				return 0, nil, false
+				return 0, nil, nil, false
 			}
-			merged, ok := mergeLines(string(base), string(prev.Data), string(op.Data))
+			a, err := prev.materializeOr(base)
+			if err != nil {
+				return 0, nil, nil, false
+			}
+			b, err := op.materializeOr(base)
+			if err != nil {
+				return 0, nil, nil, false
+			}
+			if bytes.Equal(a, b) {
+				return -1, nil, nil, true
+			}
+			merged, ok := mergeLines(string(base), string(a), string(b))
 			if !ok {
-				return 0, nil, false
+				return 0, nil, nil, false
 			}
-			return j, []byte(merged), true
+			return j, []byte(merged), nil, true
 		case KindChmod:
 			if *prev.Mode == *op.Mode {
-				return -1, nil, true
+				return -1, nil, nil, true
 			}
 		case KindChown:
 			if *prev.Owner == *op.Owner {
-				return -1, nil, true
+				return -1, nil, nil, true
 			}
 		case KindSymlink:
 			if prev.Target == op.Target {
-				return -1, nil, true
+				return -1, nil, nil, true
 			}
 		case KindRemove:
-			return -1, nil, true
+			return -1, nil, nil, true
 		case KindLink:
 			if prev.Target == op.Target {
-				return -1, nil, true
+				return -1, nil, nil, true
 			}
 		case KindFetch:
 			if prev.Source.From == op.Source.From {
-				return -1, nil, true
+				return -1, nil, nil, true
 			}
 		case KindMkdir, KindMknod:
 			if ownerModeEqual(prev, op) && (op.Node == nil || *prev.Node == *op.Node) {
-				return -1, nil, true
+				return -1, nil, nil, true
 			}
 		}
-		return 0, nil, false
+		return 0, nil, nil, false
 	}
-	return 0, nil, false
+	return 0, nil, nil, false
+}
+
+// materializeOr returns the op's data, or its edits made to base.
+func (o Op) materializeOr(base []byte) ([]byte, error) {
+	if o.Data != nil || o.Edits == nil {
+		return o.Data, nil
+	}
+	return o.materialize(base)
 }
 
 func ownerModeEqual(a, b Op) bool {

@@ -76,6 +76,12 @@ type State struct {
 	Size   int64  `json:"size,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`
 	Target string `json:"target,omitempty"` // symlink target
+	// Node and Rdev say what an Other is: "fifo", "socket", or a "char"
+	// or "block" device and its device number. Undo re-creates one that
+	// a repair removed, and restores the mode and owner of one it
+	// changed.
+	Node string `json:"node,omitempty"`
+	Rdev uint64 `json:"rdev,omitempty"`
 }
 
 // Equal reports whether two states describe the same object. Symlink owners
@@ -92,6 +98,8 @@ func (s State) Equal(o State) bool {
 		return s.Target == o.Target
 	case File:
 		return s.Mode == o.Mode && s.UID == o.UID && s.GID == o.GID && s.SHA256 == o.SHA256
+	case Other:
+		return s.Node == o.Node && s.Rdev == o.Rdev && s.Mode == o.Mode && s.UID == o.UID && s.GID == o.GID
 	default:
 		return s.Mode == o.Mode && s.UID == o.UID && s.GID == o.GID
 	}
@@ -110,6 +118,11 @@ func (s State) Describe() string {
 			h = h[:12]
 		}
 		return fmt.Sprintf("file %s %d:%d %d bytes sha256 %s", s.Mode, s.UID, s.GID, s.Size, h)
+	case Other:
+		if s.Node != "" {
+			return fmt.Sprintf("%s %s %d:%d", s.Node, s.Mode, s.UID, s.GID)
+		}
+		return fmt.Sprintf("%s %s %d:%d", s.Type, s.Mode, s.UID, s.GID)
 	default:
 		return fmt.Sprintf("%s %s %d:%d", s.Type, s.Mode, s.UID, s.GID)
 	}
@@ -118,7 +131,7 @@ func (s State) Describe() string {
 // Diff names the fields that differ between s (expected) and o (found).
 func (s State) Diff(o State) string {
 	switch {
-	case s.Type != o.Type:
+	case s.Type != o.Type, s.Node != o.Node, s.Rdev != o.Rdev:
 		return fmt.Sprintf("expected %s, found %s", s.Describe(), o.Describe())
 	case s.Type == Symlink && s.Target != o.Target:
 		return fmt.Sprintf("symlink target was %q, now %q", s.Target, o.Target)

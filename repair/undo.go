@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"rescue/sysroot"
@@ -25,7 +26,8 @@ type UndoOptions struct {
 // PathOutcome says what undo did with one path.
 type PathOutcome struct {
 	Path   string `json:"path"`
-	Action string `json:"action"` // restored, removed, unchanged
+	Action string `json:"action"` // restored, removed, unchanged, failed
+	Error  string `json:"error,omitempty"`
 }
 
 // UndoResult is the outcome of Undo.
@@ -90,12 +92,20 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 		skip bool
 	}
 	var steps []step
-	var changed []string
+	var changed, failed []string
+	fail := func(p string, err error) {
+		log.Warn("not restored", "path", p, "error", err)
+		failed = append(failed, fmt.Sprintf("%s: %v", p, err))
+		res.Paths = append(res.Paths, PathOutcome{Path: p, Action: "failed", Error: err.Error()})
+	}
 	for _, rec := range slices.Backward(j.Paths) {
 		cleanTemps(w, rec.Path)
 		cur, err := ReadState(w.Root, rec.Path)
 		if err != nil {
-			return nil, err
+			// One path that cannot be read must not keep the others
+			// from being restored.
+			fail(rec.Path, err)
+			continue
 		}
 		switch {
 		case cur.Equal(rec.Before):
@@ -120,10 +130,16 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 		}
 		action, err := restore(w, st, j, s.rec)
 		if err != nil {
-			return res, fmt.Errorf("restoring %s: %w", s.rec.Path, err)
+			fail(s.rec.Path, err)
+			continue
 		}
 		log.Info("restored", "path", s.rec.Path, "action", action)
 		res.Paths = append(res.Paths, PathOutcome{Path: s.rec.Path, Action: action})
+	}
+	if len(failed) > 0 {
+		// The journal stays as it is: once the cause is mended, undo
+		// again restores the rest (what was restored is unchanged then).
+		return res, fmt.Errorf("%d path(s) could not be restored, the others were: %s", len(failed), strings.Join(failed, "; "))
 	}
 	t := now().UTC()
 	j.Status, j.Undone = StatusUndone, &t
@@ -133,7 +149,11 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 	return res, nil
 }
 
-// restore puts one path back as its record says.
+// restore puts one path back as its record says. Where the path still
+// holds the very object the repair changed (a chmod, a chown), it is
+// restored in place, so that every other name of a hard-linked file is
+// restored with it; a file the repair replaced gets its original inode back
+// when the journal kept a link to it, and a copy of the backup otherwise.
 func restore(w *Writer, st *store, j *Journal, rec PathRecord) (string, error) {
 	relock, err := unlock(w, rec.Path, Options{ClearImmutable: true})
 	if err != nil {
@@ -153,21 +173,34 @@ func restore(w *Writer, st *store, j *Journal, rec PathRecord) (string, error) {
 		}
 		return "removed", nil
 	case File:
-		data, err := st.w.ReadFileLimit(path.Join("/", j.ID, "backup", rec.Backup), 1<<40)
-		if err != nil {
-			return "", fmt.Errorf("reading backup: %w", err)
-		}
-		if sum(data) != b.SHA256 {
-			return "", fmt.Errorf("backup %s does not match the recorded sha256", rec.Backup)
-		}
-		if cur.Type == Dir {
-			if err := w.Remove(rec.Path); err != nil {
+		switch {
+		case cur.Type == File && cur.SHA256 == b.SHA256 && (rec.Link == "" || sameInode(w, rec)):
+			if err := setMeta(w, rec); err != nil {
+				return "", err
+			}
+		case rec.Link != "" && !sameInode(w, rec) && relink(w, st, j, rec, cur):
+		default:
+			data, err := st.w.ReadFileLimit(path.Join("/", j.ID, "backup", rec.Backup), 1<<40)
+			if err != nil {
+				return "", fmt.Errorf("reading backup: %w", err)
+			}
+			if sum(data) != b.SHA256 {
+				return "", fmt.Errorf("backup %s does not match the recorded sha256", rec.Backup)
+			}
+			if cur.Type == Dir {
+				if err := w.Remove(rec.Path); err != nil {
+					return "", err
+				}
+			}
+			mtime := rec.Mtime
+			if err := w.WriteFile(rec.Path, data, Meta{Mode: b.Mode, UID: b.UID, GID: b.GID, Xattrs: rec.Xattrs, Mtime: &mtime}); err != nil {
 				return "", err
 			}
 		}
-		mtime := rec.Mtime
-		if err := w.WriteFile(rec.Path, data, Meta{Mode: b.Mode, UID: b.UID, GID: b.GID, Xattrs: rec.Xattrs, Mtime: &mtime}); err != nil {
-			return "", err
+		if rec.Link != "" {
+			// The journal's link to the original inode, when it was
+			// not needed: the file has its own names only again.
+			st.w.Remove(path.Join("/", j.ID, "backup", rec.Link))
 		}
 	case Symlink:
 		if err := w.Symlink(rec.Path, b.Target, &Owner{UID: b.UID, GID: b.GID}); err != nil {
@@ -184,18 +217,21 @@ func restore(w *Writer, st *store, j *Journal, rec PathRecord) (string, error) {
 				return "", err
 			}
 		}
-		if err := w.Chown(rec.Path, b.UID, b.GID); err != nil {
+		if err := setMeta(w, rec); err != nil {
 			return "", err
 		}
-		if err := w.Chmod(rec.Path, b.Mode); err != nil {
-			return "", err
-		}
-		if len(rec.Xattrs) > 0 {
-			if err := w.SetXattrs(rec.Path, rec.Xattrs); err != nil {
+	case Other:
+		if cur.Type != Other || cur.Node != b.Node || cur.Rdev != b.Rdev {
+			if cur.Type != Absent {
+				if err := w.Remove(rec.Path); err != nil {
+					return "", err
+				}
+			}
+			if err := w.Mknod(rec.Path, nodeOfState(b), b.Mode, Owner{UID: b.UID, GID: b.GID}); err != nil {
 				return "", err
 			}
 		}
-		if err := w.SetMtime(rec.Path, rec.Mtime); err != nil {
+		if err := setMeta(w, rec); err != nil {
 			return "", err
 		}
 	default:
@@ -214,4 +250,23 @@ func restore(w *Writer, st *store, j *Journal, rec PathRecord) (string, error) {
 		return "", fmt.Errorf("after restoring: %s", b.Diff(got))
 	}
 	return action, nil
+}
+
+// setMeta restores owner, mode, extended attributes and mtime of the object
+// at the path, in place.
+func setMeta(w *Writer, rec PathRecord) error {
+	b := rec.Before
+	// Owner before mode: chown clears setuid and setgid bits.
+	if err := w.Chown(rec.Path, b.UID, b.GID); err != nil {
+		return err
+	}
+	if err := w.Chmod(rec.Path, b.Mode); err != nil {
+		return err
+	}
+	if len(rec.Xattrs) > 0 {
+		if err := w.SetXattrs(rec.Path, rec.Xattrs); err != nil {
+			return err
+		}
+	}
+	return w.SetMtime(rec.Path, rec.Mtime)
 }

@@ -13,6 +13,7 @@ import (
 	"rescue/facts"
 	"rescue/parse/osrelease"
 	"rescue/repair"
+	"rescue/safetext"
 )
 
 // Schema versions the scan report; FixSchema the fix report. A field is
@@ -148,6 +149,13 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// maxAlike is how many findings of one kind in one file the text shows,
+// maxKind how many of one kind in all.
+const (
+	maxAlike = 20
+	maxKind  = 200
+)
+
 var headings = map[checks.Severity]string{
 	checks.Critical: "CRITICAL: will not boot",
 	checks.Error:    "ERROR: boots, but no one can log in",
@@ -157,65 +165,91 @@ var headings = map[checks.Severity]string{
 
 // WriteText writes the report for a person.
 func (r *Report) WriteText(w io.Writer, st Style) {
-	fmt.Fprintf(w, "%s %s\n", st.bold("Target:"), describeTarget(r.Target, r.OS))
+	fmt.Fprintf(w, "%s %s\n", st.bold("Target:"), safetext.Line(describeTarget(r.Target, r.OS)))
 	if r.Devices != nil && r.Devices.Known() {
 		root := "unknown"
 		if r.Devices.Root != nil {
 			root = fmt.Sprintf("%s (%s UUID=%s)", r.Devices.Root.Path, r.Devices.Root.Type, r.Devices.Root.UUID)
 		}
-		fmt.Fprintf(w, "%s %d from %s; root filesystem %s\n", st.bold("Devices:"), len(r.Devices.List), r.Devices.Source, root)
+		fmt.Fprintf(w, "%s %d from %s; root filesystem %s\n", st.bold("Devices:"), len(r.Devices.List), r.Devices.Source, safetext.Line(root))
 	}
 	WriteFindings(w, r.Findings, st)
 	for _, c := range r.Checks {
 		if c.Error != "" {
-			fmt.Fprintf(w, "\n%s check %s could not run: %s\n", st.red("error:"), c.Name, firstLine(c.Error))
+			fmt.Fprintf(w, "\n%s check %s could not run: %s\n", st.red("error:"), c.Name, safetext.Line(firstLine(c.Error)))
 		}
 	}
 	if len(r.Notes) > 0 {
 		fmt.Fprintln(w)
 		for _, n := range r.Notes {
-			fmt.Fprintf(w, "note: %s\n", n)
+			fmt.Fprintf(w, "note: %s\n", safetext.Line(n))
 		}
 	}
 	fmt.Fprintf(w, "\n%s\n", summaryLine(r.Summary, len(r.Checks)))
 }
 
-// WriteFindings writes findings grouped by severity.
+// WriteFindings writes findings grouped by severity. Every string in a
+// finding may quote the disk, so each goes through safetext.Line.
+//
+// A file with a finding on each of thousands of lines (a binary file where
+// a configuration file belongs) shows the first maxAlike findings of a
+// kind in one file and then one line for the rest: JSON lists them all.
 func WriteFindings(w io.Writer, fs []checks.Finding, st Style) {
+	esc := safetext.Line
+	alike := func(f checks.Finding) string { return f.Check + "/" + f.Kind + ":" + f.Path }
+	count := map[string]int{}
+	for _, f := range fs {
+		count[alike(f)]++
+	}
+	shown := map[string]int{}
 	var last checks.Severity
 	for _, f := range fs {
 		if f.Severity != last {
 			fmt.Fprintf(w, "\n%s\n", st.severity(f.Severity, headings[f.Severity]))
 			last = f.Severity
 		}
+		k := alike(f)
+		if shown[k]++; shown[k] > maxAlike {
+			if shown[k] == maxAlike+1 {
+				fmt.Fprintf(w, "  %s\n", st.dim(fmt.Sprintf("… and %d more %s/%s findings in %s (--json lists them all)", count[k]-maxAlike, f.Check, f.Kind, esc(f.Path))))
+			}
+			continue
+		}
+		kind := f.Check + "/" + f.Kind
+		if shown[kind]++; shown[kind] > maxKind {
+			if shown[kind] == maxKind+1 {
+				fmt.Fprintf(w, "  %s\n", st.dim(fmt.Sprintf("… and more %s findings (--json lists them all)", kind)))
+			}
+			continue
+		}
 		where := f.Where()
 		if where == "" {
 			where = "-"
 		}
-		fmt.Fprintf(w, "  %s  %s\n", st.bold(where), st.dim(f.ID))
+		fmt.Fprintf(w, "  %s  %s\n", st.bold(esc(where)), st.dim(esc(f.ID)))
 		if f.Location != "" {
-			fmt.Fprintf(w, "    on %s\n", f.Location)
+			fmt.Fprintf(w, "    on %s\n", esc(f.Location))
 		}
-		fmt.Fprintf(w, "    %s\n", f.Message)
+		fmt.Fprintf(w, "    %s\n", esc(f.Message))
 		if f.Impact != "" {
-			fmt.Fprintf(w, "    breaks: %s\n", f.Impact)
+			fmt.Fprintf(w, "    breaks: %s\n", esc(f.Impact))
 		}
 		for _, e := range f.Evidence {
-			fmt.Fprintf(w, "    | %s\n", e)
+			fmt.Fprintf(w, "    | %s\n", esc(e))
 		}
 		switch {
 		case len(f.Fixes) == 1:
-			fmt.Fprintf(w, "    fix: %s\n", f.Fixes[0].Message)
+			fmt.Fprintf(w, "    fix: %s\n", esc(f.Fixes[0].Message))
 		case len(f.Fixes) > 1:
 			for i, x := range f.Fixes {
 				def := ""
 				if i == 0 {
 					def = " (default)"
 				}
-				fmt.Fprintf(w, "    fix %d%s: %s\n", i+1, def, x.Message)
+				fmt.Fprintf(w, "    fix %d%s: %s\n", i+1, def, esc(x.Message))
 			}
 		case f.NoFix != "":
-			fmt.Fprintf(w, "    no fix: %s\n", f.NoFix)
+			fmt.Fprintf(w, "    no fix: %s\n", esc(f.NoFix))
 		default:
 			fmt.Fprintf(w, "    no fix offered\n")
 		}

@@ -365,9 +365,13 @@ func (r *Root) handlePath(h *os.File, name string) (string, error) {
 }
 
 // Exists reports whether name exists, following symlinks inside the root.
+//
+// Only a path that is not there does not exist: one the filesystem cannot
+// read (EFSCORRUPTED on a damaged disk, EIO) is there, and the caller's
+// read of it then says what is wrong, rather than "missing".
 func (r *Root) Exists(name string) bool {
 	_, err := r.Stat(name)
-	return err == nil
+	return err == nil || !(errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP))
 }
 
 // Xattr returns the value of an extended attribute of name (not following

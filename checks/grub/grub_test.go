@@ -59,7 +59,9 @@ func find(fs []checks.Finding, kind string) *checks.Finding {
 // $kernelopts is empty. The fix writes a fresh 1024-byte block holding
 // kernelopts.
 func TestInvalidGrubenv(t *testing.T) {
-	fs, _ := load(t, "el8-kernelopts-lost", true, func(dir string) {
+	var dir string
+	fs, _ := load(t, "el8-kernelopts-lost", true, func(d string) {
+		dir = d
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "boot/grub2/grubenv"), []byte("saved_entry=x\n"), 0o644))
 	})
 	f := find(fs, "grubenv-invalid")
@@ -69,8 +71,13 @@ func TestInvalidGrubenv(t *testing.T) {
 	require.Len(t, f.Fixes, 1)
 	op := f.Fixes[0].Ops[0]
 	assert.Equal(t, repair.KindWrite, op.Kind)
-	assert.Len(t, op.Data, grubenv.Size)
-	e, err := grubenv.Parse(op.Data)
+	root, err := sysroot.Open(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	data, err := op.Content(root)
+	require.NoError(t, err)
+	assert.Len(t, data, grubenv.Size)
+	e, err := grubenv.Parse(data)
 	require.NoError(t, err)
 	v, _ := e.Get("kernelopts")
 	assert.Equal(t, "root=UUID=9e7c1b2a-3d4e-4f50-8a61-7b8c9d0e1f2a ro crashkernel=auto net.ifnames=0 console=ttyS0,115200n8", v)

@@ -16,6 +16,11 @@ reports:
     everything on RHEL (the seed's "rpm -V util-linux" case);
   - include, substack and @include lines whose file does not exist (the
     whole stack of that type fails);
+  - include lines that close a loop (a file that includes itself, directly
+    or through others): libpam follows the loop to its limit of 16 levels
+    and then installs a handler that always fails. A stack that expands to
+    more than 100,000 lines without a loop (three includes per file,
+    sixteen deep) is reported as a warning and read no further;
   - lines libpam cannot parse (an unknown type or control flag, no module):
     installed as always-failing handlers;
   - every module a line names, looked up in the distribution's security

@@ -141,7 +141,46 @@ func run(pass *checks.Pass) error {
 	}
 	c.rootLockout()
 	c.securetty()
+	c.includeLoops()
 	return nil
+}
+
+// includeLoops reports the include lines that close a loop, and stacks
+// too large to take in whole.
+func (c *checker) includeLoops() {
+	var keys []cycleKey
+	for k := range c.p.cycles {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b cycleKey) int {
+		if a.file != b.file {
+			return strings.Compare(a.file, b.file)
+		}
+		return a.line - b.line
+	})
+	for _, k := range keys {
+		cy := c.p.cycles[k]
+		loop := append(slices.Clone(cy.chain), cy.chain[0])
+		fnd := checks.Finding{
+			Kind: "include-cycle", Subject: fmt.Sprint(k.line), Severity: c.severity(c.reach[k.file]), Path: k.file, Line: k.line,
+			Message:  fmt.Sprintf("line %d of %s closes an include loop (%s)", k.line, k.file, strings.Join(loop, " -> ")),
+			Impact:   "libpam follows the loop to its limit of 16 levels (\"maximum level of inclusions reached\") and installs a handler that always fails: the stack fails for everyone",
+			Evidence: []string{cy.line.Raw},
+		}
+		// Dropping the line could let in whoever the failing handler
+		// keeps out now: only the file as its package or a backup has it
+		// is offered.
+		c.restoreConfig(&fnd, k.file, true)
+		c.pass.Report(fnd)
+	}
+	if c.p.tooLarge {
+		c.pass.Report(checks.Finding{
+			Kind: "include-too-large", Severity: checks.Warning, Path: "/etc/pam.d",
+			Message: fmt.Sprintf("the PAM includes of a stack expand to more than %d lines; rescue checked only those", maxWork),
+			Impact:  "libpam loads every one of those lines for each login: logins become very slow or fail when it runs out of memory",
+			NoFix:   "the include structure needs a decision by hand",
+		})
+	}
 }
 
 // installed reports whether the program behind a service is on the target.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"rescue/parse/pamconf"
@@ -36,9 +37,36 @@ func (f *pfile) usable() bool { return f.exists && f.err == nil && !f.conf.Empty
 type pamd struct {
 	root  *sysroot.Root
 	files map[string]*pfile
+
+	// cycles are the include lines that close a loop, by file and line.
+	cycles map[cycleKey]cycle
+	// work counts what building the current stack cost, against
+	// maxWork; tooLarge is set once a stack was cut short.
+	work     int
+	tooLarge bool
 }
 
-func newPamd(root *sysroot.Root) *pamd { return &pamd{root: root, files: map[string]*pfile{}} }
+// maxWork bounds the lines one stack takes in. Depth alone does not bound
+// it: three include lines per file, sixteen deep, are 3^16 lines.
+const maxWork = 100000
+
+type cycleKey struct {
+	file string
+	line int
+}
+
+// cycle is an include line whose target is already being read further out:
+// libpam follows it to its limit of 16 levels and then installs a handler
+// that always fails.
+type cycle struct {
+	file  *pfile
+	line  pamconf.Line
+	chain []string // from the file included again to the one including it
+}
+
+func newPamd(root *sysroot.Root) *pamd {
+	return &pamd{root: root, files: map[string]*pfile{}, cycles: map[cycleKey]cycle{}}
+}
 
 // load reads the file at an absolute path (cached).
 func (p *pamd) load(name string) *pfile {
@@ -94,7 +122,8 @@ func (p *pamd) stack(service, typ string, visited map[string]bool) []entry {
 	var out []entry
 	if f.usable() {
 		n := 0
-		p.flatten(f, typ, 0, "", &n, &out, visited)
+		p.work = 0
+		p.flatten(f, typ, []string{f.path}, "", &n, &out, visited)
 	} else if f.exists {
 		visited[f.path] = true
 	}
@@ -104,14 +133,30 @@ func (p *pamd) stack(service, typ string, visited map[string]bool) []entry {
 	return out
 }
 
-func (p *pamd) flatten(f *pfile, typ string, depth int, scope string, subs *int, out *[]entry, visited map[string]bool) {
+// flatten appends f's lines of type typ to out, includes inlined. chain is
+// the files being read, from the service's file to f: an include of one
+// of them is a loop, which libpam would follow to its depth limit and then
+// fail; it is recorded and stands for that failing handler here.
+func (p *pamd) flatten(f *pfile, typ string, chain []string, scope string, subs *int, out *[]entry, visited map[string]bool) {
 	visited[f.path] = true
-	if depth >= maxDepth || !f.usable() {
+	if len(chain) > maxDepth || !f.usable() {
 		return
 	}
 	for _, l := range f.conf.Lines {
+		if p.work++; p.work > maxWork {
+			p.tooLarge = true
+			return
+		}
+		if l.IsInclude() && (l.Include != "" || l.Type == typ) {
+			t := p.service(l.Target())
+			if i := slices.Index(chain, t.path); i >= 0 {
+				p.cycles[cycleKey{f.path, l.N}] = cycle{file: f, line: l, chain: slices.Clone(chain[i:])}
+				*out = append(*out, entry{file: f, line: l, scope: scope})
+				continue
+			}
+		}
 		if l.Include != "" {
-			p.flatten(p.service(l.Include), typ, depth+1, scope, subs, out, visited)
+			p.flatten(p.service(l.Include), typ, append(chain[:len(chain):len(chain)], p.service(l.Include).path), scope, subs, out, visited)
 			continue
 		}
 		if l.Type != typ {
@@ -129,7 +174,7 @@ func (p *pamd) flatten(f *pfile, typ string, depth int, scope string, subs *int,
 				*subs++
 				inner = fmt.Sprintf("%s/%d", scope, *subs)
 			}
-			p.flatten(t, typ, depth+1, inner, subs, out, visited)
+			p.flatten(t, typ, append(chain[:len(chain):len(chain)], t.path), inner, subs, out, visited)
 			continue
 		}
 		*out = append(*out, entry{file: f, line: l, scope: scope})

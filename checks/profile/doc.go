@@ -15,10 +15,14 @@ The files are parsed as shell (not executed): every "." and "source" with a
 literal path, ~ or $HOME, or the variable of a "for i in /etc/profile.d/*.sh"
 loop is followed, and the cycle is reported as a chain. Sourcing guarded by
 an include guard (if [ -z "$X" ]; then X=1; …) is not a cycle. A file bash
-cannot parse is reported too: bash stops reading it at the error.
+cannot parse is reported too: bash stops reading it at the error. A file
+nested so deep that parsing it would overflow the parser's stack (a
+megabyte of "(" or "$(", which makes bash fail or crash as well) is
+reported as unparsable (error), without a fix.
 
-The fix comments out the line that closes the cycle, marked
-"# disabled by rescue: sources itself".
+The fix comments out the statement that closes the cycle (every line of
+it, when it runs over several), marked "# disabled by rescue: sources
+itself".
 
 Before (/etc/profile.d/custom.sh):
 

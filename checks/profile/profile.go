@@ -1,15 +1,19 @@
 package profile
 
 import (
-	"bytes"
+	"cmp"
+	"errors"
 	"fmt"
 	"path"
+	"slices"
+	"sort"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
 
 	"rescue/checks"
 	"rescue/facts"
+	"rescue/parse/shell"
 	"rescue/sysroot"
 )
 
@@ -21,13 +25,20 @@ var Check = &checks.Check{
 	Run:      run,
 }
 
-// maxScript bounds what is parsed: start-up files are small.
-const maxScript = 1 << 20
+// maxScript bounds what is read: start-up files are small, and the shell
+// parser refuses more anyway.
+const maxScript = shell.MaxSize
+
+// maxFiles bounds how many files the check follows: a system sources a few
+// dozen. A glob over a directory of a million files, or a chain of
+// generated sources, must not keep the check busy for hours.
+const maxFiles = 4096
 
 // edge is one source statement: from file:line to a target file.
 type edge struct {
 	from, to string
 	line     int
+	last     int // the statement's last line: it may run over several
 	text     string
 	guarded  bool
 }
@@ -37,11 +48,13 @@ type graph struct {
 	home  string
 	edges map[string][]edge // by source file
 	data  map[string][]byte
+	lines map[string]*shell.Lines
 	done  map[string]bool
 }
 
 func run(pass *checks.Pass) error {
-	g := &graph{pass: pass, home: pass.Facts.RootHome(), edges: map[string][]edge{}, data: map[string][]byte{}, done: map[string]bool{}}
+	g := &graph{pass: pass, home: pass.Facts.RootHome(), edges: map[string][]edge{}, data: map[string][]byte{},
+		lines: map[string]*shell.Lines{}, done: map[string]bool{}}
 	starts := []string{"/etc/profile", "/etc/bashrc", "/etc/bash.bashrc"}
 	if m, err := pass.Root.Glob("/etc/profile.d/*.sh"); err == nil {
 		starts = append(starts, m...)
@@ -61,7 +74,13 @@ func (g *graph) load(name string) {
 	if g.done[name] {
 		return
 	}
+	if len(g.done) == maxFiles {
+		g.pass.Note("more than %d start-up files source each other; %s and the files after it were not followed", maxFiles, name)
+	}
 	g.done[name] = true
+	if len(g.done) > maxFiles {
+		return
+	}
 	fi, err := g.pass.Root.Stat(name)
 	if err != nil || !fi.Mode().IsRegular() {
 		return
@@ -72,11 +91,21 @@ func (g *graph) load(name string) {
 		return
 	}
 	g.data[name] = data
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(bytes.NewReader(data), name)
+	g.lines[name] = shell.NewLines(data)
+	f, err := shell.Parse(data, name)
+	if errors.Is(err, shell.ErrLimit) {
+		g.pass.Report(checks.Finding{
+			Kind: "unparsable", Severity: checks.Error, Path: name,
+			Message: fmt.Sprintf("%s cannot be checked: %v", name, err),
+			Impact:  "bash fails on such a file too: a syntax error stops it reading the file, and deeply nested substitutions crash it, so login shells that read it may die",
+			NoFix:   "what the file meant cannot be told; look at it by hand (or move it out of the way)",
+		})
+		return
+	}
 	if err != nil {
 		line := 0
 		if pe, ok := err.(syntax.ParseError); ok {
-			line = int(pe.Pos.Line())
+			line = g.lines[name].At(pe.Pos.Offset())
 		}
 		g.pass.Report(checks.Finding{
 			Kind: "syntax-error", Severity: checks.Warning, Path: name, Line: line,
@@ -100,12 +129,21 @@ type loop struct {
 	start, end uint
 }
 
+// maxWork bounds the source statements, loop items and glob matches the
+// check looks at in one file: a generated file with a hundred thousand
+// loops and sources must not make the check quadratic.
+const maxWork = 100000
+
 // sources lists the source statements of a parsed file.
 func (g *graph) sources(name string, f *syntax.File) []edge {
 	var loops []loop
-	guards := guardRanges(f)
+	guards := mergeSpans(guardRanges(f))
 	var out []edge
+	work := 0
 	syntax.Walk(f, func(n syntax.Node) bool {
+		if work > maxWork {
+			return false
+		}
 		switch n := n.(type) {
 		case *syntax.ForClause:
 			if wi, ok := n.Loop.(*syntax.WordIter); ok {
@@ -120,11 +158,20 @@ func (g *graph) sources(name string, f *syntax.File) []edge {
 				return true
 			}
 			off := n.Pos().Offset()
-			for _, target := range g.expand(n.Args[1], loops, off) {
+			// Lines from the index: the parser's positions have no line
+			// numbers past 262,143.
+			line := g.lines[name].At(off)
+			targets := g.expand(n.Args[1], loops, off)
+			work += 1 + len(loops) + len(targets)
+			if work > maxWork {
+				g.pass.Note("%s has more source statements, loops and matches than the %d the check follows; those from line %d on were not followed", name, maxWork, line)
+				return false
+			}
+			for _, target := range targets {
 				out = append(out, edge{
-					from: name, to: target, line: int(n.Pos().Line()),
-					text:    lineAt(g.data[name], int(n.Pos().Line())),
-					guarded: inRanges(guards, off),
+					from: name, to: target, line: line, last: g.lines[name].At(n.End().Offset() - 1),
+					text:    g.lines[name].Text(g.data[name], line),
+					guarded: guards.contain(off),
 				})
 			}
 		}
@@ -151,7 +198,7 @@ func (g *graph) expand(w *syntax.Word, loops []loop, at uint) []string {
 		}
 		return nil
 	}
-	s, ok := g.literal(w)
+	s, glob, ok := g.literal(w)
 	if !ok || s == "" {
 		return nil
 	}
@@ -159,7 +206,7 @@ func (g *graph) expand(w *syntax.Word, loops []loop, at uint) []string {
 		// Relative to the working directory of the login shell: unknown.
 		return nil
 	}
-	if strings.ContainsAny(s, "*?[") {
+	if glob {
 		m, err := g.pass.Root.Glob(s)
 		if err != nil {
 			return nil
@@ -187,23 +234,26 @@ func simpleParam(w *syntax.Word) string {
 	return pe.Param.Value
 }
 
-// literal renders a word made of literals, quotes, ~ and $HOME.
-func (g *graph) literal(w *syntax.Word) (string, bool) {
+// literal renders a word made of literals, quotes, ~ and $HOME, and says
+// whether it is a glob: only unquoted *, ? and [ are, as in the shell.
+func (g *graph) literal(w *syntax.Word) (string, bool, bool) {
 	var b strings.Builder
-	var part func(p syntax.WordPart, first bool) bool
-	part = func(p syntax.WordPart, first bool) bool {
+	glob := false
+	var part func(p syntax.WordPart, first, quoted bool) bool
+	part = func(p syntax.WordPart, first, quoted bool) bool {
 		switch p := p.(type) {
 		case *syntax.Lit:
 			v := p.Value
 			if first && (v == "~" || strings.HasPrefix(v, "~/")) {
 				v = g.home + v[1:]
 			}
+			glob = glob || !quoted && strings.ContainsAny(v, "*?[")
 			b.WriteString(v)
 		case *syntax.SglQuoted:
 			b.WriteString(p.Value)
 		case *syntax.DblQuoted:
 			for _, q := range p.Parts {
-				if !part(q, false) {
+				if !part(q, false, true) {
 					return false
 				}
 			}
@@ -218,11 +268,11 @@ func (g *graph) literal(w *syntax.Word) (string, bool) {
 		return true
 	}
 	for i, p := range w.Parts {
-		if !part(p, i == 0) {
-			return "", false
+		if !part(p, i == 0, false) {
+			return "", false, false
 		}
 	}
-	return b.String(), true
+	return b.String(), glob, true
 }
 
 type span struct{ start, end uint }
@@ -264,21 +314,26 @@ func guardRanges(f *syntax.File) []span {
 	return out
 }
 
-func inRanges(r []span, off uint) bool {
+// spans are disjoint ranges in order, so that a lookup is a binary search.
+type spans []span
+
+// mergeSpans turns possibly nested or overlapping ranges into spans.
+func mergeSpans(r []span) spans {
+	slices.SortFunc(r, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	var out spans
 	for _, s := range r {
-		if s.start <= off && off < s.end {
-			return true
+		if n := len(out); n > 0 && s.start <= out[n-1].end {
+			out[n-1].end = max(out[n-1].end, s.end)
+			continue
 		}
+		out = append(out, s)
 	}
-	return false
+	return out
 }
 
-func lineAt(data []byte, n int) string {
-	lines, _ := checks.Lines(data)
-	if n < 1 || n > len(lines) {
-		return ""
-	}
-	return lines[n-1]
+func (r spans) contain(off uint) bool {
+	i := sort.Search(len(r), func(i int) bool { return r[i].end > off })
+	return i < len(r) && r[i].start <= off
 }
 
 // cycles finds every cycle of unguarded source edges and reports each
@@ -350,7 +405,10 @@ func (g *graph) report(chain []edge) {
 		Impact:   "every login shell recurses until bash dies: the password is accepted and no prompt ever appears, on the console and over ssh",
 		Evidence: []string{strings.TrimSpace(closing.text)},
 	}
-	f.AddFix(checks.CommentOut(g.pass.Root, closing.from, g.data[closing.from], closing.line, "sources itself",
-		fmt.Sprintf("Comment out line %d of %s, which closes the cycle", closing.line, closing.from)))
+	fixMsg := fmt.Sprintf("Comment out line %d of %s, which closes the cycle", closing.line, closing.from)
+	if closing.last > closing.line {
+		fixMsg = fmt.Sprintf("Comment out lines %d-%d of %s, the statement that closes the cycle", closing.line, closing.last, closing.from)
+	}
+	f.AddFix(checks.CommentOutLines(g.pass.Root, closing.from, g.data[closing.from], closing.line, max(closing.line, closing.last), "sources itself", fixMsg))
 	g.pass.Report(f)
 }

@@ -12,6 +12,7 @@ import (
 	"rescue/checks"
 	"rescue/facts"
 	"rescue/parse/osrelease"
+	"rescue/parse/shell"
 )
 
 // Check is the rclocal check.
@@ -80,11 +81,13 @@ func Analyze(p string, data []byte, debian bool, exists func(string) bool) []che
 			})
 		}
 	}
-	file, err := syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(false)).Parse(bytes.NewReader(data), p)
+	file, err := shell.Parse(data, p, syntax.KeepComments(false))
+	lines := shell.NewLines(data)
+	a.lines = lines
 	if err != nil {
 		line := 0
 		if pe, ok := err.(syntax.ParseError); ok {
-			line = int(pe.Pos.Line())
+			line = lines.At(pe.Pos.Offset())
 		}
 		a.add(checks.Finding{
 			Kind: "syntax-error", Severity: checks.Warning, Line: line,
@@ -93,6 +96,7 @@ func Analyze(p string, data []byte, debian bool, exists func(string) bool) []che
 		})
 		return a.findings
 	}
+	lineOf := func(n syntax.Node) int { return lines.At(n.Pos().Offset()) }
 	a.block(file.Stmts, false)
 	exitAt := -1
 	for i, st := range file.Stmts {
@@ -104,15 +108,15 @@ func Analyze(p string, data []byte, debian bool, exists func(string) bool) []che
 	if exitAt >= 0 && exitAt < len(file.Stmts)-1 {
 		next := file.Stmts[exitAt+1]
 		a.add(checks.Finding{
-			Kind: "after-exit", Severity: checks.Warning, Line: int(next.Pos().Line()),
-			Message: fmt.Sprintf("%d command(s) after the exit on line %d never run", len(file.Stmts)-exitAt-1, file.Stmts[exitAt].Pos().Line()),
+			Kind: "after-exit", Severity: checks.Warning, Line: lineOf(next),
+			Message: fmt.Sprintf("%d command(s) after the exit on line %d never run", len(file.Stmts)-exitAt-1, lineOf(file.Stmts[exitAt])),
 			Impact:  "whatever they start at boot (often a service appended to the file) does not start",
 		})
 	}
 	if debian && exitAt < 0 && len(file.Stmts) > 0 {
 		last := file.Stmts[len(file.Stmts)-1]
 		a.add(checks.Finding{
-			Kind: "exit-missing", Severity: checks.Info, Line: int(last.Pos().Line()),
+			Kind: "exit-missing", Severity: checks.Info, Line: lineOf(last),
 			Message: p + " does not end with exit 0",
 			Impact:  "the script's status is its last command's: rc-local.service is marked failed whenever that command fails",
 		})
@@ -122,6 +126,7 @@ func Analyze(p string, data []byte, debian bool, exists func(string) bool) []che
 
 type analysis struct {
 	path       string
+	lines      *shell.Lines
 	findings   []checks.Finding
 	background bool // a job was started with &
 }
@@ -148,7 +153,7 @@ func (a *analysis) block(stmts []*syntax.Stmt, inLoop bool) {
 }
 
 func (a *analysis) stmt(st *syntax.Stmt, inLoop bool) {
-	line := int(st.Pos().Line())
+	line := a.lines.At(st.Pos().Offset())
 	switch cmd := st.Cmd.(type) {
 	case *syntax.CallExpr:
 		if why, forever := blocking(cmd, a.background); why != "" {

@@ -2,6 +2,7 @@ package rclocal
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,6 +48,8 @@ func TestAnalyze(t *testing.T) {
 		{"no shebang", "/opt/x &\nexit 0\n", []string{"no-interpreter:warning:1"}},
 		{"crlf", "#!/bin/sh\r\nexit 0\r\n", []string{"crlf:warning:1"}},
 		{"syntax error", "#!/bin/sh\nif then\n", []string{"syntax-error:warning:2"}},
+		{"a megabyte deep", "#!/bin/sh\n" + strings.Repeat("(", 1<<20), []string{"syntax-error:warning:0"}},
+		{"lines past the parser's limit", "#!/bin/sh\n" + strings.Repeat("\n", 300000) + "exit 0\nsleep infinity\n", []string{"blocks:error:300003", "after-exit:warning:300003"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			assert.Equal(t, c.want, kinds(c.script, c.name == "no exit on debian"))

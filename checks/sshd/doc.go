@@ -25,6 +25,14 @@ AllowUsers, AuthenticationMethods, ...) and Include lines: commenting
 those out would silently change the access policy, so they are reported
 for the operator to correct.
 
+Include loops: a file that includes itself, directly or through others,
+makes sshd follow the loop to its limit of 16 levels and exit ("Too many
+recursive configuration includes"). Each Include line that closes a loop is
+reported; when it names one file (no glob) it is commented out, since that
+file is already read further out. Expansions beyond 200,000 lines or 4,096
+files (three Include lines per file, sixteen deep, are 3^16 files) are
+reported as a warning and read no further.
+
 Access and environment:
 
   - PermitRootLogin, AllowUsers, AllowGroups, DenyUsers and DenyGroups

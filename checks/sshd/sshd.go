@@ -57,7 +57,15 @@ func run(pass *checks.Pass) error {
 	}
 	cfg, err := sshdconfig.Load(pass.Root, configPath, c.version == 0 || c.version >= 802)
 	if err != nil {
-		return err
+		// It is there (Exists said so) but cannot be read: a damaged
+		// filesystem (EFSCORRUPTED), an I/O error, a FIFO.
+		pass.Report(checks.Finding{
+			Kind: "config-unreadable", Severity: checks.Error, Path: configPath,
+			Message: fmt.Sprintf("%s cannot be read: %v", configPath, errors.Unwrap(err)),
+			Impact:  "sshd cannot read it either and exits at start: no one can log in over SSH",
+			NoFix:   "when the filesystem is damaged, repair it first (rescue fix DEVICE --allow-fsck, or fsck), then scan again; otherwise restore the file by hand",
+		})
+		return nil
 	}
 	c.cfg = cfg
 	if c.version == 0 && binary != "" {
@@ -137,10 +145,33 @@ var policyKeys = map[string]bool{
 func (c *checker) syntax() {
 	for _, p := range c.cfg.Problems {
 		f := checks.Finding{
-			Kind: "include-problem", Subject: p.Path, Severity: checks.Error, Path: p.Directive.Path, Line: p.Directive.Line,
+			Kind: "include-problem", Subject: p.Path, Severity: checks.Error, Path: p.Path,
 			Message: fmt.Sprintf("%s: %s", p.Path, p.Message),
 			Impact:  "sshd exits while reading its configuration: no one can log in over SSH",
 			NoFix:   "the include structure needs a decision by hand",
+		}
+		if d := p.Directive; d != nil {
+			f.Path, f.Line = d.Path, d.Line
+			f.Evidence = []string{strings.TrimRight(d.Raw, "\r")}
+		}
+		switch p.Kind {
+		case sshdconfig.ProblemCycle:
+			d := p.Directive
+			f.Kind, f.Subject = "include-cycle", strconv.Itoa(d.Line)
+			f.Message = fmt.Sprintf("%s line %d %s", d.Path, d.Line, p.Message)
+			if len(d.Args) == 1 && !strings.ContainsAny(d.Args[0], "*?[") {
+				// The file this line includes is already being read
+				// further out: dropping the line keeps its settings and
+				// ends the loop.
+				f.NoFix = ""
+				f.AddFix(checks.CommentOut(c.pass.Root, d.Path, c.read(d.Path), d.Line, "includes itself",
+					fmt.Sprintf("Comment out %s line %d, which includes %s again", d.Path, d.Line, p.Path)))
+			} else {
+				f.NoFix = "the Include names several files or a glob; which of them should stay needs a decision by hand"
+			}
+		case sshdconfig.ProblemTooLarge:
+			f.Kind, f.Severity = "include-too-large", checks.Warning
+			f.Impact = "sshd reads every one of those files at each start: it starts very slowly or runs out of memory, and settings past the part rescue read were not checked"
 		}
 		c.pass.Report(f)
 	}

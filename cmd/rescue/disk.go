@@ -18,6 +18,7 @@ import (
 	"rescue/facts"
 	"rescue/parse/blkid"
 	"rescue/report"
+	"rescue/safetext"
 	"rescue/sysroot"
 )
 
@@ -277,7 +278,12 @@ func (a *app) runProbe(ctx context.Context, path string, o *probeOptions) error 
 		}
 	}
 	if o.json {
-		return report.WriteValue(a.stdout, res)
+		if werr := report.WriteValue(a.stdout, res); werr != nil {
+			return werr
+		}
+		// The same exit code as the text: a table that cannot be read
+		// is an error, in JSON too.
+		return err
 	}
 	writeProbe(a.stdout, res)
 	if err != nil {
@@ -324,7 +330,7 @@ func writeProbe(w io.Writer, r *probeResult) {
 			if p.Logical {
 				typ += " (logical)"
 			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", p.Number, size(p.Start), size(p.Size), typ, p.PartUUID, p.Name)
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", p.Number, size(p.Start), size(p.Size), typ, p.PartUUID, safetext.Line(p.Name))
 		}
 		tw.Flush()
 	}
@@ -356,11 +362,11 @@ func writeProbe(w io.Writer, r *probeResult) {
 				role = "lvm-pv"
 			}
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", v.Name, typ, uuid, label, role, state)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", v.Name, safetext.Line(typ), safetext.Line(uuid), safetext.Line(label), role, safetext.Line(state))
 	}
 	tw.Flush()
 	for _, vg := range d.Groups {
-		fmt.Fprintf(w, "\nLVM volume group %s: %d PV(s), %d LV(s), extent %s\n", vg.Name, len(vg.PVs), len(vg.LVs), size(vg.ExtentSize))
+		fmt.Fprintf(w, "\nLVM volume group %s: %d PV(s), %d LV(s), extent %s\n", safetext.Line(vg.Name), len(vg.PVs), len(vg.LVs), size(vg.ExtentSize))
 	}
 	fmt.Fprintln(w)
 	switch {
@@ -370,22 +376,22 @@ func writeProbe(w io.Writer, r *probeResult) {
 		if c.OS != "" {
 			osName = fmt.Sprintf(" holding %s", c.OS)
 		}
-		fmt.Fprintf(w, "Root: %s%s\n  %s\n", r.Root, osName, c.Why())
+		fmt.Fprintf(w, "Root: %s%s\n  %s\n", r.Root, safetext.Line(osName), safetext.Line(c.Why()))
 	case r.RootError != "":
-		fmt.Fprintf(w, "Root: not determined: %s\n", r.RootError)
+		fmt.Fprintf(w, "Root: not determined: %s\n", safetext.Line(r.RootError))
 	}
 	for _, c := range r.Candidates {
 		if c.Role == disk.RoleRoot && c.Name != r.Root {
-			fmt.Fprintf(w, "  also a candidate: %s (%s), scored %d: %s\n", c.Name, c.OS, c.Score, strings.Join(c.Reasons, "; "))
+			fmt.Fprintf(w, "  also a candidate: %s (%s), scored %d: %s\n", c.Name, safetext.Line(c.OS), c.Score, safetext.Line(strings.Join(c.Reasons, "; ")))
 		}
 		if c.Error != "" {
-			fmt.Fprintf(w, "  %s could not be looked into: %s\n", c.Name, c.Error)
+			fmt.Fprintf(w, "  %s could not be looked into: %s\n", c.Name, safetext.Line(c.Error))
 		}
 	}
 	if len(d.Warnings) > 0 {
 		fmt.Fprintln(w)
 		for _, x := range d.Warnings {
-			fmt.Fprintf(w, "warning: %s\n", x)
+			fmt.Fprintf(w, "warning: %s\n", safetext.Line(x))
 		}
 	}
 }
@@ -510,11 +516,11 @@ func (a *app) runMount(ctx context.Context, path, dir string, o *mountOptions) e
 		if m.Copy {
 			how += "; a copy of the FAT, written back by umount"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t(%s)\n", filepath.Join(s.Dir, m.Point), m.Volume.Name, m.Volume.FS.Type, how)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t(%s)\n", safetext.Line(filepath.Join(s.Dir, m.Point)), m.Volume.Name, m.Volume.FS.Type, safetext.Line(how))
 	}
 	tw.Flush()
 	for _, n := range s.Notes {
-		fmt.Fprintf(a.stdout, "note: %s\n", n)
+		fmt.Fprintf(a.stdout, "note: %s\n", safetext.Line(n))
 	}
 	fmt.Fprintf(a.stdout, "Unmount with: rescue umount %s\n", s.Dir)
 	return nil

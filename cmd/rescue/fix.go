@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"rescue/pkgrepo"
 	"rescue/repair"
 	"rescue/report"
+	"rescue/safetext"
 )
 
 // fixOptions are the flags of rescue fix.
@@ -165,6 +167,10 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		if report.Problems(res.Findings) > 0 {
 			rep.ExitCode = report.ExitFindings
 		}
+		if res.Failed() {
+			// As scan: what a check could not look at may need fixing.
+			rep.ExitCode = report.ExitError
+		}
 		a.exit = rep.ExitCode
 		if o.json {
 			return rep.WriteJSON(a.stdout)
@@ -188,9 +194,14 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	// on the target is what the closing line and the exit code report.
 	after, _ := a.scanTarget(ctx, t, all.Checks(), mem)
 	rep.Remaining = after.Findings
+	failed := notRun(res, after)
 	switch {
 	case applyErr != nil:
 		rep.Error, rep.ExitCode = applyErr.Error(), report.ExitError
+	case failed != "":
+		// A check that could not run may have something to repair: the
+		// repair cannot be called complete.
+		rep.Error, rep.ExitCode = failed, report.ExitError
 	case report.Problems(after.Findings) > 0:
 		rep.ExitCode = report.ExitFindings
 	case result != nil && result.ID != "":
@@ -205,19 +216,40 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		}
 		if applyErr != nil {
 			a.exit = report.ExitError
-			fmt.Fprintf(a.stderr, "rescue: error: %v\n", applyErr)
+			fmt.Fprintf(a.stderr, "rescue: error: %s\n", safetext.Line(applyErr.Error()))
 		}
 		return nil
 	}
-	a.writeFixText(arg, plan, result, after.Findings)
-	if applyErr != nil && result != nil && result.ID != "" {
+	a.writeFixText(arg, plan, result, after.Findings, failed != "")
+	if applyErr != nil {
+		if result == nil || result.ID == "" {
+			return applyErr // refused before the journal: nothing to undo
+		}
 		return withHint(applyErr, fmt.Sprintf("what was done is journaled: rescue undo %s %s", arg, result.ID))
 	}
-	if applyErr != nil {
-		// No journal was written: nothing was done, nothing to undo.
-		return applyErr
+	if failed != "" {
+		return errors.New(failed)
 	}
 	return nil
+}
+
+// notRun names the checks that could not run before or after the repair,
+// or is "".
+func notRun(results ...*checks.Result) string {
+	var names []string
+	seen := map[string]bool{}
+	for _, r := range results {
+		for _, c := range r.Checks {
+			if c.Error != "" && !seen[c.Name] {
+				seen[c.Name] = true
+				names = append(names, c.Name+" ("+firstLine(c.Error)+")")
+			}
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "check(s) could not run, so the repair is not known to be complete: " + strings.Join(names, "; ")
 }
 
 // addRelabel schedules an SELinux relabel when the target runs SELinux and
@@ -251,22 +283,25 @@ func addRelabel(t *target, f *facts.Facts, plan *repair.Plan) {
 	})
 }
 
-func (a *app) writeFixText(arg string, plan *repair.Plan, res *repair.Result, remaining []checks.Finding) {
+func (a *app) writeFixText(arg string, plan *repair.Plan, res *repair.Result, remaining []checks.Finding, failed bool) {
 	w := a.stdout
 	if res != nil {
 		for _, it := range res.Items {
 			switch it.Status {
 			case repair.OutcomeApplied:
-				fmt.Fprintf(w, "applied  %s\n         %s\n", it.Finding, it.Fix)
+				fmt.Fprintf(w, "applied  %s\n         %s\n", safetext.Line(it.Finding), safetext.Line(it.Fix))
 			default:
-				fmt.Fprintf(w, "%-8s %s\n         %s\n", it.Status, it.Finding, it.Fix)
+				fmt.Fprintf(w, "%-8s %s\n         %s\n", it.Status, safetext.Line(it.Finding), safetext.Line(it.Fix))
 				if it.Reason != "" {
-					fmt.Fprintf(w, "         because: %s\n", it.Reason)
+					fmt.Fprintf(w, "         because: %s\n", safetext.Line(it.Reason))
 				}
 			}
 		}
 		for _, s := range plan.Skipped {
-			fmt.Fprintf(w, "skipped  %s\n         %s\n         because: %s\n", s.Finding, s.Fix, s.Reason)
+			fmt.Fprintf(w, "skipped  %s\n         %s\n         because: %s\n", safetext.Line(s.Finding), safetext.Line(s.Fix), safetext.Line(s.Reason))
+		}
+		for _, x := range res.Warnings {
+			fmt.Fprintf(w, "warning  %s\n", safetext.Line(x))
 		}
 		if res.ID != "" {
 			fmt.Fprintf(w, "\nRepair %s: %d fix(es) applied; journal and backups in %s/%s\n", res.ID, res.Applied(), res.JournalDir, res.ID)
@@ -284,7 +319,7 @@ func (a *app) writeFixText(arg string, plan *repair.Plan, res *repair.Result, re
 			}
 		}
 		report.WriteFindings(w, shown, a.style())
-	} else {
+	} else if !failed {
 		fmt.Fprintln(w, "\nThe target is in order now: a new scan finds nothing to fix.")
 	}
 }

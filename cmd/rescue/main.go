@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rescue/report"
+	"rescue/safetext"
 )
 
 // version is set by the build (-ldflags "-X main.version=…").
@@ -43,10 +44,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if errors.As(err, &ue) || unknownCommand(ran, err) {
 		code = report.ExitUsage
 	}
-	fmt.Fprintf(stderr, "rescue: error: %v\n", err)
+	fmt.Fprintf(stderr, "rescue: error: %s\n", safetext.Line(err.Error()))
 	var h interface{ Hint() string }
 	if errors.As(err, &h) {
-		fmt.Fprintf(stderr, "rescue: hint: %s\n", h.Hint())
+		fmt.Fprintf(stderr, "rescue: hint: %s\n", safetext.Line(h.Hint()))
 	}
 	if code == report.ExitUsage {
 		fmt.Fprintf(stderr, "rescue: hint: %s --help shows the usage\n", ran.CommandPath())

@@ -16,6 +16,7 @@ import (
 
 	"rescue/pkgdb"
 	"rescue/report"
+	"rescue/safetext"
 	"rescue/sysroot"
 )
 
@@ -184,7 +185,7 @@ func (a *app) runVerify(ctx context.Context, arg string, pkgs []string, o *verif
 	for _, p := range pkgdb.Problems(db) {
 		problems = append(problems, p.Error())
 		if !o.json && !a.quiet {
-			fmt.Fprintf(a.stderr, "rescue: warning: package database damaged, this part skipped: %v\n", p)
+			fmt.Fprintf(a.stderr, "rescue: warning: package database damaged, this part skipped: %s\n", safetext.Line(p.Error()))
 		}
 	}
 
@@ -253,7 +254,7 @@ func (a *app) runVerify(ctx context.Context, arg string, pkgs []string, o *verif
 
 	writeVerifyText(a.stdout, rep)
 	for _, u := range rep.Unknown {
-		fmt.Fprintf(a.stderr, "rescue: warning: package %s is not installed\n", u)
+		fmt.Fprintf(a.stderr, "rescue: warning: package %s is not installed\n", safetext.Line(u))
 	}
 	if !a.quiet {
 		fmt.Fprintf(a.stderr, "rescue: %s database %s: %d packages, %d files (%d paths, %s read) in %.2fs; %s\n",
@@ -289,7 +290,7 @@ func writeVerifyText(w io.Writer, rep *pkgdb.Report) {
 		}
 	}
 	line := func(r pkgdb.Result) string {
-		s := r.Line()
+		s := safetext.Line(r.Line())
 		if r.ZeroSize {
 			s += " (zero size)"
 		}

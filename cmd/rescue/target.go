@@ -147,7 +147,7 @@ func (a *app) scanTarget(ctx context.Context, t *target, list []*checks.Check, m
 		}
 		repos = &o
 	}
-	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, OpenPackages: openPackages, PackageDirs: t.opt.packages, Filesystems: t.filesystems, Repos: repos})
+	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, OpenPackages: openPackages, PackageDirs: t.opt.packages, Filesystems: t.filesystems, Repos: repos, Context: ctx})
 	res := checks.Run(ctx, t.root, f, list, func(name string, i, n int) {
 		show("checking %s (%d/%d)", name, i+1, n)
 	})

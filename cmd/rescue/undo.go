@@ -10,6 +10,7 @@ import (
 
 	"rescue/repair"
 	"rescue/report"
+	"rescue/safetext"
 )
 
 type undoOptions struct {
@@ -61,7 +62,7 @@ func (a *app) runUndo(ctx context.Context, arg, id string, o *undoOptions) error
 		return report.WriteUndo(a.stdout, res)
 	}
 	for _, p := range res.Paths {
-		fmt.Fprintf(a.stdout, "%-9s %s\n", p.Action, p.Path)
+		fmt.Fprintf(a.stdout, "%-9s %s\n", p.Action, safetext.Line(p.Path))
 	}
 	fmt.Fprintf(a.stdout, "Repair %s undone.\n", res.ID)
 	return nil
@@ -115,7 +116,7 @@ func (a *app) runHistory(ctx context.Context, arg string, o *historyOptions) err
 		for _, p := range j.Paths {
 			paths = append(paths, p.Path)
 		}
-		ps := strings.Join(paths, " ")
+		ps := safetext.Line(strings.Join(paths, " "))
 		if len(ps) > 60 {
 			ps = ps[:59] + "…"
 		}

@@ -8,11 +8,12 @@
 package grubdefault
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
+
+	"rescue/parse/shell"
 )
 
 // Assign is one top-level assignment.
@@ -40,13 +41,14 @@ type File struct {
 }
 
 // Parse reads the file. A syntax error is returned as an error naming the
-// line; nothing is evaluated then.
+// line, and a file beyond the shell parser's limits as an error matching
+// shell.ErrLimit; nothing is evaluated then.
 func Parse(data []byte) (*File, error) {
-	p := syntax.NewParser(syntax.Variant(syntax.LangBash))
-	sf, err := p.Parse(bytes.NewReader(data), "")
+	sf, err := shell.Parse(data, "")
 	if err != nil {
 		return nil, fmt.Errorf("parsing as shell: %w", err)
 	}
+	lines := shell.NewLines(data)
 	f := &File{Data: data}
 	env := map[string]string{}
 	dyn := map[string]bool{}
@@ -66,7 +68,7 @@ func Parse(data []byte) (*File, error) {
 			if a.Name == nil || a.Naked || a.Array != nil || a.Index != nil {
 				continue
 			}
-			x := Assign{Name: a.Name.Value, Append: a.Append, Line: int(a.Pos().Line())}
+			x := Assign{Name: a.Name.Value, Append: a.Append, Line: lines.At(a.Pos().Offset())}
 			if a.Value != nil {
 				x.Start, x.End = int(a.Value.Pos().Offset()), int(a.Value.End().Offset())
 				x.Own, x.Dynamic = eval(a.Value, env, dyn)

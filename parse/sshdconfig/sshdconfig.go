@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -47,14 +48,49 @@ type Config struct {
 	// Problems are includes sshd cannot read (it exits on those) and
 	// include loops.
 	Problems []Problem
+
+	lines, reads int  // read so far, for the bounds
+	stopped      bool // a bound was reached
+	seen         map[string]bool
+}
+
+// problem records p once: the same Include line reached again through
+// another path is the same problem.
+func (c *Config) problem(p Problem) {
+	key := string(p.Kind) + "\x00" + p.Path
+	if p.Directive != nil {
+		key += fmt.Sprintf("\x00%s\x00%d", p.Directive.Path, p.Directive.Line)
+	}
+	if c.seen == nil {
+		c.seen = map[string]bool{}
+	}
+	if !c.seen[key] {
+		c.seen[key] = true
+		c.Problems = append(c.Problems, p)
+	}
 }
 
 // Problem is something about the files themselves.
 type Problem struct {
+	Kind      ProblemKind
 	Directive *Directive // the Include line, nil for the main file
 	Path      string
 	Message   string
+	// Chain is, for a cycle, the files from the one included again to
+	// the one whose Include closes the cycle.
+	Chain []string
 }
+
+// ProblemKind says what is wrong with an Include.
+type ProblemKind string
+
+// The kinds of Problem.
+const (
+	ProblemUnreadable ProblemKind = "unreadable" // an included file or glob cannot be read
+	ProblemDepth      ProblemKind = "depth"      // more than sshd's 16 levels of includes
+	ProblemCycle      ProblemKind = "cycle"      // a file includes itself, directly or not
+	ProblemTooLarge   ProblemKind = "too-large"  // the expansion exceeds what rescue reads
+)
 
 // FS is what Load needs from the target: reading a file and expanding a
 // glob, both by target-absolute path. sysroot.Root satisfies it.
@@ -65,6 +101,15 @@ type FS interface {
 
 // maxDepth is sshd's limit on nested includes (SERVCONF_MAX_DEPTH).
 const maxDepth = 16
+
+// Bounds on the expansion as a whole. Depth alone does not bound it: three
+// Include lines per file, sixteen levels deep, are 3^16 files. Cycles are
+// cut where they close (sshd would follow them until its depth limit and
+// exit); what remains is bounded by the lines and files read in all.
+const (
+	maxLines = 200000
+	maxReads = 4096
+)
 
 // SSHDir is where relative Include paths are taken from.
 const SSHDir = "/etc/ssh"
@@ -81,23 +126,28 @@ func Load(fsys FS, file string, includes bool) (*Config, error) {
 	if !includes {
 		fsys = nil
 	}
-	c.parse(fsys, file, data, nil, 0)
+	c.parse(fsys, file, data, nil, []string{file})
 	return c, nil
 }
 
 // Parse reads one file's content without following its includes.
 func Parse(file string, data []byte) *Config {
 	c := &Config{}
-	c.parse(nil, file, data, nil, 0)
+	c.parse(nil, file, data, nil, []string{file})
 	return c
 }
 
 // parse reads data; match is the Match block in effect where the file is
-// included. A Match block opened in an included file ends with that file,
-// as sshd restores the includer's state after an Include.
-func (c *Config) parse(fsys FS, file string, data []byte, match *Directive, depth int) {
+// included, chain the files being read, from the main file to this one. A
+// Match block opened in an included file ends with that file, as sshd
+// restores the includer's state after an Include.
+func (c *Config) parse(fsys FS, file string, data []byte, match *Directive, chain []string) {
 	c.Files = append(c.Files, file)
 	for i, raw := range strings.Split(string(data), "\n") {
+		if c.lines++; c.lines > maxLines {
+			c.tooLarge(nil, file)
+			return
+		}
 		d := parseLine(raw)
 		if d == nil {
 			continue
@@ -115,15 +165,24 @@ func (c *Config) parse(fsys FS, file string, data []byte, match *Directive, dept
 		}
 		d.Match = match
 		c.Directives = append(c.Directives, d)
-		if d.Key == "include" && fsys != nil && d.Err == "" {
-			c.include(fsys, d, match, depth)
+		if d.Key == "include" && fsys != nil && d.Err == "" && !c.stopped {
+			c.include(fsys, d, match, chain)
 		}
 	}
 }
 
-func (c *Config) include(fsys FS, d *Directive, match *Directive, depth int) {
-	if depth+1 > maxDepth {
-		c.Problems = append(c.Problems, Problem{Directive: d, Path: d.Path, Message: "includes nested too deep"})
+// tooLarge records, once, that the expansion was cut short.
+func (c *Config) tooLarge(d *Directive, file string) {
+	if !c.stopped {
+		c.stopped = true
+		c.problem(Problem{Kind: ProblemTooLarge, Directive: d, Path: file,
+			Message: fmt.Sprintf("the includes expand to more than %d lines or %d files; rescue checked only those", maxLines, maxReads)})
+	}
+}
+
+func (c *Config) include(fsys FS, d *Directive, match *Directive, chain []string) {
+	if len(chain) > maxDepth {
+		c.problem(Problem{Kind: ProblemDepth, Directive: d, Path: d.Path, Message: "includes nested too deep"})
 		return
 	}
 	for _, arg := range d.Args {
@@ -136,19 +195,32 @@ func (c *Config) include(fsys FS, d *Directive, match *Directive, depth int) {
 		}
 		matches, err := fsys.Glob(pattern)
 		if err != nil {
-			c.Problems = append(c.Problems, Problem{Directive: d, Path: pattern, Message: fmt.Sprintf("include glob failed: %v", err)})
+			c.problem(Problem{Kind: ProblemUnreadable, Directive: d, Path: pattern, Message: fmt.Sprintf("include glob failed: %v", err)})
 			continue
 		}
 		for _, m := range matches {
+			if i := slices.Index(chain, m); i >= 0 {
+				loop := append(slices.Clone(chain[i:]), m)
+				c.problem(Problem{Kind: ProblemCycle, Directive: d, Path: m, Chain: chain[i:],
+					Message: fmt.Sprintf("closes an include loop (%s): sshd follows it until its limit of %d levels and exits (\"Too many recursive configuration includes\")", strings.Join(loop, " -> "), maxDepth)})
+				continue
+			}
+			if c.reads++; c.reads > maxReads {
+				c.tooLarge(d, m)
+				return
+			}
 			data, err := fsys.ReadFile(m)
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					continue
 				}
-				c.Problems = append(c.Problems, Problem{Directive: d, Path: m, Message: fmt.Sprintf("cannot read included file: %v", err)})
+				c.problem(Problem{Kind: ProblemUnreadable, Directive: d, Path: m, Message: fmt.Sprintf("cannot read included file: %v", err)})
 				continue
 			}
-			c.parse(fsys, m, data, match, depth+1)
+			c.parse(fsys, m, data, match, append(chain[:len(chain):len(chain)], m))
+			if c.stopped {
+				return
+			}
 		}
 	}
 }

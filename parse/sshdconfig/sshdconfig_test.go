@@ -1,8 +1,10 @@
 package sshdconfig
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -112,7 +114,36 @@ func TestIncludeLoop(t *testing.T) {
 	c, err := Load(root, "/etc/ssh/sshd_config", true)
 	require.NoError(t, err)
 	require.Len(t, c.Problems, 1)
-	assert.Contains(t, c.Problems[0].Message, "too deep")
+	assert.Equal(t, ProblemCycle, c.Problems[0].Kind)
+	assert.Contains(t, c.Problems[0].Message, "closes an include loop")
+}
+
+// Three self-includes grew as 3^16 (15 GB seen); cycles are cut where
+// they close, and a diamond that is no cycle is bounded by the lines and
+// files read.
+func TestIncludeExplosionsAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644))
+	}
+	write("etc/ssh/sshd_config", strings.Repeat("Include /etc/ssh/sshd_config\n", 3)+"Include d0\nPort 22\n")
+	for i := 0; i < 16; i++ {
+		write(fmt.Sprintf("etc/ssh/d%d", i), strings.Repeat(fmt.Sprintf("Include d%d\n", i+1), 3)+"PermitRootLogin no\n")
+	}
+	write("etc/ssh/d16", "Port 2222\n")
+	root, err := sysroot.Open(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	c, err := Load(root, "/etc/ssh/sshd_config", true)
+	require.NoError(t, err)
+	kinds := map[ProblemKind]int{}
+	for _, p := range c.Problems {
+		kinds[p.Kind]++
+	}
+	assert.Equal(t, map[ProblemKind]int{ProblemCycle: 3, ProblemDepth: 3, ProblemTooLarge: 1}, kinds)
+	assert.LessOrEqual(t, len(c.Files), maxReads+1)
+	assert.LessOrEqual(t, len(c.Directives), maxLines)
 }
 
 func FuzzParse(f *testing.F) {
