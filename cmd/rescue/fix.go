@@ -130,7 +130,8 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 
 	if !o.apply {
 		rep.ExitCode = report.ExitOK
-		if report.Problems(res.Findings) > 0 {
+		rep.FindingsLeft = report.Problems(res.Findings)
+		if rep.FindingsLeft > 0 {
 			rep.ExitCode = report.ExitFindings
 		}
 		a.exit = rep.ExitCode
@@ -155,12 +156,16 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	// Scan again: what remains is what the exit code reports.
 	after, _ := a.scanTarget(ctx, t, list, mem)
 	rep.Remaining = after.Findings
+	rep.FindingsLeft = report.Problems(after.Findings)
 	switch {
 	case applyErr != nil:
 		rep.Error, rep.ExitCode = applyErr.Error(), report.ExitError
 	case report.Problems(after.Findings) > 0:
 		rep.ExitCode = report.ExitFindings
-	case result != nil && result.ID != "":
+	case result != nil && result.ID != "", fscked(t):
+		// A filesystem check that ran before mounting changed the
+		// disk as much as a fix does: a runbook must not read "nothing
+		// to do".
 		rep.ExitCode = report.ExitRepaired
 	default:
 		rep.ExitCode = report.ExitOK
@@ -181,6 +186,17 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		return withHint(applyErr, fmt.Sprintf("what was done is journaled: rescue undo %s", arg))
 	}
 	return nil
+}
+
+// fscked says whether a filesystem check (--allow-fsck) ran on the
+// target's disk before it was mounted read-write.
+func fscked(t *target) bool {
+	for _, fs := range t.filesystems {
+		if fs.Fsck != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // addRelabel schedules an SELinux relabel when the target runs SELinux and
