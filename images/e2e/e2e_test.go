@@ -51,7 +51,8 @@ func TestBootProof(t *testing.T) {
 	}
 	t0 := time.Now()
 	set := envOr("E2E_SCENARIOS", "ci")
-	list, err := Lookup(set)
+	runbookList, plainSet := LookupRunbooks(set)
+	list, err := Lookup(plainSet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +145,21 @@ func TestBootProof(t *testing.T) {
 			report(baselines[i])
 		}()
 	}
+	// The runbook rows (runbook.go) run beside the plain ones; boots
+	// share the same slots.
+	var plain []string
+	for _, sc := range list {
+		plain = append(plain, sc.Name)
+	}
+	var runbookRows []*Row
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runbookRows = suite.RunRunbooks(ctx, runbookList, plain, report)
+	}()
 	rows := suite.RunAll(ctx, list, report)
 	wg.Wait()
+	rows = append(rows, runbookRows...)
 	table.Rows = append(baselines, rows...)
 	table.Seconds = time.Since(t0).Seconds()
 	writeTable(t, out, table)

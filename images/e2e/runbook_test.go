@@ -1,0 +1,48 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"rescue/runbooks"
+)
+
+// TestRunbookScenarios: every runbook row names a real scenario and a
+// runbook whose helper step the row can fill in completely, and the set
+// names select them.
+func TestRunbookScenarios(t *testing.T) {
+	names := map[string]bool{}
+	for _, sc := range Scenarios() {
+		names[sc.Name] = true
+	}
+	for _, rs := range RunbookScenarios() {
+		if !names[rs.Scenario] {
+			t.Errorf("%s: no scenario %s", rs.Name, rs.Scenario)
+		}
+		cmd, err := runbooks.HelperCommand(rs.Runbook)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := runbooks.Fill(cmd, stepValues(rs.Runbook, "fix", rs.DiskID, 1024, strings.Repeat("a", 64)))
+		if err != nil {
+			t.Errorf("%s: %v", rs.Name, err)
+		}
+		if !strings.Contains(text, "disk='"+rs.DiskID+"'") {
+			t.Errorf("%s: the step does not get the disk id", rs.Name)
+		}
+		if names[rs.Name] {
+			t.Errorf("%s is also a plain scenario's name", rs.Name)
+		}
+	}
+	rows, rest := LookupRunbooks("ci")
+	if len(rows) != len(RunbookScenarios()) || rest != "ci" {
+		t.Errorf("ci: %d rows, rest %q", len(rows), rest)
+	}
+	rows, rest = LookupRunbooks("zero-bash,runbook-oos-lvm-profile")
+	if len(rows) != 1 || rows[0].Name != "runbook-oos-lvm-profile" || rest != "zero-bash" {
+		t.Errorf("a list: %v, rest %q", rows, rest)
+	}
+	if rows, rest = LookupRunbooks("runbook-ssm-pam-unix-deleted"); len(rows) != 1 || rest != "none" {
+		t.Errorf("one row: %v, rest %q", rows, rest)
+	}
+}
