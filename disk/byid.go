@@ -156,19 +156,7 @@ func diskLinks(dir string) ([]DiskLink, error) {
 
 func isPartLink(name string) bool {
 	i := strings.LastIndex(name, "-part")
-	if i < 0 {
-		return false
-	}
-	digits := name[i+len("-part"):]
-	if digits == "" {
-		return false
-	}
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return i >= 0 && allDigits(name[i+len("-part"):])
 }
 
 // idSerials lists the serials a disk with this cloud id can show: the id

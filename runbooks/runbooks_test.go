@@ -108,6 +108,29 @@ func walkValues(v any, f func(key string, s string)) {
 	}
 }
 
+// checkParams checks a runbook's parameters: known keys and types, and
+// patterns that compile and accept the defaults. The key names differ
+// between OOS (Type) and Automation (type).
+func checkParams(d defs, name string, params map[string]any, typeKey, patternKey, defaultKey string) []string {
+	var p []string
+	for _, k := range sortedKeys(params) {
+		prm := obj(params[k])
+		p = append(p, onlyKeys(name+": parameter "+k, prm, d.strs("parameter_keys"))...)
+		if !slices.Contains(d.strs("parameter_types"), fmt.Sprint(prm[typeKey])) {
+			p = append(p, fmt.Sprintf("%s: parameter %s: type %v", name, k, prm[typeKey]))
+		}
+		if pat, ok := prm[patternKey].(string); ok {
+			re, err := regexp.Compile(pat)
+			if err != nil {
+				p = append(p, fmt.Sprintf("%s: parameter %s: %s: %v", name, k, patternKey, err))
+			} else if def, ok := prm[defaultKey].(string); ok && !re.MatchString(def) {
+				p = append(p, fmt.Sprintf("%s: parameter %s: the default %q does not match its %s", name, k, def, patternKey))
+			}
+		}
+	}
+	return p
+}
+
 // checkOOS checks an OOS template against the recorded definitions and
 // returns every problem; templates maps the names of other templates an
 // ACS::Template task may run to their parsed documents.
@@ -119,21 +142,7 @@ func checkOOS(d defs, name string, doc map[string]any, templates map[string]map[
 	}
 	p = append(p, onlyKeys(name, doc, d.strs("template_keys"))...)
 	params := obj(doc["Parameters"])
-	for _, k := range sortedKeys(params) {
-		prm := obj(params[k])
-		p = append(p, onlyKeys(name+": parameter "+k, prm, d.strs("parameter_keys"))...)
-		if !slices.Contains(d.strs("parameter_types"), fmt.Sprint(prm["Type"])) {
-			add("parameter %s: type %v", k, prm["Type"])
-		}
-		if pat, ok := prm["AllowedPattern"].(string); ok {
-			re, err := regexp.Compile(pat)
-			if err != nil {
-				add("parameter %s: AllowedPattern: %v", k, err)
-			} else if def, ok := prm["Default"].(string); ok && !re.MatchString(def) {
-				add("parameter %s: the default %q does not match its AllowedPattern", k, def)
-			}
-		}
-	}
+	p = append(p, checkParams(d, name, params, "Type", "AllowedPattern", "Default")...)
 	tasks := list(doc["Tasks"])
 	names := map[string]bool{}
 	outputs := map[string][]string{} // task -> its declared outputs
@@ -376,6 +385,8 @@ func TestOOSCheckerCatches(t *testing.T) {
 		{"bootable: true", "bootable: true\n      keyPairName: x", `has no parameter "keyPairName"`},
 		{"Type: RunShellScript", "Type: RunShell", "is not one of"},
 		{"Fn::Base64Decode: '{{ readRescue.output }}'", "Fn::Base64Decoded: '{{ readRescue.output }}'", "unknown function"},
+		{"    Default: rescue/\n", "    Default: 'rescue prefix'\n", "does not match its AllowedPattern"},
+		{"    Type: Boolean\n    Default: false", "    Type: Bool\n    Default: false", "type Bool"},
 	} {
 		found := false
 		for _, p := range checkOOS(d, OOSInstance, mutate(t, OOSInstance, tc.old, tc.new), tmpls) {
@@ -402,21 +413,7 @@ func checkSSM(d defs, name string, doc map[string]any) []string {
 	}
 	p = append(p, onlyKeys(name, doc, d.strs("document_keys"))...)
 	params := obj(doc["parameters"])
-	for _, k := range sortedKeys(params) {
-		prm := obj(params[k])
-		p = append(p, onlyKeys(name+": parameter "+k, prm, d.strs("parameter_keys"))...)
-		if !slices.Contains(d.strs("parameter_types"), fmt.Sprint(prm["type"])) {
-			add("parameter %s: type %v", k, prm["type"])
-		}
-		if pat, ok := prm["allowedPattern"].(string); ok {
-			re, err := regexp.Compile(pat)
-			if err != nil {
-				add("parameter %s: allowedPattern: %v", k, err)
-			} else if def, ok := prm["default"].(string); ok && !re.MatchString(def) {
-				add("parameter %s: the default %q does not match its allowedPattern", k, def)
-			}
-		}
-	}
+	p = append(p, checkParams(d, name, params, "type", "allowedPattern", "default")...)
 	steps := list(doc["mainSteps"])
 	names := map[string]bool{}
 	outputs := map[string][]string{}
