@@ -69,19 +69,27 @@ func helperArgs(o HelperOptions, mon string) ([]string, error) {
 	if o.Guest != "" {
 		nic += ",guestfwd=tcp:" + o.Guest + "-tcp:" + o.Host
 	}
+	// The helper's own disk becomes a device with bootindex 0: the
+	// firmware must boot the helper, not the broken disk beside it.
 	var args []string
-	replaced := false
+	nicDone, rootDone := false, false
 	for i := 0; i < len(base); i++ {
-		if base[i] == "-nic" && i+1 < len(base) && base[i+1] == "none" {
+		switch {
+		case base[i] == "-nic" && i+1 < len(base) && base[i+1] == "none":
 			args = append(args, "-nic", nic)
 			i++
-			replaced = true
-			continue
+			nicDone = true
+		case base[i] == "-drive" && i+1 < len(base) && strings.HasPrefix(base[i+1], "file="+o.Image+",") && strings.Contains(base[i+1], ",if=virtio"):
+			args = append(args, "-drive", strings.Replace(base[i+1], ",if=virtio", ",if=none,id=helperroot", 1),
+				"-device", "virtio-blk-pci,drive=helperroot,bootindex=0")
+			i++
+			rootDone = true
+		default:
+			args = append(args, base[i])
 		}
-		args = append(args, base[i])
 	}
-	if !replaced {
-		return nil, errors.New("helper: the boot's qemu arguments have no -nic none to replace")
+	if !nicDone || !rootDone {
+		return nil, errors.New("helper: the boot's qemu arguments have no -nic none or no virtio drive of the image to replace")
 	}
 	for i, d := range o.Disks {
 		if strings.ContainsAny(d.Serial, ",=") || strings.ContainsAny(d.Image, ",") {
