@@ -429,9 +429,75 @@ func TestHelperStepOnThisMachine(t *testing.T) {
 		if len(r.stdout) > 2500 {
 			t.Errorf("the output has %d characters", len(r.stdout))
 		}
+		// The document's ParseOutput step reads that output (with the
+		// stderr part Run Command appends after a marker).
+		got := parseOutputStep(t, r.stdout+"\n----------ERROR-------\nsomething on stderr\n")
+		want := map[string]any{"exit_code": 1.0, "findings_left": 1.0,
+			"report_location": "s3://reports/rescue/0b9f3a7e-1111-2222-3333-444455556666/i-0helper/awsrunShellScript/0.awsrunShellScript/stdout"}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("ParseOutput: %s = %v, want %v", k, got[k], v)
+			}
+		}
 	})
 }
 
 func fakeOS() osrelease.Info {
 	return osrelease.Info{ID: "debian", VersionID: "12", PrettyName: "Debian GNU/Linux 12 (bookworm)", Family: osrelease.Debian}
+}
+
+// parseOutputStep runs the SSM document's ParseOutput script (Python, as
+// aws:executeScript does) on a step output and returns what it returns.
+func parseOutputStep(t *testing.T, output string) map[string]any {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 to run the ParseOutput step with")
+	}
+	var script, handler string
+	for _, st := range list(mustParse(t, SSMInstance)["mainSteps"]) {
+		if obj(st)["name"] == "ParseOutput" {
+			in := obj(obj(st)["inputs"])
+			script, handler = fmt.Sprint(in["Script"]), fmt.Sprint(in["Handler"])
+		}
+	}
+	events, _ := json.Marshal(map[string]string{"output": output, "commandId": "0b9f3a7e-1111-2222-3333-444455556666",
+		"helperId": "i-0helper", "bucket": "reports", "prefix": "rescue/"})
+	c := exec.Command(py, "-c", script+"\nimport json, sys\nprint(json.dumps("+handler+"(json.loads(sys.argv[1]), None)))", string(events))
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ParseOutput: %v\n%s", err, out)
+	}
+	var got map[string]any
+	must(t, json.Unmarshal(out, &got))
+	return got
+}
+
+// TestOOSOutputsReadTheStep: the template's outputs that read the helper
+// step's document with Fn::Jq ask for fields that rescue.runbook/v1 has.
+func TestOOSOutputsReadTheStep(t *testing.T) {
+	data, err := os.ReadFile("../docs/schema/runbook.v1.json")
+	must(t, err)
+	var sch struct {
+		Properties map[string]any `json:"properties"`
+	}
+	must(t, json.Unmarshal(data, &sch))
+	n := 0
+	for name, o := range obj(mustParse(t, OOSInstance)["Outputs"]) {
+		jq := list(obj(obj(o)["Value"])["Fn::Jq"])
+		if jq == nil {
+			continue
+		}
+		n++
+		field, ok := strings.CutPrefix(fmt.Sprint(jq[1]), ".")
+		if !ok || sch.Properties[field] == nil {
+			t.Errorf("output %s asks for %v, which rescue.runbook/v1 does not have", name, jq[1])
+		}
+		if src := fmt.Sprint(obj(jq[2])["Fn::Base64Decode"]); src != "{{ readRescue.output }}" {
+			t.Errorf("output %s reads %v, not the step's output", name, jq[2])
+		}
+	}
+	if n < 3 {
+		t.Errorf("only %d outputs read the step", n)
+	}
 }
