@@ -40,9 +40,10 @@ type HelperOptions struct {
 	// that it stays clean), memory, CPUs, patience, serial log.
 	Options
 	Disks []Disk
-	// Forward makes the helper's Guest address (10.0.2.100:80) a
-	// connection to Host (127.0.0.1:PORT) on the host; the helper's
-	// network reaches nothing else (qemu user networking, restrict=on).
+	// Each connection the helper opens to Guest (10.0.2.100:80) is
+	// carried to Host (127.0.0.1:PORT) on the host, by socat; the
+	// helper's network reaches nothing else (qemu user networking,
+	// restrict=on).
 	Guest, Host string
 }
 
@@ -67,7 +68,12 @@ func helperArgs(o HelperOptions, mon string) ([]string, error) {
 	base := o.Options.Args(mon)
 	nic := "user,model=virtio-net-pci,restrict=on"
 	if o.Guest != "" {
-		nic += ",guestfwd=tcp:" + o.Guest + "-tcp:" + o.Host
+		// A command per connection: a tcp: chardev carries one
+		// connection only.
+		if strings.ContainsAny(o.Host, ", ") {
+			return nil, fmt.Errorf("helper: bad host address %q", o.Host)
+		}
+		nic += ",guestfwd=tcp:" + o.Guest + "-cmd:socat - TCP:" + o.Host
 	}
 	// The helper's own disk becomes a device with bootindex 0: the
 	// firmware must boot the helper, not the broken disk beside it.
@@ -113,6 +119,11 @@ func helperArgs(o HelperOptions, mon string) ([]string, error) {
 // with the boot's outcome in the message, when no root shell came.
 func StartHelper(ctx context.Context, o HelperOptions) (*Helper, error) {
 	o.defaults()
+	if o.Guest != "" {
+		if _, err := exec.LookPath("socat"); err != nil {
+			return nil, fmt.Errorf("helper: socat carries the helper's connections to the host (Debian package socat): %w", err)
+		}
+	}
 	sockDir, err := os.MkdirTemp("", "qmon")
 	if err != nil {
 		return nil, err

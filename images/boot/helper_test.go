@@ -16,7 +16,7 @@ func TestHelperArgs(t *testing.T) {
 	line := strings.Join(args, " ")
 	for _, want := range []string{
 		"-drive file=/c/helper.img,format=raw,if=none,id=helperroot,snapshot=on -device virtio-blk-pci,drive=helperroot,bootindex=0",
-		"-nic user,model=virtio-net-pci,restrict=on,guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:4000",
+		"-nic user,model=virtio-net-pci,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:socat - TCP:127.0.0.1:4000",
 		"-drive file=/w/broken.img,format=raw,if=none,id=disk0 -device virtio-blk-pci,drive=disk0,serial=d-bp1abcdef0123456789",
 		"-drive file=/w/vol.img,format=raw,if=none,id=disk1 -device nvme,drive=disk1,serial=vol0123456789abcdef0",
 	} {
