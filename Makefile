@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: all build deps test test-short vet fuzz bench demo e2e e2e-full docs clean
+.PHONY: all build deps test test-short vet fuzz bench demo e2e e2e-full docs release clean
 
 all: build
 
@@ -88,5 +88,14 @@ e2e-full: deps
 docs: build
 	bin/rescue gen-docs docs
 
+# A release in DIST: static linux/amd64 and linux/arm64 binaries with
+# VERSION stamped in, a .deb and an .rpm of each (binary, man pages from
+# docs/man, bash/zsh/fish completions), and SHA256SUMS. Built by
+# cmd/rescue-release with nfpm as a library; release/ tests install the
+# packages with dpkg and rpm.
+DIST ?= dist
+release:
+	$(GO) run ./cmd/rescue-release -out $(DIST) -version $(VERSION)
+
 clean:
-	rm -rf bin
+	rm -rf bin $(DIST)

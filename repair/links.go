@@ -67,9 +67,9 @@ func relink(w *Writer, st *store, j *Journal, rec PathRecord, cur State) bool {
 func nlink(fi fs.FileInfo) uint64 {
 	switch s := fi.Sys().(type) {
 	case *unix.Stat_t:
-		return s.Nlink
+		return uint64(s.Nlink)
 	case *syscall.Stat_t:
-		return s.Nlink
+		return uint64(s.Nlink)
 	}
 	return 1
 }

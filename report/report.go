@@ -35,10 +35,12 @@ const (
 // ExitCodesHelp documents the exit codes for --help and the README.
 const ExitCodesHelp = `Exit codes:
   0   scan: nothing found; fix --apply: nothing to do; other commands: success
-  1   fix --apply: everything that was found has been repaired
+  1   fix --apply: everything that was found has been repaired (a filesystem
+      check --allow-fsck ran counts as a repair)
   4   scan: findings; fix: findings remain (dry run, or not all could be repaired)
       (info findings alone do not make the exit code 4)
-  8   operational error (unreadable target, failed repair, ...)
+  8   operational error (unreadable target, disk:ID not found, failed
+      repair, ...)
   16  usage error (bad flag or argument)`
 
 // Tool identifies the program that wrote a report.
@@ -70,15 +72,18 @@ type Summary struct {
 
 // Report is a scan report.
 type Report struct {
-	Schema   string           `json:"schema"`
-	Tool     Tool             `json:"tool"`
-	Target   Target           `json:"target"`
-	OS       osrelease.Info   `json:"os"`
-	Devices  *facts.Devices   `json:"devices,omitempty"`
-	Summary  Summary          `json:"summary"`
-	Findings []checks.Finding `json:"findings"`
-	Checks   []checks.Status  `json:"checks"`
-	Notes    []string         `json:"notes,omitempty"`
+	Schema  string         `json:"schema"`
+	Tool    Tool           `json:"tool"`
+	Target  Target         `json:"target"`
+	OS      osrelease.Info `json:"os"`
+	Devices *facts.Devices `json:"devices,omitempty"`
+	Summary Summary        `json:"summary"`
+	// FindingsLeft counts the findings that decide the exit code (all
+	// but info): what a runbook reports as left to do.
+	FindingsLeft int              `json:"findings_left"`
+	Findings     []checks.Finding `json:"findings"`
+	Checks       []checks.Status  `json:"checks"`
+	Notes        []string         `json:"notes,omitempty"`
 }
 
 // New builds a scan report.
@@ -89,6 +94,7 @@ func New(tool Tool, target Target, os osrelease.Info, devs *facts.Devices, res *
 		r.Findings = []checks.Finding{}
 	}
 	r.Summary = Summarize(res.Findings)
+	r.FindingsLeft = Problems(res.Findings)
 	return r
 }
 
@@ -310,8 +316,11 @@ type FixReport struct {
 	Result *repair.Result `json:"result,omitempty"`
 	// Remaining are the findings of the scan after the repair.
 	Remaining []checks.Finding `json:"remaining,omitempty"`
-	Error     string           `json:"error,omitempty"`
-	ExitCode  int              `json:"exit_code"`
+	// FindingsLeft counts the findings (all but info) that are still
+	// there: the findings of a dry run, the remaining ones after apply.
+	FindingsLeft int    `json:"findings_left"`
+	Error        string `json:"error,omitempty"`
+	ExitCode     int    `json:"exit_code"`
 }
 
 // WriteJSON writes the fix report.

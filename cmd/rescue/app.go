@@ -36,8 +36,10 @@ anyone log in. Attach the broken disk to a helper machine, then:
   rescue fix /dev/vdb --apply     repair, with a journal and backups
   rescue undo /dev/vdb            put everything back as it was
 
-TARGET is a directory holding a Linux root (a mounted disk), a block device
-or a raw disk image. Scans never write to the target.
+TARGET is a directory holding a Linux root (a mounted disk), a block device,
+a raw disk image, or disk:ID: the disk whose cloud id (d-bp1…, vol-0…, a GCE
+disk name) the hypervisor shows as its serial in /dev/disk/by-id. Scans never
+write to the target.
 
 ` + report.ExitCodesHelp
 
@@ -68,12 +70,14 @@ func (a *app) rootCommand() *cobra.Command {
 		a.checksCommand(),
 		a.explainCommand(),
 		a.genDocsCommand(),
+		a.completionCommand(),
 	)
 	root.AddCommand(a.diskCommands()...)
 	root.AddCommand(a.packageCommands()...)
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
 	}
+	registerCompletions(root)
 	return root
 }
 

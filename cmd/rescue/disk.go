@@ -251,6 +251,10 @@ type probeResult struct {
 }
 
 func (a *app) runProbe(ctx context.Context, path string, o *probeOptions) error {
+	path, err := resolveTarget(path)
+	if err != nil {
+		return err
+	}
 	if fi, err := os.Stat(path); err != nil {
 		return err
 	} else if fi.IsDir() {
@@ -481,6 +485,10 @@ func (a *app) runMount(ctx context.Context, path, dir string, o *mountOptions) e
 	}
 	if o.allowZeroLog && !o.allowFsck {
 		return usagef("--allow-fsck-zero-log needs --allow-fsck")
+	}
+	path, err := resolveTarget(path)
+	if err != nil {
+		return err
 	}
 	if fi, err := os.Stat(path); err != nil {
 		return err

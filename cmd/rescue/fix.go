@@ -164,7 +164,8 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 
 	if !o.apply {
 		rep.ExitCode = report.ExitOK
-		if report.Problems(res.Findings) > 0 {
+		rep.FindingsLeft = report.Problems(res.Findings)
+		if rep.FindingsLeft > 0 {
 			rep.ExitCode = report.ExitFindings
 		}
 		if res.Failed() {
@@ -195,6 +196,7 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	after, _ := a.scanTarget(ctx, t, all.Checks(), mem)
 	rep.Remaining = after.Findings
 	failed := notRun(res, after)
+	rep.FindingsLeft = report.Problems(after.Findings)
 	switch {
 	case applyErr != nil:
 		rep.Error, rep.ExitCode = applyErr.Error(), report.ExitError
@@ -204,7 +206,10 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		rep.Error, rep.ExitCode = failed, report.ExitError
 	case report.Problems(after.Findings) > 0:
 		rep.ExitCode = report.ExitFindings
-	case result != nil && result.ID != "":
+	case result != nil && result.ID != "", fscked(t):
+		// A filesystem check that ran before mounting changed the
+		// disk as much as a fix does: a runbook must not read "nothing
+		// to do".
 		rep.ExitCode = report.ExitRepaired
 	default:
 		rep.ExitCode = report.ExitOK
@@ -250,6 +255,17 @@ func notRun(results ...*checks.Result) string {
 		return ""
 	}
 	return "check(s) could not run, so the repair is not known to be complete: " + strings.Join(names, "; ")
+}
+
+// fscked says whether a filesystem check (--allow-fsck) ran on the
+// target's disk before it was mounted read-write.
+func fscked(t *target) bool {
+	for _, fs := range t.filesystems {
+		if fs.Fsck != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // addRelabel schedules an SELinux relabel when the target runs SELinux and

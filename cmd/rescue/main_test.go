@@ -31,6 +31,7 @@ func TestScripts(t *testing.T) {
 			"snapshot": cmdSnapshot,
 			"chmod":    cmdChmod,
 			"cmpmode":  cmdCmpmode,
+			"schema":   cmdSchema,
 		},
 		Setup: func(env *testscript.Env) error {
 			repo, err := filepath.Abs(filepath.Join("..", ".."))

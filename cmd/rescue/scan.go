@@ -33,6 +33,7 @@ breaks, and whether rescue can fix it. The scan writes nothing to TARGET.
 ` + report.ExitCodesHelp,
 		Example: `  rescue scan /mnt/broken
   rescue scan /dev/vdb --json > report.json
+  rescue scan disk:d-bp1abcdef0123456789 --json    # the disk with that cloud id
   rescue scan /mnt/broken --checks all,-selinux`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

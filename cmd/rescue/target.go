@@ -70,9 +70,13 @@ func (t *target) Close() error {
 	return errors.Join(errs...)
 }
 
-// openTarget opens TARGET: a directory holding a root, a block device or
-// an image file.
+// openTarget opens TARGET: a directory holding a root, a block device, an
+// image file, or disk:ID (a cloud disk by its id).
 func (a *app) openTarget(ctx context.Context, arg string, opt targetOptions, writable bool) (*target, error) {
+	arg, err := resolveTarget(arg)
+	if err != nil {
+		return nil, err
+	}
 	fi, err := os.Stat(arg)
 	if err != nil {
 		return nil, fmt.Errorf("opening target: %w", err)
