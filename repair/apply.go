@@ -264,6 +264,9 @@ func pathRecords(w *Writer, items []Item) ([]PathRecord, error) {
 				if r.AfterKnown {
 					r.After, r.AfterKnown = op.after(r.After)
 				}
+				if op.Kind == KindQuarantine {
+					r.Quarantined = true
+				}
 			}
 		}
 	}
@@ -382,6 +385,9 @@ func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logge
 	if op.Kind == KindExec {
 		return runExec(w, st, j, op, log)
 	}
+	if op.Kind == KindUnlock {
+		return runUnlock(w, op)
+	}
 	relock, err := unlock(w, op.Path, opt)
 	if err != nil {
 		return err
@@ -414,7 +420,9 @@ func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logge
 		return w.Chown(op.Path, op.Owner.UID, op.Owner.GID)
 	case KindSymlink:
 		return w.Symlink(op.Path, op.Target, nil)
-	case KindRemove:
+	case KindRemove, KindQuarantine:
+		// A quarantined file's copy is already in the journal: the backups
+		// are written and synced before the first op runs.
 		return w.Remove(op.Path)
 	case KindMkdir:
 		return w.Mkdir(op.Path, *op.Mode, *op.Owner)

@@ -210,7 +210,7 @@ func mergeInto(ops []Op, op Op, read ContentReader) (int, []byte, bool) {
 			if prev.Target == op.Target {
 				return -1, nil, true
 			}
-		case KindRemove:
+		case KindRemove, KindQuarantine, KindUnlock:
 			return -1, nil, true
 		}
 		return 0, nil, false
