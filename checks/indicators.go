@@ -59,10 +59,13 @@ type IndicatorFile struct {
 	CTime time.Time `json:"ctime,omitzero"`
 	// Flags are the inode flags that matter: "immutable", "append-only".
 	Flags []string `json:"flags,omitempty"`
-	// Package is the package that owns the path ("" for none), and
-	// Verified whether its content still matches the package database.
+	// Package is the package that owns the path, and Verified whether
+	// its content still matches the package database. Unowned says the
+	// package database knows the path as no package's (without a
+	// database, neither is set).
 	Package  string `json:"package,omitempty"`
 	Verified *bool  `json:"verified,omitempty"`
+	Unowned  bool   `json:"unowned,omitempty"`
 	// Target is a symlink's target.
 	Target string `json:"target,omitempty"`
 }

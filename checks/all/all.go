@@ -6,6 +6,7 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/accounts"
+	"rescue/checks/cron"
 	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
 	"rescue/checks/grub"
@@ -54,6 +55,8 @@ func Checks() []*checks.Check {
 		libs.Check,
 		zerosize.Check,
 		pkgfiles.Check,
+		// The intrusions family: what a compromise left behind.
+		cron.Check,
 	}
 }
 
