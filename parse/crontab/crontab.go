@@ -15,9 +15,9 @@ type Format int
 
 // The formats.
 const (
-	System    Format = iota + 1 // /etc/crontab, /etc/cron.d/*: a user field
-	User                        // /var/spool/cron{,/crontabs}/USER
-	Anacrontab                  // /etc/anacrontab
+	System     Format = iota + 1 // /etc/crontab, /etc/cron.d/*: a user field
+	User                         // /var/spool/cron{,/crontabs}/USER
+	Anacrontab                   // /etc/anacrontab
 )
 
 // Kind is what a line is.
