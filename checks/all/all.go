@@ -21,12 +21,14 @@ import (
 	"rescue/checks/pam"
 	"rescue/checks/perms"
 	"rescue/checks/pkgfiles"
+	"rescue/checks/preload"
 	"rescue/checks/profile"
 	"rescue/checks/rclocal"
 	"rescue/checks/selinux"
 	"rescue/checks/sshd"
 	"rescue/checks/sysctl"
 	"rescue/checks/sysdirs"
+	"rescue/checks/units"
 	"rescue/checks/zerosize"
 )
 
@@ -57,6 +59,8 @@ func Checks() []*checks.Check {
 		pkgfiles.Check,
 		// The intrusions family: what a compromise left behind.
 		cron.Check,
+		units.Check,
+		preload.Check,
 	}
 }
 

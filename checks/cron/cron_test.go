@@ -4,8 +4,9 @@ import (
 	"testing"
 
 	"rescue/checks/checkstest"
+	"rescue/pkgdb"
 )
 
 func TestGolden(t *testing.T) {
-	checkstest.Run(t, Check)
+	checkstest.RunWith(t, Check, checkstest.Options{OpenPackages: pkgdb.Open})
 }

