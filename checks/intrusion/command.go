@@ -211,6 +211,14 @@ func (a *analyzer) stmt(st *syntax.Stmt, depth int) {
 		}
 	case *syntax.FuncDecl:
 		a.stmt(c.Body, depth)
+	case *syntax.DeclClause:
+		// export/declare/local/readonly NAME=value.
+		a.substs(c, depth)
+		for _, as := range c.Args {
+			if as.Name != nil && as.Value != nil {
+				a.assign(as.Name.Value, wordText(as.Value))
+			}
+		}
 	case *syntax.TimeClause:
 		a.stmt(c.Stmt, depth)
 	case *syntax.CoprocClause:
@@ -571,6 +579,13 @@ func (a *analyzer) call(c *syntax.CallExpr, st *syntax.Stmt, depth int) {
 		k, v, _ := strings.Cut(kv, "=")
 		a.assign(k, v)
 	}
+	// A wrapper given by path (/usr/bin/nohup, or a fake /dev/shm/.s/sudo)
+	// is a program that runs too.
+	for _, w := range c.Args[:len(c.Args)-len(unwrap(c.Args))] {
+		if p := lit(w); strings.Contains(p, "/") {
+			a.run(a.abs(p), "program")
+		}
+	}
 	args := unwrap(c.Args)
 	if len(args) == 0 {
 		return
@@ -593,6 +608,14 @@ func (a *analyzer) call(c *syntax.CallExpr, st *syntax.Stmt, depth int) {
 				a.run(p, "script")
 			}
 			a.procSubstInto(args[1:], "source")
+		}
+		return
+	case name0 == "alias":
+		// alias sudo='…' runs its value whenever the name is typed.
+		for _, w := range args[1:] {
+			if _, v, ok := strings.Cut(wordText(w), "="); ok && depth < maxDepth {
+				a.text(strings.Trim(v, `'"`), depth+1)
+			}
 		}
 		return
 	case name0 == "eval":

@@ -307,7 +307,7 @@ func hiddenPart(p, role string) string {
 			continue
 		}
 		if toolDotDirs[c] {
-			return ""
+			continue
 		}
 		if i == len(parts)-1 && startupDotFiles[c] && role == "script" {
 			continue
