@@ -25,7 +25,9 @@ import (
 	"rescue/checks/profile"
 	"rescue/checks/rclocal"
 	"rescue/checks/selinux"
+	"rescue/checks/sshkeys"
 	"rescue/checks/sshd"
+	"rescue/checks/startup"
 	"rescue/checks/sysctl"
 	"rescue/checks/sysdirs"
 	"rescue/checks/units"
@@ -61,6 +63,8 @@ func Checks() []*checks.Check {
 		cron.Check,
 		units.Check,
 		preload.Check,
+		startup.Check,
+		sshkeys.Check,
 	}
 }
 

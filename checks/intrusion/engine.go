@@ -2,11 +2,13 @@ package intrusion
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"sync"
 
 	"rescue/checks"
+	"rescue/parse/logindefs"
 	"rescue/parse/passwd"
 	"rescue/pkgdb"
 	"rescue/repair"
@@ -435,4 +437,29 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// UIDMin is the first uid of a person's account (UID_MIN of
+// /etc/login.defs, 1000 when unset): below it, except root, are service
+// accounts no person logs in as.
+func (e *Engine) UIDMin() uint32 {
+	data, err := e.root.ReadFileLimit("/etc/login.defs", 1<<20)
+	if err != nil {
+		return 1000
+	}
+	if d, ok := logindefs.Parse(data).Lookup("UID_MIN"); ok {
+		if n, ok := logindefs.Number(d.Value); ok && n > 0 && n < 1<<31 {
+			return uint32(n)
+		}
+	}
+	return 1000
+}
+
+// NoLogin says whether a shell refuses logins on purpose.
+func NoLogin(shell string) bool {
+	switch path.Base(shell) {
+	case "nologin", "false", "sync", "shutdown", "halt", "true":
+		return true
+	}
+	return shell == ""
 }

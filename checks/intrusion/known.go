@@ -165,10 +165,6 @@ func poolHost(host string) bool {
 	return false
 }
 
-// knownBadKeyComments are comments of SSH keys that miner campaigns plant
-// (the Outlaw/"dota" key's, documented by many honeypot reports).
-var knownBadKeyComments = []string{"mdrfckr"}
-
 // Family is the name of the intrusion checks' family: --checks intrusions
 // selects them all.
 const Family = "intrusions"
