@@ -6,10 +6,12 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/accounts"
+	"rescue/checks/backdoors"
 	"rescue/checks/cron"
 	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
 	"rescue/checks/grub"
+	"rescue/checks/hosts"
 	"rescue/checks/immutable"
 	"rescue/checks/initramfs"
 	"rescue/checks/kernels"
@@ -65,6 +67,8 @@ func Checks() []*checks.Check {
 		preload.Check,
 		startup.Check,
 		sshkeys.Check,
+		backdoors.Check,
+		hosts.Check,
 	}
 }
 

@@ -168,3 +168,10 @@ func poolHost(host string) bool {
 // Family is the name of the intrusion checks' family: --checks intrusions
 // selects them all.
 const Family = "intrusions"
+
+// SecurityHost says whether a host name is a security agent's (agent) or
+// a distribution's update host, and which suffix it matched.
+func SecurityHost(host string) (suffix string, agent, ok bool) { return securityHost(host) }
+
+// PoolHost says whether a host name is a known mining pool's.
+func PoolHost(host string) bool { return poolHost(host) }
