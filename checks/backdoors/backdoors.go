@@ -67,9 +67,9 @@ func uid0(e *intrusion.Engine, pw, sh []byte, l passwd.Line, sf *passwd.File) {
 	}
 	f := checks.Finding{
 		Kind: "uid0", Subject: l.Name(), Severity: checks.Warning, Path: "/etc/passwd", Line: l.N,
-		Message:  fmt.Sprintf("%s has uid 0: it is root under another name, with its own password and keys", l.Name()),
-		Impact:   "whoever knows its password or holds its key is root; a cleanup that changes root's password and keys leaves this way in open",
-		Evidence: []string{l.Raw},
+		Message:    fmt.Sprintf("%s has uid 0: it is root under another name, with its own password and keys", l.Name()),
+		Impact:     "whoever knows its password or holds its key is root; a cleanup that changes root's password and keys leaves this way in open",
+		Evidence:   []string{l.Raw},
 		Indicators: &checks.Indicators{Place: "accounts", Marks: []checks.Mark{{Code: "uid0", Why: fmt.Sprintf("%s has uid 0", l.Name())}}},
 	}
 	fx, err := b.Build()
@@ -139,9 +139,9 @@ func serviceShell(e *intrusion.Engine, pw, sh []byte, l passwd.Line, sf *passwd.
 	}
 	f := checks.Finding{
 		Kind: "service-shell", Subject: l.Name(), Severity: checks.Warning, Path: "/etc/passwd", Line: l.N,
-		Message:  fmt.Sprintf("service account %s (uid %d) has the shell %s and %s", l.Name(), uid, shell, strings.Join(ways, " and ")),
-		Impact:   fmt.Sprintf("someone can log in as %s, which no person uses: a way back in that nobody watches", l.Name()),
-		Evidence: []string{l.Raw},
+		Message:    fmt.Sprintf("service account %s (uid %d) has the shell %s and %s", l.Name(), uid, shell, strings.Join(ways, " and ")),
+		Impact:     fmt.Sprintf("someone can log in as %s, which no person uses: a way back in that nobody watches", l.Name()),
+		Evidence:   []string{l.Raw},
 		Indicators: &checks.Indicators{Place: "accounts", Marks: []checks.Mark{{Code: "service-shell", Why: fmt.Sprintf("service account %s has a shell and %s", l.Name(), strings.Join(ways, ", "))}}},
 	}
 	fx, err := b.Build()
