@@ -18,6 +18,7 @@ import (
 	"rescue/checks/libs"
 	"rescue/checks/limits"
 	"rescue/checks/logindefs"
+	"rescue/checks/modules"
 	"rescue/checks/network"
 	"rescue/checks/nss"
 	"rescue/checks/pam"
@@ -32,6 +33,7 @@ import (
 	"rescue/checks/startup"
 	"rescue/checks/sysctl"
 	"rescue/checks/sysdirs"
+	"rescue/checks/udev"
 	"rescue/checks/units"
 	"rescue/checks/zerosize"
 )
@@ -69,6 +71,8 @@ func Checks() []*checks.Check {
 		sshkeys.Check,
 		backdoors.Check,
 		hosts.Check,
+		modules.Check,
+		udev.Check,
 	}
 }
 

@@ -217,7 +217,7 @@ func sudo(e *intrusion.Engine, service map[string]bool) {
 			if err != nil {
 				ent.DisableErr = err
 			} else {
-				ent.Disable, ent.DisableText = []repair.Op{op}, fmt.Sprintf("comment out line %d of %s", en.First, p)
+				ent.Disable, ent.DisableText = []repair.Op{op}, intrusion.CommentText(p, lines)
 			}
 			e.Report(ent)
 		}

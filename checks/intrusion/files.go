@@ -60,7 +60,7 @@ func (f *File) Quarantinable(haveDB bool) bool {
 // name), as opposed to where it is or who installed it.
 var whatMarks = map[string]bool{
 	"miner": true, "wallet": true, "kernel-thread-name": true, "download-to-shell": true,
-	"base64-to-shell": true, "dev-tcp": true, "reverse-shell": true, "chattr": true,
+	"base64-to-shell": true, "dev-tcp": true, "reverse-shell": true, "chattr": true, "rootkit": true,
 }
 
 // maxHash bounds what is read to hash a file (a miner is a few MiB; a
@@ -318,6 +318,11 @@ func hiddenPart(p, role string) string {
 }
 
 func inPackagedDir(p string) bool {
+	if underModules(p) || strings.HasPrefix(p, "/lib/modules/") || strings.HasPrefix(p, "/usr/lib/modules/") {
+		// Only the kernel's own tree is a package's: DKMS and vendors put
+		// their modules in updates/ and extra/.
+		return strings.Contains(p, "/kernel/")
+	}
 	for _, d := range packagedDirs {
 		if strings.HasPrefix(p, d) {
 			return true
@@ -334,6 +339,9 @@ func (e *Engine) contentMarks(f *File, head []byte) {
 		addMark(&f.Marks, "miner", fmt.Sprintf("%s is named like the miner %s", f.Resolved, m))
 	} else if m := minerName(path.Base(f.Path)); m != "" {
 		addMark(&f.Marks, "miner", fmt.Sprintf("%s is named like the miner %s", f.Path, m))
+	}
+	if mod := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".xz"), ".zst"), ".gz"), ".ko"); f.Role == "module" && RootkitModule(mod) {
+		addMark(&f.Marks, "rootkit", fmt.Sprintf("%s is named like the public kernel rootkit %s", f.Resolved, mod))
 	}
 	if k := kernelThreadName(f.Resolved); k != "" {
 		addMark(&f.Marks, "kernel-thread-name", fmt.Sprintf("%s is named like the kernel thread %s, which has no program file: a disguise", f.Resolved, k))

@@ -175,3 +175,15 @@ func SecurityHost(host string) (suffix string, agent, ok bool) { return security
 
 // PoolHost says whether a host name is a known mining pool's.
 func PoolHost(host string) bool { return poolHost(host) }
+
+// rootkitModules are names of public Linux kernel rootkits (Diamorphine,
+// Reptile, Suterusu, KoviD, …) as modules.
+var rootkitModules = map[string]bool{
+	"diamorphine": true, "reptile": true, "reptile_module": true, "suterusu": true, "kovid": true, "adore": true,
+	"adore-ng": true, "knark": true, "rkduck": true, "nuk3gh0st": true, "puszek": true, "rootfoo": true, "vlany": true,
+}
+
+// RootkitModule says whether a module name is a public rootkit's.
+func RootkitModule(name string) bool {
+	return rootkitModules[strings.ToLower(strings.ReplaceAll(name, "-", "_"))] || rootkitModules[strings.ToLower(name)]
+}

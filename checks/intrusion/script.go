@@ -109,16 +109,22 @@ func (e *Engine) ScriptEntries(p string, data []byte, home string, base Entry) i
 		if err != nil {
 			en.DisableErr = err
 		} else {
-			en.Disable = []repair.Op{op}
-			if st.First == st.Last {
-				en.DisableText = fmt.Sprintf("comment out line %d of %s", st.First, p)
-			} else {
-				en.DisableText = fmt.Sprintf("comment out lines %d-%d of %s", st.First, st.Last, p)
-			}
+			en.Disable, en.DisableText = []repair.Op{op}, CommentText(p, lines)
 		}
 		if e.Report(&en) {
 			n++
 		}
 	}
 	return n
+}
+
+// CommentText says which lines a comment-out fix touches.
+func CommentText(p string, lines []int) string {
+	if len(lines) > 1 {
+		return fmt.Sprintf("comment out lines %d-%d of %s", lines[0], lines[len(lines)-1], p)
+	}
+	if len(lines) == 1 {
+		return fmt.Sprintf("comment out line %d of %s", lines[0], p)
+	}
+	return ""
 }
