@@ -8,6 +8,7 @@ import (
 	"rescue/checks/accounts"
 	"rescue/checks/backdoors"
 	"rescue/checks/cron"
+	"rescue/checks/dropped"
 	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
 	"rescue/checks/grub"
@@ -27,6 +28,7 @@ import (
 	"rescue/checks/preload"
 	"rescue/checks/profile"
 	"rescue/checks/rclocal"
+	"rescue/checks/replaced"
 	"rescue/checks/selinux"
 	"rescue/checks/sshd"
 	"rescue/checks/sshkeys"
@@ -73,6 +75,8 @@ func Checks() []*checks.Check {
 		hosts.Check,
 		modules.Check,
 		udev.Check,
+		replaced.Check,
+		dropped.Check,
 	}
 }
 

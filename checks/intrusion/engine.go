@@ -288,6 +288,9 @@ func (e *Engine) Finding(en *Entry, j *Judged) checks.Finding {
 	if sev == 0 {
 		sev = checks.Warning
 	}
+	// The message names the strongest marks first: what the entry does
+	// and is, then where it is.
+	slices.SortStableFunc(j.Marks, func(a, b checks.Mark) int { return rank(a.Code) - rank(b.Code) })
 	var whys []string
 	for _, m := range j.Marks {
 		whys = append(whys, m.Why)
@@ -462,4 +465,20 @@ func NoLogin(shell string) bool {
 		return true
 	}
 	return shell == ""
+}
+
+// markOrder ranks marks for the message: the first two are named.
+var markOrder = []string{
+	"download-to-shell", "base64-to-shell", "reverse-shell", "dev-tcp", "miner", "wallet", "rootkit",
+	"redis-dump", "known-key", "replaced", "shadows", "preload", "kernel-thread-name", "odd-module-path",
+	"uid0", "service-sudo", "everyone-root", "no-authentication", "sudo-preload", "added-root-key",
+	"service-account-key", "security-host", "update-host", "unowned", "chattr",
+	"writable-dir", "hidden-dir", "authorized-keys2", "immutable",
+}
+
+func rank(code string) int {
+	if i := slices.Index(markOrder, code); i >= 0 {
+		return i
+	}
+	return len(markOrder) / 2
 }

@@ -187,3 +187,9 @@ var rootkitModules = map[string]bool{
 func RootkitModule(name string) bool {
 	return rootkitModules[strings.ToLower(strings.ReplaceAll(name, "-", "_"))] || rootkitModules[strings.ToLower(name)]
 }
+
+// TrojanTargets returns the programs rootkits and miner kits replace.
+func TrojanTargets() []string { return append([]string(nil), trojanTargets...) }
+
+// WritableDirs returns the world-writable places droppers write to.
+func WritableDirs() []string { return append([]string(nil), writableDirs...) }
