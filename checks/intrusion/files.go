@@ -164,8 +164,21 @@ func (e *Engine) judge(p, role string) *File {
 		f.Marks = dropMarks(f.Marks, "writable-dir", "hidden-dir", "immutable")
 		return f
 	}
+	if f.Role == "script" && startupFile(f.Resolved) {
+		// A start-up file sourced by another is judged on its own, line
+		// by line (the startup check): its marks are not the sourcing
+		// line's.
+		return f
+	}
 	e.contentMarks(f, head)
 	return f
+}
+
+// startupFile says whether p is a shell start-up file, which the startup
+// check judges by itself.
+func startupFile(p string) bool {
+	return startupDotFiles[path.Base(p)] || strings.HasPrefix(p, "/etc/profile") || strings.HasPrefix(p, "/etc/bash") ||
+		strings.HasPrefix(p, "/etc/zsh") || p == "/etc/environment"
 }
 
 func typeName(fi fs.FileInfo) string {
