@@ -15,6 +15,7 @@ import (
 	"rescue/checks/hosts"
 	"rescue/checks/immutable"
 	"rescue/checks/initramfs"
+	"rescue/checks/intrusion"
 	"rescue/checks/kernels"
 	"rescue/checks/libs"
 	"rescue/checks/limits"
@@ -88,4 +89,10 @@ func Lookup(name string) *checks.Check {
 		}
 	}
 	return nil
+}
+
+// Families returns the documentation of each family of checks, by family
+// name: rescue explain prints it, and make docs writes it as a page.
+func Families() map[string]string {
+	return map[string]string{intrusion.Family: intrusion.FamilyDoc}
 }

@@ -67,7 +67,7 @@ Afterwards the target is scanned again and what remains is reported.
 	f.StringVar(&o.memory, "memory", "", "the instance's RAM (`SIZE`, e.g. 2G)")
 	f.StringVar(&o.journalDir, "journal-dir", "", "keep the journal and backups in `DIR` on the helper instead of on the target")
 	f.BoolVar(&o.allowChroot, "allow-chroot", false, "allow fixes that run the target's own programs in a chroot (initramfs rebuilds)")
-	f.BoolVar(&o.clearImmutable, "clear-immutable", false, "lift chattr +i/+a from files the repair must change, and set it again afterwards")
+	f.BoolVar(&o.clearImmutable, "clear-immutable", false, "lift chattr +i/+a from files the repair must change, and set it again afterwards (a fix that clears it for good says so)")
 	f.BoolVar(&o.target.allowFsck, "allow-fsck", false, "for a DEVICE or IMAGE with --apply: check and repair damaged filesystems (e2fsck -p, xfs_repair) before mounting them; cannot be undone")
 	f.BoolVar(&o.target.allowZeroLog, "allow-fsck-zero-log", false, "with --allow-fsck: let xfs_repair -L zero an xfs log that cannot be replayed (loses its last changes)")
 	return cmd
