@@ -72,7 +72,7 @@ func Parse(data []byte) *File {
 			line += " " + next
 		}
 		eq := strings.IndexByte(line, '=')
-		if eq <= 0 || section == "" {
+		if eq <= 0 || section == "" || strings.TrimSpace(line[:eq]) == "" {
 			f.Bad = append(f.Bad, first)
 			continue
 		}
