@@ -98,6 +98,16 @@ func (e *Engine) HomeOf(name string) string {
 	return ""
 }
 
+// isHome says whether dir is an account's home directory.
+func (e *Engine) isHome(dir string) bool {
+	for _, u := range e.Users() {
+		if dir != "/" && strings.HasPrefix(u.Home, "/") && sysroot.Clean(u.Home) == dir {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *Engine) homeOf(uid int) string {
 	for _, u := range e.Users() {
 		if int(u.UID) == uid && strings.HasPrefix(u.Home, "/") {

@@ -287,7 +287,9 @@ func (e *Engine) locationMarks(f *File, p string) {
 	if d := e.writableDir(p); d != "" {
 		addMark(&f.Marks, "writable-dir", fmt.Sprintf("%s is in %s, a world-writable place where any user or exploited service can write", p, d))
 	}
-	if h := hiddenPart(p, f.Role); h != "" {
+	if h := hiddenPart(p, f.Role); h != "" && !(f.Role == "script" && e.isHome(path.Dir(p)) && h == path.Base(p)) {
+		// (A dot-file sourced from a home directory, ~/.fzf.bash or
+		// ~/.git-prompt.sh, is how people keep their shell snippets.)
 		addMark(&f.Marks, "hidden-dir", fmt.Sprintf("%s is hidden behind the dot-name %s", p, h))
 	}
 }

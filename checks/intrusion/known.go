@@ -89,6 +89,8 @@ var toolDotDirs = map[string]bool{
 	".composer": true, ".config": true, ".yarn": true, ".opam": true, ".ghcup": true, ".juliaup": true,
 	".goenv": true, ".jenv": true, ".tfenv": true, ".pulumi": true, ".fzf": true, ".oh-my-zsh": true,
 	".bash_it": true, ".autojump": true, ".kiex": true, ".kerl": true, ".nix-profile": true,
+	".bashrc.d": true, ".bash_completion.d": true, ".profile.d": true, ".zsh": true, ".zinit": true,
+	".antigen": true, ".zplug": true, ".zprezto": true, ".dotfiles": true, ".iterm2": true, ".sdkman_candidates": true,
 }
 
 // startupDotFiles are the hidden files shells read at start-up; sourcing
