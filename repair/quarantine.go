@@ -3,6 +3,7 @@ package repair
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"rescue/sysroot"
@@ -30,23 +31,25 @@ const (
 // Quarantine plans moving name (not followed: a symlink is moved itself)
 // into the repair journal.
 func Quarantine(r *sysroot.Root, name string) (Op, error) {
-	p, err := resolveParent(r, name)
-	if err != nil {
-		return Op{}, err
-	}
-	st, err := ReadState(r, p)
-	if err != nil {
-		return Op{}, err
-	}
-	if st.Type != File && st.Type != Symlink {
-		return Op{}, fmt.Errorf("%s is %s: only files and symlinks are quarantined", p, article(st.Type))
-	}
-	return Op{Kind: KindQuarantine, Path: p, Expect: st}, nil
+	return planOn(r, name, KindQuarantine, "only files and symlinks are quarantined", File, Symlink)
 }
 
 // Unlock plans clearing the immutable and append-only flags of name (a
 // regular file or a directory, not followed) for good.
 func Unlock(r *sysroot.Root, name string) (Op, error) {
+	op, err := planOn(r, name, KindUnlock, "only files and directories carry chattr flags", File, Dir)
+	if err != nil {
+		return Op{}, err
+	}
+	if op.Flags, err = r.Flags(op.Path); err != nil {
+		return Op{}, err
+	}
+	return op, nil
+}
+
+// planOn plans an op of kind on name itself (its last element not
+// followed), which must be one of the types.
+func planOn(r *sysroot.Root, name string, kind Kind, why string, types ...Type) (Op, error) {
 	p, err := resolveParent(r, name)
 	if err != nil {
 		return Op{}, err
@@ -55,14 +58,10 @@ func Unlock(r *sysroot.Root, name string) (Op, error) {
 	if err != nil {
 		return Op{}, err
 	}
-	if st.Type != File && st.Type != Dir {
-		return Op{}, fmt.Errorf("%s is %s: only files and directories carry chattr flags", p, article(st.Type))
+	if !slices.Contains(types, st.Type) {
+		return Op{}, fmt.Errorf("%s is %s: %s", p, article(st.Type), why)
 	}
-	flags, err := r.Flags(p)
-	if err != nil {
-		return Op{}, err
-	}
-	return Op{Kind: KindUnlock, Path: p, Expect: st, Flags: flags}, nil
+	return Op{Kind: kind, Path: p, Expect: st}, nil
 }
 
 func article(t Type) string {

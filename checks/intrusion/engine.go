@@ -2,6 +2,7 @@ package intrusion
 
 import (
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -491,4 +492,29 @@ func rank(code string) int {
 		return i
 	}
 	return len(markOrder) / 2
+}
+
+// Listed is one entry of a directory Entries listed.
+type Listed struct {
+	Path  string
+	Entry fs.DirEntry
+}
+
+// Entries lists the entries of directories, each directory once however
+// many of the names resolve to it (/lib is /usr/lib on merged systems).
+func (e *Engine) Entries(dirs ...string) []Listed {
+	var out []Listed
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		real, err := e.root.Resolve(d)
+		if err != nil || seen[real] {
+			continue
+		}
+		seen[real] = true
+		entries, _ := e.root.ReadDir(real)
+		for _, en := range entries {
+			out = append(out, Listed{Path: path.Join(real, en.Name()), Entry: en})
+		}
+	}
+	return out
 }

@@ -494,27 +494,17 @@ func (s *scan) debugShell() {
 // generators judges the programs systemd runs at every boot and daemon
 // reload to write units.
 func (s *scan) generators() {
-	r := s.e.Root()
-	seen := map[string]bool{}
-	for _, d := range generatorDirs {
-		real, err := r.Resolve(d)
-		if err != nil || seen[real] {
+	for _, l := range s.e.Entries(generatorDirs...) {
+		p := l.Path
+		f := s.e.Judge(p, "program")
+		if f == nil || f.Missing || (f.Owned && !f.Changed) {
 			continue
 		}
-		seen[real] = true
-		entries, _ := r.ReadDir(real)
-		for _, en := range entries {
-			p := path.Join(real, en.Name())
-			f := s.e.Judge(p, "program")
-			if f == nil || f.Missing || (f.Owned && !f.Changed) {
-				continue
-			}
-			s.e.Report(&intrusion.Entry{
-				Place: "systemd", Kind: "generator", What: fmt.Sprintf("systemd generator %s", p),
-				Path: p, Files: []intrusion.FileRef{{Path: p, Role: "program"}},
-				Impact: "systemd runs every generator at each boot and daemon-reload, as root, before any unit starts",
-			})
-		}
+		s.e.Report(&intrusion.Entry{
+			Place: "systemd", Kind: "generator", What: fmt.Sprintf("systemd generator %s", p),
+			Path: p, Files: []intrusion.FileRef{{Path: p, Role: "program"}},
+			Impact: "systemd runs every generator at each boot and daemon-reload, as root, before any unit starts",
+		})
 	}
 }
 
@@ -523,50 +513,39 @@ func (s *scan) generators() {
 // ones of a package statement by statement.
 func (s *scan) initScripts() {
 	r := s.e.Root()
-	seen := map[string]bool{}
-	for _, d := range initDirs {
-		real, err := r.Resolve(d)
-		if err != nil || seen[real] {
+	for _, l := range s.e.Entries(initDirs...) {
+		name, p := l.Entry.Name(), l.Path
+		if !l.Entry.Type().IsRegular() || strings.HasPrefix(name, ".") || name == "README" || name == "functions" {
 			continue
 		}
-		seen[real] = true
-		entries, _ := r.ReadDir(real)
-		for _, en := range entries {
-			if !en.Type().IsRegular() || strings.HasPrefix(en.Name(), ".") || en.Name() == "README" || en.Name() == "functions" {
-				continue
-			}
-			p := path.Join(real, en.Name())
-			f := s.e.Judge(p, "script")
-			if f == nil || (f.Owned && !f.Changed) {
-				continue
-			}
-			base := intrusion.Entry{
-				Place: "sysv-init", Kind: "init-script", What: fmt.Sprintf("SysV init script %s", p),
-				Impact: "systemd's sysv generator turns it into a unit started at boot from its rc?.d links",
-			}
-			if f.Owned {
-				data, err := r.ReadFileLimit(p, maxUnit)
-				if err == nil {
-					s.e.ScriptEntries(p, data, "/root", base)
-				}
-				continue
-			}
-			en := base
-			en.Path = p
-			en.Files = []intrusion.FileRef{{Path: p, Role: "script"}}
-			b := repair.NewFix("")
-			n := 0
-			for _, rc := range s.rcLinks(p) {
-				b.Add(repair.Remove(r, rc))
-				n++
-			}
-			fx, err := b.Build()
-			en.Disable, en.DisableErr = fx.Ops, err
-			if n > 0 {
-				en.DisableText = fmt.Sprintf("remove its %d rc?.d link(s)", n)
-			}
-			s.e.Report(&en)
+		f := s.e.Judge(p, "script")
+		if f == nil || (f.Owned && !f.Changed) {
+			continue
 		}
+		base := intrusion.Entry{
+			Place: "sysv-init", Kind: "init-script", What: fmt.Sprintf("SysV init script %s", p),
+			Impact: "systemd's sysv generator turns it into a unit started at boot from its rc?.d links",
+		}
+		if f.Owned {
+			if data, err := r.ReadFileLimit(p, maxUnit); err == nil {
+				s.e.ScriptEntries(p, data, "/root", base)
+			}
+			continue
+		}
+		en := base
+		en.Path = p
+		en.Files = []intrusion.FileRef{{Path: p, Role: "script"}}
+		b := repair.NewFix("")
+		links := s.rcLinks(p)
+		for _, rc := range links {
+			b.Add(repair.Remove(r, rc))
+		}
+		fx, err := b.Build()
+		en.Disable, en.DisableErr = fx.Ops, err
+		if len(links) > 0 {
+			en.DisableText = fmt.Sprintf("remove its %d rc?.d link(s)", len(links))
+		}
+		s.e.Report(&en)
 	}
 }
 
