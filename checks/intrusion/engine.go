@@ -371,7 +371,7 @@ func (e *Engine) fix(f *checks.Finding, en *Entry, j *Judged) {
 			if fl, err := e.root.Flags(op.Path); err == nil && fl&(sysroot.FlagImmutable|sysroot.FlagAppend) != 0 {
 				b.Add(repair.Unlock(e.root, op.Path))
 				locked[op.Path] = true
-				parts = append(parts, "clear chattr "+flagText(fl)+" on "+op.Path)
+				parts = append([]string{"clear chattr " + flagText(fl) + " on " + op.Path}, parts...)
 			}
 		}
 	}

@@ -103,7 +103,7 @@ func sshDown(r *boot.Result) string {
 
 // Scenarios returns the seed's faults, in the seed's order.
 func Scenarios() []*Scenario {
-	return []*Scenario{
+	return append([]*Scenario{
 		{
 			Name: "fstab-root-uuid", Fault: "fstab root UUID wrong", CI: true,
 			Break: func(r string, img *images.DebianImage) error {
@@ -285,7 +285,7 @@ func Scenarios() []*Scenario {
 			Broken: Expect{Class: boot.KernelPanic, Note: "the machine has 1 GiB"},
 			Paths:  []string{"/etc/sysctl.conf", "/etc/sysctl.d/99-sysctl.conf"},
 		},
-	}
+	}, intrusionScenarios()...)
 }
 
 // Lookup returns the named scenarios; "ci" names the CI subset, "all"

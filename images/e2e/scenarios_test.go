@@ -47,6 +47,7 @@ func fakeRoot(t *testing.T) (string, *images.DebianImage) {
 		"etc/ld.so.conf":                                "include /etc/ld.so.conf.d/*.conf\n",
 		"etc/selinux/.keep":                             "",
 		"usr/lib/x86_64-linux-gnu/libc.so":              "",
+		"usr/lib/x86_64-linux-gnu/libdl.so.2":           "\x7fELF libdl",
 	}
 	for p, c := range files {
 		require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
@@ -123,7 +124,7 @@ func TestFaultDetails(t *testing.T) {
 func TestLookup(t *testing.T) {
 	all, err := Lookup("all")
 	require.NoError(t, err)
-	assert.Len(t, all, 21)
+	assert.Len(t, all, 22)
 	ci, err := Lookup("ci")
 	require.NoError(t, err)
 	assert.NotEmpty(t, ci)
