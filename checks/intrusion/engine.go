@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"rescue/checks"
 	"rescue/parse/logindefs"
@@ -319,7 +320,7 @@ func (e *Engine) Finding(en *Entry, j *Judged) checks.Finding {
 		Impact:  en.Impact,
 	}
 	if en.Text != "" {
-		f.Evidence = append(f.Evidence, strings.TrimRight(en.Text, "\r"))
+		f.Evidence = append(f.Evidence, clip(strings.TrimRight(en.Text, "\r"), maxEvidence))
 	}
 	f.Evidence = append(f.Evidence, en.Evidence...)
 	all := append(slices.Clone(j.Marks), j.Support...)
@@ -517,4 +518,20 @@ func (e *Engine) Entries(dirs ...string) []Listed {
 		}
 	}
 	return out
+}
+
+// maxEvidence bounds the entry's text in a finding: a statement of a
+// script can span a whole function.
+const maxEvidence = 1024
+
+// clip shortens s to at most n bytes (on a rune boundary), saying so.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf(" … (%d more bytes)", len(s)-cut)
 }
