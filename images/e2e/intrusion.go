@@ -45,6 +45,7 @@ func intrusionScenarios() []*Scenario {
 		Break: plantMiner,
 		Broken: Expect{Class: boot.LoggedIn, Check: minerRan,
 			Note: "logs in; the stand-in miner ran at boot (its mark on the console)"},
+		Repaired: minerGone,
 		Paths: []string{"/etc/cron.d/kinsing", "/usr/lib/systemd/system/bot.service", "/etc/systemd/system/multi-user.target.wants/bot.service",
 			"/etc/ld.so.preload", "/etc/libsystem.so", "/var/tmp/.x"},
 	}}
@@ -91,6 +92,14 @@ func plantMiner(r string, _ *images.DebianImage) error {
 func minerRan(r *boot.Result) string {
 	if !minerMarked(r) {
 		return "the stand-in miner's mark " + minerMark + " is not on the console"
+	}
+	return ""
+}
+
+// minerGone checks that the repaired machine no longer runs it.
+func minerGone(r *boot.Result) string {
+	if minerMarked(r) {
+		return "the stand-in miner ran again: " + minerMark + " is on the console"
 	}
 	return ""
 }

@@ -67,6 +67,9 @@ type Scenario struct {
 	// Paths are the target files the fault is in: rescue must report a
 	// finding on one of them.
 	Paths []string
+	// Repaired, when set, is what the repaired boot must show besides
+	// being healthy ("" when it does).
+	Repaired func(*boot.Result) string
 	// FixArgs are extra flags for `rescue fix`, such as --allow-chroot.
 	FixArgs []string
 	// CI marks the scenarios in the fixed subset `make e2e` runs.

@@ -225,3 +225,17 @@ func TestRotation(t *testing.T) {
 	assert.NotEqual(t, names(Rotation(20001, 3)), names(Rotation(20002, 3)), "and changes the next day")
 	assert.Len(t, Rotation(1, 100), rest)
 }
+
+// TestMinerMarks judges the intrusion row's boots from console transcripts:
+// the mark of the stand-in miner makes the broken boot pass and the
+// repaired one fail, and its absence the other way round.
+func TestMinerMarks(t *testing.T) {
+	dir := t.TempDir()
+	marked, clean := filepath.Join(dir, "marked.log"), filepath.Join(dir, "clean.log")
+	require.NoError(t, os.WriteFile(marked, []byte("[  OK  ] Started bot.service\r\n"+minerMark+" ran from unit\r\ndebian login: "), 0o644))
+	require.NoError(t, os.WriteFile(clean, []byte("debian login: "), 0o644))
+	assert.Empty(t, minerRan(&boot.Result{SerialLog: marked}))
+	assert.NotEmpty(t, minerRan(&boot.Result{SerialLog: clean}))
+	assert.Empty(t, minerGone(&boot.Result{SerialLog: clean}))
+	assert.NotEmpty(t, minerGone(&boot.Result{SerialLog: marked}))
+}
