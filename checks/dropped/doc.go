@@ -15,15 +15,21 @@ The check walks /tmp, /var/tmp, /dev/shm, /run/shm, /run/lock, /var/lock,
 run time holds nothing here), up to 8 levels and 50,000 entries, and
 reports:
 
-  - every program: a file with an execute bit, an ELF file or a script by
-    its first bytes, with its sha256, size, mtime and ctime (--json:
-    indicators.files), and what else marks it (a miner's name or strings,
-    a kernel thread's name, a hidden directory);
+  - a program (a file with an execute bit, an ELF file or a script by its
+    first bytes) that something marks: a miner's name or strings, a kernel
+    thread's name, a download fed to a shell in it, a hidden directory on
+    its way, or being an ELF program right at the top of the place, where
+    droppers put theirs; with its sha256, size, mtime and ctime (--json:
+    indicators.files);
   - a file that holds a miner's configuration (pools, donate-level,
-    RandomX) or a Monero wallet.
+    RandomX) or a Monero wallet;
+  - (info) the other programs of each place, together, with their hashes
+    (the first 100; a build directory left in /tmp is no intruder's by
+    itself).
 
-The fix quarantines the file: it moves into the repair journal (kept, and
-listed with its sha256), and rescue undo puts it back.
+The fix quarantines a marked file: it moves into the repair journal (kept,
+and listed with its sha256), and rescue undo puts it back. The listed ones
+are left for a person to judge.
 
 Before:
 

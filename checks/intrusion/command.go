@@ -129,10 +129,43 @@ func (a *analyzer) text(s string, depth int) {
 	a.stmts(f.Stmts, depth)
 }
 
-// ParseShell parses shell text the way rescue parses every shell file of a
-// target: as bash, comments dropped, never run.
+// ParseShell parses shell text as bash, comments dropped, never run.
+//
+// The parser recurses once per level of nesting and a Go stack overflow
+// cannot be recovered, so text that nests deeper than any script does (a
+// megabyte of "((((") is refused before the parser sees it: the caller
+// then judges it as text. (The project's guarded entry to the shell parser,
+// parse/shell, replaces this check once it is on main.)
 func ParseShell(r *strings.Reader, name string) (*syntax.File, error) {
+	if d := nesting(r); d > maxNesting {
+		return nil, fmt.Errorf("%s nests %d levels deep, more than the %d rescue parses", name, d, maxNesting)
+	}
 	return syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(false)).Parse(r, name)
+}
+
+// maxNesting is the deepest nesting of brackets ParseShell parses.
+const maxNesting = 256
+
+// nesting returns how deep brackets nest in the text, quotes ignored (which
+// only makes it count higher), and rewinds the reader.
+func nesting(r *strings.Reader) int {
+	defer r.Seek(0, 0)
+	depth, deepest := 0, 0
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			return deepest
+		}
+		switch b {
+		case '(', '{', '[', '`':
+			depth++
+			deepest = max(deepest, depth)
+		case ')', '}', ']':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
 }
 
 // fallback is used when the text does not parse as shell (a crontab line

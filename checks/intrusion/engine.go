@@ -260,7 +260,7 @@ func (e *Engine) JudgeEntry(en *Entry) *Judged {
 func contentOnly(marks []checks.Mark) []checks.Mark {
 	var out []checks.Mark
 	for _, m := range marks {
-		if m.Code == "miner" || m.Code == "wallet" {
+		if m.Code == "miner" || m.Code == "miner-config" || m.Code == "wallet" {
 			out = append(out, m)
 		}
 	}
@@ -481,7 +481,7 @@ func NoLogin(shell string) bool {
 
 // markOrder ranks marks for the message: the first two are named.
 var markOrder = []string{
-	"download-to-shell", "base64-to-shell", "reverse-shell", "dev-tcp", "miner", "wallet", "rootkit",
+	"download-to-shell", "base64-to-shell", "reverse-shell", "dev-tcp", "miner", "miner-config", "wallet", "rootkit",
 	"redis-dump", "known-key", "replaced", "shadows", "preload", "kernel-thread-name", "odd-module-path",
 	"uid0", "service-sudo", "everyone-root", "no-authentication", "sudo-preload", "added-root-key",
 	"service-account-key", "security-host", "update-host", "unowned", "chattr",

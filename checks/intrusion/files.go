@@ -59,7 +59,7 @@ func (f *File) Quarantinable(haveDB bool) bool {
 // whatMarks are the marks a file has for what it is (its content or
 // name), as opposed to where it is or who installed it.
 var whatMarks = map[string]bool{
-	"miner": true, "wallet": true, "kernel-thread-name": true, "download-to-shell": true,
+	"miner": true, "miner-config": true, "wallet": true, "kernel-thread-name": true, "download-to-shell": true,
 	"base64-to-shell": true, "dev-tcp": true, "reverse-shell": true, "chattr": true, "rootkit": true,
 }
 
@@ -381,7 +381,7 @@ func (e *Engine) contentMarks(f *File, head []byte) {
 		return
 	}
 	if isConfig(head) {
-		addMark(&f.Marks, "miner", fmt.Sprintf("%s is a miner's configuration (pools, donate-level, RandomX)", f.Resolved))
+		addMark(&f.Marks, "miner-config", fmt.Sprintf("%s is a miner's configuration (pools, donate-level, RandomX)", f.Resolved))
 	}
 	if w := walletRE.Find(head); w != nil {
 		f.wallet(string(w))
