@@ -29,6 +29,9 @@ type Check struct {
 	Doc string
 	// Requires lists the facts the check reads.
 	Requires []facts.Fact
+	// Family, when set, names a group of checks that --checks and --only
+	// select together ("intrusions").
+	Family string
 	// Run inspects the target and reports findings through the Pass. An
 	// error means the check could not do its work (not that it found
 	// something); the rest of the scan goes on.
@@ -108,6 +111,9 @@ type Finding struct {
 	// Location names the device, partition and filesystem the path is on,
 	// when the target came from a disk (filled in by the caller).
 	Location string `json:"location,omitempty"`
+	// Indicators are set by the intrusion checks: where the entry
+	// persists, why it is suspicious, and its files, URLs and hosts.
+	Indicators *Indicators `json:"indicators,omitempty"`
 }
 
 // Where is "path:line", "path" or "".

@@ -118,11 +118,16 @@ func runOne(p *Pass) (err error) {
 }
 
 // Select picks checks from all by a spec: "all", a comma-separated list of
-// names, "-name" to leave one out ("all,-selinux"). An empty spec is "all".
+// names or family names, "-name" to leave one out ("all,-selinux",
+// "-intrusions"). An empty spec is "all".
 func Select(all []*Check, spec string) ([]*Check, error) {
 	byName := map[string]*Check{}
+	family := map[string][]*Check{}
 	for _, c := range all {
 		byName[c.Name] = c
+		if c.Family != "" {
+			family[c.Family] = append(family[c.Family], c)
+		}
 	}
 	chosen := map[string]bool{}
 	spec = strings.TrimSpace(spec)
@@ -143,6 +148,10 @@ func Select(all []*Check, spec string) ([]*Check, error) {
 			}
 		case byName[name] != nil:
 			chosen[name] = !exclude
+		case family[name] != nil:
+			for _, c := range family[name] {
+				chosen[c.Name] = !exclude
+			}
 		case part == "":
 		default:
 			return nil, fmt.Errorf("unknown check %q (rescue checks lists them)", name)

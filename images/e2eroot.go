@@ -14,7 +14,7 @@ var BootPackages = []string{
 	"linux-image-amd64", "systemd-sysv", "udev", "openssh-server",
 	"grub-pc", "grub-efi-amd64-bin", "grub-efi-amd64-signed",
 	"initramfs-tools", "kmod", "iproute2", "ifupdown", "e2fsprogs", "xfsprogs", "lvm2",
-	"procps", "less",
+	"procps", "less", "cron",
 }
 
 // bootRootHooks are mmdebstrap customize hooks, run in order. The root

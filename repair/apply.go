@@ -343,6 +343,9 @@ func pathRecords(w *Writer, items []Item) ([]PathRecord, error) {
 				if r.AfterKnown {
 					r.After, r.AfterKnown = op.after(r.After)
 				}
+				if op.Kind == KindQuarantine {
+					r.Quarantined = true
+				}
 			}
 		}
 	}
@@ -411,6 +414,9 @@ func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logge
 	if op.Kind == KindExec {
 		return runExec(w, st, j, op, log)
 	}
+	if op.Kind == KindUnlock {
+		return runUnlock(w, op)
+	}
 	relock, err := unlock(w, op.Path, opt)
 	if err != nil {
 		return err
@@ -455,7 +461,9 @@ func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logge
 			return err
 		}
 		return w.setNodeXattrs(op.Path, op.Xattrs)
-	case KindRemove:
+	case KindRemove, KindQuarantine:
+		// A quarantined file's copy is already in the journal: the backups
+		// are written and synced before the first op runs.
 		return w.Remove(op.Path)
 	case KindMkdir:
 		if err := w.Mkdir(op.Path, *op.Mode, *op.Owner); err != nil {

@@ -131,6 +131,10 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 		case Symlink:
 			writeHunks(out, "a/"+rel, "/dev/null", []byte(safetext.Line(op.Expect.Target)+"\n"), nil)
 		}
+	case KindQuarantine:
+		return writeQuarantineDiff(out, root, op, rel)
+	case KindUnlock:
+		writeUnlockDiff(out, op, rel)
 	case KindMkdir:
 		header()
 		fmt.Fprintf(out, "new file mode %s\n# new directory, owner %d:%d\n", gitMode(State{Type: Dir, Mode: *op.Mode}), op.Owner.UID, op.Owner.GID)

@@ -83,6 +83,9 @@ type PathRecord struct {
 	Flags      uint32            `json:"flags,omitempty"`
 	After      State             `json:"after"`
 	AfterKnown bool              `json:"after_known"`
+	// Quarantined marks a file the repair moved into the journal: its
+	// backup is the evidence to hand on (Before.SHA256 is its digest).
+	Quarantined bool `json:"quarantined,omitempty"`
 }
 
 // store reads and writes journals in one directory through a Writer.

@@ -29,16 +29,17 @@ func TestMain(m *testing.M) {
 }
 
 var killTree = tree{
-	"etc/fstab":   "UUID=1 / ext4 defaults 0 1\n",
-	"etc/passwd":  "root:x:0:0::/root:/bin/bash\r\n",
-	"etc/ssh/":    "",
-	"bin":         "->usr/wrong",
-	"usr/bin/":    "",
-	"etc/profile": "# sources itself\n. /etc/profile\n",
-	"etc/stale":   "x\n",
+	"etc/fstab":    "UUID=1 / ext4 defaults 0 1\n",
+	"etc/passwd":   "root:x:0:0::/root:/bin/bash\r\n",
+	"etc/ssh/":     "",
+	"bin":          "->usr/wrong",
+	"usr/bin/":     "",
+	"etc/profile":  "# sources itself\n. /etc/profile\n",
+	"etc/stale":    "x\n",
+	"tmp/.x/miner": "\x7fELF stand-in\n",
 }
 
-// killPlan is the plan the victim applies: seven ops of every kind.
+// killPlan is the plan the victim applies: eight ops of every kind.
 func killPlan(r *sysroot.Root) (*Plan, error) {
 	var ops []Op
 	add := func(op Op, err error) error {
@@ -53,6 +54,7 @@ func killPlan(r *sysroot.Root) (*Plan, error) {
 		add(WriteFile(r, "/etc/profile", []byte("# sources itself\n# disabled by rescue: . /etc/profile\n"))),
 		add(Remove(r, "/etc/stale")),
 		add(CreateFile(r, "/.autorelabel", nil, 0o644, 0, 0)),
+		add(Quarantine(r, "/tmp/.x/miner")),
 	)
 	if err != nil {
 		return nil, err
@@ -92,7 +94,7 @@ func killVictim(at, dir, journal string) int {
 // once not at all), then checks that every file is either old or new, and
 // that undo gives back the original tree exactly.
 func TestKillBetweenOps(t *testing.T) {
-	const nops = 7
+	const nops = 8
 	for at := 0; at <= nops; at++ {
 		t.Run(fmt.Sprint("before-op-", at), func(t *testing.T) {
 			dir := build(t, killTree)
@@ -118,6 +120,13 @@ func TestKillBetweenOps(t *testing.T) {
 					"etc/passwd":  "root:x:0:0::/root:/bin/bash\n",
 					"etc/profile": "# sources itself\n# disabled by rescue: . /etc/profile\n",
 				}[name]}, string(b), name)
+			}
+			// The quarantined file is there as it was, or gone (its copy
+			// is in the journal); undo below brings it back either way.
+			if b, err := os.ReadFile(filepath.Join(dir, "tmp/.x/miner")); err == nil {
+				require.Equal(t, killTree["tmp/.x/miner"], string(b))
+			} else {
+				require.True(t, os.IsNotExist(err), "%v", err)
 			}
 			assertNoTemps(t, dir)
 

@@ -85,6 +85,9 @@ type Op struct {
 	Touches []string `json:"touches,omitempty"`
 	// TouchStates are the states of Touches when the op was planned.
 	TouchStates []State `json:"touch_states,omitempty"`
+
+	// Flags are the inode flags an unlock op found at the plan.
+	Flags uint32 `json:"flags,omitempty"`
 }
 
 // Paths returns every path the op changes.
@@ -115,6 +118,13 @@ func (o Op) Summary() string {
 		return fmt.Sprintf("mkdir %s %s", o.Mode, o.Path)
 	case KindExec:
 		return fmt.Sprintf("run in chroot: %q", o.Argv)
+	case KindQuarantine:
+		if o.Expect.Type == File {
+			return fmt.Sprintf("quarantine %s (%d bytes, sha256 %s) into the repair journal", o.Path, o.Expect.Size, o.Expect.SHA256)
+		}
+		return fmt.Sprintf("quarantine the symlink %s -> %s into the repair journal", o.Path, o.Expect.Target)
+	case KindUnlock:
+		return fmt.Sprintf("chattr -i -a %s (was %s)", o.Path, FlagNames(o.Flags))
 	case KindLink:
 		return fmt.Sprintf("hard-link %s to %s", o.Path, o.Target)
 	case KindFetch:
@@ -369,8 +379,10 @@ func (o Op) after(before State) (State, bool) {
 		s.UID, s.GID = o.Owner.UID, o.Owner.GID
 	case KindSymlink:
 		s = State{Type: Symlink, Mode: 0o777, Target: o.Target}
-	case KindRemove:
+	case KindRemove, KindQuarantine:
 		s = State{Type: Absent}
+	case KindUnlock:
+		// Flags are not part of a state: the path looks the same.
 	case KindMkdir:
 		s = State{Type: Dir, Mode: *o.Mode, UID: o.Owner.UID, GID: o.Owner.GID}
 	case KindLink:

@@ -107,8 +107,13 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 			fail(rec.Path, err)
 			continue
 		}
+		relocked, err := flagsBack(w, rec)
+		if err != nil {
+			fail(rec.Path, err)
+			continue
+		}
 		switch {
-		case cur.Equal(rec.Before):
+		case cur.Equal(rec.Before) && !relocked:
 			steps = append(steps, step{rec, true})
 		case rec.AfterKnown && cur.Equal(rec.After), opt.Force:
 			steps = append(steps, step{rec, false})
@@ -147,6 +152,21 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 		return res, fmt.Errorf("updating the journal: %w", err)
 	}
 	return res, nil
+}
+
+// flagsBack reports whether a path that is still there lost chattr +i or +a
+// that it had before the repair (an unlock op cleared them): undo must set
+// them again even though the path looks unchanged.
+func flagsBack(w *Writer, rec PathRecord) (bool, error) {
+	want := rec.Flags & (flagImmutable | flagAppend)
+	if want == 0 || rec.Before.Type == Absent {
+		return false, nil
+	}
+	cur, err := w.Flags(rec.Path)
+	if err != nil {
+		return false, err
+	}
+	return cur&(flagImmutable|flagAppend) != want, nil
 }
 
 // restore puts one path back as its record says. Where the path still

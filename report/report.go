@@ -180,6 +180,7 @@ func (r *Report) WriteText(w io.Writer, st Style) {
 		fmt.Fprintf(w, "%s %d from %s; root filesystem %s\n", st.bold("Devices:"), len(r.Devices.List), r.Devices.Source, safetext.Line(root))
 	}
 	WriteFindings(w, r.Findings, st)
+	WriteIndicators(w, r.Findings, st)
 	for _, c := range r.Checks {
 		if c.Error != "" {
 			fmt.Fprintf(w, "\n%s check %s could not run: %s\n", st.red("error:"), c.Name, safetext.Line(firstLine(c.Error)))

@@ -6,26 +6,38 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/accounts"
+	"rescue/checks/backdoors"
+	"rescue/checks/cron"
+	"rescue/checks/dropped"
 	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
 	"rescue/checks/grub"
+	"rescue/checks/hosts"
 	"rescue/checks/immutable"
 	"rescue/checks/initramfs"
+	"rescue/checks/intrusion"
 	"rescue/checks/kernels"
 	"rescue/checks/libs"
 	"rescue/checks/limits"
 	"rescue/checks/logindefs"
+	"rescue/checks/modules"
 	"rescue/checks/network"
 	"rescue/checks/nss"
 	"rescue/checks/pam"
 	"rescue/checks/perms"
 	"rescue/checks/pkgfiles"
+	"rescue/checks/preload"
 	"rescue/checks/profile"
 	"rescue/checks/rclocal"
+	"rescue/checks/replaced"
 	"rescue/checks/selinux"
 	"rescue/checks/sshd"
+	"rescue/checks/sshkeys"
+	"rescue/checks/startup"
 	"rescue/checks/sysctl"
 	"rescue/checks/sysdirs"
+	"rescue/checks/udev"
+	"rescue/checks/units"
 	"rescue/checks/zerosize"
 )
 
@@ -54,6 +66,18 @@ func Checks() []*checks.Check {
 		libs.Check,
 		zerosize.Check,
 		pkgfiles.Check,
+		// The intrusions family: what a compromise left behind.
+		cron.Check,
+		units.Check,
+		preload.Check,
+		startup.Check,
+		sshkeys.Check,
+		backdoors.Check,
+		hosts.Check,
+		modules.Check,
+		udev.Check,
+		replaced.Check,
+		dropped.Check,
 	}
 }
 
@@ -65,4 +89,10 @@ func Lookup(name string) *checks.Check {
 		}
 	}
 	return nil
+}
+
+// Families returns the documentation of each family of checks, by family
+// name: rescue explain prints it, and make docs writes it as a page.
+func Families() map[string]string {
+	return map[string]string{intrusion.Family: intrusion.FamilyDoc}
 }

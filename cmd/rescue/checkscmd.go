@@ -53,6 +53,10 @@ func (a *app) explainCommand() *cobra.Command {
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := all.Lookup(args[0])
+			if doc, ok := all.Families()[args[0]]; ok && c == nil {
+				fmt.Fprintf(a.stdout, "%s: %s\n", args[0], strings.TrimSpace(doc))
+				return nil
+			}
 			if c == nil {
 				var names []string
 				for _, c := range all.Checks() {

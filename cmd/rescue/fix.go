@@ -89,7 +89,7 @@ the target's package database; the JSON plan lists the checks per file.
 	f.StringVar(&o.memory, "memory", "", "the instance's RAM (`SIZE`, e.g. 2G)")
 	f.StringVar(&o.journalDir, "journal-dir", "", "keep the journal and backups in `DIR` on the helper instead of on the target")
 	f.BoolVar(&o.allowChroot, "allow-chroot", false, "allow fixes that run the target's own programs in a chroot (initramfs rebuilds)")
-	f.BoolVar(&o.clearImmutable, "clear-immutable", false, "lift chattr +i/+a from files the repair must change, and set it again afterwards")
+	f.BoolVar(&o.clearImmutable, "clear-immutable", false, "lift chattr +i/+a from files the repair must change, and set it again afterwards (a fix that clears it for good says so)")
 	f.StringArrayVar(&o.mirrors, "mirror", nil, "get the packages restores need from `URL` instead of the target's configured repositories (repeatable): an apt archive root (used with the target's suites), or an rpm-md repository ($releasever, $basearch expanded)")
 	f.StringVar(&o.cache, "cache", pkgrepo.DefaultCacheDir, "keep downloaded packages and repository metadata in `DIR` on the helper (never inside the target)")
 	f.BoolVar(&o.offline, "offline", false, "use no network: restore only from --packages, the target's own caches and what --cache holds")

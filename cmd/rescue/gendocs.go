@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,19 @@ func genDocs(root *cobra.Command, dir string) error {
 			fmt.Fprintf(&b, "\nFacts used: %s.\n", strings.Join(req, ", "))
 		}
 		if err := os.WriteFile(filepath.Join(checksDir, c.Name+".md"), b.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	var families []string
+	for name := range all.Families() {
+		families = append(families, name)
+	}
+	sort.Strings(families)
+	for _, name := range families {
+		summary, rest, _ := strings.Cut(strings.TrimSpace(all.Families()[name]), "\n")
+		fmt.Fprintf(&index, "\nFamily [%s](%s.md): %s.\n", name, name, summary)
+		page := fmt.Sprintf("# %s\n\n**%s**\n%s\n", name, summary, rest)
+		if err := os.WriteFile(filepath.Join(checksDir, name+".md"), []byte(page), 0o644); err != nil {
 			return err
 		}
 	}

@@ -516,6 +516,10 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	row.booted(res)
 	if ok, why := healthy.Met(res); !ok {
 		row.fail("repaired boot: %s", why)
+	} else if sc.Repaired != nil {
+		if why := sc.Repaired(res); why != "" {
+			row.fail("repaired boot: %s", why)
+		}
 	}
 
 	// Undo must give back the broken files exactly.

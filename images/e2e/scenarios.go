@@ -122,6 +122,9 @@ type Scenario struct {
 	// broken and the repaired boot: the fault concerns sshd or what
 	// sshd's sessions go through.
 	SSH bool
+	// Repaired, when set, is what the repaired boot must show besides
+	// being healthy ("" when it does).
+	Repaired func(*boot.Result) string
 	// FixArgs are extra flags for `rescue fix`, such as --allow-chroot.
 	FixArgs []string
 	// CI marks the scenarios in the fixed subset `make e2e` runs.
@@ -445,7 +448,7 @@ func Scenarios() []*Scenario {
 			Paths:   []string{"/etc/sysctl.conf", "/etc/sysctl.d/99-sysctl.conf"},
 			Finding: "sysctl/min-free-kbytes",
 		},
-	}, mirrorScenarios()...)
+	}, append(mirrorScenarios(), intrusionScenarios()...)...)
 }
 
 // Lookup returns the named scenarios; "ci" names the CI subset, "all"

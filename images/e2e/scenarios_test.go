@@ -47,6 +47,7 @@ func fakeRoot(t *testing.T) (string, *images.DebianImage) {
 		"etc/ld.so.conf":                                "include /etc/ld.so.conf.d/*.conf\n",
 		"etc/selinux/.keep":                             "",
 		"usr/lib/x86_64-linux-gnu/libc.so":              "",
+		"usr/lib/x86_64-linux-gnu/libdl.so.2":           "\x7fELF libdl",
 	}
 	for p, c := range files {
 		require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
@@ -117,7 +118,7 @@ func TestFaultDetails(t *testing.T) {
 func TestLookup(t *testing.T) {
 	all, err := Lookup("all")
 	require.NoError(t, err)
-	assert.Len(t, all, 22)
+	assert.Len(t, all, 23)
 	ci, err := Lookup("ci")
 	require.NoError(t, err)
 	assert.NotEmpty(t, ci)
@@ -280,4 +281,18 @@ func measuredResult() *boot.Result {
 	}
 	r.Logins[1].LoginUID = "4294967295"
 	return r
+}
+
+// TestMinerMarks judges the intrusion row's boots from console transcripts:
+// the mark of the stand-in miner makes the broken boot pass and the
+// repaired one fail, and its absence the other way round.
+func TestMinerMarks(t *testing.T) {
+	dir := t.TempDir()
+	marked, clean := filepath.Join(dir, "marked.log"), filepath.Join(dir, "clean.log")
+	require.NoError(t, os.WriteFile(marked, []byte("[  OK  ] Started bot.service\r\n"+minerMark+" ran from unit\r\ndebian login: "), 0o644))
+	require.NoError(t, os.WriteFile(clean, []byte("debian login: "), 0o644))
+	assert.Empty(t, minerRan(&boot.Result{SerialLog: marked}))
+	assert.NotEmpty(t, minerRan(&boot.Result{SerialLog: clean}))
+	assert.Empty(t, minerGone(&boot.Result{SerialLog: clean}))
+	assert.NotEmpty(t, minerGone(&boot.Result{SerialLog: marked}))
 }
