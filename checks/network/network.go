@@ -35,6 +35,7 @@ func run(pass *checks.Pass) error {
 	c.cloudInit = cloudInitManagesNetwork(pass.Root)
 	c.loadIfcfg()
 	c.gatewayDev()
+	c.ifcfgGateways()
 	c.staleIfcfg()
 	c.persistentRules()
 	c.networkScripts()
@@ -156,6 +157,9 @@ func (c *checker) gatewayDev() {
 		if i.route != "" && i.dev != v.Value {
 			routers = append(routers, fmt.Sprintf("%s (%s, %s)", i.dev, i.route, i.path))
 		}
+	}
+	if c.gatewaySubnet(data, v) {
+		return
 	}
 	target := c.ifaceFor(v.Value)
 	var problem string
