@@ -6,6 +6,7 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/accounts"
+	"rescue/checks/auditd"
 	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
 	"rescue/checks/grub"
@@ -38,6 +39,7 @@ func Checks() []*checks.Check {
 		initramfs.Check,
 		sysdirs.Check,
 		fsstate.Check,
+		auditd.Check,
 		sysctl.Check,
 		selinux.Check,
 		perms.Check,
