@@ -21,6 +21,13 @@ import (
 	"rescue/images/boot"
 )
 
+// ResetPassword is the password the reset-access scenario sets, and
+// ResetHash its SHA-512 crypt hash (openssl passwd -6 -salt rescuee2e).
+const (
+	ResetPassword = "N3w-pass"
+	ResetHash     = "$6$rescuee2e$5ld7rAckdfPrGaT1Q/y/bUMpaX4639hWQqmavxxDunS/WKVT8SXuBTemsUkq94.ic09E0D6s6AjHkFgP18NgV0"
+)
+
 // BadUUID is the UUID the faults put where the real one belongs: no
 // filesystem has it.
 const BadUUID = "deadbeef-0000-4000-8000-000000000000"
@@ -71,6 +78,13 @@ type Scenario struct {
 	FixArgs []string
 	// CI marks the scenarios in the fixed subset `make e2e` runs.
 	CI bool
+	// Action, when set, is the rescue command line run instead of
+	// "fix" (an operator action such as reset-access); the scenario then
+	// needs no finding, only the action applied.
+	Action []string
+	// Password, when set, is root's password on the repaired image: the
+	// repaired boot logs in with it.
+	Password string
 }
 
 // healthy is the expectation of every repaired image.
@@ -276,6 +290,24 @@ func Scenarios() []*Scenario {
 			Broken:  Expect{Class: boot.KernelPanic, Note: "no initramfs: the kernel cannot mount root=UUID="},
 			Paths:   []string{"/boot"},
 			FixArgs: []string{"--allow-chroot"},
+		},
+		{
+			// The operator action the clouds call "reset password": root
+			// is locked ('!'), forced to change its password and past its
+			// expiry date, so the console refuses it; reset-access sets a
+			// new password, and the repaired image logs in with it.
+			Name: "reset-access-password", Fault: "root locked, password expired, account expired; rescue reset-access",
+			Break: func(r string, _ *images.DebianImage) error {
+				return editLines(r, "/etc/shadow", regexp.MustCompile(`^root:`), func(l string) string {
+					f := strings.Split(l, ":")
+					f[1], f[2], f[7] = "!"+f[1], "0", "1"
+					return strings.Join(f, ":")
+				})
+			},
+			Broken:   Expect{Class: boot.LoginRefused, Note: "Login incorrect (the password is locked)"},
+			Paths:    []string{"/etc/shadow"},
+			Action:   []string{"reset-access", "--user", "root", "--password-hash", ResetHash},
+			Password: ResetPassword,
 		},
 		{
 			Name: "min-free-kbytes", Fault: "vm.min_free_kbytes larger than RAM",

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"rescue/actions/access"
 	"rescue/images"
 	"rescue/images/boot"
 )
@@ -41,6 +42,7 @@ func fakeRoot(t *testing.T) (string, *images.DebianImage) {
 		"etc/security/limits.conf":                      "# /etc/security/limits.conf\n",
 		"etc/login.defs":                                "ERASECHAR\t0177\nKILLCHAR\t025\n",
 		"etc/passwd":                                    "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
+		"etc/shadow":                                    "root:$y$j9T$abc$def:20000:0:99999:7:::\ndaemon:*:20000:0:99999:7:::\n",
 		"boot/initrd.img-" + kNew:                       "initrd new",
 		"boot/initrd.img-" + kOld:                       "initrd old",
 		"etc/sysctl.conf":                               "# sysctl\n",
@@ -120,10 +122,23 @@ func TestFaultDetails(t *testing.T) {
 	assert.ErrorContains(t, sc[0].Break(t.TempDir(), one), "needs an older one")
 }
 
+// TestResetAccessScenario checks the reset-access scenario's credentials:
+// the hash is the password's, and the fault locks and expires root.
+func TestResetAccessScenario(t *testing.T) {
+	assert.Equal(t, ResetHash, access.SHA512Crypt(ResetPassword, "rescuee2e", 0))
+	root, img := fakeRoot(t)
+	sc, err := Lookup("reset-access-password")
+	require.NoError(t, err)
+	require.NoError(t, sc[0].Break(root, img))
+	shadow, err := os.ReadFile(filepath.Join(root, "etc/shadow"))
+	require.NoError(t, err)
+	assert.Equal(t, "root:!$y$j9T$abc$def:0:0:99999:7::1:\ndaemon:*:20000:0:99999:7:::\n", string(shadow))
+}
+
 func TestLookup(t *testing.T) {
 	all, err := Lookup("all")
 	require.NoError(t, err)
-	assert.Len(t, all, 21)
+	assert.Len(t, all, 22)
 	ci, err := Lookup("ci")
 	require.NoError(t, err)
 	assert.NotEmpty(t, ci)
