@@ -52,6 +52,7 @@ type checker struct {
 	classicWhy string
 	cloudInit  bool
 	ifaces     []*iface
+	ifup       []ifupFile // set by ifupdown on Debian
 }
 
 // iface is one ifcfg file.

@@ -119,12 +119,14 @@ func (c *checker) gatewaySubnet(data []byte, dev ifcfg.Var) bool {
 			fmt.Sprintf("%s: %s", target.path, describe(nets)),
 		},
 	}
-	if len(right) != 1 {
-		if len(right) == 0 {
-			f.NoFix = fmt.Sprintf("no device brought up at boot has a static address on the network of %s: correct GATEWAY or the addresses by hand", gw)
-		} else {
-			f.NoFix = fmt.Sprintf("several devices have addresses on the network of %s: set GATEWAYDEV to the one that should carry the default route", gw)
-		}
+	switch {
+	case len(right) == 0:
+		// No device holds the gateway's network: an on-link gateway
+		// (a /32 address with a route file, NetworkManager's on-link
+		// route) may be meant. Nothing certain to say.
+		return false
+	case len(right) > 1:
+		f.NoFix = fmt.Sprintf("several devices have addresses on the network of %s: set GATEWAYDEV to the one that should carry the default route", gw)
 		c.pass.Report(f)
 		return true
 	}
@@ -159,8 +161,14 @@ func (c *checker) ifcfgGateways() {
 			Evidence: []string{strings.TrimSpace(v.Raw)},
 		}
 		right := c.onLink(gw)
-		if len(right) != 1 {
-			f.NoFix = fmt.Sprintf("no single device brought up at boot has a static address on the network of %s: correct GATEWAY by hand", gw)
+		if len(right) == 0 {
+			// Maybe an on-link gateway by design (a /32 address): only
+			// a gateway that another device's network holds is
+			// certainly in the wrong file.
+			continue
+		}
+		if len(right) > 1 {
+			f.NoFix = fmt.Sprintf("several devices have addresses on the network of %s: move GATEWAY to the one that should carry the default route", gw)
 			c.pass.Report(f)
 			continue
 		}
@@ -178,6 +186,121 @@ func (c *checker) ifcfgGateways() {
 				Add(repair.WriteFile(c.pass.Root, i.path, checks.JoinLines(lines, nl))).
 				Add(repair.WriteFile(c.pass.Root, r.path, checks.JoinLines(rl, rnl))).Build())
 		}
+		c.pass.Report(f)
+	}
+}
+
+// stanzaNets returns the IPv4 networks of a static inet stanza: address
+// as CIDR, or with netmask.
+func stanzaNets(st ifcfg.Stanza) []netip.Prefix {
+	if st.Family != "inet" || st.Method != "static" {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, o := range st.Options {
+		if o.Key != "address" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(o.Value); err == nil && p.Addr().Is4() {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(o.Value)
+		if err != nil || !a.Is4() {
+			continue
+		}
+		bits := 24
+		if m, _ := st.Option("netmask"); m != "" {
+			if n, err := strconv.Atoi(m); err == nil && n >= 0 && n <= 32 {
+				bits = n
+			} else if ma, err := netip.ParseAddr(m); err == nil && ma.Is4() && maskBits(ma) >= 0 {
+				bits = maskBits(ma)
+			}
+		}
+		if p, err := a.Prefix(bits); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// interfacesGateways checks each "gateway" of /etc/network/interfaces
+// against its stanza's network: ifup runs "ip route add default via
+// GATEWAY dev IFACE", which the kernel refuses off the network. Reported
+// when another stanza's network holds the gateway (the line is in the
+// wrong stanza), with the fix of moving it there.
+func (c *checker) interfacesGateways() {
+	type ref struct {
+		file *ifupFile
+		st   ifcfg.Stanza
+	}
+	var all []ref
+	for i := range c.ifup {
+		for _, st := range c.ifup[i].f.Stanzas {
+			all = append(all, ref{&c.ifup[i], st})
+		}
+	}
+	for _, r := range all {
+		v, line := r.st.Option("gateway")
+		gw, err := netip.ParseAddr(v)
+		nets := stanzaNets(r.st)
+		if err != nil || !gw.Is4() || len(nets) == 0 || onSubnet(nets, gw) {
+			continue
+		}
+		var right []ref
+		for _, o := range all {
+			if o.st.Name != r.st.Name && onSubnet(stanzaNets(o.st), gw) {
+				right = append(right, o)
+			}
+		}
+		if len(right) == 0 {
+			continue // maybe on-link by design
+		}
+		f := checks.Finding{
+			Kind: "interfaces-gateway-subnet", Subject: r.st.Name, Severity: checks.Error, Path: r.file.path, Line: line,
+			Message:  fmt.Sprintf("gateway %s of %s is not on its network (%s)", gw, r.st.Name, describe(nets)),
+			Impact:   fmt.Sprintf("ifup runs \"ip route add default via %s dev %s\", which the kernel refuses (Nexthop has invalid gateway): no default route, so the machine is unreachable from other networks", gw, r.st.Name),
+			Evidence: []string{fmt.Sprintf("%s:%d: gateway %s", r.file.path, line, v)},
+		}
+		if len(right) > 1 {
+			f.NoFix = fmt.Sprintf("several interfaces have addresses on the network of %s: move the gateway line to the one that should carry the default route", gw)
+			c.pass.Report(f)
+			continue
+		}
+		o := right[0]
+		f.Message += fmt.Sprintf("; it is on %s's (%s)", o.st.Name, describe(stanzaNets(o.st)))
+		if g, _ := o.st.Option("gateway"); g != "" {
+			f.AddFix(checks.CommentOut(c.pass.Root, r.file.path, []byte(r.file.data), line, "not on this interface's network",
+				fmt.Sprintf("Comment out gateway %s of %s (%s has its own gateway)", gw, r.st.Name, o.st.Name)))
+			c.pass.Report(f)
+			continue
+		}
+		// Move the line: comment it out here, and add it after the last
+		// line of the other stanza (in the same file or another).
+		after := o.st.Line
+		for _, op := range o.st.Options {
+			after = max(after, op.Line)
+		}
+		edit := func(data string, p string) (repair.Op, error) {
+			lines, nl := checks.Lines([]byte(data))
+			var out []string
+			for i, l := range lines {
+				if p == r.file.path && i+1 == line {
+					l = checks.Marker + ": moved to " + o.st.Name + ": " + l
+				}
+				out = append(out, l)
+				if p == o.file.path && i+1 == after {
+					out = append(out, "    gateway "+gw.String())
+				}
+			}
+			return repair.WriteFile(c.pass.Root, p, checks.JoinLines(out, nl))
+		}
+		b := repair.NewFix(fmt.Sprintf("Move gateway %s from %s to %s, the interface on whose network it is", gw, r.st.Name, o.st.Name))
+		b.Add(edit(r.file.data, r.file.path))
+		if o.file.path != r.file.path {
+			b.Add(edit(o.file.data, o.file.path))
+		}
+		f.AddFix(b.Build())
 		c.pass.Report(f)
 	}
 }
