@@ -7,6 +7,7 @@ import (
 	"rescue/checks"
 	"rescue/checks/accounts"
 	"rescue/checks/auditd"
+	"rescue/checks/firewall"
 	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
 	"rescue/checks/grub"
@@ -49,6 +50,7 @@ func Checks() []*checks.Check {
 		limits.Check,
 		sshd.Check,
 		network.Check,
+		firewall.Check,
 		rclocal.Check,
 		accounts.Check,
 		pam.Check,

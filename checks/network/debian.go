@@ -45,7 +45,7 @@ func (c *checker) debian() {
 	all = append(all, ifup...)
 	all = append(all, plan...)
 	c.staleNames(all)
-	if len(ifup) > 0 && unitEnabled(c.pass.Root, "networking.service") && !c.usable("/usr/sbin/ifup") && !c.usable("/sbin/ifup") {
+	if len(ifup) > 0 && c.pass.Facts.UnitEnabled("networking.service") && !c.usable("/usr/sbin/ifup") && !c.usable("/sbin/ifup") {
 		f := checks.Finding{
 			Kind: "ifup-missing", Subject: "ifup", Severity: checks.Error, Path: "/usr/sbin/ifup",
 			Message: "ifup is missing or empty while networking.service brings up the interfaces of " + interfacesFile,
