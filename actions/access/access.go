@@ -2,6 +2,7 @@ package access
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -415,14 +416,14 @@ func (p *planner) keys(add []authkeys.Key) error {
 			}
 		}
 	}
-	have := authkeys.Parse(old)
+	have := authkeys.Parse(old).Keys
 	data := slices.Clone(old)
 	if len(data) > 0 && !bytes.HasSuffix(data, []byte("\n")) {
 		data = append(data, '\n')
 	}
 	n := 0
 	for _, k := range add {
-		if slices.ContainsFunc(have, func(h authkeys.Key) bool { return h.Err == nil && h.Same(k) }) {
+		if slices.ContainsFunc(have, func(h authkeys.Key) bool { return h.Type == k.Type && h.Blob == k.Blob }) {
 			continue
 		}
 		have = append(have, k)
@@ -461,22 +462,63 @@ func (p *planner) keys(add []authkeys.Key) error {
 }
 
 // parseKeys reads the key file given on the command line: public keys
-// only, every line one sshd accepts.
+// only, every line one sshd accepts. A key's data must be base64 whose
+// first field (an SSH wire string) names the key's type, so that a
+// truncated or mistyped paste is caught here rather than by a login that
+// fails later.
 func parseKeys(data []byte) ([]authkeys.Key, error) {
-	if authkeys.IsPrivateKey(data) {
+	if bytes.Contains(data, []byte("PRIVATE KEY-----")) {
 		return nil, errors.New("the key file holds a private key: give the public key (the .pub file)")
 	}
-	var keys []authkeys.Key
-	for _, k := range authkeys.Parse(data) {
-		if k.Err != nil {
-			return nil, fmt.Errorf("the key file, line %d: %v", k.Line, k.Err)
-		}
-		keys = append(keys, k)
+	f := authkeys.Parse(data)
+	if len(f.Bad) > 0 {
+		return nil, fmt.Errorf("the key file, line %d: not a public key (want \"[options] type base64 [comment]\")", f.Bad[0])
 	}
-	if len(keys) == 0 {
+	for _, k := range f.Keys {
+		raw, err := base64.StdEncoding.DecodeString(k.Blob)
+		if err != nil {
+			return nil, fmt.Errorf("the key file, line %d: the key data is not base64: %v", k.Line, err)
+		}
+		if name, ok := wireString(raw); !ok || name != k.Type || !strings.Contains(k.Type, "-cert-") && !wholeStrings(raw) {
+			return nil, fmt.Errorf("the key file, line %d: the key data is not a %s key (truncated or mistyped)", k.Line, k.Type)
+		}
+	}
+	if len(f.Keys) == 0 {
 		return nil, errors.New("the key file holds no public key")
 	}
-	return keys, nil
+	return f.Keys, nil
+}
+
+// wholeStrings reports whether b is two or more complete SSH wire strings
+// and nothing else, as every plain public key blob is (the type name,
+// then the key's fields): a truncated paste is not.
+func wholeStrings(b []byte) bool {
+	n := 0
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return false
+		}
+		l := uint64(binary.BigEndian.Uint32(b))
+		if l > uint64(len(b)-4) {
+			return false
+		}
+		b = b[4+l:]
+		n++
+	}
+	return n >= 2
+}
+
+// wireString reads the first SSH wire-format string (uint32 length and
+// bytes) of b.
+func wireString(b []byte) (string, bool) {
+	if len(b) < 4 {
+		return "", false
+	}
+	n := binary.BigEndian.Uint32(b)
+	if uint64(n) > uint64(len(b)-4) {
+		return "", false
+	}
+	return string(b[4 : 4+n]), true
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -93,3 +93,24 @@ func TestTallylog(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, res.Text(), "clear root's 5 failed logins")
 }
+
+// TestParseKeys checks what reset-access accepts as a key file: a paste
+// that sshd would read but that is truncated or of another type is refused
+// before anything is planned.
+func TestParseKeys(t *testing.T) {
+	const ed = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKoPC1glVz8U4T82j72qUz7KgaDpbTgBCwPLg6iH8jRS"
+	keys, err := parseKeys([]byte("# mine\n" + ed + " op@helper\n" + `from="10.0.0.1" ` + ed + "\n"))
+	require.NoError(t, err)
+	assert.Len(t, keys, 2)
+	for in, why := range map[string]string{
+		"ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIKoPC1glVz8U4T82j72qUz7KgaDpbTgBCwPLg6iH8jRS": "not a ssh-rsa key",
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKoP":                                     "not a ssh-ed25519 key",
+		"ssh-ed25519 not*base64":                                                       "not base64",
+		"no-pty":                                                                       "line 1: not a public key",
+		"# only a comment\n":                                                           "no public key",
+		"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n": "private key",
+	} {
+		_, err := parseKeys([]byte(in))
+		assert.ErrorContains(t, err, why, in)
+	}
+}

@@ -1,160 +1,155 @@
 // Package authkeys parses OpenSSH authorized_keys files (sshd(8),
-// "AUTHORIZED_KEYS FILE FORMAT") and public key files (id_ed25519.pub):
-// one key a line, "[options] keytype base64-blob [comment]", blank lines
-// and lines starting with '#' ignored. A key is checked the way sshd reads
-// it: the blob must be base64 whose first field (an SSH wire string) names
-// the same key type, so that a truncated or mistyped paste is caught here
-// rather than by a login that fails later.
+// "AUTHORIZED_KEYS FILE FORMAT"): one key per line, with optional
+// comma-separated options before the key type (quoted values may hold
+// commas and spaces), and a comment after the key. It never fails: a line
+// sshd would skip is kept as a bad line, and every line keeps its number
+// so that a fix can comment out one key.
 package authkeys
 
 import (
-	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
-	"errors"
-	"fmt"
 	"strings"
 )
 
-// Key is one line of the file.
+// Key is one key line.
 type Key struct {
-	Line int // 1-based
-	Raw  string
-	// Options is the options field as written ("" when none).
-	Options string
+	Line    int
+	Raw     string
+	Options []Option
 	Type    string
-	// Blob is the base64 text of the key; Comment is what follows it.
-	Blob    string
+	Blob    string // the base64 key
 	Comment string
-	// Err says why a line that is not blank or a comment is not a key
-	// sshd would accept.
-	Err error
 }
 
-// Same reports whether two keys are the same public key (type and blob),
-// whatever their options and comments.
-func (k Key) Same(o Key) bool { return k.Type == o.Type && k.Blob == o.Blob }
-
-// Types are the key types OpenSSH accepts in authorized_keys.
-var Types = map[string]bool{
-	"ssh-rsa": true, "ssh-dss": true, "ssh-ed25519": true,
-	"ecdsa-sha2-nistp256": true, "ecdsa-sha2-nistp384": true, "ecdsa-sha2-nistp521": true,
-	"sk-ecdsa-sha2-nistp256@openssh.com": true, "sk-ssh-ed25519@openssh.com": true,
-	"ssh-rsa-cert-v01@openssh.com": true, "ssh-dss-cert-v01@openssh.com": true, "ssh-ed25519-cert-v01@openssh.com": true,
-	"ecdsa-sha2-nistp256-cert-v01@openssh.com": true, "ecdsa-sha2-nistp384-cert-v01@openssh.com": true,
-	"ecdsa-sha2-nistp521-cert-v01@openssh.com": true, "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com": true,
-	"sk-ssh-ed25519-cert-v01@openssh.com": true,
+// Option is one option: command="…", no-pty, from="…", ….
+type Option struct {
+	Name  string
+	Value string // unquoted; "" for a flag
 }
 
-// maxLine is sshd's limit on an authorized_keys line (SSH_MAX_PUBKEY_BYTES
-// is 16 KiB; a line holding options too is allowed a little more).
-const maxLine = 32 << 10
+// File is a parsed authorized_keys file.
+type File struct {
+	Keys []Key
+	// Bad are lines that are neither keys, comments nor blank.
+	Bad []int
+}
 
-// Parse reads the content of an authorized_keys or .pub file. It never
-// fails: lines that are not keys carry their error.
-func Parse(data []byte) []Key {
-	var keys []Key
-	for i, raw := range strings.Split(string(data), "\n") {
-		line := strings.TrimRight(raw, "\r")
-		s := strings.TrimLeft(line, " \t")
+// Option returns the value of the named option (case-insensitive, as
+// sshd compares them) and whether the key has it.
+func (k Key) Option(name string) (string, bool) {
+	for _, o := range k.Options {
+		if strings.EqualFold(o.Name, name) {
+			return o.Value, true
+		}
+	}
+	return "", false
+}
+
+// Fingerprint is the key's SHA256 fingerprint as ssh-keygen -l prints it,
+// or "" when the key is not valid base64.
+func (k Key) Fingerprint() string {
+	b, err := base64.StdEncoding.DecodeString(k.Blob)
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	h := sha256.Sum256(b)
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(h[:])
+}
+
+// IsKeyType says whether s names a public key type sshd knows.
+func IsKeyType(s string) bool {
+	switch s {
+	case "ssh-rsa", "ssh-dss", "ssh-ed25519", "ssh-ed448", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+		"sk-ecdsa-sha2-nistp256@openssh.com", "sk-ssh-ed25519@openssh.com":
+		return true
+	}
+	return strings.HasSuffix(s, "-cert-v01@openssh.com")
+}
+
+// Parse parses authorized_keys content.
+func Parse(data []byte) *File {
+	f := &File{}
+	for i, raw := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		n := i + 1
+		s := strings.TrimLeft(strings.TrimRight(raw, "\r"), " \t")
 		if s == "" || s[0] == '#' {
 			continue
 		}
-		k := Key{Line: i + 1, Raw: line}
-		if len(line) > maxLine {
-			k.Err = fmt.Errorf("line is %d bytes long, more than sshd reads", len(line))
-			keys = append(keys, k)
+		k, ok := parseLine(s)
+		if !ok {
+			f.Bad = append(f.Bad, n)
 			continue
 		}
-		parseKey(&k, s)
-		keys = append(keys, k)
+		k.Line, k.Raw = n, raw
+		f.Keys = append(f.Keys, k)
 	}
-	return keys
+	return f
 }
 
-func parseKey(k *Key, s string) {
-	first, rest := cutField(s)
-	if !Types[first] {
-		// Not a key type: the first field is options, which may hold
-		// quoted blanks.
-		opts, after, err := cutOptions(s)
-		if err != nil {
-			k.Err = err
-			return
+func parseLine(s string) (Key, bool) {
+	var k Key
+	typ, rest := field(s)
+	if !IsKeyType(typ) {
+		// Options first: up to the first unquoted blank.
+		opts, after, ok := splitOptions(s)
+		if !ok {
+			return k, false
 		}
 		k.Options = opts
-		first, rest = cutField(strings.TrimLeft(after, " \t"))
-		if !Types[first] {
-			if first == "" {
-				k.Err = errors.New("no key after the options")
-			} else {
-				k.Err = fmt.Errorf("unknown key type %q", first)
-			}
+		typ, rest = field(after)
+		if !IsKeyType(typ) {
+			return k, false
+		}
+	}
+	k.Type = typ
+	k.Blob, rest = field(rest)
+	if k.Blob == "" {
+		return k, false
+	}
+	k.Comment = strings.TrimSpace(rest)
+	return k, true
+}
+
+func field(s string) (string, string) {
+	s = strings.TrimLeft(s, " \t")
+	if i := strings.IndexAny(s, " \t"); i >= 0 {
+		return s[:i], s[i:]
+	}
+	return s, ""
+}
+
+// splitOptions reads options up to the first blank outside quotes.
+func splitOptions(s string) ([]Option, string, bool) {
+	var opts []Option
+	var cur strings.Builder
+	inQuote := false
+	i := 0
+	flush := func() {
+		t := cur.String()
+		cur.Reset()
+		if t == "" {
 			return
 		}
+		name, value, _ := strings.Cut(t, "=")
+		opts = append(opts, Option{Name: name, Value: value})
 	}
-	k.Type = first
-	blob, comment := cutField(strings.TrimLeft(rest, " \t"))
-	k.Blob, k.Comment = blob, strings.TrimSpace(comment)
-	if blob == "" {
-		k.Err = errors.New("no key data after the key type")
-		return
-	}
-	raw, err := base64.StdEncoding.DecodeString(blob)
-	if err != nil {
-		k.Err = fmt.Errorf("key data is not base64: %v", err)
-		return
-	}
-	name, ok := wireString(raw)
-	if !ok || name != k.Type {
-		k.Err = fmt.Errorf("key data is not a %s key (truncated or mistyped)", k.Type)
-	}
-}
-
-// wireString reads the first SSH wire-format string (uint32 length and
-// bytes) of b.
-func wireString(b []byte) (string, bool) {
-	if len(b) < 4 {
-		return "", false
-	}
-	n := binary.BigEndian.Uint32(b)
-	if uint64(n) > uint64(len(b)-4) {
-		return "", false
-	}
-	return string(b[4 : 4+n]), true
-}
-
-func cutField(s string) (string, string) {
-	i := strings.IndexAny(s, " \t")
-	if i < 0 {
-		return s, ""
-	}
-	return s[:i], s[i:]
-}
-
-// cutOptions splits off the options field: it ends at the first blank
-// outside double quotes, and a backslash escapes a quote inside them.
-func cutOptions(s string) (string, string, error) {
-	quoted := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && quoted && i+1 < len(s) && s[i+1] == '"':
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && inQuote && i+1 < len(s) && s[i+1] == '"':
+			cur.WriteByte('"')
 			i++
 		case c == '"':
-			quoted = !quoted
-		case !quoted && (c == ' ' || c == '\t'):
-			return s[:i], s[i:], nil
+			inQuote = !inQuote
+		case c == ',' && !inQuote:
+			flush()
+		case (c == ' ' || c == '\t') && !inQuote:
+			flush()
+			return opts, s[i:], true
+		default:
+			cur.WriteByte(c)
 		}
 	}
-	if quoted {
-		return "", "", errors.New("unbalanced quotes in the options")
-	}
-	return s, "", nil
-}
-
-// IsPrivateKey reports whether data looks like a private key (PEM or
-// OpenSSH format): handing one to a tool that writes authorized_keys is a
-// mistake worth a clear error.
-func IsPrivateKey(data []byte) bool {
-	return bytes.Contains(data, []byte("PRIVATE KEY-----"))
+	return nil, "", false
 }
