@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rescue/actions/console"
 	"rescue/facts"
 	"rescue/repair"
 	"rescue/report"
@@ -112,4 +113,21 @@ func writeActions(w io.Writer, acts []report.Action) {
 			fmt.Fprintf(w, "# %s: note: %s\n", act.Name, n)
 		}
 	}
+}
+
+// fixActions plans the operator actions asked for by fix's flags
+// (--serial-console) and adds them to the candidates, after the fixes of
+// findings: a finding's fix of the same file is planned first, and the
+// action is skipped with "run rescue fix again" when they overlap.
+func fixActions(t *target, o *fixOptions, cands *[]repair.Candidate) ([]report.Action, error) {
+	var acts []report.Action
+	if o.serialConsole != "" {
+		r, err := console.Plan(t.root, console.Options{Port: o.serialConsole})
+		if err != nil {
+			return nil, usagef("--serial-console: %v", err)
+		}
+		*cands = append(*cands, repair.Candidate{Finding: console.Finding, Stage: repair.StageOther, Fix: r.Fix})
+		acts = append(acts, report.Action{Name: "serial-console", Changes: r.Changes, Notes: r.Notes})
+	}
+	return acts, nil
 }

@@ -27,6 +27,9 @@ type fixOptions struct {
 	journalDir     string
 	allowChroot    bool
 	clearImmutable bool
+	// serialConsole is the port --serial-console enables ("" when not
+	// asked).
+	serialConsole string
 }
 
 func (a *app) fixCommand() *cobra.Command {
@@ -68,6 +71,8 @@ Afterwards the target is scanned again and what remains is reported.
 	f.StringVar(&o.journalDir, "journal-dir", "", "keep the journal and backups in `DIR` on the helper instead of on the target")
 	f.BoolVar(&o.allowChroot, "allow-chroot", false, "allow fixes that run the target's own programs in a chroot (initramfs rebuilds)")
 	f.BoolVar(&o.clearImmutable, "clear-immutable", false, "lift chattr +i/+a from files the repair must change, and set it again afterwards")
+	f.StringVar(&o.serialConsole, "serial-console", "", "also enable the kernel console, a login prompt and GRUB's menu on the serial `PORT` (ttyS0 when given without a value)")
+	f.Lookup("serial-console").NoOptDefVal = "ttyS0"
 	f.BoolVar(&o.target.allowFsck, "allow-fsck", false, "for a DEVICE or IMAGE with --apply: check and repair damaged filesystems (e2fsck -p, xfs_repair) before mounting them; cannot be undone")
 	f.BoolVar(&o.target.allowZeroLog, "allow-fsck-zero-log", false, "with --allow-fsck: let xfs_repair -L zero an xfs log that cannot be replayed (loses its last changes)")
 	return cmd
@@ -122,11 +127,18 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	if err != nil {
 		return &usageError{err}
 	}
+	acts, err := fixActions(t, o, &cands)
+	if err != nil {
+		return err
+	}
 	plan := repair.NewPlan(cands, func(p string) ([]byte, error) { return t.root.ReadFileLimit(p, 1<<30) })
 	addRelabel(t, f, plan)
 
 	rep := &report.FixReport{Schema: report.FixSchema, Tool: a.tool(), Target: t.info, OS: f.OS(),
-		DryRun: !o.apply, Findings: res.Findings, Plan: plan}
+		DryRun: !o.apply, Findings: res.Findings, Actions: acts, Plan: plan}
+	if !o.json {
+		writeActions(a.stdout, acts)
+	}
 
 	if !o.apply {
 		rep.ExitCode = report.ExitOK

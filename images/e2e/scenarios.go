@@ -310,6 +310,29 @@ func Scenarios() []*Scenario {
 			Password: ResetPassword,
 		},
 		{
+			// The operator action that gives back the cloud's serial
+			// console: with no console on ttyS0, systemd starts no getty
+			// there and the serial console stays silent after GRUB;
+			// rescue fix --serial-console makes it a console with a login
+			// prompt again.
+			Name: "serial-console", Fault: "no console on the serial port; rescue fix --serial-console",
+			Break: func(r string, _ *images.DebianImage) error {
+				drop := regexp.MustCompile(` console=ttyS0[^ "]*`)
+				for _, p := range []string{"/boot/grub/grub.cfg", "/etc/default/grub"} {
+					if _, err := os.Stat(at(r, p)); p == "/etc/default/grub" && os.IsNotExist(err) {
+						continue
+					}
+					if err := editLines(r, p, drop, func(l string) string { return drop.ReplaceAllString(l, "") }); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			Broken: Expect{Class: boot.Timeout, Note: "GRUB's menu, then nothing: no login prompt on the serial console"},
+			Paths:  []string{"/boot/grub/grub.cfg", "/etc/default/grub"},
+			Action: []string{"fix", "--serial-console"},
+		},
+		{
 			Name: "min-free-kbytes", Fault: "vm.min_free_kbytes larger than RAM",
 			Break: func(r string, _ *images.DebianImage) error {
 				return appendTo(r, "/etc/sysctl.conf", "vm.min_free_kbytes = 2097152\n")

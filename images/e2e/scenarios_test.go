@@ -138,7 +138,7 @@ func TestResetAccessScenario(t *testing.T) {
 func TestLookup(t *testing.T) {
 	all, err := Lookup("all")
 	require.NoError(t, err)
-	assert.Len(t, all, 22)
+	assert.Len(t, all, 23)
 	ci, err := Lookup("ci")
 	require.NoError(t, err)
 	assert.NotEmpty(t, ci)
