@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rescue/actions/bootkernel"
 	"rescue/actions/console"
 	"rescue/facts"
 	"rescue/repair"
@@ -116,11 +117,26 @@ func writeActions(w io.Writer, acts []report.Action) {
 }
 
 // fixActions plans the operator actions asked for by fix's flags
-// (--serial-console) and adds them to the candidates, after the fixes of
+// (--boot-kernel, --boot-previous-kernel, --serial-console) and adds them to the candidates, after the fixes of
 // findings: a finding's fix of the same file is planned first, and the
 // action is skipped with "run rescue fix again" when they overlap.
-func fixActions(t *target, o *fixOptions, cands *[]repair.Candidate) ([]report.Action, error) {
+func fixActions(t *target, f *facts.Facts, o *fixOptions, cands *[]repair.Candidate) ([]report.Action, error) {
 	var acts []report.Action
+	if o.bootKernel != "" && o.bootPrevious {
+		return nil, usagef("give --boot-kernel VERSION or --boot-previous-kernel, not both")
+	}
+	if o.bootKernel != "" || o.bootPrevious {
+		l, err := f.Boot()
+		if err != nil {
+			return nil, err
+		}
+		r, err := bootkernel.Plan(t.root, l, bootkernel.Options{Version: o.bootKernel, Previous: o.bootPrevious})
+		if err != nil {
+			return nil, err
+		}
+		*cands = append(*cands, repair.Candidate{Finding: bootkernel.Finding, Stage: repair.StageBoot, Fix: r.Fix})
+		acts = append(acts, report.Action{Name: "boot-kernel", Changes: r.Changes, Notes: r.Notes})
+	}
 	if o.serialConsole != "" {
 		r, err := console.Plan(t.root, console.Options{Port: o.serialConsole})
 		if err != nil {

@@ -30,6 +30,9 @@ type fixOptions struct {
 	// serialConsole is the port --serial-console enables ("" when not
 	// asked).
 	serialConsole string
+	// bootKernel and bootPrevious choose the kernel GRUB boots.
+	bootKernel   string
+	bootPrevious bool
 }
 
 func (a *app) fixCommand() *cobra.Command {
@@ -73,6 +76,8 @@ Afterwards the target is scanned again and what remains is reported.
 	f.BoolVar(&o.clearImmutable, "clear-immutable", false, "lift chattr +i/+a from files the repair must change, and set it again afterwards")
 	f.StringVar(&o.serialConsole, "serial-console", "", "also enable the kernel console, a login prompt and GRUB's menu on the serial `PORT` (ttyS0 when given without a value)")
 	f.Lookup("serial-console").NoOptDefVal = "ttyS0"
+	f.StringVar(&o.bootKernel, "boot-kernel", "", "also make GRUB boot kernel `VERSION` by default (it must be installed and complete)")
+	f.BoolVar(&o.bootPrevious, "boot-previous-kernel", false, "also make GRUB boot the newest complete kernel before the newest installed one")
 	f.BoolVar(&o.target.allowFsck, "allow-fsck", false, "for a DEVICE or IMAGE with --apply: check and repair damaged filesystems (e2fsck -p, xfs_repair) before mounting them; cannot be undone")
 	f.BoolVar(&o.target.allowZeroLog, "allow-fsck-zero-log", false, "with --allow-fsck: let xfs_repair -L zero an xfs log that cannot be replayed (loses its last changes)")
 	return cmd
@@ -127,7 +132,7 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	if err != nil {
 		return &usageError{err}
 	}
-	acts, err := fixActions(t, o, &cands)
+	acts, err := fixActions(t, f, o, &cands)
 	if err != nil {
 		return err
 	}
