@@ -381,7 +381,12 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	if err := copySparse(ctx, s.Base.Path, img); err != nil {
 		return errorf("%v", err)
 	}
-	if err := s.mounted(ctx, img, work, func(dir string) error { return sc.Break(dir, s.Base) }); err != nil {
+	if err := s.mounted(ctx, img, work, func(dir string) error {
+		if sc.Break == nil {
+			return nil // an action on a healthy machine
+		}
+		return sc.Break(dir, s.Base)
+	}); err != nil {
 		return errorf("injecting the fault: %v", err)
 	}
 	// What the repair will touch, from a dry run, so that the broken
@@ -477,6 +482,10 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	row.booted(res)
 	if ok, why := Repaired().Met(res); !ok {
 		row.fail("repaired boot: %s", why)
+	} else if sc.RepairedCheck != nil {
+		if why := sc.RepairedCheck(res, s.Base); why != "" {
+			row.fail("repaired boot: %s", why)
+		}
 	}
 
 	// Undo must give back the broken files exactly.

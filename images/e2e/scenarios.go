@@ -85,6 +85,9 @@ type Scenario struct {
 	// Password, when set, is root's password on the repaired image: the
 	// repaired boot logs in with it.
 	Password string
+	// RepairedCheck, when set, judges the repaired boot further (which
+	// kernel it ran); "" when it is as the action meant.
+	RepairedCheck func(r *boot.Result, img *images.DebianImage) string
 }
 
 // healthy is the expectation of every repaired image.
@@ -333,6 +336,16 @@ func Scenarios() []*Scenario {
 			Action: []string{"fix", "--serial-console"},
 		},
 		{
+			// An operator action on a healthy machine (no fault): boot
+			// the kernel before the newest. The repaired boot must run
+			// it, as the kernel's banner on the serial console says.
+			Name: "boot-previous-kernel", Fault: "none; rescue fix --boot-previous-kernel", Static: true,
+			Broken:        Expect{Class: boot.LoggedIn, Note: "the healthy base image"},
+			Paths:         []string{"/boot/grub/grub.cfg"},
+			Action:        []string{"fix", "--boot-previous-kernel"},
+			RepairedCheck: bootedKernel(1),
+		},
+		{
 			Name: "min-free-kbytes", Fault: "vm.min_free_kbytes larger than RAM",
 			Break: func(r string, _ *images.DebianImage) error {
 				return appendTo(r, "/etc/sysctl.conf", "vm.min_free_kbytes = 2097152\n")
@@ -340,6 +353,25 @@ func Scenarios() []*Scenario {
 			Broken: Expect{Class: boot.KernelPanic, Note: "the machine has 1 GiB"},
 			Paths:  []string{"/etc/sysctl.conf", "/etc/sysctl.d/99-sysctl.conf"},
 		},
+	}
+}
+
+// bootedKernel checks that the boot ran the image's kernel number i
+// (newest first), from the kernel's banner in the serial log.
+func bootedKernel(i int) func(*boot.Result, *images.DebianImage) string {
+	return func(r *boot.Result, img *images.DebianImage) string {
+		if i >= len(img.Kernels) {
+			return fmt.Sprintf("the image has %d kernel(s): %v", len(img.Kernels), img.Kernels)
+		}
+		data, err := os.ReadFile(r.SerialLog)
+		if err != nil {
+			return fmt.Sprintf("reading the serial log: %v", err)
+		}
+		want := "Linux version " + img.Kernels[i] + " "
+		if !bytes.Contains(data, []byte(want)) {
+			return fmt.Sprintf("the serial log does not show %q", strings.TrimSpace(want))
+		}
+		return ""
 	}
 }
 
