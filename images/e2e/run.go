@@ -547,6 +547,9 @@ func (s *Suite) fixArgs(sc *Scenario, apply bool) []string {
 		return args
 	}
 	args := []string{"fix", "--json", "--memory", fmt.Sprintf("%dM", s.memoryMB()), "--packages", s.Base.Debs}
+	if sc.Mirror {
+		args = append(args[:len(args)-2], s.mirrorArgs(sc)...)
+	}
 	if apply {
 		args = append(args, "--apply")
 	}

@@ -88,6 +88,9 @@ type Scenario struct {
 	// RepairedCheck, when set, judges the repaired boot further (which
 	// kernel it ran); "" when it is as the action meant.
 	RepairedCheck func(r *boot.Result, img *images.DebianImage) string
+	// Mirror: the fix gets no --packages and fetches what it restores
+	// from a mirror the suite serves (mirror.go).
+	Mirror bool
 }
 
 // healthy is the expectation of every repaired image.
@@ -120,7 +123,7 @@ func sshDown(r *boot.Result) string {
 
 // Scenarios returns the seed's faults, in the seed's order.
 func Scenarios() []*Scenario {
-	return []*Scenario{
+	return append([]*Scenario{
 		{
 			Name: "fstab-root-uuid", Fault: "fstab root UUID wrong", CI: true,
 			Break: func(r string, img *images.DebianImage) error {
@@ -353,7 +356,7 @@ func Scenarios() []*Scenario {
 			Broken: Expect{Class: boot.KernelPanic, Note: "the machine has 1 GiB"},
 			Paths:  []string{"/etc/sysctl.conf", "/etc/sysctl.d/99-sysctl.conf"},
 		},
-	}
+	}, mirrorScenarios()...)
 }
 
 // bootedKernel checks that the boot ran the image's kernel number i

@@ -151,7 +151,7 @@ func TestBootedKernel(t *testing.T) {
 func TestLookup(t *testing.T) {
 	all, err := Lookup("all")
 	require.NoError(t, err)
-	assert.Len(t, all, 24)
+	assert.Len(t, all, 25)
 	ci, err := Lookup("ci")
 	require.NoError(t, err)
 	assert.NotEmpty(t, ci)
