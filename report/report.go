@@ -312,7 +312,10 @@ type FixReport struct {
 	OS       osrelease.Info   `json:"os"`
 	DryRun   bool             `json:"dry_run"`
 	Findings []checks.Finding `json:"findings"`
-	Plan     *repair.Plan     `json:"plan"`
+	// Actions are the operator actions asked for by name (reset-access,
+	// --serial-console, ...) whose changes are in the plan.
+	Actions []Action     `json:"actions,omitempty"`
+	Plan    *repair.Plan `json:"plan"`
 	// Result is the outcome of apply (absent in a dry run).
 	Result *repair.Result `json:"result,omitempty"`
 	// Remaining are the findings of the scan after the repair.
@@ -322,6 +325,14 @@ type FixReport struct {
 	FindingsLeft int    `json:"findings_left"`
 	Error        string `json:"error,omitempty"`
 	ExitCode     int    `json:"exit_code"`
+}
+
+// Action is an operator action's account of its part of the plan: what it
+// changes and why, and what it leaves in the way of a login or a boot.
+type Action struct {
+	Name    string   `json:"name"`
+	Changes []string `json:"changes,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
 }
 
 // WriteJSON writes the fix report.

@@ -6,9 +6,11 @@ package all
 import (
 	"rescue/checks"
 	"rescue/checks/accounts"
+	"rescue/checks/auditd"
 	"rescue/checks/backdoors"
 	"rescue/checks/cron"
 	"rescue/checks/dropped"
+	"rescue/checks/firewall"
 	"rescue/checks/fsstate"
 	"rescue/checks/fstab"
 	"rescue/checks/grub"
@@ -50,6 +52,7 @@ func Checks() []*checks.Check {
 		initramfs.Check,
 		sysdirs.Check,
 		fsstate.Check,
+		auditd.Check,
 		sysctl.Check,
 		selinux.Check,
 		perms.Check,
@@ -59,6 +62,7 @@ func Checks() []*checks.Check {
 		limits.Check,
 		sshd.Check,
 		network.Check,
+		firewall.Check,
 		rclocal.Check,
 		accounts.Check,
 		pam.Check,

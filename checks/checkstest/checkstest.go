@@ -692,3 +692,11 @@ func FuzzCheck(t *testing.T, check *checks.Check, files map[string][]byte) {
 		t.Fatalf("diff: %v", err)
 	}
 }
+
+// EqualTrees compares two snapshots and reports every path that differs
+// (mtimes of files too when mtime is set); harnesses outside this package
+// (the operator actions') use it.
+func EqualTrees(t testing.TB, what string, want, got map[string]Entry, mtime bool) bool {
+	t.Helper()
+	return compareSnap(t, what, want, got, mtime)
+}

@@ -12,6 +12,7 @@ import (
 	"rescue/parse/grubcfg"
 	"rescue/parse/grubenv"
 	"rescue/repair"
+	"rescue/sysroot"
 )
 
 // Check is the kernels check.
@@ -89,7 +90,7 @@ func (c *checker) defaults() {
 			c.reported[k.Version] = true
 		}
 		if alt := c.fallback(cfg, e); alt != nil {
-			f.AddFix(c.makeDefault(cfg, alt))
+			f.AddFix(MakeDefault(c.pass.Root, cfg, alt))
 			if !cfg.DefaultRef.FromEnv && cfg.Kind == boot.Grub2 {
 				f.Impact += fmt.Sprintf(". grub-mkconfig (update-grub, run by every kernel update) writes the default from /etc/default/grub (GRUB_DEFAULT=%s) again: repair or remove kernel %s before the next kernel update", c.l.DefaultValue("GRUB_DEFAULT"), e.Version)
 			}
@@ -142,7 +143,7 @@ func (c *checker) fallback(cfg *boot.Config, bad *boot.Entry) *boot.Entry {
 			if e.Version != k.Version || e.KernelPath != k.Path {
 				continue
 			}
-			if best == nil || (isRecovery(best) && !isRecovery(e)) {
+			if best == nil || (IsRecovery(best) && !IsRecovery(e)) {
 				best = e
 			}
 		}
@@ -153,7 +154,9 @@ func (c *checker) fallback(cfg *boot.Config, bad *boot.Entry) *boot.Entry {
 	return nil
 }
 
-func isRecovery(e *boot.Entry) bool {
+// IsRecovery reports whether an entry is a recovery or rescue one, which
+// is chosen only when nothing else boots its kernel.
+func IsRecovery(e *boot.Entry) bool {
 	t := strings.ToLower(e.Title)
 	return strings.Contains(t, "recovery") || strings.Contains(t, "rescue") || strings.Contains(t, "single")
 }
@@ -178,9 +181,11 @@ func menuPath(cfg *boot.Config, e *boot.Entry) string {
 	return e.MenuPath
 }
 
-// makeDefault plans making e the default entry of cfg, through whatever
-// picks the default there.
-func (c *checker) makeDefault(cfg *boot.Config, e *boot.Entry) (repair.Fix, error) {
+// MakeDefault plans making e the default entry of cfg, through whatever
+// picks the default there: grubenv's saved_entry, "set default=" in
+// grub.cfg, or GRUB Legacy's default=. The rescue fix --boot-kernel
+// action uses it too.
+func MakeDefault(root *sysroot.Root, cfg *boot.Config, e *boot.Entry) (repair.Fix, error) {
 	ref := cfg.DefaultRef
 	msg := fmt.Sprintf("Make %q (kernel %s) the default entry", e.Title, e.Version)
 	switch {
@@ -188,10 +193,10 @@ func (c *checker) makeDefault(cfg *boot.Config, e *boot.Entry) (repair.Fix, erro
 		idx := strconv.Itoa(e.TopIndex)
 		if ref.Word != nil {
 			data := grubcfg.Replace(cfg.Data, ref.Word.Start, ref.Word.End, idx)
-			return repair.NewFix(msg + " (default=" + idx + ")").Add(repair.WriteFile(c.pass.Root, cfg.Real, data)).Build()
+			return repair.NewFix(msg + " (default=" + idx + ")").Add(repair.WriteFile(root, cfg.Real, data)).Build()
 		}
 		data := append([]byte("default="+idx+"\n"), cfg.Data...)
-		return repair.NewFix(msg + " (default=" + idx + ")").Add(repair.WriteFile(c.pass.Root, cfg.Real, data)).Build()
+		return repair.NewFix(msg + " (default=" + idx + ")").Add(repair.WriteFile(root, cfg.Real, data)).Build()
 	case ref.FromEnv:
 		val := menuPath(cfg, e)
 		env := cfg.Env
@@ -209,19 +214,19 @@ func (c *checker) makeDefault(cfg *boot.Config, e *boot.Entry) (repair.Fix, erro
 		if err != nil {
 			return repair.Fix{}, err
 		}
-		op, oerr := repair.WriteFile(c.pass.Root, p, data)
+		op, oerr := repair.WriteFile(root, p, data)
 		if env == nil {
-			op, oerr = repair.CreateFile(c.pass.Root, p, data, 0o644, 0, 0)
+			op, oerr = repair.CreateFile(root, p, data, 0o644, 0, 0)
 		}
 		return repair.NewFix(msg+" (saved_entry in "+p+")").Add(op, oerr).Build()
 	case ref.Word != nil:
 		val := menuPath(cfg, e)
 		data := grubcfg.SetValue(cfg.Data, *ref.Word, ref.Name, val)
-		return repair.NewFix(msg + " (set default=\"" + val + "\" in " + cfg.Real + ")").Add(repair.WriteFile(c.pass.Root, cfg.Real, data)).Build()
+		return repair.NewFix(msg + " (set default=\"" + val + "\" in " + cfg.Real + ")").Add(repair.WriteFile(root, cfg.Real, data)).Build()
 	default:
 		val := menuPath(cfg, e)
 		data := append([]byte(fmt.Sprintf("set default=%q\n", val)), cfg.Data...)
-		return repair.NewFix(msg + " (set default in " + cfg.Real + ")").Add(repair.WriteFile(c.pass.Root, cfg.Real, data)).Build()
+		return repair.NewFix(msg + " (set default in " + cfg.Real + ")").Add(repair.WriteFile(root, cfg.Real, data)).Build()
 	}
 }
 

@@ -15,6 +15,14 @@ import (
 
 const interfacesFile = "/etc/network/interfaces"
 
+// ifupFile is an interfaces(5) file ifupdown reads (the main one and what
+// it sources).
+type ifupFile struct {
+	path string
+	f    *ifcfg.Interfaces
+	data string
+}
+
 // configured is an interface brought up at boot by some file.
 type configured struct {
 	name    string
@@ -32,11 +40,12 @@ func (c *checker) debian() {
 	}
 	ifup := c.ifupdown()
 	plan := c.netplan()
+	c.interfacesGateways()
 	var all []configured
 	all = append(all, ifup...)
 	all = append(all, plan...)
 	c.staleNames(all)
-	if len(ifup) > 0 && unitEnabled(c.pass.Root, "networking.service") && !c.usable("/usr/sbin/ifup") && !c.usable("/sbin/ifup") {
+	if len(ifup) > 0 && c.pass.Facts.UnitEnabled("networking.service") && !c.usable("/usr/sbin/ifup") && !c.usable("/sbin/ifup") {
 		f := checks.Finding{
 			Kind: "ifup-missing", Subject: "ifup", Severity: checks.Error, Path: "/usr/sbin/ifup",
 			Message: "ifup is missing or empty while networking.service brings up the interfaces of " + interfacesFile,
@@ -51,12 +60,7 @@ func (c *checker) debian() {
 // sources) bring up at boot: named on an auto or allow-hotplug line and
 // given an iface stanza.
 func (c *checker) ifupdown() []configured {
-	type parsed struct {
-		path string
-		f    *ifcfg.Interfaces
-		data string
-	}
-	var files []parsed
+	var files []ifupFile
 	seen := map[string]bool{}
 	var read func(p string, depth int)
 	read = func(p string, depth int) {
@@ -69,7 +73,7 @@ func (c *checker) ifupdown() []configured {
 			return
 		}
 		f := ifcfg.ParseInterfaces(data)
-		files = append(files, parsed{p, f, string(data)})
+		files = append(files, ifupFile{p, f, string(data)})
 		for _, s := range f.Sources {
 			if !strings.HasPrefix(s, "/") {
 				s = path.Join(path.Dir(p), s)
@@ -96,6 +100,7 @@ func (c *checker) ifupdown() []configured {
 		}
 	}
 	read(interfacesFile, 0)
+	c.ifup = files
 	stanza := map[string]bool{}
 	for _, p := range files {
 		for _, s := range p.f.Stanzas {

@@ -15,6 +15,17 @@ on, so it reasons from the files themselves and says how sure it is:
     device that really has the gateway (DHCP or GATEWAY= in its ifcfg
     file) gets none and the machine is unreachable from other networks.
     Fix: comment out GATEWAYDEV.
+  - GATEWAY in /etc/sysconfig/network with GATEWAYDEV naming a device whose
+    static network (IPADDR with PREFIX or NETMASK, IPADDRn) does not hold
+    the gateway, while another device's does (the seed's own layout): the
+    scripts run "ip route add default via GATEWAY dev GATEWAYDEV", which
+    the kernel refuses ("Nexthop has invalid gateway"). Fix: name the
+    device the gateway is on (or comment out GATEWAYDEV). The same for
+    GATEWAY= in an ifcfg file that is not on that device's network, and
+    for a "gateway" line of an /etc/network/interfaces stanza (ifup runs
+    the same command): fix, move the line to the device the gateway is
+    on. Reported only when another device's network holds the gateway: a
+    /32 address with an on-link gateway is a valid design.
   - ifcfg-* files (and /etc/network/interfaces stanzas, netplan ethernets)
     for interface names that will not exist: with net.ifnames=0 on the
     kernel command line (as cloud images set) or on CentOS 6 the NICs are

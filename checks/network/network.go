@@ -35,6 +35,7 @@ func run(pass *checks.Pass) error {
 	c.cloudInit = cloudInitManagesNetwork(pass.Root)
 	c.loadIfcfg()
 	c.gatewayDev()
+	c.ifcfgGateways()
 	c.staleIfcfg()
 	c.persistentRules()
 	c.networkScripts()
@@ -51,6 +52,7 @@ type checker struct {
 	classicWhy string
 	cloudInit  bool
 	ifaces     []*iface
+	ifup       []ifupFile // set by ifupdown on Debian
 }
 
 // iface is one ifcfg file.
@@ -156,6 +158,9 @@ func (c *checker) gatewayDev() {
 		if i.route != "" && i.dev != v.Value {
 			routers = append(routers, fmt.Sprintf("%s (%s, %s)", i.dev, i.route, i.path))
 		}
+	}
+	if c.gatewaySubnet(data, v) {
+		return
 	}
 	target := c.ifaceFor(v.Value)
 	var problem string
@@ -288,7 +293,7 @@ func (c *checker) networkScripts() {
 	if c.os.Family != osrelease.RHEL || len(c.ifaces) == 0 {
 		return
 	}
-	if nmEnabled(c.pass.Root) || !c.enabledInitScript("network") {
+	if nmEnabled(c.pass.Facts, c.pass.Root) || !c.enabledInitScript("network") {
 		return
 	}
 	for _, p := range []string{"/usr/sbin/ifup", "/usr/sbin/ifdown", path.Join(scriptsDir, "ifup-eth"), path.Join(scriptsDir, "ifdown-eth")} {
@@ -333,19 +338,8 @@ func (c *checker) enabledInitScript(name string) bool {
 	return false
 }
 
-// unitEnabled reports whether a systemd unit is enabled in one of the
-// usual targets: the symlink systemctl enable makes is there.
-func unitEnabled(root *sysroot.Root, unit string) bool {
-	for _, t := range []string{"multi-user.target.wants", "network-online.target.wants", "graphical.target.wants", "network.target.wants"} {
-		if _, err := root.Lstat("/etc/systemd/system/" + t + "/" + unit); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
-func nmEnabled(root *sysroot.Root) bool {
-	if unitEnabled(root, "NetworkManager.service") {
+func nmEnabled(f *facts.Facts, root *sysroot.Root) bool {
+	if f.UnitEnabled("NetworkManager.service") {
 		return true
 	}
 	_, err := root.Lstat("/etc/systemd/system/dbus-org.freedesktop.NetworkManager.service")

@@ -47,7 +47,23 @@ that parses (login.rpmsave, common-auth.dpkg-old, ...). The line that locks
 root out is commented out with a "# disabled by rescue" marker, and the fix
 says that it removes an authentication rule. securetty gets its carriage
 returns stripped or its world-write bit removed; an empty one is restored
-from its package or backup. Nothing else is weakened.
+from its package or backup.
+
+A module that no installed package provides (the package database says
+so) is a leftover of a removed module, not a deleted file: there is
+nothing to restore, and every stack naming it fails. Its maintained
+successor takes its place where one is installed: pam_tally2 and
+pam_tally become pam_faillock with the same deny= and unlock_time= (a
+preauth line in place, an authfail line after pam_unix unless the stack
+jumps with [success=N], an account line), pam_cracklib becomes
+pam_pwquality (same options), EL4's pam_stack service=X becomes
+"include X". Otherwise the lines are commented out, and the fix says that
+this drops the rule they made; where the stack jumps, a "optional
+pam_permit.so" placeholder keeps the jump counts. A line is never taken
+out of an auth stack of login or sshd that would then check no password
+(no loadable pam_unix, pam_sss, pam_ldap, ...), and core Linux-PAM
+modules (pam_unix, pam_deny, ...) are never commented out. Nothing else
+is weakened.
 
 Before (/etc/pam.d/login):
 

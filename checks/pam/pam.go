@@ -444,6 +444,9 @@ func (c *checker) module(module string, uses []use) {
 			Evidence: evidence,
 		}
 		ldso.Restore(c.pass, &f, r.Path)
+		if len(f.Fixes) == 0 {
+			c.leftover(&f, module, uses)
+		}
 		c.pass.Report(f)
 	case ldso.Empty, ldso.Damaged:
 		r.Path = ldso.FileOf(c.pass.Root, r.Path)

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 
 	"rescue/checks"
+	"rescue/checks/bootargs"
 	"rescue/facts"
-	"rescue/parse/grubenv"
 	"rescue/parse/osrelease"
 	"rescue/repair"
 )
@@ -60,188 +59,10 @@ func parseConfig(data []byte) config {
 	return c
 }
 
-// cmdline is one kernel command line found in a boot loader file.
-type cmdline struct {
-	path string
-	line int
-	args []string
-}
-
-// bootArgs is what the kernel command lines say about SELinux, and how to
-// find them again in each file.
-type bootArgs struct {
-	lines []cmdline
-	// patterns maps each file to the expression matching its kernel
-	// lines and the group holding the arguments.
-	patterns map[string]linePattern
-}
-
-type linePattern struct {
-	re    *regexp.Regexp
-	group int
-}
-
-// files lists the files that hold kernel command lines, in reading order.
-func (b bootArgs) files() []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, l := range b.lines {
-		if !seen[l.path] {
-			seen[l.path] = true
-			out = append(out, l.path)
-		}
-	}
-	return out
-}
-
-// rewrite applies edit to every argument of every kernel line of the file
-// at p and returns the new content and the number of arguments changed. A
-// grubenv block is re-encoded at its own size (GRUB refuses a block of any
-// other size); other files change only the edited words.
-func (b bootArgs) rewrite(p string, data []byte, edit func(string) (string, bool)) ([]byte, int, error) {
-	if strings.HasSuffix(p, "/grubenv") {
-		env, err := grubenv.Parse(data)
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", p, err)
-		}
-		opts, ok := env.Get("kernelopts")
-		if !ok {
-			return data, 0, nil
-		}
-		args, n := editArgs(opts, edit)
-		if n == 0 {
-			return data, 0, nil
-		}
-		out, err := env.With("kernelopts", args).Encode()
-		return out, n, err
-	}
-	pat := b.patterns[p]
-	lines, nl := checks.Lines(data)
-	total := 0
-	for i, l := range lines {
-		m := pat.re.FindStringSubmatchIndex(l)
-		if m == nil {
-			continue
-		}
-		start, end := m[2*pat.group], m[2*pat.group+1]
-		args, n := editArgs(l[start:end], edit)
-		if n > 0 {
-			lines[i] = l[:start] + args + l[end:]
-			total += n
-		}
-	}
-	return checks.JoinLines(lines, nl), total, nil
-}
-
-// editArgs edits the whitespace-separated words of a command line; quotes
-// around a word (GRUB_CMDLINE_LINUX="… selinux=1") stay where they are. A
-// removed word takes one neighbouring space with it.
-func editArgs(s string, edit func(string) (string, bool)) (string, int) {
-	var out strings.Builder
-	n := 0
-	i := 0
-	for i < len(s) {
-		if s[i] == ' ' || s[i] == '\t' {
-			out.WriteByte(s[i])
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && s[j] != ' ' && s[j] != '\t' {
-			j++
-		}
-		word := s[i:j]
-		core := strings.Trim(word, `"'`)
-		lead := word[:strings.Index(word, core)]
-		trail := word[len(lead)+len(core):]
-		if core != "" {
-			if r, ok := edit(core); ok {
-				n++
-				if r == "" {
-					// Drop the word and one space: the one before it
-					// when there is one, else the one after it.
-					cur := out.String()
-					if strings.HasSuffix(cur, " ") || strings.HasSuffix(cur, "\t") {
-						out.Reset()
-						out.WriteString(cur[:len(cur)-1])
-					} else if j < len(s) && lead == "" {
-						j++
-					}
-					out.WriteString(lead + trail)
-				} else {
-					out.WriteString(lead + r + trail)
-				}
-				i = j
-				continue
-			}
-		}
-		out.WriteString(word)
-		i = j
-	}
-	return out.String(), n
-}
-
-func (b bootArgs) has(arg string) []cmdline {
-	var out []cmdline
-	for _, l := range b.lines {
-		for _, a := range l.args {
-			if a == arg {
-				out = append(out, l)
-				break
-			}
-		}
-	}
-	return out
-}
-
-var grubKernelLine = regexp.MustCompile(`^\s*(linux|linux16|linuxefi|kernel)\s+(.*)$`)
-var defaultGrubLine = regexp.MustCompile(`^\s*(GRUB_CMDLINE_LINUX(_DEFAULT)?)=(.*)$`)
-var kerneloptsLine = regexp.MustCompile(`^kernelopts=(.*)$`)
-var blsOptionsLine = regexp.MustCompile(`^\s*options\s+(.*)$`)
-
-// readBootArgs collects kernel command lines from the boot loader files.
-func readBootArgs(pass *checks.Pass) bootArgs {
-	b := bootArgs{patterns: map[string]linePattern{}}
-	add := func(p string, re *regexp.Regexp, group int) {
-		b.patterns[p] = linePattern{re, group}
-		data, err := pass.Root.ReadFileLimit(p, 8<<20)
-		if err != nil {
-			return
-		}
-		lines, _ := checks.Lines(data)
-		for i, l := range lines {
-			m := re.FindStringSubmatch(l)
-			if m == nil {
-				continue
-			}
-			args := strings.Fields(strings.Trim(m[group], `"'`))
-			b.lines = append(b.lines, cmdline{path: p, line: i + 1, args: args})
-		}
-	}
-	for _, p := range []string{"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub/menu.lst", "/boot/grub/grub.conf"} {
-		add(p, grubKernelLine, 2)
-	}
-	if efi, err := pass.Root.Glob("/boot/efi/EFI/*/grub.cfg"); err == nil {
-		for _, p := range efi {
-			add(p, grubKernelLine, 2)
-		}
-	}
-	if bls, err := pass.Root.Glob("/boot/loader/entries/*.conf"); err == nil {
-		for _, p := range bls {
-			add(p, blsOptionsLine, 1)
-		}
-	}
-	for _, p := range []string{"/boot/grub2/grubenv", "/boot/grub/grubenv"} {
-		add(p, kerneloptsLine, 1)
-	}
-	add("/etc/default/grub", defaultGrubLine, 3)
-	return b
-}
-
 type checker struct {
 	pass   *checks.Pass
 	cfg    config
-	boot   bootArgs
+	boot   *bootargs.Set
 	family osrelease.Family
 }
 
@@ -253,21 +74,21 @@ func run(pass *checks.Pass) error {
 	if err != nil {
 		return err
 	}
-	c := &checker{pass: pass, cfg: parseConfig(data), boot: readBootArgs(pass), family: pass.Facts.OS().Family}
+	c := &checker{pass: pass, cfg: parseConfig(data), boot: bootargs.Read(pass.Root), family: pass.Facts.OS().Family}
 	c.checkConfig()
 	return nil
 }
 
 // active reports whether the kernel will run SELinux at all.
 func (c *checker) active() (bool, string) {
-	if l := c.boot.has("selinux=0"); len(l) > 0 {
-		return false, fmt.Sprintf("selinux=0 on the kernel command line (%s:%d)", l[0].path, l[0].line)
+	if l := c.boot.Has("selinux=0"); len(l) > 0 {
+		return false, fmt.Sprintf("selinux=0 on the kernel command line (%s:%d)", l[0].Path, l[0].Line)
 	}
 	if c.family == osrelease.RHEL || (c.family == osrelease.Unknown && c.pass.Root.Exists("/etc/redhat-release")) {
 		return true, "EL kernels enable SELinux unless selinux=0"
 	}
-	if l := c.boot.has("selinux=1"); len(l) > 0 {
-		return true, fmt.Sprintf("selinux=1 on the kernel command line (%s:%d)", l[0].path, l[0].line)
+	if l := c.boot.Has("selinux=1"); len(l) > 0 {
+		return true, fmt.Sprintf("selinux=1 on the kernel command line (%s:%d)", l[0].Path, l[0].Line)
 	}
 	return false, "this kernel family needs selinux=1 on the command line"
 }
@@ -315,10 +136,10 @@ func (c *checker) checkConfig() {
 	active, why := c.active()
 	enforcing := cfg.mode == "enforcing"
 	enforceWhy := fmt.Sprintf("SELINUX=%s in %s", cfg.mode, configPath)
-	if l := c.boot.has("enforcing=1"); len(l) > 0 {
-		enforcing, enforceWhy = true, fmt.Sprintf("enforcing=1 on the kernel command line (%s:%d)", l[0].path, l[0].line)
-	} else if l := c.boot.has("enforcing=0"); len(l) > 0 {
-		enforcing, enforceWhy = false, fmt.Sprintf("enforcing=0 on the kernel command line (%s:%d)", l[0].path, l[0].line)
+	if l := c.boot.Has("enforcing=1"); len(l) > 0 {
+		enforcing, enforceWhy = true, fmt.Sprintf("enforcing=1 on the kernel command line (%s:%d)", l[0].Path, l[0].Line)
+	} else if l := c.boot.Has("enforcing=0"); len(l) > 0 {
+		enforcing, enforceWhy = false, fmt.Sprintf("enforcing=0 on the kernel command line (%s:%d)", l[0].Path, l[0].Line)
 	}
 	if !active || cfg.mode == "disabled" {
 		return
@@ -394,12 +215,12 @@ func (c *checker) setMode(mode string, drop []string, swap map[string]string, re
 		return arg, false
 	}
 	var changed []string
-	for _, p := range c.boot.files() {
+	for _, p := range c.boot.Files() {
 		data, err := c.pass.Root.ReadFileLimit(p, 8<<20)
 		if err != nil {
 			return repair.Fix{}, err
 		}
-		out, n, err := c.boot.rewrite(p, data, edit)
+		out, n, err := c.boot.Rewrite(p, data, edit)
 		if err != nil {
 			return repair.Fix{}, err
 		}

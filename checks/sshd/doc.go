@@ -20,10 +20,20 @@ the binary, "OpenSSH_7.4"), the check reports what "sshd -t" would:
     criteria, and global-only keywords inside a Match block.
 
 Fix: the line is commented out with the rescue marker, except for lines
-that decide who may log in and how (PermitRootLogin, PasswordAuthentication,
-AllowUsers, AuthenticationMethods, ...) and Include lines: commenting
-those out would silently change the access policy, so they are reported
-for the operator to correct.
+that decide who may log in and how and Include lines: commenting those out
+would silently change the access policy. A bad line of a yes/no or choice
+access keyword (PermitRootLogin, PasswordAuthentication,
+PermitEmptyPasswords, KbdInteractiveAuthentication, HostbasedAuthentication,
+IgnoreRhosts, StrictModes, PubkeyAuthentication, UsePAM,
+AllowTcpForwarding) gets its most restrictive valid value in its place
+(PermitRootLogin no, PasswordAuthentication no; PubkeyAuthentication and
+UsePAM yes, since keys and PAM's account rules are the safer way in), with
+the other values as alternatives: sshd starts again and allows nothing the
+line could have meant to forbid. prohibit-password on an sshd older than
+7.0 becomes without-password, the same setting under its old name. Lines
+where no value can be chosen without guessing (AllowUsers and the other
+lists, AuthenticationMethods, key sources, Include) are reported for the
+operator to correct.
 
 Include loops: a file that includes itself, directly or through others,
 makes sshd follow the loop to its limit of 16 levels and exit ("Too many

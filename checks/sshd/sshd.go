@@ -193,7 +193,7 @@ func (c *checker) syntax() {
 		case d.Key == "include":
 			f.NoFix = "commenting out the Include would drop the settings of the included files; move them into sshd_config by hand"
 		case policyKeys[d.Key]:
-			f.NoFix = fmt.Sprintf("%s decides who may log in and how; commenting it out would change that policy, so correct the line by hand", d.Keyword)
+			c.safeFixes(&f, d)
 		default:
 			data := c.read(d.Path)
 			f.AddFix(checks.CommentOut(c.pass.Root, d.Path, data, d.Line, why,

@@ -23,7 +23,18 @@ check follows that order and judges the value each key ends up with:
   - vm.overcommit_memory = 2 with vm.overcommit_ratio (or
     vm.overcommit_kbytes) that leaves too little: every allocation past the
     commit limit fails, so fork fails and sshd and login cannot start a
-    session.
+    session. The limit is computed as the kernel does and shown: the
+    ratio of the RAM huge pages do not take (--memory), or
+    overcommit_kbytes, plus the swap fstab turns on (a swap file's size is
+    read; a swap partition's is not known, which lowers an error to a
+    warning). Below 512 MiB: an error.
+  - fs.file-max below 4096 (an error: a boot alone opens more, and past it
+    every process but root's gets "Too many open files in system"), below
+    65536 a warning; kernel.threads-max below 512 (an error: fork fails
+    for everyone), below 4096 a warning; fs.nr_open below 1024 (a
+    warning: services' open-file limits are cut to it, and the limits
+    check judges limits.conf against it). With --memory the finding shows
+    the kernel's own default for that RAM.
   - vm.panic_on_oom = 1 or 2: an out-of-memory situation panics the kernel
     instead of killing one process.
   - kernel.pid_max below 4096 (below 1024: an error): fork fails once that

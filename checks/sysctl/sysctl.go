@@ -17,7 +17,7 @@ import (
 var Check = &checks.Check{
 	Name:     "sysctl",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.Memory},
+	Requires: []facts.Fact{facts.Memory, facts.Fstab},
 	Run:      run,
 }
 
@@ -44,6 +44,9 @@ func run(pass *checks.Pass) error {
 	c.overcommit()
 	c.panicOnOOM()
 	c.pidMax()
+	c.fileMax()
+	c.threadsMax()
+	c.nrOpen()
 	c.twRecycle()
 	return nil
 }
@@ -101,7 +104,10 @@ func (c *checker) judge(key string, bad func(v string) verdict) {
 }
 
 func kindOf(key string) string {
-	return strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(key, "vm."), "kernel."), "net.ipv4."), "_", "-")
+	for _, p := range []string{"vm.", "kernel.", "net.ipv4.", "fs."} {
+		key = strings.TrimPrefix(key, p)
+	}
+	return strings.ReplaceAll(key, "_", "-")
 }
 
 // commentOut plans one fix that comments out every given line, grouped by
@@ -212,8 +218,11 @@ func (c *checker) hugepages() {
 }
 
 // overcommit judges vm.overcommit_memory = 2 together with the commit limit
-// it implies: overcommit_kbytes when set, else overcommit_ratio percent of
-// RAM (default 50), plus swap, which is not counted here.
+// it implies, as the kernel computes it: vm.overcommit_kbytes when set,
+// else vm.overcommit_ratio percent (default 50) of the RAM that huge pages
+// do not take, plus swap. Swap is what /etc/fstab turns on: a swap file's
+// size is read from the target; a swap partition's size is not known, so
+// a limit that may be saved by it is only a warning.
 func (c *checker) overcommit() {
 	ratio, kbytes := int64(50), int64(0)
 	ratioNote := "vm.overcommit_ratio is not set (50)"
@@ -229,23 +238,44 @@ func (c *checker) overcommit() {
 			ratioNote = fmt.Sprintf("vm.overcommit_kbytes = %d (%s:%d)", n, e.Path, e.Line)
 		}
 	}
+	var huge int64
+	if e, ok := c.set.Value("vm.nr_hugepages"); ok {
+		if n, ok := parseInt(e.Value); ok && n > 0 {
+			huge = n * hugePage
+		}
+	}
+	swap, swapNote, swapUnknown := c.swap()
 	c.judge("vm.overcommit_memory", func(val string) verdict {
 		n, ok := parseInt(val)
 		if !ok || n != 2 {
 			return verdict{}
 		}
 		v := verdict{why: "strict overcommit leaves too little memory to commit"}
-		limit := int64(-1)
+		limit, sum := int64(-1), ""
 		switch {
 		case kbytes > 0:
-			limit = kbytes * kib
+			limit = kbytes*kib + swap
+			sum = fmt.Sprintf("%s (overcommit_kbytes)", size(kbytes*kib))
 		case c.mem > 0:
-			limit = c.mem * ratio / 100
+			usable := max(c.mem-huge, 0)
+			limit = usable*ratio/100 + swap
+			sum = fmt.Sprintf("%s RAM", size(c.mem))
+			if huge > 0 {
+				sum = fmt.Sprintf("(%s RAM - %s huge pages)", size(c.mem), size(huge))
+			}
+			sum += fmt.Sprintf(" x %d%%", ratio)
 		}
+		if sum != "" {
+			sum += " + " + swapNote + " = " + size(limit)
+		}
+		low := limit >= 0 && limit < 512*mib || limit < 0 && kbytes == 0 && ratio <= 25 && swap == 0
 		switch {
-		case (limit >= 0 && limit < 512*mib) || (kbytes == 0 && ratio <= 25):
+		case low && !swapUnknown:
 			v.bad, v.severity = true, checks.Error
-			v.impact = "allocations beyond the commit limit fail, so fork and exec fail: sshd and login cannot start a session, and services fail to start"
+			v.impact = "a boot needs more than that: allocations beyond the commit limit fail, so fork and exec fail, sshd and login cannot start a session, and services fail to start"
+		case low:
+			v.bad, v.severity = true, checks.Warning
+			v.impact = "allocations beyond the commit limit fail; only the swap partitions, whose size rescue cannot see, may leave enough for a boot"
 		case kbytes == 0 && ratio < 50:
 			v.bad, v.severity = true, checks.Warning
 			v.impact = "allocations beyond the commit limit fail: larger services (databases, Java) fail to start or crash under load"
@@ -253,11 +283,48 @@ func (c *checker) overcommit() {
 			return verdict{}
 		}
 		v.message = fmt.Sprintf("vm.overcommit_memory = 2 (strict) with %s", ratioNote)
-		if limit >= 0 {
-			v.message += fmt.Sprintf(": processes may commit only %s in all, plus swap", size(limit))
+		if sum != "" {
+			v.message += ": the commit limit is " + sum
+		} else {
+			v.message += " (give --memory for the commit limit)"
 		}
 		return v
 	})
+}
+
+// swap returns the swap /etc/fstab turns on whose size can be read (swap
+// files in the target), a description, and whether some swap's size is
+// unknown (partitions).
+func (c *checker) swap() (int64, string, bool) {
+	tab, _ := c.pass.Facts.Fstab()
+	if tab == nil {
+		return 0, "no swap", false
+	}
+	var total int64
+	var parts []string
+	unknown := false
+	for _, l := range tab.Entries() {
+		e := l.Entry
+		if e.VfsType != "swap" || strings.Contains(","+e.Options+",", ",noauto,") {
+			continue
+		}
+		if strings.HasPrefix(e.Spec, "/") && !strings.HasPrefix(e.Spec, "/dev/") {
+			fi, err := c.pass.Root.Stat(e.Spec)
+			if err != nil || !fi.Mode().IsRegular() {
+				parts = append(parts, fmt.Sprintf("no swap from %s (missing)", e.Spec))
+				continue
+			}
+			total += fi.Size()
+			parts = append(parts, fmt.Sprintf("%s swap (%s)", size(fi.Size()), e.Spec))
+			continue
+		}
+		unknown = true
+		parts = append(parts, fmt.Sprintf("swap on %s (size unknown)", e.Spec))
+	}
+	if len(parts) == 0 {
+		return 0, "no swap", false
+	}
+	return total, strings.Join(parts, " + "), unknown
 }
 
 func (c *checker) panicOnOOM() {

@@ -67,6 +67,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.fixCommand(),
 		a.undoCommand(),
 		a.historyCommand(),
+		a.resetAccessCommand(),
 		a.checksCommand(),
 		a.explainCommand(),
 		a.genDocsCommand(),

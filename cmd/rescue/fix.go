@@ -30,6 +30,12 @@ type fixOptions struct {
 	journalDir     string
 	allowChroot    bool
 	clearImmutable bool
+	// serialConsole is the port --serial-console enables ("" when not
+	// asked).
+	serialConsole string
+	// bootKernel and bootPrevious choose the kernel GRUB boots.
+	bootKernel   string
+	bootPrevious bool
 	// Where restores get packages that --packages and the target's
 	// caches do not hold.
 	mirrors []string
@@ -90,6 +96,10 @@ the target's package database; the JSON plan lists the checks per file.
 	f.StringVar(&o.journalDir, "journal-dir", "", "keep the journal and backups in `DIR` on the helper instead of on the target")
 	f.BoolVar(&o.allowChroot, "allow-chroot", false, "allow fixes that run the target's own programs in a chroot (initramfs rebuilds)")
 	f.BoolVar(&o.clearImmutable, "clear-immutable", false, "lift chattr +i/+a from files the repair must change, and set it again afterwards (a fix that clears it for good says so)")
+	f.StringVar(&o.serialConsole, "serial-console", "", "also enable the kernel console, a login prompt and GRUB's menu on the serial `PORT` (ttyS0 when given without a value)")
+	f.Lookup("serial-console").NoOptDefVal = "ttyS0"
+	f.StringVar(&o.bootKernel, "boot-kernel", "", "also make GRUB boot kernel `VERSION` by default (it must be installed and complete)")
+	f.BoolVar(&o.bootPrevious, "boot-previous-kernel", false, "also make GRUB boot the newest complete kernel before the newest installed one")
 	f.StringArrayVar(&o.mirrors, "mirror", nil, "get the packages restores need from `URL` instead of the target's configured repositories (repeatable): an apt archive root (used with the target's suites), or an rpm-md repository ($releasever, $basearch expanded)")
 	f.StringVar(&o.cache, "cache", pkgrepo.DefaultCacheDir, "keep downloaded packages and repository metadata in `DIR` on the helper (never inside the target)")
 	f.BoolVar(&o.offline, "offline", false, "use no network: restore only from --packages, the target's own caches and what --cache holds")
@@ -156,11 +166,18 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	if err != nil {
 		return &usageError{err}
 	}
+	acts, err := fixActions(t, f, o, &cands)
+	if err != nil {
+		return err
+	}
 	plan := repair.NewPlan(cands, func(p string) ([]byte, error) { return t.root.ReadFileLimit(p, 1<<30) })
 	addRelabel(t, f, plan)
 
 	rep := &report.FixReport{Schema: report.FixSchema, Tool: a.tool(), Target: t.info, OS: f.OS(),
-		DryRun: !o.apply, Findings: res.Findings, Plan: plan}
+		DryRun: !o.apply, Findings: res.Findings, Actions: acts, Plan: plan}
+	if !o.json {
+		writeActions(a.stdout, acts)
+	}
 
 	if !o.apply {
 		rep.ExitCode = report.ExitOK

@@ -102,6 +102,30 @@ func judgeFix(id string, rep *fixReport, code, want int) []string {
 	return bad
 }
 
+// judgeAction checks an operator action applied with --apply: no error,
+// the exit code wanted, and every change it planned applied (applied
+// counts them).
+func judgeAction(rep *fixReport, code, want, applied int) []string {
+	var bad []string
+	if rep.Error != "" {
+		bad = append(bad, "rescue: "+rep.Error)
+	}
+	if code != want {
+		bad = append(bad, fmt.Sprintf("the action exited %d, want %d", code, want))
+	}
+	if applied == 0 {
+		bad = append(bad, "the action applied nothing")
+	}
+	if rep.Result != nil {
+		for _, it := range rep.Result.Items {
+			if it.Status != "applied" {
+				bad = append(bad, fmt.Sprintf("%s %s: %s", it.Finding, it.Status, it.Reason))
+			}
+		}
+	}
+	return bad
+}
+
 // judgeRescan checks the scan of the repaired image: the finding is gone
 // and the exit code is the one wanted.
 func judgeRescan(id string, rep *fixReport, code, want int) []string {

@@ -338,6 +338,12 @@ func (s *Suite) scanArgs() []string {
 // that gets a shell as root logs in as the ordinary user too; with ssh,
 // root and that user log in over SSH as well.
 func (s *Suite) bootImage(ctx context.Context, img *images.DebianImage, imgPath, log string, ssh bool) (*boot.Result, error) {
+	return s.bootImageAs(ctx, img, imgPath, log, ssh, "")
+}
+
+// bootImageAs is bootImage with root logging in with password ("": the
+// base image's), as after an action that set a new one.
+func (s *Suite) bootImageAs(ctx context.Context, img *images.DebianImage, imgPath, log string, ssh bool, password string) (*boot.Result, error) {
 	select {
 	case s.bootSem <- struct{}{}:
 	case <-ctx.Done():
@@ -347,6 +353,9 @@ func (s *Suite) bootImage(ctx context.Context, img *images.DebianImage, imgPath,
 	o := s.Env.Boot
 	o.Image, o.Snapshot, o.SerialLog, o.UEFI = imgPath, true, log, img.UEFI
 	o.User, o.Password = "root", images.RootPassword
+	if password != "" {
+		o.Password = password
+	}
 	o.Logins = []boot.Login{{User: images.LoginUser, Password: images.LoginPassword}}
 	if ssh {
 		o.SSH, o.SSHKey = []string{"root", images.LoginUser}, img.SSHKey
@@ -435,7 +444,12 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	if err := copySparse(ctx, s.Base.Path, img); err != nil {
 		return errorf("%v", err)
 	}
-	if err := s.mounted(ctx, img, work, func(dir string) error { return sc.Break(dir, s.Base) }); err != nil {
+	if err := s.mounted(ctx, img, work, func(dir string) error {
+		if sc.Break == nil {
+			return nil // an action on a healthy machine
+		}
+		return sc.Break(dir, s.Base)
+	}); err != nil {
 		return errorf("injecting the fault: %v", err)
 	}
 	// rescue must find the fault: its own finding, on its own path. The
@@ -446,14 +460,20 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 		return rescueFailed(err)
 	}
 	row.Findings = plan.ids()
-	id, why := findingOf(sc, plan)
-	if id == "" {
-		row.fail("%s", why)
-		return row
-	}
-	row.Finding = id
-	if code != 4 {
-		row.fail("rescue fix (the dry run) exited %d with findings, want 4", code)
+	// An operator action (sc.Action) repairs no finding: its proof is
+	// the action applied, a rescan without findings and the repaired
+	// boot that shows what it did (RepairedCheck, Password).
+	id := ""
+	if sc.Action == nil {
+		var why string
+		if id, why = findingOf(sc, plan); id == "" {
+			row.fail("%s", why)
+			return row
+		}
+		row.Finding = id
+		if code != 4 {
+			row.fail("rescue fix (the dry run) exited %d with findings, want 4", code)
+		}
 	}
 	touched := map[string]bool{}
 	for _, p := range plan.touched() {
@@ -496,7 +516,11 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 			}
 		}
 	}
-	if row.failAll(judgeFix(id, fix, code, row.FixExitWant)) && row.Applied == 0 {
+	judged := judgeFix(id, fix, code, row.FixExitWant)
+	if sc.Action != nil {
+		judged = judgeAction(fix, code, row.FixExitWant, row.Applied)
+	}
+	if row.failAll(judged) && row.Applied == 0 {
 		return row
 	}
 	after, code, err := s.rescueJSON(ctx, s.Base, img, work, filepath.Join(out, "rescan.json"), s.scanArgs()...)
@@ -507,8 +531,9 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	row.Rescanned, row.Gone = true, !has(after, id)
 	row.failAll(judgeRescan(id, after, code, sc.scanExit()))
 
-	// The repaired image must boot healthy, every login answering.
-	res, err = s.bootImage(ctx, s.Base, img, filepath.Join(out, "repaired-serial.log"), sc.SSH)
+	// The repaired image must boot healthy, every login answering (root
+	// with the password an action set, if it set one).
+	res, err = s.bootImageAs(ctx, s.Base, img, filepath.Join(out, "repaired-serial.log"), sc.SSH, sc.Password)
 	if err != nil {
 		return errorf("booting the repaired image: %v", err)
 	}
@@ -518,6 +543,10 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 		row.fail("repaired boot: %s", why)
 	} else if sc.Repaired != nil {
 		if why := sc.Repaired(res); why != "" {
+			row.fail("repaired boot: %s", why)
+		}
+	} else if sc.RepairedCheck != nil {
+		if why := sc.RepairedCheck(res, s.Base); why != "" {
 			row.fail("repaired boot: %s", why)
 		}
 	}
@@ -575,6 +604,13 @@ func (s *Suite) mounted(ctx context.Context, img, work string, f func(dir string
 // memory, the root's packages for restoring files, and the scenario's own
 // flags.
 func (s *Suite) fixArgs(sc *Scenario, apply bool) []string {
+	if sc.Action != nil {
+		args := append(append([]string{}, sc.Action...), "--json")
+		if apply {
+			args = append(args, "--apply")
+		}
+		return args
+	}
 	args := []string{"fix", "--json", "--memory", fmt.Sprintf("%dM", s.memoryMB()), "--packages", s.Base.Debs}
 	if sc.Mirror {
 		args = append(args[:len(args)-2], s.mirrorArgs(sc)...)

@@ -26,6 +26,13 @@ import (
 	"rescue/images/boot"
 )
 
+// ResetPassword is the password the reset-access scenario sets, and
+// ResetHash its SHA-512 crypt hash (openssl passwd -6 -salt rescuee2e).
+const (
+	ResetPassword = "N3w-pass"
+	ResetHash     = "$6$rescuee2e$5ld7rAckdfPrGaT1Q/y/bUMpaX4639hWQqmavxxDunS/WKVT8SXuBTemsUkq94.ic09E0D6s6AjHkFgP18NgV0"
+)
+
 // BadUUID is the UUID the faults put where the real one belongs: no
 // filesystem has it.
 const BadUUID = "deadbeef-0000-4000-8000-000000000000"
@@ -129,6 +136,16 @@ type Scenario struct {
 	FixArgs []string
 	// CI marks the scenarios in the fixed subset `make e2e` runs.
 	CI bool
+	// Action, when set, is the rescue command line run instead of
+	// "fix" (an operator action such as reset-access); the scenario then
+	// needs no finding, only the action applied.
+	Action []string
+	// Password, when set, is root's password on the repaired image: the
+	// repaired boot logs in with it.
+	Password string
+	// RepairedCheck, when set, judges the repaired boot further (which
+	// kernel it ran); "" when it is as the action meant.
+	RepairedCheck func(r *boot.Result, img *images.DebianImage) string
 	// Mirror: the fix gets no --packages and fetches what it restores
 	// from a mirror the suite serves (mirror.go).
 	Mirror bool
@@ -440,6 +457,57 @@ func Scenarios() []*Scenario {
 			FixArgs: []string{"--allow-chroot"},
 		},
 		{
+			// The operator action the clouds call "reset password": root
+			// is locked ('!'), forced to change its password and past its
+			// expiry date, so the console refuses it; reset-access sets a
+			// new password, and the repaired image logs in with it.
+			Name: "reset-access-password", Fault: "root locked, password expired, account expired; rescue reset-access",
+			Break: func(r string, _ *images.DebianImage) error {
+				return editLines(r, "/etc/shadow", regexp.MustCompile(`^root:`), func(l string) string {
+					f := strings.Split(l, ":")
+					f[1], f[2], f[7] = "!"+f[1], "0", "1"
+					return strings.Join(f, ":")
+				})
+			},
+			Broken:   Expect{Class: boot.LoginRefused, Note: "Login incorrect (the password is locked)"},
+			Paths:    []string{"/etc/shadow"},
+			Action:   []string{"reset-access", "--user", "root", "--password-hash", ResetHash},
+			Password: ResetPassword,
+		},
+		{
+			// The operator action that gives back the cloud's serial
+			// console: with no console on ttyS0, systemd starts no getty
+			// there and the serial console stays silent after GRUB;
+			// rescue fix --serial-console makes it a console with a login
+			// prompt again.
+			Name: "serial-console", Fault: "no console on the serial port; rescue fix --serial-console",
+			Break: func(r string, _ *images.DebianImage) error {
+				drop := regexp.MustCompile(` console=ttyS0[^ "]*`)
+				for _, p := range []string{"/boot/grub/grub.cfg", "/etc/default/grub"} {
+					if _, err := os.Stat(at(r, p)); p == "/etc/default/grub" && os.IsNotExist(err) {
+						continue
+					}
+					if err := editLines(r, p, drop, func(l string) string { return drop.ReplaceAllString(l, "") }); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			Broken: Expect{Class: boot.Timeout, Note: "GRUB's menu, then nothing: no login prompt on the serial console"},
+			Paths:  []string{"/boot/grub/grub.cfg", "/etc/default/grub"},
+			Action: []string{"fix", "--serial-console"},
+		},
+		{
+			// An operator action on a healthy machine (no fault): boot
+			// the kernel before the newest. The repaired boot must run
+			// it, as the kernel's banner on the serial console says.
+			Name: "boot-previous-kernel", Fault: "none; rescue fix --boot-previous-kernel", Static: true,
+			Broken:        noSymptom("the healthy base image, booting its newest kernel", nil),
+			Paths:         []string{"/boot/grub/grub.cfg"},
+			Action:        []string{"fix", "--boot-previous-kernel"},
+			RepairedCheck: bootedKernel(1),
+		},
+		{
 			Name: "min-free-kbytes", Fault: "vm.min_free_kbytes larger than RAM",
 			Break: func(r string, _ *images.DebianImage) error {
 				return appendTo(r, "/etc/sysctl.conf", "vm.min_free_kbytes = 2097152\n")
@@ -449,6 +517,25 @@ func Scenarios() []*Scenario {
 			Finding: "sysctl/min-free-kbytes",
 		},
 	}, append(mirrorScenarios(), intrusionScenarios()...)...)
+}
+
+// bootedKernel checks that the boot ran the image's kernel number i
+// (newest first), from the kernel's banner in the serial log.
+func bootedKernel(i int) func(*boot.Result, *images.DebianImage) string {
+	return func(r *boot.Result, img *images.DebianImage) string {
+		if i >= len(img.Kernels) {
+			return fmt.Sprintf("the image has %d kernel(s): %v", len(img.Kernels), img.Kernels)
+		}
+		data, err := os.ReadFile(r.SerialLog)
+		if err != nil {
+			return fmt.Sprintf("reading the serial log: %v", err)
+		}
+		want := "Linux version " + img.Kernels[i] + " "
+		if !bytes.Contains(data, []byte(want)) {
+			return fmt.Sprintf("the serial log does not show %q", strings.TrimSpace(want))
+		}
+		return ""
+	}
 }
 
 // Lookup returns the named scenarios; "ci" names the CI subset, "all"

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"rescue/actions/access"
 	"rescue/images"
 	"rescue/images/boot"
 )
@@ -41,6 +42,7 @@ func fakeRoot(t *testing.T) (string, *images.DebianImage) {
 		"etc/security/limits.conf":                      "# /etc/security/limits.conf\n",
 		"etc/login.defs":                                "ERASECHAR\t0177\nKILLCHAR\t025\n",
 		"etc/passwd":                                    "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
+		"etc/shadow":                                    "root:$y$j9T$abc$def:20000:0:99999:7:::\ndaemon:*:20000:0:99999:7:::\n",
 		"boot/initrd.img-" + kNew:                       "initrd new",
 		"boot/initrd.img-" + kOld:                       "initrd old",
 		"etc/sysctl.conf":                               "# sysctl\n",
@@ -63,6 +65,9 @@ func fakeRoot(t *testing.T) (string, *images.DebianImage) {
 // scenario expects rescue to report (plus new directories).
 func TestFaultsLandWhereTheySay(t *testing.T) {
 	for _, sc := range Scenarios() {
+		if sc.Break == nil {
+			continue // an action on a healthy machine: no fault
+		}
 		t.Run(sc.Name, func(t *testing.T) {
 			root, img := fakeRoot(t)
 			all := map[string]bool{}
@@ -115,10 +120,33 @@ func TestFaultDetails(t *testing.T) {
 	assert.ErrorContains(t, sc[0].Break(t.TempDir(), one), "needs an older one")
 }
 
+// TestResetAccessScenario checks the reset-access scenario's credentials:
+// the hash is the password's, and the fault locks and expires root.
+func TestResetAccessScenario(t *testing.T) {
+	assert.Equal(t, ResetHash, access.SHA512Crypt(ResetPassword, "rescuee2e", 0))
+	root, img := fakeRoot(t)
+	sc, err := Lookup("reset-access-password")
+	require.NoError(t, err)
+	require.NoError(t, sc[0].Break(root, img))
+	shadow, err := os.ReadFile(filepath.Join(root, "etc/shadow"))
+	require.NoError(t, err)
+	assert.Equal(t, "root:!$y$j9T$abc$def:0:0:99999:7::1:\ndaemon:*:20000:0:99999:7:::\n", string(shadow))
+}
+
+func TestBootedKernel(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "serial.log")
+	require.NoError(t, os.WriteFile(log, []byte("[    0.000000] Linux version "+kOld+" (debian-kernel@lists.debian.org)\n"), 0o644))
+	img := &images.DebianImage{Kernels: []string{kNew, kOld}}
+	r := &boot.Result{SerialLog: log}
+	assert.Equal(t, "", bootedKernel(1)(r, img))
+	assert.Contains(t, bootedKernel(0)(r, img), "does not show")
+	assert.Contains(t, bootedKernel(2)(r, img), "has 2 kernel(s)")
+}
+
 func TestLookup(t *testing.T) {
 	all, err := Lookup("all")
 	require.NoError(t, err)
-	assert.Len(t, all, 23)
+	assert.Len(t, all, 26)
 	ci, err := Lookup("ci")
 	require.NoError(t, err)
 	assert.NotEmpty(t, ci)
@@ -128,7 +156,11 @@ func TestLookup(t *testing.T) {
 		assert.False(t, names[s.Name], "duplicate %s", s.Name)
 		names[s.Name] = true
 		assert.NotEmpty(t, s.Paths, s.Name)
-		assert.Regexp(t, `^[a-z0-9]+/[a-z0-9-]+$`, s.Finding, "%s: the finding rescue must report, check/kind", s.Name)
+		if s.Action == nil {
+			assert.Regexp(t, `^[a-z0-9]+/[a-z0-9-]+$`, s.Finding, "%s: the finding rescue must report, check/kind", s.Name)
+		} else {
+			assert.Empty(t, s.Finding, "%s: an action repairs no finding", s.Name)
+		}
 		if s.Static {
 			assert.Equal(t, boot.LoggedIn, s.Broken.Class, "%s: a static fault has no symptom", s.Name)
 			ok, why := s.Broken.Met(measuredResult())

@@ -63,6 +63,19 @@ func TestParseInterfaces(t *testing.T) {
 	assert.Equal(t, Stanza{Name: "ens3", Family: "inet", Method: "dhcp", Line: 10}, f.Stanzas[1])
 	assert.Equal(t, []string{"/etc/network/interfaces.d/*"}, f.Sources)
 	assert.Equal(t, []string{"interfaces.d"}, f.SourceDirs)
+	assert.Equal(t, []Option{{Key: "pre-up", Value: "sleep 1", Line: 12}}, f.Stanzas[2].Options)
+}
+
+func TestStanzaOptions(t *testing.T) {
+	f := ParseInterfaces([]byte("auto eth0\niface eth0 inet static\n  address 10.0.0.5\n  netmask   255.255.255.0\n\n  gateway 10.0.1.1\nauto eth1\n  address 1.2.3.4\n"))
+	require.Len(t, f.Stanzas, 1)
+	st := f.Stanzas[0]
+	v, line := st.Option("gateway")
+	assert.Equal(t, "10.0.1.1", v)
+	assert.Equal(t, 6, line)
+	v, _ = st.Option("netmask")
+	assert.Equal(t, "255.255.255.0", v, "blanks collapsed")
+	assert.Len(t, st.Options, 3, "an option after an auto line belongs to no stanza")
 }
 
 func FuzzParseInterfaces(f *testing.F) {
@@ -72,6 +85,13 @@ func FuzzParseInterfaces(f *testing.F) {
 		for _, m := range p.Auto {
 			if m.Name == "" || m.Line < 1 {
 				t.Fatalf("bad mark %+v", m)
+			}
+		}
+		for _, st := range p.Stanzas {
+			for _, o := range st.Options {
+				if o.Key == "" || o.Line <= st.Line {
+					t.Fatalf("bad option %+v of %+v", o, st)
+				}
 			}
 		}
 	})
