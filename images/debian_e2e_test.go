@@ -20,7 +20,7 @@ func TestBuildBootRoot(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	t0 := time.Now()
-	r, err := BuildBootRoot(ctx, cache)
+	r, err := BuildBootRoot(ctx, Bookworm, cache)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ const baseVersion = "2"
 // root's key), building the root and the image when missing.
 func (e *Env) Base(ctx context.Context, flavor images.Flavor) (*images.DebianImage, error) {
 	t0 := time.Now()
-	root, err := images.BuildBootRoot(ctx, e.CacheDir)
+	root, err := images.BuildBootRoot(ctx, images.Bookworm, e.CacheDir)
 	if err != nil {
 		return nil, err
 	}
