@@ -39,6 +39,9 @@ type pristineRoot struct {
 	boot bool
 	// alma names an AlmaLinux root of the shared corpus.
 	alma string
+	// rel is the Debian release of a boot root, whose versioned faults
+	// are checked after it is found pristine.
+	rel images.Release
 	// infos are the info findings the root has, by ID, with why.
 	infos map[string]string
 }
@@ -73,7 +76,7 @@ func pristineRoots() []pristineRoot {
 				debian: &images.DebianRootOptions{Suite: rel.Suite, Usr: images.UsrMerged}, infos: minbaseInfos})
 		}
 		opt := images.BootRootOptions(rel, "")
-		out = append(out, pristineRoot{name: rel.String() + "-boot", debian: &opt, boot: true})
+		out = append(out, pristineRoot{name: rel.String() + "-boot", debian: &opt, boot: true, rel: rel})
 	}
 	for _, a := range []struct{ name, corpus string }{
 		{"alma8-s390x", pkgdbtest.Alma8S390x}, {"alma9-s390x", pkgdbtest.Alma9S390x}, {"alma9-aarch64", pkgdbtest.Alma9Aarch64},
@@ -139,13 +142,16 @@ func buildDebianRoots(t *testing.T, roots []pristineRoot) {
 const rootDevice = "/dev/vda1"
 
 func checkPristine(t *testing.T, r pristineRoot) {
-	var dir, debs, blkid string
+	var (
+		dir, debs, blkid string
+		img              *images.DebianImage
+		err              error
+	)
 	switch {
 	case r.debian != nil:
 		dir, debs = pkgdbtest.DebianRootWith(t, *r.debian)
 		if r.boot {
-			img, err := images.InstallRoot(context.Background(), dir, images.MBRExt4, "")
-			if err != nil {
+			if img, err = images.InstallRoot(context.Background(), dir, images.MBRExt4, ""); err != nil {
 				t.Fatal(err)
 			}
 			blkid = img.Blkid
@@ -215,6 +221,9 @@ func checkPristine(t *testing.T, r pristineRoot) {
 	}
 	if d := diffStates(before, treeState(t, dir)); len(d) > 0 {
 		t.Errorf("fix --apply changed the pristine root:\n%s", strings.Join(d, "\n"))
+	}
+	if r.rel.Suite != "" && !t.Failed() {
+		checkVersionedFaults(t, r.rel, dir, img, args)
 	}
 }
 
