@@ -23,6 +23,16 @@ import (
 // DefaultCacheDir is where built roots are kept between test runs.
 const DefaultCacheDir = "/var/cache/rescue-e2e"
 
+// CacheDir is $E2E_CACHE (as make e2e names it), else DefaultCacheDir: the
+// tests of make test that build roots share them with the boot proof, and
+// a run with an empty E2E_CACHE measures what a fresh machine pays.
+func CacheDir() string {
+	if d := os.Getenv("E2E_CACHE"); d != "" {
+		return d
+	}
+	return DefaultCacheDir
+}
+
 // DebianRootOptions describe a Debian root filesystem to build.
 type DebianRootOptions struct {
 	Suite   string // "bookworm"
@@ -38,7 +48,7 @@ type DebianRootOptions struct {
 	// Hooks are extra mmdebstrap arguments, such as
 	// "--customize-hook=…"; they are part of the cache key.
 	Hooks []string
-	// CacheDir holds the tarballs; DefaultCacheDir when empty.
+	// CacheDir holds the tarballs; CacheDir() when empty.
 	CacheDir string
 }
 
@@ -61,7 +71,7 @@ func (o DebianRootOptions) normalized() DebianRootOptions {
 	slices.Sort(o.Include)
 	o.Include = slices.Compact(o.Include)
 	if o.CacheDir == "" {
-		o.CacheDir = DefaultCacheDir
+		o.CacheDir = CacheDir()
 	}
 	return o
 }

@@ -47,7 +47,7 @@ func BootRootOptions(rel Release, cacheDir string) DebianRootOptions {
 }
 
 // BuildBootRoot returns the cached boot root of a release under cacheDir
-// (DefaultCacheDir when empty), building it with mmdebstrap when missing.
+// (CacheDir() when empty), building it with mmdebstrap when missing.
 func BuildBootRoot(ctx context.Context, rel Release, cacheDir string) (*BootRoot, error) {
 	opt := BootRootOptions(rel, cacheDir)
 	tarball, err := DebianRoot(ctx, opt)

@@ -20,6 +20,8 @@ import (
 
 // Env is where and how the scenarios run.
 type Env struct {
+	// Release is the Debian release of the images (Debian 12 when zero).
+	Release images.Release
 	// Rescue is the rescue binary under test, built from this tree.
 	Rescue string
 	// CacheDir keeps the Debian root and the base image between runs.
@@ -50,11 +52,15 @@ const baseVersion = "2"
 // root's key), building the root and the image when missing.
 func (e *Env) Base(ctx context.Context, flavor images.Flavor) (*images.DebianImage, error) {
 	t0 := time.Now()
-	root, err := images.BuildBootRoot(ctx, images.Bookworm, e.CacheDir)
+	rel := e.Release
+	if rel.Suite == "" {
+		rel = images.Bookworm
+	}
+	root, err := images.BuildBootRoot(ctx, rel, e.CacheDir)
 	if err != nil {
 		return nil, err
 	}
-	e.logf("debian root %s ready in %s", root.Key, time.Since(t0).Round(time.Second))
+	e.logf("%s root %s ready in %s", rel, root.Key, time.Since(t0).Round(time.Second))
 	name := filepath.Join(e.CacheDir, fmt.Sprintf("base-%s-%s-v%s", root.Key, flavor, baseVersion))
 	meta := name + ".json"
 	if data, err := os.ReadFile(meta); err == nil {
