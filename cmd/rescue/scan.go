@@ -8,6 +8,7 @@ import (
 	"rescue/checks"
 	"rescue/checks/all"
 	"rescue/facts"
+	"rescue/pkgrepo"
 	"rescue/report"
 )
 
@@ -71,6 +72,9 @@ func (a *app) runScan(ctx context.Context, arg string, o *scanOptions) error {
 		return err
 	}
 	defer t.Close()
+	// A scan downloads nothing: restores only name the repositories that
+	// rescue fix would get the package from.
+	t.repos = &pkgrepo.Options{Mode: pkgrepo.Describe}
 	res, f := a.scanTarget(ctx, t, list, mem)
 	r := report.New(a.tool(), t.info, f.OS(), t.devices, res)
 	if o.json {
