@@ -91,6 +91,29 @@ var versionedFaults = []versionedFault{
 		},
 	},
 	{
+		// shadow's login (Debian 11, 12) reads ERASECHAR and prints a
+		// configuration error for garbage; Debian 13's login is
+		// util-linux's, which does not read it.
+		name: "login-defs-erasechar", checks: "logindefs",
+		paths: []string{"/etc/login.defs"},
+		apply: func(dir string, _ *images.DebianImage) error {
+			p := filepath.Join(dir, "etc/login.defs")
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(string(data), "\nERASECHAR\t0177") {
+				return fmt.Errorf("%s sets no ERASECHAR 0177", p)
+			}
+			return os.WriteFile(p, []byte(strings.Replace(string(data), "\nERASECHAR\t0177", "\nERASECHAR\t0x7Fgarbage", 1)), 0o644)
+		},
+		want: map[int][]string{
+			11: {"warning logindefs/erasechar"},
+			12: {"warning logindefs/erasechar"},
+			13: nil,
+		},
+	},
+	{
 		name: "grub-root-uuid", checks: "grub",
 		paths: []string{"/boot/grub/grub.cfg"},
 		apply: func(dir string, img *images.DebianImage) error {
@@ -98,6 +121,9 @@ var versionedFaults = []versionedFault{
 			data, err := os.ReadFile(p)
 			if err != nil {
 				return err
+			}
+			if !strings.Contains(string(data), "root=UUID="+img.RootUUID) {
+				return fmt.Errorf("%s has no root=UUID=%s", p, img.RootUUID)
 			}
 			return os.WriteFile(p, []byte(strings.ReplaceAll(string(data), "root=UUID="+img.RootUUID, "root=UUID=deadbeef-0000-4000-8000-000000000000")), 0o644)
 		},
