@@ -92,6 +92,8 @@ func (e *Env) Base(ctx context.Context, flavor images.Flavor) (*images.DebianIma
 // Row is one line of the table.
 type Row struct {
 	Scenario string `json:"scenario"`
+	// Release is the Debian release booted ("debian12").
+	Release string `json:"release,omitempty"`
 	Fault    string `json:"fault"`
 	// Status: PASS, FAIL, NO_CHECK (rescue finds nothing yet), or
 	// ERROR (the scenario itself could not run).
