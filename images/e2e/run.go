@@ -94,7 +94,7 @@ type Row struct {
 	Scenario string `json:"scenario"`
 	// Release is the Debian release booted ("debian12").
 	Release string `json:"release,omitempty"`
-	Fault    string `json:"fault"`
+	Fault   string `json:"fault"`
 	// Status: PASS, FAIL, NO_CHECK (rescue finds nothing yet), or
 	// ERROR (the scenario itself could not run).
 	Status string `json:"status"`
