@@ -132,29 +132,6 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	if o.WorkDir == "" {
 		o.WorkDir = filepath.Dir(o.Out)
 	}
-	img := &DebianImage{Path: o.Out, Flavor: o.Flavor, RootUUID: o.RootUUID, Debs: o.Root.Debs}
-	var (
-		gt         grubTarget
-		extraFstab string
-	)
-	rootSource := "UUID=" + o.RootUUID
-	switch o.Flavor {
-	case MBRExt4:
-		img.FSType, img.RootDevice = "ext4", "/dev/vda1"
-		gt = grubTarget{platform: "i386-pc", partmap: "msdos", drive: "(hd0,msdos1)",
-			modules: []string{"biosdisk", "part_msdos", "part_gpt", "ext2", "xfs"}}
-	case GPTXfsUEFI:
-		img.FSType, img.RootDevice, img.UEFI = "xfs", "/dev/vda2", true
-		gt = grubTarget{platform: "x86_64-efi", partmap: "gpt", drive: "(hd0,gpt2)"}
-		extraFstab = fmt.Sprintf("UUID=%s  /boot/efi       vfat    umask=0077      0       1\n", espUUID)
-	case LVMExt4:
-		img.FSType, img.RootDevice = "ext4", "/dev/mapper/vg0-root"
-		rootSource = img.RootDevice
-		gt = grubTarget{platform: "i386-pc", partmap: "msdos", drive: "(lvm/vg0-root)", abstraction: "lvm",
-			modules: []string{"biosdisk", "part_msdos", "lvm", "ext2"}}
-	default:
-		return nil, fmt.Errorf("building image: unknown flavor %q", o.Flavor)
-	}
 	dir, err := os.MkdirTemp(o.WorkDir, "root-")
 	if err != nil {
 		return nil, err
@@ -163,10 +140,8 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	if err := runCmd(ctx, "tar", "-C", dir, "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", o.Root.Tarball); err != nil {
 		return nil, err
 	}
-	if img.Kernels, err = kernels(dir); err != nil {
-		return nil, err
-	}
-	if err := configureRoot(dir, img, rootSource, extraFstab); err != nil {
+	img, gt, err := installRoot(ctx, dir, o.Flavor, o.RootUUID)
+	if err != nil {
 		return nil, err
 	}
 	pub := ""
@@ -179,9 +154,8 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 	if err := addLogins(ctx, dir, pub); err != nil {
 		return nil, err
 	}
-	if err := grubMkconfig(ctx, dir, img, gt); err != nil {
-		return nil, err
-	}
+	// The disk's own blkid lines follow, partition UUIDs included.
+	img.Path, img.Debs, img.Blkid = o.Out, o.Root.Debs, ""
 
 	rootFS := &Filesystem{Type: img.FSType, UUID: o.RootUUID, Label: "rootfs", From: dir}
 	layout := Layout{SizeMiB: int64(o.SizeMB), Name: filepath.Base(o.Out)}
@@ -259,6 +233,59 @@ func BuildDebian(ctx context.Context, o DebianOptions) (*DebianImage, error) {
 		}
 	}
 	return img, nil
+}
+
+// InstallRoot makes an unpacked boot root in dir what an installer leaves
+// on a disk of the given flavor: an fstab naming the root (by UUID, or by
+// its LVM device path), the serial console, and /boot/grub/grub.cfg from
+// the root's own grub-mkconfig with GRUB's modules beside it. BuildDebian
+// puts the result on a disk; tests that scan healthy roots use it on a
+// directory. The returned image knows the flavor's devices (Blkid has the
+// root's line, without the partition UUIDs a disk gives) but no path.
+func InstallRoot(ctx context.Context, dir string, flavor Flavor, rootUUID string) (*DebianImage, error) {
+	img, _, err := installRoot(ctx, dir, flavor, rootUUID)
+	return img, err
+}
+
+func installRoot(ctx context.Context, dir string, flavor Flavor, rootUUID string) (*DebianImage, grubTarget, error) {
+	if rootUUID == "" {
+		rootUUID = DefaultRootUUID
+	}
+	img := &DebianImage{Flavor: flavor, RootUUID: rootUUID}
+	var (
+		gt         grubTarget
+		extraFstab string
+	)
+	rootSource := "UUID=" + rootUUID
+	switch flavor {
+	case MBRExt4:
+		img.FSType, img.RootDevice = "ext4", "/dev/vda1"
+		gt = grubTarget{platform: "i386-pc", partmap: "msdos", drive: "(hd0,msdos1)",
+			modules: []string{"biosdisk", "part_msdos", "part_gpt", "ext2", "xfs"}}
+	case GPTXfsUEFI:
+		img.FSType, img.RootDevice, img.UEFI = "xfs", "/dev/vda2", true
+		gt = grubTarget{platform: "x86_64-efi", partmap: "gpt", drive: "(hd0,gpt2)"}
+		extraFstab = fmt.Sprintf("UUID=%s  /boot/efi       vfat    umask=0077      0       1\n", espUUID)
+	case LVMExt4:
+		img.FSType, img.RootDevice = "ext4", "/dev/mapper/vg0-root"
+		rootSource = img.RootDevice
+		gt = grubTarget{platform: "i386-pc", partmap: "msdos", drive: "(lvm/vg0-root)", abstraction: "lvm",
+			modules: []string{"biosdisk", "part_msdos", "lvm", "ext2"}}
+	default:
+		return nil, gt, fmt.Errorf("building image: unknown flavor %q", flavor)
+	}
+	var err error
+	if img.Kernels, err = kernels(dir); err != nil {
+		return nil, gt, err
+	}
+	if err := configureRoot(dir, img, rootSource, extraFstab); err != nil {
+		return nil, gt, err
+	}
+	if err := grubMkconfig(ctx, dir, img, gt); err != nil {
+		return nil, gt, err
+	}
+	img.Blkid = fmt.Sprintf("%s: LABEL=\"rootfs\" UUID=%q TYPE=%q\n", img.RootDevice, rootUUID, img.FSType)
+	return img, gt, nil
 }
 
 // espTree lays out an EFI system partition as Debian's grub-install

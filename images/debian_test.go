@@ -93,10 +93,47 @@ func TestESPTree(t *testing.T) {
 }
 
 func TestBootRootOptions(t *testing.T) {
-	a, b := BootRootOptions(""), BootRootOptions("/elsewhere")
+	a, b := BootRootOptions(Bookworm, ""), BootRootOptions(Bookworm, "/elsewhere")
 	assert.Equal(t, a.Key(), b.Key(), "the cache directory is not part of the key")
+	// The Debian 12 boot root's key (it changed when cron joined BootPackages
+	// for the intrusion row); the minbase root keeps its name.
+	assert.Equal(t, "f507a55cfc40c2e8", a.Key())
+	assert.Equal(t, "5c3850c25761d835", DebianRootOptions{Suite: "bookworm", Variant: "minbase"}.Key())
+	assert.Equal(t, "5c3850c25761d835", DebianRootOptions{Usr: UsrMerged}.Key(), "the suite's default layout is no new key")
+	assert.NotEqual(t, a.Key(), BootRootOptions(Bullseye, "").Key())
+	assert.NotEqual(t, BootRootOptions(Trixie, "").Key(), BootRootOptions(Bullseye, "").Key())
+	assert.Contains(t, strings.Join(BootRootOptions(Bullseye, "").Hooks, " "), "linux-image-5[", "Debian 11's older kernel is a 5.x")
 	assert.Contains(t, a.Include, "linux-image-amd64")
 	for _, h := range a.Hooks {
 		assert.True(t, strings.HasPrefix(h, "--customize-hook="), h)
 	}
+}
+
+func TestReleases(t *testing.T) {
+	for _, s := range []string{"bullseye", "11", "debian11", " Debian11 "} {
+		r, ok := LookupRelease(s)
+		assert.True(t, ok, s)
+		assert.Equal(t, Bullseye, r, s)
+	}
+	_, ok := LookupRelease("buster")
+	assert.False(t, ok)
+	rs, err := ParseReleases("13,bookworm")
+	require.NoError(t, err)
+	assert.Equal(t, []Release{Trixie, Bookworm}, rs)
+	rs, err = ParseReleases("all")
+	require.NoError(t, err)
+	assert.Equal(t, Releases, rs)
+	_, err = ParseReleases("12,sid")
+	assert.ErrorContains(t, err, `"sid"`)
+	assert.Equal(t, "debian13", Trixie.String())
+
+	split, err := DebianRootOptions{Suite: "bookworm", Usr: UsrSplit}.usrHooks()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"--hook-dir=/usr/share/mmdebstrap/hooks/no-merged-usr"}, split)
+	merged := DebianRootOptions{Suite: "bullseye", Usr: UsrMerged}
+	assert.Equal(t, UsrMerged, merged.normalized().Usr)
+	assert.NotEqual(t, merged.Key(), DebianRootOptions{Suite: "bullseye"}.Key())
+	assert.Equal(t, DebianRootOptions{Suite: "bullseye"}.Key(), DebianRootOptions{Suite: "bullseye", Usr: UsrSplit}.Key())
+	_, err = DebianRootOptions{Usr: "odd"}.usrHooks()
+	assert.Error(t, err)
 }

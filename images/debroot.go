@@ -23,17 +23,32 @@ import (
 // DefaultCacheDir is where built roots are kept between test runs.
 const DefaultCacheDir = "/var/cache/rescue-e2e"
 
+// CacheDir is $E2E_CACHE (as make e2e names it), else DefaultCacheDir: the
+// tests of make test that build roots share them with the boot proof, and
+// a run with an empty E2E_CACHE measures what a fresh machine pays.
+func CacheDir() string {
+	if d := os.Getenv("E2E_CACHE"); d != "" {
+		return d
+	}
+	return DefaultCacheDir
+}
+
 // DebianRootOptions describe a Debian root filesystem to build.
 type DebianRootOptions struct {
-	Suite   string   // "bookworm"
-	Variant string   // mmdebstrap variant: "minbase" (default), "important", …
-	Include []string // extra packages
-	Arch    string   // Debian architecture; "" means the helper's
-	Mirror  string   // "" means mmdebstrap's default (deb.debian.org)
+	Suite   string // "bookworm"
+	Variant string // mmdebstrap variant: "minbase" (default), "important", …
+	// Usr is the /usr layout: the suite's default when empty (split on
+	// Debian 11 as mmdebstrap installs it, merged on 12 and 13), else
+	// UsrMerged or UsrSplit. It is left out of the cache key when empty,
+	// so that roots built before it existed keep their names.
+	Usr     UsrLayout `json:",omitempty"`
+	Include []string  // extra packages
+	Arch    string    // Debian architecture; "" means the helper's
+	Mirror  string    // "" means mmdebstrap's default (deb.debian.org)
 	// Hooks are extra mmdebstrap arguments, such as
 	// "--customize-hook=…"; they are part of the cache key.
 	Hooks []string
-	// CacheDir holds the tarballs; DefaultCacheDir when empty.
+	// CacheDir holds the tarballs; CacheDir() when empty.
 	CacheDir string
 }
 
@@ -48,11 +63,15 @@ func (o DebianRootOptions) normalized() DebianRootOptions {
 	if o.Suite == "" {
 		o.Suite = "bookworm"
 	}
+	if rel, ok := LookupRelease(o.Suite); ok && o.Usr == rel.Usr {
+		// The suite's own default needs no hook and no new key.
+		o.Usr = ""
+	}
 	o.Include = slices.Clone(o.Include)
 	slices.Sort(o.Include)
 	o.Include = slices.Compact(o.Include)
 	if o.CacheDir == "" {
-		o.CacheDir = DefaultCacheDir
+		o.CacheDir = CacheDir()
 	}
 	return o
 }
@@ -87,6 +106,9 @@ func DebianRoot(ctx context.Context, opt DebianRootOptions) (string, error) {
 	}
 	key := o.Key()
 	name := fmt.Sprintf("debian-%s-%s-%s", o.Suite, o.Variant, key)
+	if o.Usr != "" {
+		name = fmt.Sprintf("debian-%s-%s-%s-%s", o.Suite, o.Variant, o.Usr, key)
+	}
 	tarball := filepath.Join(o.CacheDir, name+".tar")
 	debs := DebsDir(tarball)
 
@@ -124,6 +146,11 @@ func DebianRoot(ctx context.Context, opt DebianRootOptions) (string, error) {
 	if len(o.Include) > 0 {
 		args = append(args, "--include="+strings.Join(o.Include, ","))
 	}
+	usr, err := o.usrHooks()
+	if err != nil {
+		return "", err
+	}
+	args = append(args, usr...)
 	args = append(args, o.Hooks...)
 	args = append(args, o.Suite, tmpTar)
 	if o.Mirror != "" {

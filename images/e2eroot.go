@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// BootPackages are the packages of a Debian 12 root that boots under qemu
+// BootPackages are the packages of a Debian root that boots under qemu
 // from MBR (grub-pc) or UEFI (grub-efi-amd64-bin, signed grubx64.efi),
 // with its root on ext4, xfs or a linear LVM volume.
 var BootPackages = []string{
@@ -20,33 +20,41 @@ var BootPackages = []string{
 // bootRootHooks are mmdebstrap customize hooks, run in order. The root
 // password is "root" so the harness can log in; a second, older kernel is
 // installed (the oldest ABI the archive's linux-image-amd64 versions
-// depend on) so that the fallback-kernel scenario is real.
-var bootRootHooks = []string{
-	`--customize-hook=echo root:root | chroot "$1" chpasswd`,
-	`--customize-hook=chroot "$1" sh -c 'apt-cache show linux-image-amd64 | sed -n "s/^Depends:.*\(linux-image-6[^ ,]*-amd64\).*/\1/p" | sort -V | head -1 | xargs -r apt-get install -y --no-install-recommends'`,
+// depend on: the base suite's, where -updates or -security has a newer
+// one) so that the fallback-kernel scenario is real. The hooks are part of
+// the cache key: Debian 12's text is kept as it was, so that its cached
+// root keeps its name.
+func bootRootHooks(rel Release) []string {
+	return []string{
+		`--customize-hook=echo root:root | chroot "$1" chpasswd`,
+		`--customize-hook=chroot "$1" sh -c 'apt-cache show linux-image-amd64 | sed -n "s/^Depends:.*\(linux-image-` + rel.KernelMajor +
+			`[^ ,]*-amd64\).*/\1/p" | sort -V | head -1 | xargs -r apt-get install -y --no-install-recommends'`,
+	}
 }
 
 // BootRoot is a cached Debian root tarball and the .debs it was built from.
 type BootRoot struct {
+	Release Release
 	Tarball string // root filesystem as a tar archive (numeric owners, xattrs)
 	Debs    string // directory of the .deb files installed in it
 	Key     string // cache key of the root's options
 }
 
-// BootRootOptions are the DebianRoot options of the boot root.
-func BootRootOptions(cacheDir string) DebianRootOptions {
-	return DebianRootOptions{Include: BootPackages, Hooks: bootRootHooks, CacheDir: cacheDir}
+// BootRootOptions are the DebianRoot options of a release's boot root, in
+// the release's default /usr layout.
+func BootRootOptions(rel Release, cacheDir string) DebianRootOptions {
+	return DebianRootOptions{Suite: rel.Suite, Include: BootPackages, Hooks: bootRootHooks(rel), CacheDir: cacheDir}
 }
 
-// BuildBootRoot returns the cached Debian 12 boot root under cacheDir
-// (DefaultCacheDir when empty), building it with mmdebstrap when missing.
-func BuildBootRoot(ctx context.Context, cacheDir string) (*BootRoot, error) {
-	opt := BootRootOptions(cacheDir)
+// BuildBootRoot returns the cached boot root of a release under cacheDir
+// (CacheDir() when empty), building it with mmdebstrap when missing.
+func BuildBootRoot(ctx context.Context, rel Release, cacheDir string) (*BootRoot, error) {
+	opt := BootRootOptions(rel, cacheDir)
 	tarball, err := DebianRoot(ctx, opt)
 	if err != nil {
 		return nil, err
 	}
-	return &BootRoot{Tarball: tarball, Debs: DebsDir(tarball), Key: opt.Key()}, nil
+	return &BootRoot{Release: rel, Tarball: tarball, Debs: DebsDir(tarball), Key: opt.Key()}, nil
 }
 
 func lastBytes(b []byte, n int) string {

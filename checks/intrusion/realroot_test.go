@@ -51,7 +51,7 @@ func bootRoot(t *testing.T) (string, string) {
 	}
 	pkgdbtest.NeedRoot(t, "extracting a root filesystem with its owners")
 	pkgdbtest.NeedTool(t, "mmdebstrap", "mmdebstrap")
-	br, err := images.BuildBootRoot(context.Background(), "")
+	br, err := images.BuildBootRoot(context.Background(), images.Bookworm, "")
 	if err != nil {
 		t.Fatalf("building the Debian 12 boot root: %v", err)
 	}

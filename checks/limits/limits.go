@@ -16,7 +16,7 @@ import (
 var Check = &checks.Check{
 	Name:     "limits",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease},
+	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
 	Run:      run,
 }
 
@@ -32,7 +32,8 @@ var systemConfDirs = []string{
 }
 
 func run(pass *checks.Pass) error {
-	sys := readSystem(pass.Root, pass.Facts.OS(), sysctlconf.Load(pass.Root))
+	db, _ := pass.Facts.Packages()
+	sys := readSystem(pass.Root, pass.Facts.OS(), db, sysctlconf.Load(pass.Root))
 	c := &checker{pass: pass, sys: sys}
 	c.pamLimits()
 	c.systemdDefault()

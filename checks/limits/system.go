@@ -9,6 +9,7 @@ import (
 
 	"rescue/parse/osrelease"
 	"rescue/parse/sysctlconf"
+	"rescue/pkgdb"
 	"rescue/sysroot"
 )
 
@@ -57,7 +58,7 @@ func (s *system) evidence() string {
 	return s.describe() + ": " + s.systemdSource
 }
 
-func readSystem(root *sysroot.Root, info osrelease.Info, sysctl *sysctlconf.Set) *system {
+func readSystem(root *sysroot.Root, info osrelease.Info, db pkgdb.DB, sysctl *sysctlconf.Set) *system {
 	s := &system{os: info}
 	s.systemd, s.systemdSource = systemdVersion(root, info)
 	s.nrOpen, s.nrOpenSource = kernelNrOpen, "the kernel default"
@@ -69,8 +70,41 @@ func readSystem(root *sysroot.Root, info osrelease.Info, sysctl *sysctlconf.Set)
 			s.nrOpen, s.nrOpenSource = n, fmt.Sprintf("set in %s:%d", e.Path, e.Line)
 		}
 	}
-	s.pamUnlimitedOK = pamReplacesUnlimited(info)
+	if v, ok := pamVersion(db); ok {
+		s.pamUnlimitedOK = slices.Compare(v[:], []int{1, 5, 2}) >= 0
+	} else {
+		s.pamUnlimitedOK = pamReplacesUnlimited(info)
+	}
 	return s
+}
+
+// pamVersion is the upstream version of the installed Linux-PAM modules
+// (Debian's libpam-modules, the pam rpm), when the package database says.
+func pamVersion(db pkgdb.DB) ([3]int, bool) {
+	if db == nil {
+		return [3]int{}, false
+	}
+	for _, p := range db.Packages() {
+		if p.Name != "libpam-modules" && p.Name != "pam" {
+			continue
+		}
+		v := p.Version
+		if _, rest, ok := strings.Cut(v, ":"); ok {
+			v = rest // the epoch
+		}
+		v, _, _ = strings.Cut(v, "-") // Debian revision, rpm release
+		var out [3]int
+		parts := strings.SplitN(v, ".", 3)
+		for i, f := range parts {
+			n, err := strconv.Atoi(strings.TrimRightFunc(f, func(r rune) bool { return r < '0' || r > '9' }))
+			if err != nil {
+				return [3]int{}, false
+			}
+			out[i] = n
+		}
+		return out, len(parts) >= 2
+	}
+	return [3]int{}, false
 }
 
 // systemdVersion tells systemd's version without running it: from the
@@ -133,7 +167,8 @@ func releaseSystemd(info osrelease.Info) int {
 }
 
 // pamReplacesUnlimited reports whether the release's Linux-PAM (1.5.2 and
-// later) turns "unlimited" nofile into fs.nr_open.
+// later) turns "unlimited" nofile into fs.nr_open, for targets whose
+// package database does not say which PAM is installed.
 func pamReplacesUnlimited(info osrelease.Info) bool {
 	major := info.Major()
 	switch info.ID {

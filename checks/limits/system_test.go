@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"rescue/parse/osrelease"
+	"rescue/parse/sysctlconf"
+	"rescue/pkgdb"
 	"rescue/sysroot"
 )
 
@@ -74,4 +76,43 @@ func TestLeadingUint(t *testing.T) {
 	assert.Equal(t, uint64(math.MaxUint64), n)
 	_, ok = leadingUint("lots")
 	assert.False(t, ok)
+}
+
+// pkgList is a package database that only lists packages.
+type pkgList []pkgdb.Package
+
+func (l pkgList) Kind() string               { return "dpkg" }
+func (l pkgList) Packages() []pkgdb.Package  { return l }
+func (l pkgList) Files(string) []pkgdb.File  { return nil }
+func (l pkgList) Owners(string) []pkgdb.File { return nil }
+
+// TestPAMVersionFromPackages: the installed Linux-PAM decides, whatever the
+// release says (a Debian 11 with 1.5.2 from backports, say).
+func TestPAMVersionFromPackages(t *testing.T) {
+	for _, c := range []struct {
+		pkg, version string
+		want         [3]int
+		ok           bool
+	}{
+		{"libpam-modules", "1.4.0-9+deb11u2", [3]int{1, 4, 0}, true},
+		{"libpam-modules", "1.5.2-6+deb12u3", [3]int{1, 5, 2}, true},
+		{"libpam-modules", "1.7.0-5", [3]int{1, 7, 0}, true},
+		{"pam", "1.5.1-14.el9", [3]int{1, 5, 1}, true},
+		{"pam", "1:1.1.8-23.el7", [3]int{1, 1, 8}, true},
+		{"bash", "5.2", [3]int{}, false},
+		{"pam", "garbage", [3]int{}, false},
+	} {
+		v, ok := pamVersion(pkgList{{Name: c.pkg, Version: c.version}})
+		assert.Equal(t, c.ok, ok, c.version)
+		assert.Equal(t, c.want, v, c.version)
+	}
+	_, ok := pamVersion(nil)
+	assert.False(t, ok)
+
+	deb11 := osrelease.Info{ID: "debian", VersionID: "11"}
+	root := rootWith(t)
+	sys := readSystem(root, deb11, pkgList{{Name: "libpam-modules", Version: "1.5.2-6"}}, sysctlconf.Load(root))
+	assert.True(t, sys.pamUnlimitedOK, "the package says 1.5.2")
+	sys = readSystem(root, deb11, nil, sysctlconf.Load(root))
+	assert.False(t, sys.pamUnlimitedOK, "without a database, Debian 11's release says 1.4")
 }

@@ -23,7 +23,11 @@ local accounts (files, compat) is left on the passwd, group or shadow line,
 and a warning when only other users (SSSD, LDAP, systemd's dynamic users)
 or host names are affected. Only the account databases and hosts are
 checked: stock configurations name sources for the others (db, nis) whose
-packages are rarely installed, and nothing breaks without them.
+packages are rarely installed, and nothing breaks without them. When the
+package database is readable and no installed package provides the
+library, the source was never installed, not deleted (EL's authselect names
+sss and myhostname on images without sssd-client): that is worth knowing
+(info), with nothing to repair, unless no source for local accounts is left.
 
 Fix: restore the library from its package. Else, a source other than files
 whose library is gone is dropped from the lines that have another source

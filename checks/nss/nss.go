@@ -143,6 +143,22 @@ func (c *checker) report(src string, r ldso.Result) {
 			sev = lineSev
 		}
 	}
+	if r.State == ldso.Missing && sev != checks.Error {
+		if pkgs := c.notInstalled(lib); pkgs != "" {
+			// Stock nsswitch.conf files name sources whose packages
+			// are optional (sss and myhostname on EL, systemd on
+			// Fedora): glibc skips them, as on the distribution's own
+			// images, and a working source comes first or after.
+			c.pass.Report(checks.Finding{
+				Kind: "source-not-installed", Subject: src, Severity: checks.Info, Path: confPath, Line: lines[0].N,
+				Message:  fmt.Sprintf("%s names source %q on the %s line(s), and no installed package provides %s", confPath, src, strings.Join(dbs, ", "), lib),
+				Impact:   "glibc skips the source, as on a fresh install of this distribution; the other sources on the line answer",
+				Evidence: append(lineEvidence(lines), pkgs),
+				NoFix:    "nothing is broken: the library was never installed, not deleted",
+			})
+			return
+		}
+	}
 	what := "is missing"
 	where := ldso.FileOf(c.pass.Root, r.Path)
 	switch r.State {
@@ -158,9 +174,7 @@ func (c *checker) report(src string, r ldso.Result) {
 		Kind: "source-" + r.State.String(), Subject: src, Severity: sev, Path: where,
 		Message: fmt.Sprintf("%s, which the %s line(s) of %s name as source %q, %s", lib, strings.Join(dbs, ", "), confPath, src, what),
 	}
-	for _, l := range lines {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s:%d: %s", confPath, l.N, l.Raw))
-	}
+	f.Evidence = lineEvidence(lines)
 	if c.known {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("glibc %s (%s)", c.glibc, c.glibc.How))
 	} else if builtin[src] {
@@ -183,6 +197,32 @@ func (c *checker) report(src string, r ldso.Result) {
 		}
 	}
 	c.pass.Report(f)
+}
+
+func lineEvidence(lines []nsswitch.Line) []string {
+	var ev []string
+	for _, l := range lines {
+		ev = append(ev, fmt.Sprintf("%s:%d: %s", confPath, l.N, l.Raw))
+	}
+	return ev
+}
+
+// notInstalled says, when the package database is readable and no
+// installed package owns lib in any directory the loader searches, what
+// the database was asked ("rpm database of 23 packages"); otherwise "".
+// A library that a package owns and that is gone was deleted: that is a
+// fault, reported as such.
+func (c *checker) notInstalled(lib string) string {
+	db, _ := c.pass.Facts.Packages()
+	if db == nil {
+		return ""
+	}
+	for _, d := range c.loader.SearchPath(c.arch) {
+		if _, recs := ldso.Owned(db, c.pass.Root, d+"/"+lib); len(recs) > 0 {
+			return ""
+		}
+	}
+	return fmt.Sprintf("none of the %d packages in the %s database owns %s", len(db.Packages()), db.Kind(), lib)
 }
 
 // localLeft reports whether a line keeps a working source for local

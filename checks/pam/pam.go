@@ -354,14 +354,9 @@ func (c *checker) findBackup(target string) (string, []byte) {
 // from, most specific first, that exist in the target (deduplicated
 // through their symlinks).
 func securityDirs(r *sysroot.Root, a ldso.Arch) []string {
-	var cands []string
-	if a.Triplet != "" {
-		cands = append(cands, "/lib/"+a.Triplet+"/security", "/usr/lib/"+a.Triplet+"/security")
-	}
-	cands = append(cands, "/"+a.LibDir+"/security", "/usr/"+a.LibDir+"/security", "/lib/security", "/usr/lib/security")
 	var out []string
 	seen := map[string]bool{}
-	for _, d := range cands {
+	for _, d := range securityCandidates(a) {
 		real, err := r.Resolve(d)
 		if err != nil || seen[real] {
 			continue
@@ -375,6 +370,17 @@ func securityDirs(r *sysroot.Root, a ldso.Arch) []string {
 	return out
 }
 
+// securityCandidates are the directories libpam of some distribution loads
+// relative module names from, for arch: the multiarch ones (Debian), then
+// lib64 or lib, under / and /usr.
+func securityCandidates(a ldso.Arch) []string {
+	var cands []string
+	if a.Triplet != "" {
+		cands = append(cands, "/lib/"+a.Triplet+"/security", "/usr/lib/"+a.Triplet+"/security")
+	}
+	return append(cands, "/"+a.LibDir+"/security", "/usr/"+a.LibDir+"/security", "/lib/security", "/usr/lib/security")
+}
+
 // modulePath returns where a module named on a line is, and what the
 // loader makes of it. A missing relative module is placed in the directory
 // that holds pam_unix.so (or the first security directory).
@@ -386,6 +392,15 @@ func (c *checker) modulePath(module string) ldso.Result {
 	for _, d := range c.secDir {
 		if r := c.loader.Find(path.Join(d, module), c.arch, nil); r.State != ldso.Missing {
 			return r
+		}
+	}
+	// Where the package database puts it, when a package owns it (the
+	// directory itself may be gone).
+	if db, _ := c.pass.Facts.Packages(); db != nil {
+		for _, d := range securityCandidates(c.arch) {
+			if p, recs := ldso.Owned(db, c.pass.Root, path.Join(d, module)); len(recs) > 0 {
+				return ldso.Result{Name: module, State: ldso.Missing, Path: p}
+			}
 		}
 	}
 	dir := ""
@@ -437,9 +452,14 @@ func (c *checker) module(module string, uses []use) {
 		c.moduleDeps(module, r.Path, sev, evidence)
 		return
 	case ldso.Missing:
+		dirs := c.dirsFor(module)
+		if d := path.Dir(r.Path); !strings.HasPrefix(module, "/") && !slices.Contains(c.secDir, d) {
+			// Where its package puts it, though the directory is gone.
+			dirs = append([]string{d}, c.secDir...)
+		}
 		f := checks.Finding{
 			Kind: "module-missing", Subject: name, Severity: sev, Path: r.Path,
-			Message:  fmt.Sprintf("the PAM module %s is not in %s", module, strings.Join(c.dirsFor(module), " or ")),
+			Message:  fmt.Sprintf("the PAM module %s is not in %s", module, strings.Join(dirs, " or ")),
 			Impact:   impact,
 			Evidence: evidence,
 		}

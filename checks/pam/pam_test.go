@@ -4,10 +4,14 @@ import (
 	"testing"
 
 	"rescue/checks/checkstest"
+	"rescue/pkgdb"
 )
 
+// TestGolden runs the archives; those with a dpkg database written out
+// (status and .list files are text) say where the packages put the
+// modules.
 func TestGolden(t *testing.T) {
-	checkstest.Run(t, Check)
+	checkstest.RunWith(t, Check, checkstest.Options{OpenPackages: pkgdb.Open})
 }
 
 // FuzzCheck feeds hostile PAM files to the check.

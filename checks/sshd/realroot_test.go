@@ -37,7 +37,7 @@ func realRootTar(t *testing.T) string {
 	if _, err := exec.LookPath("mmdebstrap"); err != nil {
 		t.Skip("real-root test: mmdebstrap is not installed (make deps installs it)")
 	}
-	root, err := images.BuildBootRoot(context.Background(), "")
+	root, err := images.BuildBootRoot(context.Background(), images.Bookworm, "")
 	if err != nil {
 		t.Fatalf("building the Debian 12 root: %v", err)
 	}

@@ -16,10 +16,20 @@ replaced a link with a directory), the kernel finds no init ("Kernel panic -
 not syncing: No working init found") or every program fails with "No such
 file or directory" for its interpreter.
 
+The layout comes from the target itself. Merged /usr: a top-level link
+into /usr, else the package database (a package that installs /bin as a
+link, as EL's filesystem and Debian 13's base-files do; usr-is-merged
+installed, as on Debian 12; the files the packages list under /bin found in
+/usr/bin); only a target without a package database is judged by its
+release. The lib64 directories are checked where the packages put files
+(Debian 11 has /lib64 for the ELF interpreter and no /usr/lib64 at all;
+arm64 Debian has neither), or where the programs' interpreter is. /boot
+matters where a package puts files there: a root with no kernel package (a
+container or chroot) gets an info finding, not a critical one.
+
 A directory counts as emptied when it has no entries, or, when the package
 database is readable, when fewer than half of the files the packages put
-there are present. Without a package database, what is expected comes from
-the distribution (merged /usr by family and version, lib64 on x86_64).
+there are present.
 
 Fixes: a missing or wrong merged-/usr link is recreated as the distribution
 makes it (bin -> usr/bin), replacing a wrong link or an empty directory; a

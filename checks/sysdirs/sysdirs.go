@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/checks/libs/ldso"
 	"rescue/facts"
 	"rescue/parse/osrelease"
 	"rescue/pkgdb"
@@ -26,7 +27,9 @@ var Check = &checks.Check{
 // topLinks are the directories merged /usr turns into links.
 var topLinks = []string{"bin", "sbin", "lib", "lib64"}
 
-// realDirs are the directories that are directories on every system.
+// realDirs are the directories a root holds its programs, libraries,
+// configuration and kernels in. /usr/lib64 and /boot are looked at only
+// where the target says it has them (wanted).
 var realDirs = []string{"/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/etc", "/boot"}
 
 // maxRestore bounds how many files one fix restores from packages.
@@ -37,11 +40,16 @@ type checker struct {
 	os     osrelease.Info
 	merged bool   // the system uses merged /usr
 	why    string // what says so
-	lib64  bool   // the architecture has lib64 directories
 	db     pkgdb.DB
 	// expected maps a directory to the files the packages put directly in
 	// it (paths with merged-/usr links resolved).
 	expected map[string][]string
+	// bootFiles says whether any installed package puts a file in /boot
+	// (a kernel, or the files a kernel package creates there).
+	bootFiles bool
+	// interp is the ELF interpreter of the system's own programs
+	// (/lib64/ld-linux-x86-64.so.2), "" when none could be read.
+	interp string
 	// separate are mount points fstab mounts from their own filesystem.
 	separate map[string]bool
 }
@@ -55,24 +63,29 @@ func run(pass *checks.Pass) error {
 			}
 		}
 	}
-	c.merged, c.why = c.isMerged()
-	c.lib64 = c.hasLib64()
 	db, err := pass.Facts.Packages()
 	if err != nil {
 		pass.Note("the package database could not be read (%v): emptied directories are judged by the distribution's expectations", err)
 	}
+	c.db = db
+	if o, err := ldso.New(pass.Root).ReadObject(mainProgram(pass)); err == nil {
+		c.interp = o.Interp
+	}
+	c.merged, c.why = c.isMerged()
 	if db != nil {
-		c.db = db
 		c.expected = c.packageFiles()
 	}
 	for _, x := range topLinks {
-		if x == "lib64" && !c.lib64 {
+		if x == "lib64" && !c.wanted("/lib64") {
 			continue
 		}
 		c.top(x)
 	}
 	for _, d := range realDirs {
-		if d == "/usr/lib64" && !c.lib64 {
+		if !c.wanted(d) {
+			if d == "/boot" {
+				c.noKernel()
+			}
 			continue
 		}
 		c.dir(d)
@@ -80,8 +93,23 @@ func run(pass *checks.Pass) error {
 	return nil
 }
 
-// isMerged tells whether the system uses merged /usr: any top-level link
-// into /usr says so; otherwise the distribution and its version do.
+// mainProgram is the first of the programs every system has that is there.
+func mainProgram(pass *checks.Pass) string {
+	for _, p := range []string{"/usr/lib/systemd/systemd", "/lib/systemd/systemd", "/usr/bin/bash", "/bin/bash", "/usr/bin/sh", "/bin/sh"} {
+		if pass.Root.Exists(p) {
+			return p
+		}
+	}
+	return "/bin/sh"
+}
+
+// isMerged tells whether the system uses merged /usr, from what the target
+// says, most direct first: a top-level link into /usr; the package
+// database recording one (EL's filesystem package, Debian 13's
+// base-files), or usr-is-merged installed (Debian 12's promise that / is
+// merged); the files the packages list under /bin found in /usr/bin
+// instead. Only when the target has no package database to ask does the
+// distribution's release decide.
 func (c *checker) isMerged() (bool, string) {
 	for _, x := range topLinks {
 		if t, err := c.pass.Root.Readlink("/" + x); err == nil {
@@ -89,6 +117,26 @@ func (c *checker) isMerged() (bool, string) {
 				return true, fmt.Sprintf("/%s is a link to %s", x, t)
 			}
 		}
+	}
+	if c.db != nil {
+		for _, x := range topLinks {
+			for _, f := range c.db.Owners("/" + x) {
+				if f.Mode&fs.ModeSymlink != 0 && path.Clean(path.Join("/", f.LinkTarget)) == "/usr/"+x {
+					return true, fmt.Sprintf("%s %s installs /%s as a link to %s", f.Package, f.Version, x, f.LinkTarget)
+				}
+			}
+		}
+		for _, p := range c.db.Packages() {
+			if p.Name == "usr-is-merged" {
+				return true, fmt.Sprintf("usr-is-merged %s is installed", p.Version)
+			}
+		}
+		for _, x := range topLinks {
+			if moved := c.movedToUsr(x); moved != "" {
+				return true, fmt.Sprintf("/%s is gone and %s, which the packages list there, is in /usr/%s", x, moved, x)
+			}
+		}
+		return false, ""
 	}
 	id, major := c.os.ID, c.os.Major()
 	switch {
@@ -102,14 +150,84 @@ func (c *checker) isMerged() (bool, string) {
 	return false, ""
 }
 
-// hasLib64 tells whether the architecture keeps libraries in lib64.
-func (c *checker) hasLib64() bool {
-	for _, p := range []string{"/usr/lib64", "/lib64", "/usr/lib/x86_64-linux-gnu"} {
+// movedToUsr returns a file the packages list under /x that is found in
+// /usr/x while /x itself is gone ("" when there is none): the files of a
+// merged system whose link was deleted.
+func (c *checker) movedToUsr(x string) string {
+	if _, err := c.pass.Root.Lstat("/" + x); !errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	n := 0
+	for _, pkg := range c.db.Packages() {
+		for _, f := range c.db.Files(pkg.Name) {
+			rest, ok := strings.CutPrefix(f.Path, "/"+x+"/")
+			if !ok || f.Mode.IsDir() || strings.Contains(rest, "/") {
+				continue
+			}
+			if c.pass.Root.Exists("/usr/" + x + "/" + rest) {
+				return "/usr/" + x + "/" + rest
+			}
+			if n++; n > 50 {
+				return ""
+			}
+		}
+	}
+	return ""
+}
+
+// wanted says whether the target has (or must have) directory p. Every
+// root has /bin, /sbin, /lib, /etc and their /usr counterparts. The lib64
+// directories exist where the architecture and the distribution put
+// libraries there (amd64 Debian keeps only the ELF interpreter in /lib64,
+// and no /usr/lib64 before merged /usr; arm64 Debian has neither): the
+// package database says so, or the directory is there, or the system's
+// programs name an interpreter in it. /boot is wanted when a package puts
+// files there, or when there is no package database to ask.
+func (c *checker) wanted(p string) bool {
+	switch p {
+	case "/lib64", "/usr/lib64":
+		if c.db != nil {
+			// On a merged system the packages may list either
+			// spelling (dpkg: /lib64/ld-linux-x86-64.so.2 on Debian
+			// 12, /usr/lib64/… on 13); both name one directory.
+			other := map[string]string{"/lib64": "/usr/lib64", "/usr/lib64": "/lib64"}[p]
+			return c.packaged(p) || c.merged && c.packaged(other)
+		}
 		if _, err := c.pass.Root.Lstat(p); err == nil {
 			return true
 		}
+		if c.interp != "" {
+			return strings.HasPrefix(c.interp, "/lib64/") || strings.HasPrefix(c.interp, "/usr/lib64/") ||
+				p == "/usr/lib64" && c.merged && strings.HasPrefix(c.interp, "/lib64/")
+		}
+		return c.os.Family == osrelease.RHEL
+	case "/boot":
+		return c.db == nil || c.bootFiles || c.separate[p]
 	}
-	return c.os.Family == osrelease.RHEL
+	return true
+}
+
+// packaged says whether the packages own directory p or put files in it.
+func (c *checker) packaged(p string) bool {
+	return len(c.expected[p]) > 0 || len(c.db.Owners(p)) > 0
+}
+
+// noKernel reports, as worth knowing, a /boot that is missing or empty on
+// a root where no installed package puts anything there: a container or
+// chroot root, or one whose kernel comes from outside it.
+func (c *checker) noKernel() {
+	what := "is empty"
+	if _, err := c.pass.Root.Lstat("/boot"); errors.Is(err, fs.ErrNotExist) {
+		what = "is missing"
+	} else if err != nil || c.count("/boot") > 0 {
+		return
+	}
+	c.pass.Report(checks.Finding{
+		Kind: "no-kernel", Path: "/boot", Severity: checks.Info,
+		Message: fmt.Sprintf("/boot %s and no installed package puts a file there: no kernel is installed", what),
+		Impact:  "the root starts only with a kernel from outside it (a container or chroot, or a kernel the hypervisor boots directly); nothing on it is broken",
+		NoFix:   "nothing to repair; for the disk to boot on its own, install a kernel package (linux-image-amd64, kernel-core) from a rescue system",
+	})
 }
 
 // mode is the distribution's mode for a system directory.
@@ -153,6 +271,12 @@ func (c *checker) top(x string) {
 		t, _ := c.pass.Root.Readlink(p)
 		res, rerr := c.pass.Root.Resolve(p)
 		if rerr == nil && res == usr {
+			return
+		}
+		if ru, err := c.pass.Root.Resolve(usr); rerr == nil && err == nil && ru == res && usrIsDir {
+			// /usr/sbin is itself a link to bin where bin and sbin are
+			// merged too (Fedora 42, Arch): /sbin -> usr/sbin ends in
+			// /usr/bin, as it must.
 			return
 		}
 		if !usrIsDir && path.Clean(path.Join("/", t)) == usr {
@@ -423,6 +547,11 @@ func (c *checker) packageFiles() map[string][]string {
 	seen := map[string]bool{}
 	for _, pkg := range c.db.Packages() {
 		for _, f := range c.db.Files(pkg.Name) {
+			if !f.Mode.IsDir() && strings.HasPrefix(f.Path, "/boot/") {
+				// Ghosts count: EL's kernel-core lists its /boot files
+				// as ghosts and creates them when it is installed.
+				c.bootFiles = true
+			}
 			if f.Mode.IsDir() || f.Flags&(pkgdb.Ghost|pkgdb.MissingOK|pkgdb.Doc) != 0 {
 				continue
 			}

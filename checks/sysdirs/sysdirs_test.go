@@ -17,7 +17,8 @@ func TestGolden(t *testing.T) {
 
 // fakeDB is a test double for the package database: the archives that need
 // one describe it in /var/lib/fakepkg/db, one "package version path" per
-// line (a path ending in / is a directory, with its mode after it).
+// line (a path ending in / is a directory, with its mode after it; "path
+// -> target" is a symlink; "path ghost" a file listed but not shipped).
 type fakeDB struct{ files []pkgdb.File }
 
 const fakePath = "/var/lib/fakepkg/db"
@@ -37,6 +38,12 @@ func openFake(r *sysroot.Root) (pkgdb.DB, error) {
 			continue
 		}
 		file := pkgdb.File{Package: f[0], Version: f[1], Path: f[2], Size: -1}
+		switch {
+		case len(f) == 5 && f[3] == "->":
+			file.Mode, file.LinkTarget = fs.ModeSymlink|0o777, f[4]
+		case len(f) == 4 && f[3] == "ghost":
+			file.Flags |= pkgdb.Ghost
+		}
 		if strings.HasSuffix(f[2], "/") {
 			file.Path = strings.TrimSuffix(f[2], "/")
 			file.Mode = fs.ModeDir | 0o755

@@ -110,8 +110,16 @@ func TestBootProof(t *testing.T) {
 		}
 	}
 	patience = max(patience, 1)
+	rel := images.Bookworm
+	if v := os.Getenv("E2E_RELEASE"); v != "" {
+		var ok bool
+		if rel, ok = images.LookupRelease(v); !ok {
+			t.Fatalf("E2E_RELEASE=%q: want bullseye, bookworm or trixie (11, 12, 13)", v)
+		}
+	}
 	env := &Env{
-		Rescue: bin, CacheDir: cache, Out: out, Work: work, Parallel: parallel,
+		Release: rel,
+		Rescue:  bin, CacheDir: cache, Out: out, Work: work, Parallel: parallel,
 		Boot: boot.Options{CPUs: smp, MemoryMB: mem, Patience: patience,
 			Timeout: time.Duration(float64(15*time.Minute) * patience)},
 		Log: func(format string, args ...any) {

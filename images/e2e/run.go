@@ -19,6 +19,8 @@ import (
 
 // Env is where and how the scenarios run.
 type Env struct {
+	// Release is the Debian release of the images (Debian 12 when zero).
+	Release images.Release
 	// Rescue is the rescue binary under test: built from this tree, or
 	// the program E2E_RESCUE names (to show that a program that repairs
 	// nothing fails every row).
@@ -52,11 +54,15 @@ const baseVersion = "3"
 // root's key), building the root and the image when missing.
 func (e *Env) Base(ctx context.Context, flavor images.Flavor) (*images.DebianImage, error) {
 	t0 := time.Now()
-	root, err := images.BuildBootRoot(ctx, e.CacheDir)
+	rel := e.Release
+	if rel.Suite == "" {
+		rel = images.Bookworm
+	}
+	root, err := images.BuildBootRoot(ctx, rel, e.CacheDir)
 	if err != nil {
 		return nil, err
 	}
-	e.logf("debian root %s ready in %s", root.Key, time.Since(t0).Round(time.Second))
+	e.logf("%s root %s ready in %s", rel, root.Key, time.Since(t0).Round(time.Second))
 	name := filepath.Join(e.CacheDir, fmt.Sprintf("base-%s-%s-v%s", root.Key, flavor, baseVersion))
 	meta := name + ".json"
 	if data, err := os.ReadFile(meta); err == nil {
@@ -92,6 +98,8 @@ func (e *Env) Base(ctx context.Context, flavor images.Flavor) (*images.DebianIma
 type Row struct {
 	Scenario string `json:"scenario"`
 	Fault    string `json:"fault"`
+	// Release is the Debian release booted ("debian12").
+	Release string `json:"release,omitempty"`
 	// Kind is "baseline", "symptom" (the fault shows in the broken boot)
 	// or "no-symptom" (a fault with no symptom on Debian 12: its broken
 	// boot measures that claim with every login).

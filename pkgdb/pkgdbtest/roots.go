@@ -106,20 +106,37 @@ func DebianRoot(t testing.TB) (root, debs string) {
 // cached under its own name.
 func DebianSuiteRoot(t testing.TB, suite string) (root, debs string) {
 	t.Helper()
-	NeedRoot(t, "mmdebstrap and extracting a root with its owners")
-	NeedTool(t, "mmdebstrap", "mmdebstrap")
-	if testing.Short() {
-		t.Skip("building or extracting a Debian root is slow; skipped with -short")
-	}
-	tarball, err := images.DebianRoot(context.Background(), images.DebianRootOptions{Suite: suite, Variant: "minbase"})
-	if err != nil {
-		t.Fatalf("building the Debian root: %v", err)
-	}
+	return DebianRootWith(t, images.DebianRootOptions{Suite: suite, Variant: "minbase"})
+}
+
+// DebianRootWith extracts the Debian root of the given options (any suite,
+// variant or /usr layout; built once by mmdebstrap and cached under a name
+// of its own) into a fresh directory, and returns it with the directory of
+// its .debs.
+func DebianRootWith(t testing.TB, opt images.DebianRootOptions) (root, debs string) {
+	t.Helper()
+	tarball := DebianTarball(t, opt)
 	dir := t.TempDir()
 	if err := images.ExtractRoot(tarball, dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir, images.DebsDir(tarball)
+}
+
+// DebianTarball returns the cached tarball of a Debian root, building it
+// when missing; it skips the test where that cannot be done.
+func DebianTarball(t testing.TB, opt images.DebianRootOptions) string {
+	t.Helper()
+	NeedRoot(t, "mmdebstrap and extracting a root with its owners")
+	NeedTool(t, "mmdebstrap", "mmdebstrap")
+	if testing.Short() {
+		t.Skip("building or extracting a Debian root is slow; skipped with -short")
+	}
+	tarball, err := images.DebianRoot(context.Background(), opt)
+	if err != nil {
+		t.Fatalf("building the Debian root: %v", err)
+	}
+	return tarball
 }
 
 // DebianMirror returns the directory of a local apt archive for a root
