@@ -110,7 +110,13 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	}
 	defer t.Close()
 
-	res, f := a.scanTarget(ctx, t, list, mem)
+	// The machine's facts from its last boot, so that fix judges what
+	// scan judged.
+	_, machine, err := a.readLastBoot(t, "")
+	if err != nil {
+		return err
+	}
+	res, f := a.scanTarget(ctx, t, list, mem, machine)
 	if res.Failed() {
 		for _, c := range res.Checks {
 			if c.Error != "" {
@@ -153,7 +159,7 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	})
 	rep.Result = result
 	// Scan again: what remains is what the exit code reports.
-	after, _ := a.scanTarget(ctx, t, list, mem)
+	after, _ := a.scanTarget(ctx, t, list, mem, machine)
 	rep.Remaining = after.Findings
 	switch {
 	case applyErr != nil:
