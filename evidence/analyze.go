@@ -51,6 +51,9 @@ type analyzer struct {
 	fatal   Class
 	fatalAt Line
 	reasons map[Class]string
+	// firstReason keeps the first reason line of each class: the root
+	// cause of an emergency comes before the failures it drags along.
+	firstReason map[Class]string
 	events  map[string]int // kind+subject -> index in a.Events
 	machine machineReader
 	login   loginState
@@ -61,7 +64,7 @@ type analyzer struct {
 }
 
 func newAnalyzer(a *Analysis, console bool) *analyzer {
-	return &analyzer{a: a, console: console, stages: map[Stage]Line{}, reasons: map[Class]string{}, events: map[string]int{}}
+	return &analyzer{a: a, console: console, stages: map[Stage]Line{}, reasons: map[Class]string{}, firstReason: map[Class]string{}, events: map[string]int{}}
 }
 
 var (
@@ -84,24 +87,30 @@ func (z *analyzer) add(l Line) {
 	}
 	text := l.Text
 	for _, st := range stageRules {
-		if _, ok := z.stages[st.stage]; !ok && st.re.MatchString(text) {
+		if _, ok := z.stages[st.stage]; !ok && mayMatch(st.re, text) && st.re.MatchString(text) {
 			z.stages[st.stage] = l
 		}
 	}
 	if z.fatal == "" {
 		for _, f := range Fatal {
-			if f.Class != Timeout && f.Re.MatchString(text) {
+			if f.Class != Timeout && mayMatch(f.Re, text) && f.Re.MatchString(text) {
 				z.fatal, z.fatalAt = f.Class, l
 				break
 			}
 		}
 	}
 	for c, re := range Reasons {
+		if !mayMatch(re, text) {
+			continue
+		}
 		if m := re.FindString(text); m != "" {
 			z.reasons[c] = strings.TrimSpace(m)
+			if z.firstReason[c] == "" {
+				z.firstReason[c] = z.reasons[c]
+			}
 		}
 	}
-	if m := shutdownLine.FindString(text); m != "" {
+	if m := gatedFind(shutdownLine, text); m != "" {
 		if strings.Contains(m, "Reboot") || strings.Contains(m, "reboot") || strings.Contains(m, "Restarting") {
 			a.Ended = "reboot"
 		} else if a.Ended == "" {
@@ -109,6 +118,9 @@ func (z *analyzer) add(l Line) {
 		}
 	}
 	for _, r := range eventRules {
+		if !mayMatch(r.re, text) {
+			continue
+		}
 		m := r.re.FindStringSubmatch(text)
 		if m == nil {
 			continue
@@ -125,15 +137,23 @@ func (z *analyzer) add(l Line) {
 		z.event(r.kind, normalSubject(r.kind, subject), l)
 		break
 	}
-	if m := sessionOpened.FindStringSubmatch(text); m != nil {
+	if mayMatch(sessionOpened, text) && sessionOpened.MatchString(text) {
 		z.sessionOpen, z.sessionClosed = &l, nil
-	} else if m := sessionClosed.FindStringSubmatch(text); m != nil && z.sessionOpen != nil {
+	} else if z.sessionOpen != nil && mayMatch(sessionClosed, text) && sessionClosed.MatchString(text) {
 		z.sessionClosed = &l
 	}
 	z.machine.add(l)
 	if z.console {
 		z.login.add(l)
 	}
+}
+
+// gatedFind is FindString behind the needles.
+func gatedFind(re *regexp.Regexp, s string) string {
+	if !mayMatch(re, s) {
+		return ""
+	}
+	return re.FindString(s)
 }
 
 // normalSubject makes the subjects of one thing alike: a unit named with
@@ -181,8 +201,8 @@ var decisive = map[Class][]string{
 	GrubRescue:     {KindGrubRescue, KindGrubError},
 	NoBootable:     {KindNoBootable},
 	Silent:         {KindSilent},
-	LoginRefused:   {KindLoginRefused, KindPAMModule, KindPAMRefusal, KindPAMLimits, KindExecFailed},
-	NoShell:        {KindNoShell, KindExecFailed, KindPAMModule, KindPAMLimits},
+	LoginRefused:   {KindLoginRefused, KindPAMModule, KindPAMRefusal, KindPAMLimits, KindExecFailed, KindSSHDFailed, KindSSHDRefused},
+	NoShell:        {KindNoShell, KindExecFailed, KindPAMModule, KindPAMLimits, KindSSHDFailed, KindSSHDRefused},
 }
 
 // degraded are the kinds that matter in a boot that otherwise got to a
@@ -205,7 +225,7 @@ func (z *analyzer) finish() *Analysis {
 	switch {
 	case z.fatal != "":
 		a.Class = z.fatal
-		a.Why = strings.TrimSuffix(z.reasons[z.fatal], " ]---")
+		a.Why = z.why(z.fatal)
 		if a.Why == "" {
 			a.Why = z.fatalAt.Text
 		}
@@ -214,8 +234,8 @@ func (z *analyzer) finish() *Analysis {
 		// emergency.service", not "You are in emergency mode".
 		e := z.first(z.eventKindOf(z.eventClass()))
 		a.Class, a.Why = z.eventClass(), e.Line.Text
-		if r := z.reasons[a.Class]; r != "" {
-			a.Why = strings.TrimSuffix(r, " ]---")
+		if r := z.why(a.Class); r != "" {
+			a.Why = r
 		}
 	case z.console && z.login.outcome != "":
 		a.Class, a.Why = z.login.outcome, z.login.why
@@ -232,12 +252,12 @@ func (z *analyzer) finish() *Analysis {
 			a.Class, a.Why = NoShell, "a login session closed as soon as it opened: "+c.Text
 			z.event(KindNoShell, "", *c)
 		}
-	case z.has(KindLoginRefused) && z.stages[StageLogin] != (Line{}):
+	case z.has(KindLoginRefused) && z.reached(StageLogin):
 		a.Class, a.Why = LoginRefused, z.first(KindLoginRefused).Line.Text
 	case a.Lines == 0 && z.console:
 		a.Class, a.Why = Silent, "the console capture holds no output"
 		z.event(KindSilent, "", Line{Source: "console", Text: "(no output)"})
-	case z.stages[StageLogin] != (Line{}):
+	case z.reached(StageLogin) || z.reached(StageSSHD):
 		a.Class = Booted
 	default:
 		a.Class = Incomplete
@@ -274,6 +294,17 @@ func (z *analyzer) finish() *Analysis {
 	}
 	a.Machine = z.machine.result()
 	return a
+}
+
+// why is the reason line of a class: for an emergency the first (the
+// mount that failed before the others that needed it), else the last
+// (the initramfs's ALERT after its waiting).
+func (z *analyzer) why(c Class) string {
+	r := z.reasons[c]
+	if c == Emergency {
+		r = z.firstReason[c]
+	}
+	return strings.TrimSuffix(r, " ]---")
 }
 
 // classEvents are the event kinds that decide a class by themselves, in the
@@ -327,6 +358,11 @@ func closedAtOnce(open, closed Line) bool {
 		return closed.Time.Sub(open.Time) < 2*time.Second
 	}
 	return false
+}
+
+func (z *analyzer) reached(s Stage) bool {
+	_, ok := z.stages[s]
+	return ok
 }
 
 func (z *analyzer) has(kind string) bool {

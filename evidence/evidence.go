@@ -19,6 +19,7 @@
 package evidence
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -150,4 +151,19 @@ type Event struct {
 type Mark struct {
 	Stage Stage `json:"stage"`
 	Line  Line  `json:"line"`
+}
+
+// MarshalJSON writes a line with its uptime in seconds ("uptime": 91.2)
+// when it has one.
+func (l Line) MarshalJSON() ([]byte, error) {
+	type plain Line
+	out := struct {
+		plain
+		Uptime *float64 `json:"uptime,omitempty"`
+	}{plain: plain(l)}
+	if l.HasUptime {
+		s := float64(l.Uptime.Microseconds()) / 1e6
+		out.Uptime = &s
+	}
+	return json.Marshal(out)
 }

@@ -60,7 +60,7 @@ func (r *machineReader) add(l Line) {
 		return
 	}
 	if r.m.MemoryBytes == 0 {
-		if m := memoryLine.FindStringSubmatch(t); m != nil {
+		if m := gatedSubmatch(memoryLine, t); m != nil {
 			if kib, err := strconv.ParseInt(m[2], 10, 64); err == nil && kib > 0 && kib < 1<<40 {
 				r.m.MemoryBytes = kib << 10
 				l := l
@@ -69,7 +69,7 @@ func (r *machineReader) add(l Line) {
 		}
 	}
 	if r.m.Disk == "" {
-		if m := rootMount.FindStringSubmatch(t); m != nil {
+		if m := gatedSubmatch(rootMount, t); m != nil {
 			if d := diskOf(firstOf(m[1:])); d != "" {
 				r.m.Disk, r.m.Bus = d, busOf(d)
 				l := l
@@ -78,17 +78,17 @@ func (r *machineReader) add(l Line) {
 		}
 	}
 	if r.disk == "" {
-		if m := diskFound.FindStringSubmatch(t); m != nil {
+		if m := gatedSubmatch(diskFound, t); m != nil {
 			r.disk, r.diskAt = firstOf(m[1:]), l
 		}
 	}
-	if m := nicRename.FindStringSubmatch(t); m != nil && m[1] != "lo" {
+	if m := gatedSubmatch(nicRename, t); m != nil && m[1] != "lo" {
 		if r.renamed == nil {
 			r.renamed = map[string]string{}
 		}
 		r.renamed[m[2]] = m[1]
 		r.nic(m[1], l)
-	} else if m := nicFound.FindStringSubmatch(t); m != nil {
+	} else if m := gatedSubmatch(nicFound, t); m != nil {
 		if n := firstOf(m[1:]); n != "" && n != "lo" {
 			r.nic(n, l)
 		}
@@ -124,6 +124,14 @@ func (r *machineReader) result() Machine {
 		m.NICsFrom = append(m.NICsFrom, r.lines[n])
 	}
 	return m
+}
+
+// gatedSubmatch is FindStringSubmatch behind the needles.
+func gatedSubmatch(re *regexp.Regexp, s string) []string {
+	if !mayMatch(re, s) {
+		return nil
+	}
+	return re.FindStringSubmatch(s)
 }
 
 func firstOf(ss []string) string {

@@ -62,7 +62,7 @@ var stageRules = []struct {
 	{StageKernel, regexp.MustCompile(`^Linux version \d|^Command line: `)},
 	{StageInitramfs, regexp.MustCompile(`^Run /init as init process|^Loading, please wait|^Begin: Loading essential drivers|dracut-\d+ \(|^Freeing initrd memory`)},
 	{StageSystemd, regexp.MustCompile(`^systemd \d+ running in system mode|^Welcome to .*!$`)},
-	{StageLogin, regexp.MustCompile(`login: *$|^Started (?:serial-)?getty@\S+|Reached target getty\.target|Reached target .*Login Prompts`)},
+	{StageLogin, regexp.MustCompile(`login: *$|^Started (?:serial-)?getty@\S+|^Started (?:Serial )?Getty on |Reached target getty\.target|Reached target .*Login Prompts`)},
 	{StageNetwork, regexp.MustCompile(`Reached target network-online\.target|Reached target network\.target|Reached target .*Network is Online|: link becomes ready|Link is Up|DHCPACK from|Lease acquired|bound to \d+\.\d+\.\d+\.\d+`)},
 	{StageSSHD, regexp.MustCompile(`Server listening on |Started ssh\.service|Started sshd\.service|Started .*OpenBSD Secure Shell server`)},
 }
@@ -135,7 +135,7 @@ var eventRules = []eventRule{
 	{KindPAMModule, regexp.MustCompile(`PAM unable to dlopen\(([^)]+)\)|PAM adding faulty module: (\S+)|Module is unknown`), 1},
 	{KindPAMRefusal, regexp.MustCompile(`(pam_\w+)\([^)]*\): (?:requirement .* not met by user|access denied|Access denied|user .* is not allowed|authentication failure; .*user=root.*securetty)`), 1},
 	{KindPAMLimits, regexp.MustCompile(`pam_limits\([^)]*\): Could not set limit for '(\w+)'`), 1},
-	{KindLoginRefused, regexp.MustCompile(`Login incorrect|FAILED LOGIN \(\d+\) on '[^']*' FOR '([^']*)'|pam_unix\(login:auth\): authentication failure`), 1},
+	{KindLoginRefused, regexp.MustCompile(`Login incorrect|FAILED LOGIN \(\d+\) on '[^']*' FOR '([^']*)'|FAILED LOGIN \d+ FROM \S+ FOR ([^,\s]+)|pam_unix\(login:auth\): authentication failure`), 1},
 	{KindSSHDRefused, regexp.MustCompile(`User (\S+) from \S+ not allowed because|ROOT LOGIN REFUSED|Authentication refused: bad ownership or modes for \S+ (\S+)|Failed password for (?:invalid user )?(\S+) from`), 1},
 	{KindSSHDFailed, regexp.MustCompile(`(?:sshd|ssh)\b.*no hostkeys available|Permissions 0?\d+ for '([^']+)' are too open|Unable to load host key:? (\S+)|Missing privilege separation directory:? (\S+)|sshd_config:? line \d+: (.+)$|sshd: no hostkeys available`), 1},
 	{KindExecFailed, regexp.MustCompile(`[Cc]an't exec "?(/\S+?)"?:|Cannot execute (/\S+?):?(?:\s|$)|failed to execute (/\S+)`), 1},

@@ -96,9 +96,14 @@ func readTextLogs(root *sysroot.Root, starts []time.Time) ([]*Analysis, []string
 	}
 	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
 	starts = slices.CompactFunc(starts, func(a, b time.Time) bool { return b.Sub(a) < 2*time.Minute })
+	// A boot is the lines from a minute before its start (a kernel's
+	// first lines may carry the time the clock had before it was set)
+	// to the next start; lines before the first start known are the end
+	// of the boot before it.
 	var lastStart, prevStart time.Time
 	if n := len(starts); n > 0 {
 		lastStart = starts[n-1].Add(-time.Minute)
+		prevStart = time.Time{}.Add(1)
 		if n > 1 {
 			prevStart = starts[n-2].Add(-time.Minute)
 		}
@@ -109,7 +114,7 @@ func readTextLogs(root *sysroot.Root, starts []time.Time) ([]*Analysis, []string
 	zl := newAnalyzer(last, false)
 	var prev *Analysis
 	var zp *analyzer
-	if !prevStart.IsZero() {
+	if !prevStart.IsZero() && len(timed) > 0 && timed[0].Time.Before(lastStart) {
 		prev = &Analysis{Source: "logs", Boot: "previous", Files: files}
 		zp = newAnalyzer(prev, false)
 	}
