@@ -54,9 +54,9 @@ type analyzer struct {
 	// firstReason keeps the first reason line of each class: the root
 	// cause of an emergency comes before the failures it drags along.
 	firstReason map[Class]string
-	events  map[string]int // kind+subject -> index in a.Events
-	machine machineReader
-	login   loginState
+	events      map[string]int // kind+subject -> index in a.Events
+	machine     machineReader
+	login       loginState
 	// session tracks login sessions in the logs (pam_unix session
 	// opened/closed).
 	sessionOpen   *Line

@@ -13,8 +13,9 @@ import (
 type Rule struct {
 	// Event is the event kind.
 	Event string
-	// Subject, when set, is a regular expression the event's subject must
-	// match (case-insensitive).
+	// Subject, when set, is a regular expression the event's subject or
+	// line must match (case-insensitive): the console shortens unit names
+	// ("loca…s.target - Local File Systems"), so the description counts.
 	Subject string
 	// Findings are patterns over finding IDs (check/kind:path#subject),
 	// in which * matches any run of characters: "fstab/*",
@@ -43,7 +44,7 @@ var (
 var Rules = []Rule{
 	{Event: KindDeviceTimeout, Findings: mountChecks, Why: "a device fstab names never appeared"},
 	{Event: KindMountFailed, Findings: mountChecks, Why: "a filesystem fstab names could not be mounted"},
-	{Event: KindDependency, Subject: `\.mount|local-fs|/`, Findings: mountChecks, Why: "a mount failed, and what needs it could not start"},
+	{Event: KindDependency, Subject: `\.mount|local-fs|Local File Systems|fsck|File System Check|/|[0-9a-f]+-[0-9a-f]{4}-[0-9a-f]{4}-`, Findings: mountChecks, Why: "a mount or a device failed, and what needs it could not start"},
 	{Event: KindEmergency, Findings: append(append([]string{}, mountChecks...), "accounts/*", "selinux/*"), Why: "systemd goes to emergency mode when a mount or fsck that the boot needs fails"},
 	{Event: KindFsckFailed, Findings: mountChecks, Why: "a filesystem the boot checks has errors"},
 	{Event: KindFSError, Findings: mountChecks, Why: "the filesystem has errors"},
@@ -73,8 +74,8 @@ var Rules = []Rule{
 	{Event: KindExecFailed, Findings: append(append([]string{}, initChecks...), "libs/*"), Why: "a program could not be executed"},
 	{Event: KindSSHDFailed, Findings: sshdChecks, Why: "sshd refuses to start with this configuration or these keys"},
 	{Event: KindSSHDRefused, Findings: append(append([]string{}, sshdChecks...), "accounts/*", "pam/*"), Why: "sshd's configuration or the user's files refuse the login"},
-	{Event: KindUnitFailed, Subject: `^sshd?\.service|^ssh\.socket`, Findings: sshdChecks, Why: "sshd did not start"},
-	{Event: KindUnitFailed, Subject: `systemd-remount-fs|\.mount$|systemd-fsck`, Findings: mountChecks, Why: "a mount or fsck unit failed"},
+	{Event: KindUnitFailed, Subject: `^sshd?\.service|^ssh\.socket|OpenSSH|Secure Shell`, Findings: sshdChecks, Why: "sshd did not start"},
+	{Event: KindUnitFailed, Subject: `systemd-remount-fs|Remount Root|\.mount$|systemd-fsck|File System Check`, Findings: mountChecks, Why: "a mount or fsck unit failed"},
 	{Event: KindUnitFailed, Subject: `rc-local`, Findings: []string{"rclocal/*"}, Why: "/etc/rc.local failed"},
 	{Event: KindUnitFailed, Subject: `^network|^networking|NetworkManager|ifup@|wicked`, Findings: []string{"network/*"}, Why: "the network configuration did not apply"},
 	{Event: KindUnitFailed, Subject: `systemd-sysctl`, Findings: []string{"sysctl/*"}, Why: "a sysctl setting could not be applied"},
@@ -136,7 +137,7 @@ func RuleFor(e *Event) *Rule {
 		if r.Event != e.Kind {
 			continue
 		}
-		if r.Subject != "" && !ruleSubjects[i].MatchString(e.Subject) {
+		if r.Subject != "" && !ruleSubjects[i].MatchString(e.Subject) && !ruleSubjects[i].MatchString(e.Line.Text) {
 			continue
 		}
 		return r
