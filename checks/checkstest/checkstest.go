@@ -16,6 +16,7 @@
 //	memory 1G
 //	last-boot-memory 1G          (what the last boot's kernel log said)
 //	last-boot-disk nvme0n1 nvme  (its root disk and that disk's bus)
+//	last-boot-nics ens5          (the NICs it named)
 //	-- .filesystems --
 //	[{"device": "/dev/vda1", "type": "ext4", "mount_point": "/", "errors": true}]
 //	(facts.Filesystems as JSON: what the disk layer reports)
@@ -304,6 +305,12 @@ func FactOptions(t testing.TB, a *txtar.Archive) facts.Options {
 						opt.Machine = &facts.Machine{}
 					}
 					opt.Machine.Disk, opt.Machine.DiskBus, opt.Machine.DiskBusFrom = disk, bus, "the test's last boot"
+				case "last-boot-nics":
+					// The NICs the last boot's kernel log named.
+					if opt.Machine == nil {
+						opt.Machine = &facts.Machine{}
+					}
+					opt.Machine.NICs, opt.Machine.NICsFrom = strings.Fields(v), "the test's last boot"
 				case "last-boot-memory":
 					n, err := facts.ParseSize(strings.TrimSpace(v))
 					if err != nil {
