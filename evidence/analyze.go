@@ -422,10 +422,10 @@ func (s *loginState) add(l Line) {
 		s.phase = 3
 	case s.phase >= 3 && shellLine.MatchString(t):
 		s.phase, s.outcome, s.why, s.line = 5, LoggedIn, "", l
-	case s.phase == 2 && kernelPrefix.MatchString(t):
+	case s.phase == 2 && l.Ident == "kernel":
 		// Kernel messages interleave with the prompt.
 	case s.phase == 3 || s.phase == 4:
-		if !kernelPrefix.MatchString(t) {
+		if l.Ident != "kernel" && s.phase == 3 {
 			s.phase = 4
 			s.outcome, s.why, s.line = NoShell, "the password was accepted, but no shell prompt came", l
 		}

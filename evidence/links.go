@@ -75,7 +75,7 @@ var Rules = []Rule{
 	{Event: KindSSHDFailed, Findings: sshdChecks, Why: "sshd refuses to start with this configuration or these keys"},
 	{Event: KindSSHDRefused, Findings: append(append([]string{}, sshdChecks...), "accounts/*", "pam/*"), Why: "sshd's configuration or the user's files refuse the login"},
 	{Event: KindUnitFailed, Subject: `^sshd?\.service|^ssh\.socket|OpenSSH|Secure Shell`, Findings: sshdChecks, Why: "sshd did not start"},
-	{Event: KindUnitFailed, Subject: `systemd-remount-fs|Remount Root|\.mount$|systemd-fsck|File System Check`, Findings: mountChecks, Why: "a mount or fsck unit failed"},
+	{Event: KindUnitFailed, Subject: `systemd-remount-fs|Remount Root|ount Root and Kernel File Systems|\.mount$|systemd-fsck|File System Check`, Findings: mountChecks, Why: "a mount or fsck unit failed"},
 	{Event: KindUnitFailed, Subject: `rc-local`, Findings: []string{"rclocal/*"}, Why: "/etc/rc.local failed"},
 	{Event: KindUnitFailed, Subject: `^network|^networking|NetworkManager|ifup@|wicked`, Findings: []string{"network/*"}, Why: "the network configuration did not apply"},
 	{Event: KindUnitFailed, Subject: `systemd-sysctl`, Findings: []string{"sysctl/*"}, Why: "a sysctl setting could not be applied"},

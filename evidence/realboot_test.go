@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,13 +92,30 @@ func TestRealBoots(t *testing.T) {
 		"| scenario | live boot | console: last boot | journal: last boot | journal: previous | linked findings | time |",
 		"|---|---|---|---|---|---|---|",
 	}
-	for _, sc := range list {
-		row := runScenario(ctx, t, env, base, bin, sc, baseIDs, logf)
-		table = append(table, row)
-		_ = os.WriteFile(filepath.Join(out, "lastboot.md"), []byte(strings.Join(table, "\n")+"\n"), 0o644)
+	// Two boots at a time; what mounts an image (the fault, the scan,
+	// the journal copy) one at a time, as every copy has the base's
+	// UUIDs.
+	rows := make([]string, len(list))
+	sem := make(chan struct{}, 2)
+	var wg sync.WaitGroup
+	for i, sc := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rows[i] = runScenario(ctx, t, env, base, bin, sc, baseIDs, logf)
+			logf("%s", rows[i])
+		}()
 	}
+	wg.Wait()
+	table = append(table, rows...)
+	_ = os.WriteFile(filepath.Join(out, "lastboot.md"), []byte(strings.Join(table, "\n")+"\n"), 0o644)
 	fmt.Fprintln(os.Stderr, strings.Join(table, "\n"))
 }
+
+// diskMu serializes what mounts an image.
+var diskMu sync.Mutex
 
 type scanReport struct {
 	Findings []struct {
@@ -128,30 +146,37 @@ func scan(ctx context.Context, bin, img, console string) (*scanReport, error) {
 func runScenario(ctx context.Context, t *testing.T, env *e2e.Env, base *images.DebianImage, bin string, sc *e2e.Scenario, baseIDs map[string]bool, logf func(string, ...any)) string {
 	t0 := time.Now()
 	dir := filepath.Join(env.Out, sc.Name)
+	fail := func(format string, args ...any) string {
+		t.Errorf(sc.Name+": "+format, args...)
+		return fmt.Sprintf("| %s | ERROR: %s | | | | | |", sc.Name, fmt.Sprintf(format, args...))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		return fail("%v", err)
 	}
 	w, err := os.MkdirTemp(env.Work, "lastboot-"+sc.Name+"-")
 	if err != nil {
-		t.Fatal(err)
+		return fail("%v", err)
 	}
 	defer os.RemoveAll(w)
 	img := filepath.Join(w, "disk.img")
 	if b, err := exec.CommandContext(ctx, "cp", "--reflink=auto", "--sparse=always", base.Path, img).CombinedOutput(); err != nil {
-		t.Fatalf("%s: cp: %v: %s", sc.Name, err, b)
+		return fail("cp: %v: %s", err, b)
 	}
-	if err := mounted(ctx, base, img, w, false, func(root string) error { return sc.Break(root, base) }); err != nil {
-		t.Errorf("%s: injecting the fault: %v", sc.Name, err)
-		return fmt.Sprintf("| %s | ERROR: %v | | | | | |", sc.Name, err)
+	diskMu.Lock()
+	err = mounted(ctx, base, img, w, false, func(root string) error { return sc.Break(root, base) })
+	diskMu.Unlock()
+	if err != nil {
+		return fail("injecting the fault: %v", err)
 	}
 	o := env.Boot
 	o.Image, o.Snapshot, o.SerialLog, o.UEFI = img, false, filepath.Join(dir, "serial.log"), base.UEFI
 	res, err := boot.Run(ctx, o)
 	if err != nil {
-		t.Errorf("%s: boot: %v", sc.Name, err)
-		return fmt.Sprintf("| %s | ERROR: %v | | | | | |", sc.Name, err)
+		return fail("boot: %v", err)
 	}
 	logf("%s: booted: %s", sc.Name, res.Short())
+	diskMu.Lock()
+	defer diskMu.Unlock()
 	rep, err := scan(ctx, bin, img, o.SerialLog)
 	if err != nil {
 		t.Errorf("%s: %v", sc.Name, err)

@@ -176,6 +176,10 @@ func looksLikeText(b []byte) bool {
 // middle of its colour sequence) ends where its parameters end.
 var escape = regexp.MustCompile("\x1b(?:\\[[0-9;?<=>!]*(?:[ -/]*[@-~])?|\\][^\x07\x1b]*(?:\x07|\x1b\\\\)?|[()][0-9A-Za-z]|[ -~])")
 
+// cutEscape is what is left of a colour sequence systemd shortened with an
+// ellipsis that took its ESC ("ssh.servic…[0m"): the rest goes too.
+var cutEscape = regexp.MustCompile(`…\[[0-9;]*m`)
+
 // kernelTime is the kernel's printk timestamp.
 var kernelTime = regexp.MustCompile(`^\[\s*(\d{1,7})\.(\d{6})\]\s?`)
 
@@ -183,6 +187,7 @@ var kernelTime = regexp.MustCompile(`^\[\s*(\d{1,7})\.(\d{6})\]\s?`)
 // MaxLines.
 func split(text []byte) ([]Line, int) {
 	text = escape.ReplaceAll(text, nil)
+	text = cutEscape.ReplaceAll(text, []byte("…"))
 	var lines []Line
 	n := 0
 	for len(text) > 0 {

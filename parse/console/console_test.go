@@ -22,7 +22,8 @@ const raw = "\x1b[H\x1b[J\x1b[1;1H\x1b[?25l\x1b[m\x1b[H\x1b[J\x1b[1;1H\x1b[2;24H
 	"[\x1b[0;1;31mFAILED\x1b[0m] Failed to mount \x1b[0;1;39mdata.mount\x1b[0m - /data.\r\r\n" +
 	"[\x1b[0;1;38;5;185mDEPEND\x1b[0m] Dependency failed for \x1b[0;1;39mlocal-fs.target\x1b[0m - Local File Systems.\r\r\n" +
 	"You are in emergency mode. After logging in, type \"journalctl -xb\" to view\r\n" +
-	"\x1b[?2004hroot@rescue-test:~# \x07\x08bell\r\n"
+	"\x1b[?2004hroot@rescue-test:~# \x07\x08bell\r\n" +
+	"[\x1b[0;1;31mFAILED\x1b[0m] Failed to start \x1b[0;1;39mssh.servic\xe2\x80\xa6[0m - OpenBSD Secure Shell server.\r\r\n"
 
 var want = []string{
 	"GNU GRUB  version 2.06-13+deb12u2",
@@ -36,6 +37,7 @@ var want = []string{
 	"[DEPEND] Dependency failed for local-fs.target - Local File Systems.",
 	"You are in emergency mode. After logging in, type \"journalctl -xb\" to view",
 	"root@rescue-test:~# bell",
+	"[FAILED] Failed to start ssh.servic… - OpenBSD Secure Shell server.",
 }
 
 func texts(c *Capture) []string {
