@@ -27,10 +27,17 @@ func (d *decoders) zstd(src []byte) ([]byte, bool, error) {
 		}
 		d.zs = z
 	}
-	if err := d.zs.Reset(bytes.NewReader(src)); err != nil {
+	// DecodeAll on the whole payload: the decoder refuses a frame that
+	// needs more than its memory limit, and what it returns is cut at
+	// MaxPayload.
+	out, err := d.zs.DecodeAll(src, nil)
+	if err != nil {
 		return nil, false, fmt.Errorf("zstd: %w", err)
 	}
-	return limited(d.zs, "zstd")
+	if len(out) > MaxPayload {
+		return out[:MaxPayload:MaxPayload], true, nil
+	}
+	return out, false, nil
 }
 
 // xz payloads are a whole .xz stream (lzma_easy_buffer_encode).

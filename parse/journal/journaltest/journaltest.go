@@ -212,6 +212,11 @@ func (w *writer) data(payload []byte) (int64, uint64) {
 	return w.object(1, flags, body.Bytes()), sum
 }
 
+// zstdEncoder is shared: EncodeAll is safe for concurrent use. ZSTD_compress
+// records the content size, and journalctl refuses a frame without it: a
+// single-segment frame has it.
+var zstdEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithSingleSegment(true))
+
 // Compress compresses p as journald stores it with algorithm alg and returns
 // the object flag for it.
 func compress(alg string, p []byte) (byte, []byte) {
@@ -235,10 +240,7 @@ func compress(alg string, p []byte) (byte, []byte) {
 		}
 		return 1 << 1, dst[:8+n]
 	case "zstd":
-		// ZSTD_compress records the content size, and journalctl refuses a
-		// frame without it: a single-segment frame has it.
-		z, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithSingleSegment(true))
-		return 1 << 2, z.EncodeAll(p, nil)
+		return 1 << 2, zstdEncoder.EncodeAll(p, nil)
 	}
 	panic("unknown compression " + alg)
 }
