@@ -38,8 +38,14 @@ const (
 	// MaxPayload bounds one field's value, stored or decompressed: a
 	// longer field is cut and marked Truncated.
 	MaxPayload = 1 << 20
-	// maxEntryArrays bounds how many index arrays are followed.
+	// maxEntryArrays bounds how many index arrays are followed, and
+	// maxIndexed how many entry offsets are taken from them.
 	maxEntryArrays = 1 << 16
+	maxIndexed     = 1 << 22
+	// MaxFields and MaxEntryBytes bound one entry: journald writes a few
+	// dozen fields; an entry past either limit keeps what fit.
+	MaxFields     = 1024
+	MaxEntryBytes = 4 << 20
 )
 
 // Object types.
@@ -354,7 +360,7 @@ func (f *File) indexed(from int64) []int64 {
 	var out []int64
 	off := int64(f.Header.EntryArrayOffset)
 	last := int64(0)
-	for i := 0; i < maxEntryArrays && off > last && off%8 == 0; i++ {
+	for i := 0; i < maxEntryArrays && off > last && off%8 == 0 && len(out) < maxIndexed; i++ {
 		typ, _, size, err := f.objectHeader(&f.data, off)
 		if err != nil || typ != objEntryArray || size < entryArrayFixed || size > MaxObject {
 			break
@@ -410,9 +416,6 @@ func (f *File) entry(off int64, size uint64, fields bool) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Copy: the window's buffer is reused by the DATA reads below when
-	// both windows are the same region.
-	b = append([]byte(nil), b...)
 	le := binary.LittleEndian
 	e := &Entry{Offset: off, Seqnum: le.Uint64(b[16:])}
 	rt := le.Uint64(b[24:])
@@ -426,12 +429,15 @@ func (f *File) entry(off int64, size uint64, fields bool) (*Entry, error) {
 	if !fields {
 		return e, nil
 	}
-	items := b[entryFixed:]
+	// Copy the items out of the read-ahead window, which a later read
+	// may refill.
+	items := append([]byte(nil), b[entryFixed:]...)
 	step := 16
 	if f.Header.Compact() {
 		step = 4
 	}
-	for i := 0; i+step <= len(items); i += step {
+	total := 0
+	for i := 0; i+step <= len(items) && len(e.Fields) < MaxFields; i += step {
 		var doff int64
 		if step == 4 {
 			doff = int64(le.Uint32(items[i:]))
@@ -446,6 +452,9 @@ func (f *File) entry(off int64, size uint64, fields bool) (*Entry, error) {
 			// One damaged field does not cost the entry: keep
 			// what can be read.
 			continue
+		}
+		if total += len(fd.Name) + len(fd.Value); total > MaxEntryBytes {
+			break
 		}
 		e.Fields = append(e.Fields, fd)
 	}

@@ -265,6 +265,20 @@ func TestCompressionBomb(t *testing.T) {
 	assert.Equal(t, []string{"PRIORITY=3"}, fieldStrings(got[0]))
 }
 
+// TestEntryBounds: an entry with more fields than MaxFields keeps the
+// first MaxFields.
+func TestEntryBounds(t *testing.T) {
+	var fields []string
+	for i := range MaxFields + 500 {
+		fields = append(fields, fmt.Sprintf("F%d=%d", i, i))
+	}
+	data := journaltest.Write(journaltest.Options{Compact: true}, []journaltest.Entry{{Realtime: time.Unix(1, 0), BootID: boot1, Fields: fields}})
+	got, _ := readAll(t, data)
+	require.Len(t, got, 1)
+	assert.Len(t, got[0].Fields, MaxFields)
+	assert.Equal(t, "F0=0", fieldStrings(got[0])[0])
+}
+
 func TestStop(t *testing.T) {
 	data := journaltest.Write(journaltest.Options{}, sample())
 	f, err := Open(bytes.NewReader(data), int64(len(data)))
