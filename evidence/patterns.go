@@ -61,7 +61,7 @@ var stageRules = []struct {
 	{StageGRUB, regexp.MustCompile(`GNU GRUB|Welcome to GRUB|^\s*Booting ['` + "`" + `]|^Loading Linux |^grub> ?`)},
 	{StageKernel, regexp.MustCompile(`^Linux version \d|^Command line: `)},
 	{StageInitramfs, regexp.MustCompile(`^Run /init as init process|^Loading, please wait|^Begin: Loading essential drivers|dracut-\d+ \(|^Freeing initrd memory`)},
-	{StageSystemd, regexp.MustCompile(`^systemd \d+ running in system mode|^Welcome to .*!$`)},
+	{StageSystemd, regexp.MustCompile(`^systemd \S+ running in system mode|^Welcome to .*!$`)},
 	{StageLogin, regexp.MustCompile(`login: *$|^Started (?:serial-)?getty@\S+|^Started (?:Serial )?Getty on |Reached target getty\.target|Reached target .*Login Prompts`)},
 	{StageNetwork, regexp.MustCompile(`Reached target network-online\.target|Reached target network\.target|Reached target .*Network is Online|: link becomes ready|Link is Up|DHCPACK from|Lease acquired|bound to \d+\.\d+\.\d+\.\d+`)},
 	{StageSSHD, regexp.MustCompile(`Server listening on |Started ssh\.service|Started sshd\.service|Started .*OpenBSD Secure Shell server`)},

@@ -170,6 +170,9 @@ func runScenario(ctx context.Context, t *testing.T, env *e2e.Env, base *images.D
 	}
 	o := env.Boot
 	o.Image, o.Snapshot, o.SerialLog, o.UEFI = img, false, filepath.Join(dir, "serial.log"), base.UEFI
+	// As an operator would: the machine sits in its failed state a while
+	// before it is stopped, and what it logged reaches the disk.
+	o.Linger = 45 * time.Second
 	res, err := boot.Run(ctx, o)
 	if err != nil {
 		return fail("boot: %v", err)
