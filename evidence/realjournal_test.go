@@ -3,9 +3,11 @@ package evidence
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -91,4 +93,30 @@ func writeJournalFile(t *testing.T, root string, data []byte) {
 	dir := filepath.Join(root, "var/log/journal/0123456789abcdef0123456789abcdef")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "system.journal"), data, 0o640))
+}
+
+// TestTextLogsOfRealBoots writes the real journals out as the text logs
+// rsyslog keeps (journalctl -o short is the traditional syslog format,
+// -o short-iso the RFC 3339 one) and reads them back as /var/log/syslog:
+// the same boot, the same class.
+func TestTextLogsOfRealBoots(t *testing.T) {
+	if _, err := exec.LookPath("journalctl"); err != nil {
+		t.Skip("journalctl not found (Debian package systemd): the real boots were not written as text logs")
+	}
+	for name, w := range journalScenarios {
+		for _, format := range []string{"short", "short-iso"} {
+			t.Run(name+"/"+format, func(t *testing.T) {
+				src := filepath.Join(t.TempDir(), "system.journal")
+				require.NoError(t, os.WriteFile(src, unxz(t, "../parse/journal/testdata/real/"+name+".journal.xz"), 0o644))
+				out, err := exec.Command("journalctl", "--file", src, "-o", format, "--utc", "--no-pager").Output()
+				require.NoError(t, err)
+				root := t.TempDir()
+				writeFile(t, root, "/var/log/syslog", string(out), time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+				got, _ := readTextLogs(openRoot(t, root), nil)
+				require.NotEmpty(t, got)
+				assert.Equal(t, w.class, got[0].Class)
+				assert.Equal(t, int64(1073197056), got[0].Machine.MemoryBytes)
+			})
+		}
+	}
 }
