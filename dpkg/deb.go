@@ -146,70 +146,115 @@ func (d *Deb) control() ([]byte, error) {
 	}
 }
 
-// Entry is a regular file extracted from a .deb, with its tar header's
-// mode and owner (dpkg installs files with these).
+// Entry is one entry of a .deb's data archive, with its tar header's
+// type, mode and owner (dpkg installs entries with these).
 type Entry struct {
-	Data        []byte
-	Mode        int64
-	UID, GID    int
-	Uname       string
-	Gname       string
-	LinkedFrom  string // set when the entry was a hard link to another path
+	// Type is the tar type flag: tar.TypeReg, TypeSymlink, TypeDir,
+	// TypeLink (a hard link), TypeChar, TypeBlock or TypeFifo.
+	Type byte
+	// Data is a regular file's content; for a hard link, the content of
+	// the file it links to.
+	Data     []byte
+	Mode     int64 // permission bits with setuid, setgid and sticky
+	UID, GID int
+	Uname    string
+	Gname    string
+	// Linkname is a symlink's target as the archive records it.
+	Linkname string
+	// LinkedFrom is, for a hard link, the path ("/usr/bin/x") of the
+	// entry it links to, whose content Data is.
+	LinkedFrom string
+	// Devmajor and Devminor are a device node's numbers.
+	Devmajor, Devminor int64
+	// MTime is the modification time dpkg gives the entry (Unix seconds).
+	MTime       int64
 	ArchivePath string
 }
 
 // Extract returns the regular file at path ("/usr/bin/login") from the
 // data archive. A hard link is resolved to the file it links to.
 func (d *Deb) Extract(path string) (*Entry, error) {
-	e, link, err := d.extract(path)
-	if err != nil || link == "" {
-		return e, err
-	}
-	e2, _, err := d.extract(link)
+	e, err := d.Lookup(path)
 	if err != nil {
 		return nil, err
 	}
-	e2.LinkedFrom = link
-	e2.Mode, e2.UID, e2.GID, e2.Uname, e2.Gname = e.Mode, e.UID, e.GID, e.Uname, e.Gname
-	return e2, nil
+	if e.Type != tar.TypeReg && e.Type != tar.TypeLink {
+		return nil, fmt.Errorf("%s is not a regular file in %s_%s", path, d.Name, d.Version)
+	}
+	return e, nil
 }
 
-func (d *Deb) extract(path string) (*Entry, string, error) {
+// Lookup returns the entry at path ("/lib/x86_64-linux-gnu/libnss_files.so.2")
+// whatever its type: a regular file with its content, a symlink with its
+// target, a directory, a hard link with the content of the file it links
+// to, a device node or a FIFO.
+func (d *Deb) Lookup(path string) (*Entry, error) {
+	e, err := d.lookup(path)
+	if err != nil || e.Type != tar.TypeLink {
+		return e, err
+	}
+	target, err := d.lookup(e.LinkedFrom)
+	if err != nil {
+		return nil, fmt.Errorf("%s is a hard link to %s: %w", path, e.LinkedFrom, err)
+	}
+	if target.Type != tar.TypeReg {
+		return nil, fmt.Errorf("%s is a hard link to %s, which is not a regular file in %s_%s", path, e.LinkedFrom, d.Name, d.Version)
+	}
+	e.Data = target.Data
+	return e, nil
+}
+
+// archivePath is how a data.tar member names a path: "./usr/bin/x",
+// "usr/bin/x" or "/usr/bin/x" all stand for /usr/bin/x.
+func archivePath(name string) string {
+	return "/" + strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(name, "./"), "/"), "/")
+}
+
+func (d *Deb) lookup(path string) (*Entry, error) {
 	r, done, err := d.member("data.tar")
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	defer done()
 	tr := tar.NewReader(r)
-	want := strings.TrimPrefix(path, "/")
+	want := archivePath(path)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return nil, "", fmt.Errorf("%s: %w %s_%s", path, ErrNotInPackage, d.Name, d.Version)
+			return nil, fmt.Errorf("%s: %w %s_%s", path, ErrNotInPackage, d.Name, d.Version)
 		}
 		if err != nil {
-			return nil, "", fmt.Errorf("reading data.tar of %s_%s: %w", d.Name, d.Version, err)
+			return nil, fmt.Errorf("reading data.tar of %s_%s: %w", d.Name, d.Version, err)
 		}
-		if strings.TrimPrefix(strings.TrimPrefix(h.Name, "./"), "/") != want {
+		if archivePath(h.Name) != want {
 			continue
 		}
-		e := &Entry{Mode: h.Mode, UID: h.Uid, GID: h.Gid, Uname: h.Uname, Gname: h.Gname, ArchivePath: h.Name}
+		e := &Entry{Type: h.Typeflag, Mode: h.Mode & 0o7777, UID: h.Uid, GID: h.Gid, Uname: h.Uname, Gname: h.Gname, MTime: h.ModTime.Unix(), ArchivePath: h.Name}
 		switch h.Typeflag {
 		case tar.TypeReg, tar.TypeRegA:
+			e.Type = tar.TypeReg
+			if h.Size > 4<<30 {
+				return nil, fmt.Errorf("%s: %d bytes is too large to restore", path, h.Size)
+			}
+			var buf bytes.Buffer
+			buf.Grow(int(h.Size))
+			if _, err := io.Copy(&buf, tr); err != nil {
+				return nil, fmt.Errorf("reading %s from %s_%s: %w", path, d.Name, d.Version, err)
+			}
+			e.Data = buf.Bytes()
 		case tar.TypeLink:
-			return e, "/" + strings.TrimPrefix(strings.TrimPrefix(h.Linkname, "./"), "/"), nil
+			e.LinkedFrom = archivePath(h.Linkname)
+		case tar.TypeSymlink:
+			if h.Linkname == "" {
+				return nil, fmt.Errorf("%s is a symlink without a target in %s_%s", path, d.Name, d.Version)
+			}
+			e.Linkname = h.Linkname
+		case tar.TypeDir, tar.TypeFifo:
+		case tar.TypeChar, tar.TypeBlock:
+			e.Devmajor, e.Devminor = h.Devmajor, h.Devminor
 		default:
-			return nil, "", fmt.Errorf("%s is not a regular file in %s_%s", path, d.Name, d.Version)
+			return nil, fmt.Errorf("%s has tar type %q in %s_%s, which dpkg does not install", path, h.Typeflag, d.Name, d.Version)
 		}
-		if h.Size > 4<<30 {
-			return nil, "", fmt.Errorf("%s: %d bytes is too large to restore", path, h.Size)
-		}
-		var buf bytes.Buffer
-		buf.Grow(int(h.Size))
-		if _, err := io.Copy(&buf, tr); err != nil {
-			return nil, "", fmt.Errorf("reading %s from %s_%s: %w", path, d.Name, d.Version, err)
-		}
-		e.Data = buf.Bytes()
-		return e, "", nil
+		return e, nil
 	}
 }

@@ -1,6 +1,7 @@
 package dpkg
 
 import (
+	"archive/tar"
 	"bytes"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // buildDeb makes a .deb with dpkg-deb and returns its bytes.
@@ -29,6 +31,14 @@ func buildDeb(t testing.TB, compression string) []byte {
 	}
 	require.NoError(t, os.Chmod(filepath.Join(root, "usr/bin/hello"), 0o755|os.ModeSetuid))
 	require.NoError(t, os.Link(filepath.Join(root, "usr/bin/hello"), filepath.Join(root, "usr/bin/hello-link")))
+	require.NoError(t, os.Symlink("../big/data.bin", filepath.Join(root, "usr/lib/big/data.so.1")))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "usr/share/empty"), 0o750))
+	require.NoError(t, os.Chmod(filepath.Join(root, "usr/share/empty"), 0o750))
+	if os.Getuid() == 0 {
+		require.NoError(t, unix.Mknod(filepath.Join(root, "usr/share/empty/null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
+		require.NoError(t, unix.Chmod(filepath.Join(root, "usr/share/empty/null"), 0o666))
+	}
+	require.NoError(t, unix.Mkfifo(filepath.Join(root, "usr/share/empty/fifo"), 0o600))
 	out := filepath.Join(dir, "hello.deb")
 	cmd := exec.Command("dpkg-deb", "--root-owner-group", "-Z"+compression, "--build", root, out)
 	o, err := cmd.CombinedOutput()
@@ -62,7 +72,40 @@ func TestDeb(t *testing.T) {
 				require.Equal(t, "root", e.Uname)
 			}
 			_, err = d.Extract("/usr/bin")
-			require.Error(t, err, "a directory is not a file to restore")
+			require.Error(t, err, "a directory is not a regular file")
+
+			// Lookup returns every kind of entry with what dpkg
+			// installs it with.
+			e, err = d.Lookup("/usr/lib/big/data.so.1")
+			require.NoError(t, err)
+			require.Equal(t, byte(tar.TypeSymlink), e.Type)
+			require.Equal(t, "../big/data.bin", e.Linkname)
+			e, err = d.Lookup("/usr/share/empty")
+			require.NoError(t, err)
+			require.Equal(t, byte(tar.TypeDir), e.Type)
+			require.Equal(t, int64(0o750), e.Mode)
+			e, err = d.Lookup("/usr/bin/hello-link")
+			require.NoError(t, err)
+			if e.Type == tar.TypeLink {
+				require.Equal(t, "/usr/bin/hello", e.LinkedFrom)
+			} else {
+				// dpkg-deb stores whichever link tar meets first.
+				e, err = d.Lookup("/usr/bin/hello")
+				require.NoError(t, err)
+				require.Equal(t, byte(tar.TypeLink), e.Type)
+				require.Equal(t, "/usr/bin/hello-link", e.LinkedFrom)
+			}
+			require.Equal(t, "\x7fELF hello\n", string(e.Data))
+			e, err = d.Lookup("/usr/share/empty/fifo")
+			require.NoError(t, err)
+			require.Equal(t, byte(tar.TypeFifo), e.Type)
+			require.Equal(t, int64(0o600), e.Mode)
+			if os.Getuid() == 0 {
+				e, err = d.Lookup("/usr/share/empty/null")
+				require.NoError(t, err)
+				require.Equal(t, byte(tar.TypeChar), e.Type)
+				require.Equal(t, [2]int64{1, 3}, [2]int64{e.Devmajor, e.Devminor})
+			}
 			_, err = d.Extract("/nope")
 			require.ErrorIs(t, err, ErrNotInPackage)
 		})
@@ -82,5 +125,7 @@ func FuzzOpenDeb(f *testing.F) {
 		}
 		d.Extract("/usr/bin/hello")
 		d.Extract("/usr/bin/hello-link")
+		d.Lookup("/usr/lib/big/data.so.1")
+		d.Lookup("/usr/share/empty/null")
 	})
 }

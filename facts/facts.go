@@ -16,6 +16,7 @@ import (
 	"rescue/parse/fstab"
 	"rescue/parse/osrelease"
 	"rescue/pkgdb"
+	"rescue/pkgrepo"
 	"rescue/sysroot"
 )
 
@@ -49,6 +50,10 @@ type Options struct {
 	// PackageDirs are host directories of .rpm/.deb files to restore
 	// damaged files from (--packages).
 	PackageDirs []string
+	// Repos, when set, lets restores get packages from the target's
+	// repositories (or mirrors): described only in a scan, resolved in a
+	// dry run, downloaded by fix --apply. nil: no repository is used.
+	Repos *pkgrepo.Options
 	// Filesystems are the filesystems of the target's disk, when rescue
 	// was given the disk (see filesystems.go); nil for a directory.
 	Filesystems []Filesystem
@@ -76,6 +81,7 @@ type Facts struct {
 
 	// pkgState caches what facts/packages.go derives from the database.
 	pkgState packageState
+	selinux  selinuxState
 }
 
 // New returns the facts of the target at root.

@@ -2,14 +2,18 @@ package facts
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
+	"slices"
 	"sync"
 	"time"
 
 	"rescue/pkgdb"
+	"rescue/pkgrepo"
 	"rescue/repair"
+	"rescue/sysroot"
 )
 
 // ErrNoPackages is returned when the target has no package database rescue
@@ -22,50 +26,185 @@ var ErrNoPackages = errors.New("no package database or package file to restore f
 type packageState struct {
 	restoreOnce sync.Once
 	restorer    *pkgdb.Restorer
+	repos       *pkgrepo.Repos
 
 	mu      sync.Mutex
 	reports map[bool]*pkgdb.Report // by fast
 }
 
-// RestoreFix plans restoring the file at path from the package that owns
-// it: the file is extracted from a package file (--packages, or the
-// target's own package caches), checked against the database's digest, and
-// written with the database's mode and owner. When no package file is at
-// hand the error names the exact package and version to fetch.
-//
-// A symlink the database records is re-created with its target, without a
-// package file.
+// RestoreFix plans restoring the entry at path from the package that owns
+// it, whatever its type: a regular file (extracted from a package file
+// found with --packages or in the target's own package caches, checked
+// against the database's digest), a symlink with the target the package
+// records, a directory, a hard link to a surviving copy, a device node.
+// Each gets the package's mode, owner (by name, through the target's
+// accounts), file capabilities and modification time. When no package
+// file is at hand the error names the exact package and version to fetch.
 func (f *Facts) RestoreFix(path string) (repair.Fix, error) {
+	_, fix, err := f.RestoreEntry(path)
+	return fix, err
+}
+
+// RestoreEntry is RestoreFix that also returns what the package says the
+// entry is, for findings that say what exactly is missing (the soname
+// symlink, or the library file behind it). In a dry run whose package is
+// still to be fetched from a repository, the fix is a single fetch op and
+// the entry is nil.
+func (f *Facts) RestoreEntry(path string) (*pkgdb.Restored, repair.Fix, error) {
 	db, err := f.Packages()
 	if err != nil {
-		return repair.Fix{}, fmt.Errorf("%w: %w", ErrNoPackages, err)
+		return nil, repair.Fix{}, fmt.Errorf("%w: %w", ErrNoPackages, err)
 	}
 	if db == nil {
-		return repair.Fix{}, ErrNoPackages
+		return nil, repair.Fix{}, ErrNoPackages
 	}
-	for _, o := range db.Owners(path) {
-		if o.Mode&fs.ModeSymlink != 0 && o.LinkTarget != "" && o.State == pkgdb.StateNormal {
-			op, err := repair.MakeSymlink(f.root, path, o.LinkTarget)
-			return repair.NewFix(fmt.Sprintf("Restore the symlink %s -> %s of %s %s", path, o.LinkTarget, o.Package, o.Version)).Add(op, err).Build()
+	f.pkgState.restoreOnce.Do(func() {
+		var fetch pkgdb.Fetcher
+		if f.opt.Repos != nil {
+			f.pkgState.repos = pkgrepo.New(f.root, db, f.OS(), *f.opt.Repos)
+			fetch = f.pkgState.repos
 		}
-	}
-	f.pkgState.restoreOnce.Do(func() { f.pkgState.restorer = pkgdb.NewRestorer(f.root, db, f.opt.PackageDirs) })
+		f.pkgState.restorer = pkgdb.NewRestorer(f.root, db, f.opt.PackageDirs, fetch)
+	})
 	res, err := f.pkgState.restorer.Restore(path)
+	var pending *pkgdb.PendingFetchError
+	if errors.As(err, &pending) {
+		// A dry run: the package is found in a repository, and apply
+		// fetches it; what the entry is becomes known then.
+		src := &repair.Source{Package: pending.Package.Name, Version: pending.Package.Version, Arch: pending.Package.Arch,
+			From: pending.Fetched.URL, Checks: pending.Fetched.Checks}
+		if pending.File.Digest != "" {
+			src.Checks = append(slices.Clone(src.Checks), fmt.Sprintf("then %s %s recorded by %s", pending.File.DigestAlgo, pending.File.Digest, db.Kind()))
+		}
+		fix, err := repair.NewFix(fmt.Sprintf("Restore %s from %s %s, to be fetched from %s", path, pending.Package.Name, pending.Package.Version, pending.Fetched.URL)).
+			Add(repair.Fetch(f.root, path, src)).Build()
+		return nil, fix, err
+	}
 	if err != nil {
 		var missing *pkgdb.MissingPackageError
 		if errors.As(err, &missing) {
-			return repair.Fix{}, fmt.Errorf("%w: %w", ErrNoPackages, err)
+			return nil, repair.Fix{}, fmt.Errorf("%w: %w", ErrNoPackages, err)
 		}
-		return repair.Fix{}, err
+		return nil, repair.Fix{}, err
 	}
-	op, err := repair.CreateFile(f.root, path, res.Data, repair.ModeOf(res.Mode), res.UID, res.GID)
-	if err == nil && res.File.MTime > 0 {
+	fix, err := restoreOps(f.root, path, res)
+	if err == nil {
+		f.label(fix.Ops, res)
+	}
+	return res, fix, err
+}
+
+// label gives what the ops create the SELinux label the target's policy
+// assigns it, when the target runs SELinux. A file that is replaced keeps
+// its own label (the writer copies it).
+func (f *Facts) label(ops []repair.Op, res *pkgdb.Restored) {
+	set := f.SELinuxLabels()
+	if set == nil {
+		return
+	}
+	for i := range ops {
+		op := &ops[i]
+		if op.Expect.Type != repair.Absent || op.Kind == repair.KindLink {
+			continue // a hard link shares its sibling's label
+		}
+		ctx, ok := set.Lookup(op.Path, res.Type)
+		if !ok {
+			continue
+		}
+		if op.Xattrs == nil {
+			op.Xattrs = map[string][]byte{}
+		}
+		op.Xattrs["security.selinux"] = append([]byte(ctx), 0)
+		if op.Source != nil {
+			src := *op.Source
+			src.Checks = append(slices.Clone(src.Checks), "SELinux label "+ctx+" from the target's file_contexts")
+			op.Source = &src
+		}
+	}
+}
+
+// restoreOps plans writing a restored entry.
+func restoreOps(root *sysroot.Root, path string, res *pkgdb.Restored) (repair.Fix, error) {
+	src := &repair.Source{Package: res.Package.Name, Version: res.Package.Version, Arch: res.Package.Arch, From: res.From, Checks: res.Checks}
+	mode := repair.ModeOf(res.Mode)
+	owner := &repair.Owner{UID: res.UID, GID: res.GID}
+	var mtime *time.Time
+	if res.MTime > 0 {
 		// rpm records the time and verifies it: restore it too.
-		mt := time.Unix(res.File.MTime, 0)
-		op.MTime = &mt
+		mt := time.Unix(res.MTime, 0)
+		mtime = &mt
 	}
-	msg := fmt.Sprintf("Restore %s from %s %s (%s)", path, res.File.Package, res.File.Version, res.From)
-	return repair.NewFix(msg).Add(op, err).Build()
+	pkg := res.Package.Name + " " + res.Package.Version
+	b := repair.NewFix(fmt.Sprintf("Restore %s from %s (%s)", path, pkg, res.From))
+	add := func(op repair.Op, err error) {
+		if err == nil {
+			op.Source = src
+		}
+		b.Add(op, err)
+	}
+	switch {
+	case res.IsSymlink():
+		b = repair.NewFix(fmt.Sprintf("Restore the symlink %s -> %s of %s", path, res.LinkTarget, pkg))
+		op, err := repair.MakeSymlink(root, path, res.LinkTarget)
+		if err == nil && (res.UID != 0 || res.GID != 0) {
+			op.Owner = owner
+		}
+		add(op, err)
+	case res.IsDir():
+		b = repair.NewFix(fmt.Sprintf("Restore the directory %s (%s %d:%d) of %s", path, mode, res.UID, res.GID, pkg))
+		st, err := repair.ReadState(root, path)
+		switch {
+		case err != nil:
+			add(repair.Op{}, err)
+		case st.Type == repair.Dir:
+			if st.Mode != mode {
+				add(repair.Chmod(root, path, mode))
+			}
+			if st.UID != res.UID || st.GID != res.GID {
+				add(repair.Chown(root, path, res.UID, res.GID))
+			}
+		default:
+			op, err := repair.Mkdir(root, path, mode)
+			if err == nil {
+				op.Owner = owner
+			}
+			add(op, err)
+		}
+	case res.IsNode():
+		b = repair.NewFix(fmt.Sprintf("Restore %s %s (%d:%d) of %s", res.What(), path, res.Major, res.Minor, pkg))
+		add(repair.Mknod(root, path, res.Type, mode, res.Major, res.Minor, res.UID, res.GID))
+	default:
+		if sib := intactSibling(root, res); sib != "" {
+			b = repair.NewFix(fmt.Sprintf("Restore %s of %s as a hard link to %s, which is intact", path, pkg, sib))
+			add(repair.Link(root, path, sib))
+			break
+		}
+		op, err := repair.CreateFile(root, path, res.Data, mode, res.UID, res.GID)
+		if err == nil {
+			op.MTime = mtime
+			if res.Caps != nil {
+				op.Xattrs = map[string][]byte{"security.capability": res.Caps}
+			}
+		}
+		add(op, err)
+	}
+	return b.Build()
+}
+
+// intactSibling returns a hard link of the restored file that is on disk
+// exactly as the package installs it (content, mode, owner), or "".
+func intactSibling(root *sysroot.Root, res *pkgdb.Restored) string {
+	for _, h := range res.HardLinks {
+		st, err := repair.ReadState(root, h)
+		if err != nil || st.Type != repair.File || st.Size != int64(len(res.Data)) {
+			continue
+		}
+		want := sha256.Sum256(res.Data)
+		if st.SHA256 == hex.EncodeToString(want[:]) && st.Mode == repair.ModeOf(res.Mode) && st.UID == res.UID && st.GID == res.GID {
+			return h
+		}
+	}
+	return ""
 }
 
 // PackageVerify compares every installed package's files with the package

@@ -144,3 +144,28 @@ func capsEqual(text string, xattr []byte) bool {
 	}
 	return want == have
 }
+
+// capXattrOf encodes a capability text ("cap_net_raw=ep") as the
+// security.capability value setcap writes (vfs_cap_data revision 2, which
+// every kernel since 2.6.25 reads). The empty set gives nil: no attribute.
+func capXattrOf(text string) ([]byte, error) {
+	cs, err := parseCapText(text)
+	if err != nil {
+		return nil, err
+	}
+	if cs.perm == 0 && cs.inh == 0 {
+		return nil, nil
+	}
+	b := make([]byte, 20)
+	magic := uint32(0x02000000)
+	if cs.eff != 0 {
+		magic |= 1
+	}
+	le := binary.LittleEndian
+	le.PutUint32(b, magic)
+	le.PutUint32(b[4:], uint32(cs.perm))
+	le.PutUint32(b[8:], uint32(cs.inh))
+	le.PutUint32(b[12:], uint32(cs.perm>>32))
+	le.PutUint32(b[16:], uint32(cs.inh>>32))
+	return b, nil
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -213,6 +214,9 @@ func preflight(w *Writer, it Item, opt Options) string {
 		return "this fix cannot be undone; it needs an explicit flag"
 	}
 	for _, op := range it.Fix.Ops {
+		if op.Kind == KindFetch {
+			return fmt.Sprintf("%s is still to be fetched from %s; rescue fix --apply fetches it first", op.Path, op.Source.From)
+		}
 		if op.Kind == KindExec && !opt.AllowExec {
 			return fmt.Sprintf("it runs the target's own %s in a chroot; allow it with --allow-chroot", path.Base(op.Argv[0]))
 		}
@@ -227,6 +231,13 @@ func preflight(w *Writer, it Item, opt Options) string {
 			}
 			if !expects[i].Equal(cur) {
 				return fmt.Sprintf("%s changed since the scan (%s); scan again", p, expects[i].Diff(cur))
+			}
+			if op.Kind == KindLink {
+				// The file the link will share must still be what
+				// the plan saw (or what an earlier op writes).
+				if cur, err := ReadState(w.Root, op.Target); err != nil || (!op.LinkState.Equal(cur) && cur.Type != Absent) {
+					return fmt.Sprintf("%s, which %s would link to, changed since the scan; scan again", op.Target, p)
+				}
 			}
 			for _, q := range []string{p, path.Dir(p)} {
 				locked, err := w.Locked(q)
@@ -406,6 +417,12 @@ func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logge
 		if op.Owner != nil {
 			meta.UID, meta.GID = op.Owner.UID, op.Owner.GID
 		}
+		if len(op.Xattrs) > 0 {
+			if meta.Xattrs == nil {
+				meta.Xattrs = map[string][]byte{}
+			}
+			maps.Copy(meta.Xattrs, op.Xattrs)
+		}
 		meta.Mtime = op.MTime
 		return w.WriteFile(op.Path, op.Data, meta)
 	case KindChmod:
@@ -413,11 +430,24 @@ func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logge
 	case KindChown:
 		return w.Chown(op.Path, op.Owner.UID, op.Owner.GID)
 	case KindSymlink:
-		return w.Symlink(op.Path, op.Target, nil)
+		if err := w.Symlink(op.Path, op.Target, op.Owner); err != nil {
+			return err
+		}
+		return w.setNodeXattrs(op.Path, op.Xattrs)
 	case KindRemove:
 		return w.Remove(op.Path)
 	case KindMkdir:
-		return w.Mkdir(op.Path, *op.Mode, *op.Owner)
+		if err := w.Mkdir(op.Path, *op.Mode, *op.Owner); err != nil {
+			return err
+		}
+		return w.setNodeXattrs(op.Path, op.Xattrs)
+	case KindLink:
+		return w.Link(op.Path, op.Target)
+	case KindMknod:
+		if err := w.Mknod(op.Path, op.Node, *op.Mode, *op.Owner); err != nil {
+			return err
+		}
+		return w.setNodeXattrs(op.Path, op.Xattrs)
 	}
 	return fmt.Errorf("unknown op kind %q", op.Kind)
 }

@@ -116,6 +116,23 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 	case KindMkdir:
 		header()
 		fmt.Fprintf(out, "new file mode %s\n# new directory, owner %d:%d\n", gitMode(State{Type: Dir, Mode: *op.Mode}), op.Owner.UID, op.Owner.GID)
+	case KindLink:
+		header()
+		if op.Expect.Type == Absent {
+			fmt.Fprintf(out, "new file mode %s\n", gitMode(*op.LinkState))
+		} else {
+			fmt.Fprintf(out, "# replaces %s\n", op.Expect.Describe())
+		}
+		fmt.Fprintf(out, "# hard link to %s (%s)\n", op.Target, op.LinkState.Describe())
+	case KindMknod:
+		header()
+		fmt.Fprintf(out, "# new %s node %d:%d, mode %s, owner %d:%d\n", op.Node.Type, op.Node.Major, op.Node.Minor, op.Mode, op.Owner.UID, op.Owner.GID)
+	case KindFetch:
+		header()
+		fmt.Fprintf(out, "# restore from %s %s, fetched from %s by --apply\n", op.Source.Package, op.Source.Version, op.Source.From)
+		for _, c := range op.Source.Checks {
+			fmt.Fprintf(out, "#   %s\n", c)
+		}
 	case KindExec:
 		fmt.Fprintf(out, "# run in the target's chroot: %s\n", strings.Join(op.Argv, " "))
 		for _, t := range op.Touches {

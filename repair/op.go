@@ -60,6 +60,19 @@ type Op struct {
 	// finds nothing to report); nil means now.
 	MTime *time.Time `json:"mtime,omitempty"`
 
+	// Xattrs are extended attributes the op sets on what it writes or
+	// creates (a SELinux label, file capabilities); a replaced file keeps
+	// its other attributes.
+	Xattrs map[string][]byte `json:"xattrs,omitempty"`
+	// LinkState is, for a hard link, the state of the file it links to
+	// (Target), which apply checks again.
+	LinkState *State `json:"link_state,omitempty"`
+	// Node is the device a mknod op creates.
+	Node *Node `json:"node,omitempty"`
+	// Source says where restored content comes from and how it was
+	// checked.
+	Source *Source `json:"source,omitempty"`
+
 	// Argv is the command an exec op runs inside the target (chroot).
 	Argv []string `json:"argv,omitempty"`
 	// Touches lists the paths an exec op rewrites; they are backed up before
@@ -97,6 +110,12 @@ func (o Op) Summary() string {
 		return fmt.Sprintf("mkdir %s %s", o.Mode, o.Path)
 	case KindExec:
 		return fmt.Sprintf("run in chroot: %q", o.Argv)
+	case KindLink:
+		return fmt.Sprintf("hard-link %s to %s", o.Path, o.Target)
+	case KindFetch:
+		return fmt.Sprintf("fetch %s and restore %s", o.Source.From, o.Path)
+	case KindMknod:
+		return fmt.Sprintf("mknod %s %s %d:%d %s", o.Path, o.Node.Type, o.Node.Major, o.Node.Minor, o.Mode)
 	}
 	return string(o.Kind) + " " + o.Path
 }
@@ -326,6 +345,10 @@ func (o Op) after(before State) (State, bool) {
 		s = State{Type: Absent}
 	case KindMkdir:
 		s = State{Type: Dir, Mode: *o.Mode, UID: o.Owner.UID, GID: o.Owner.GID}
+	case KindLink:
+		s = *o.LinkState
+	case KindMknod:
+		s = State{Type: Other, Mode: *o.Mode, UID: o.Owner.UID, GID: o.Owner.GID}
 	default:
 		return State{}, false
 	}

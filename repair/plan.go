@@ -212,6 +212,18 @@ func mergeInto(ops []Op, op Op, read ContentReader) (int, []byte, bool) {
 			}
 		case KindRemove:
 			return -1, nil, true
+		case KindLink:
+			if prev.Target == op.Target {
+				return -1, nil, true
+			}
+		case KindFetch:
+			if prev.Source.From == op.Source.From {
+				return -1, nil, true
+			}
+		case KindMkdir, KindMknod:
+			if ownerModeEqual(prev, op) && (op.Node == nil || *prev.Node == *op.Node) {
+				return -1, nil, true
+			}
 		}
 		return 0, nil, false
 	}

@@ -34,9 +34,36 @@ var ErrNotInPackage = errors.New("not in the package payload")
 type PackageFile struct {
 	Header  *Header
 	Package *Package
-	r       io.ReaderAt
-	size    int64
-	payload int64 // offset of the compressed payload
+	// Signature is the signature header (digests and OpenPGP
+	// signatures of the main header and payload).
+	Signature *Header
+	r         io.ReaderAt
+	size      int64
+	header    int64 // offset of the main header
+	payload   int64 // offset of the compressed payload
+}
+
+// HeaderBlob returns the main header's bytes as the package file holds
+// them (magic included): what an RSA or DSA header signature signs.
+func (pf *PackageFile) HeaderBlob() ([]byte, error) {
+	b := make([]byte, pf.payload-pf.header)
+	if _, err := pf.r.ReadAt(b, pf.header); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// HeaderSignatures returns the OpenPGP signature packets of the main
+// header (rpm's RSAHEADER and DSAHEADER tags), which rpm checks against
+// the keys it trusts.
+func (pf *PackageFile) HeaderSignatures() [][]byte {
+	var out [][]byte
+	for _, tag := range []int32{TagSigRSA, TagSigDSA} {
+		if b := pf.Signature.Bytes(tag); len(b) > 0 {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // ReadPackageFile reads the lead and headers of an .rpm file.
@@ -48,7 +75,7 @@ func ReadPackageFile(r io.ReaderAt, size int64) (*PackageFile, error) {
 	if !bytes.Equal(lead[:4], leadMagic) {
 		return nil, errors.New("not an rpm file (no lead magic)")
 	}
-	_, sigLen, err := readFileHeader(r, 96, size)
+	sig, sigLen, err := readFileHeader(r, 96, size)
 	if err != nil {
 		return nil, fmt.Errorf("signature header: %w", err)
 	}
@@ -62,7 +89,7 @@ func ReadPackageFile(r io.ReaderAt, size int64) (*PackageFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PackageFile{Header: h, Package: p, r: r, size: size, payload: off + hLen}, nil
+	return &PackageFile{Header: h, Package: p, Signature: sig, r: r, size: size, header: off, payload: off + hLen}, nil
 }
 
 // readFileHeader reads a header with its 8-byte magic at off and returns

@@ -3,6 +3,8 @@ package rpmdb
 // The header tags rescue reads (rpm's rpmtag.h).
 const (
 	TagSigMD5          int32 = 261 // in the main header: the MD5 of header+payload
+	TagSigDSA          int32 = 267 // in the signature header: OpenPGP signature of the header
+	TagSigRSA          int32 = 268
 	TagSHA1Header      int32 = 269
 	TagSHA256Header    int32 = 273
 	TagName            int32 = 1000

@@ -523,8 +523,11 @@ func RunRoot(t *testing.T, check *checks.Check, dir string, fopt facts.Options, 
 	return findings
 }
 
-// hashSnapshot is Snapshot with file contents replaced by their SHA-256,
-// read one file at a time: whole distribution roots do not fit in memory.
+// HashSnapshot is Snapshot with file contents replaced by their SHA-256,
+// read one file at a time (whole distribution roots do not fit in memory),
+// and only regular files read (a root's FIFOs would block).
+func HashSnapshot(t testing.TB, dir string) map[string]Entry { return hashSnapshot(t, dir) }
+
 func hashSnapshot(t testing.TB, dir string) map[string]Entry {
 	t.Helper()
 	out := map[string]Entry{}

@@ -12,6 +12,7 @@ import (
 	"rescue/checks"
 	"rescue/checks/all"
 	"rescue/facts"
+	"rescue/pkgrepo"
 	"rescue/repair"
 	"rescue/report"
 )
@@ -27,6 +28,11 @@ type fixOptions struct {
 	journalDir     string
 	allowChroot    bool
 	clearImmutable bool
+	// Where restores get packages that --packages and the target's
+	// caches do not hold.
+	mirrors []string
+	cache   string
+	offline bool
 }
 
 func (a *app) fixCommand() *cobra.Command {
@@ -48,11 +54,24 @@ under /var/lib/rescue on the target (or --journal-dir), then apply the
 fixes, replacing each file atomically. "rescue undo" takes the repair back.
 Afterwards the target is scanned again and what remains is reported.
 
+A file restored from its package (a deleted library, an emptied binary or
+PAM file) comes from, in this order: --packages DIR, the target's own
+package caches, then the repositories the target is configured with (apt's
+sources.list and sources.list.d, yum's, dnf's and zypper's .repo files),
+or --mirror URL instead. The exact installed version is taken, for the
+target's architecture. A dry run reads repository metadata to say what it
+would fetch and from where; --apply downloads into --cache on the helper,
+checks the repository's signature with the target's own keys, the
+package's digest against that metadata, and every restored file against
+the target's package database; the JSON plan lists the checks per file.
+--offline uses no network.
+
 ` + report.ExitCodesHelp,
 		Example: `  rescue fix /mnt/broken                 # the diff; nothing is written
   rescue fix /mnt/broken --apply
   rescue fix /dev/vdb --apply --only fstab,grub --json
-  rescue fix /mnt/broken --choose 'fstab/source-unknown:/etc/fstab#/data=2'`,
+  rescue fix /mnt/broken --choose 'fstab/source-unknown:/etc/fstab#/data=2'
+  rescue fix /mnt/broken --apply --mirror http://mirror.internal/debian`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runFix(cmd.Context(), args[0], o)
@@ -68,6 +87,9 @@ Afterwards the target is scanned again and what remains is reported.
 	f.StringVar(&o.journalDir, "journal-dir", "", "keep the journal and backups in `DIR` on the helper instead of on the target")
 	f.BoolVar(&o.allowChroot, "allow-chroot", false, "allow fixes that run the target's own programs in a chroot (initramfs rebuilds)")
 	f.BoolVar(&o.clearImmutable, "clear-immutable", false, "lift chattr +i/+a from files the repair must change, and set it again afterwards")
+	f.StringArrayVar(&o.mirrors, "mirror", nil, "get the packages restores need from `URL` instead of the target's configured repositories (repeatable): an apt archive root (used with the target's suites), or an rpm-md repository ($releasever, $basearch expanded)")
+	f.StringVar(&o.cache, "cache", pkgrepo.DefaultCacheDir, "keep downloaded packages and repository metadata in `DIR` on the helper (never inside the target)")
+	f.BoolVar(&o.offline, "offline", false, "use no network: restore only from --packages, the target's own caches and what --cache holds")
 	f.BoolVar(&o.target.allowFsck, "allow-fsck", false, "for a DEVICE or IMAGE with --apply: check and repair damaged filesystems (e2fsck -p, xfs_repair) before mounting them; cannot be undone")
 	f.BoolVar(&o.target.allowZeroLog, "allow-fsck-zero-log", false, "with --allow-fsck: let xfs_repair -L zero an xfs log that cannot be replayed (loses its last changes)")
 	return cmd
@@ -109,6 +131,15 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		return err
 	}
 	defer t.Close()
+	if err := pkgrepo.CheckCache(t.root, o.cache); err != nil {
+		return &usageError{err}
+	}
+	// A dry run resolves where packages would come from (repository
+	// metadata only); --apply downloads them.
+	t.repos = &pkgrepo.Options{Mirrors: o.mirrors, CacheDir: o.cache, Offline: o.offline, Mode: pkgrepo.Resolve}
+	if o.apply {
+		t.repos.Mode = pkgrepo.Download
+	}
 
 	// The machine's facts from its last boot, so that fix judges what
 	// scan judged.
@@ -200,7 +231,10 @@ func addRelabel(t *target, f *facts.Facts, plan *repair.Plan) {
 	}
 	creates := false
 	for _, op := range plan.Ops() {
-		if op.Expect.Type == repair.Absent && (op.Kind == repair.KindWrite || op.Kind == repair.KindSymlink || op.Kind == repair.KindMkdir) && op.Path != "/.autorelabel" {
+		if _, labelled := op.Xattrs["security.selinux"]; labelled {
+			continue // restored from a package with the policy's label
+		}
+		if op.Expect.Type == repair.Absent && (op.Kind == repair.KindWrite || op.Kind == repair.KindSymlink || op.Kind == repair.KindMkdir || op.Kind == repair.KindMknod) && op.Path != "/.autorelabel" {
 			creates = true
 		}
 	}

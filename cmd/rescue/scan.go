@@ -9,6 +9,7 @@ import (
 	"rescue/checks/all"
 	"rescue/evidence"
 	"rescue/facts"
+	"rescue/pkgrepo"
 	"rescue/report"
 )
 
@@ -88,6 +89,9 @@ func (a *app) runScan(ctx context.Context, arg string, o *scanOptions) error {
 	if err != nil {
 		return err
 	}
+	// A scan downloads nothing: restores only name the repositories that
+	// rescue fix would get the package from.
+	t.repos = &pkgrepo.Options{Mode: pkgrepo.Describe}
 	res, f := a.scanTarget(ctx, t, list, mem, machine)
 	r := report.New(a.tool(), t.info, f.OS(), t.devices, res)
 	evidence.Link(lb.Boots, res.Findings)

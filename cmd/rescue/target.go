@@ -11,6 +11,7 @@ import (
 	"rescue/checks"
 	"rescue/facts"
 	"rescue/parse/blkid"
+	"rescue/pkgrepo"
 	"rescue/report"
 	"rescue/sysroot"
 )
@@ -46,7 +47,10 @@ type target struct {
 	location func(path string) string
 	// filesystems are what the disk layer found (nil for a directory).
 	filesystems []facts.Filesystem
-	closers     []func() error
+	// repos says how restores may use the target's repositories: only
+	// name them (scan), resolve (fix) or download (fix --apply).
+	repos   *pkgrepo.Options
+	closers []func() error
 }
 
 func (t *target) Close() error {
@@ -123,8 +127,21 @@ func (a *app) devicesFor(dir string, opt targetOptions) (*facts.Devices, error) 
 
 // scanTarget runs checks on an opened target, with progress on a terminal.
 func (a *app) scanTarget(ctx context.Context, t *target, list []*checks.Check, memory int64, machine *facts.Machine) (*checks.Result, *facts.Facts) {
-	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, Machine: machine, OpenPackages: openPackages, PackageDirs: t.opt.packages, Filesystems: t.filesystems})
 	show, done := a.progress()
+	var repos *pkgrepo.Options
+	if t.repos != nil {
+		o := *t.repos
+		o.Log = a.log
+		o.Progress = func(what string, n, total int64) {
+			if total > 0 {
+				show("fetching %s: %s of %s", what, humanBytes(n), humanBytes(total))
+			} else {
+				show("fetching %s: %s", what, humanBytes(n))
+			}
+		}
+		repos = &o
+	}
+	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, Machine: machine, OpenPackages: openPackages, PackageDirs: t.opt.packages, Filesystems: t.filesystems, Repos: repos})
 	res := checks.Run(ctx, t.root, f, list, func(name string, i, n int) {
 		show("checking %s (%d/%d)", name, i+1, n)
 	})

@@ -522,6 +522,9 @@ func (s *Suite) mounted(ctx context.Context, img, work string, f func(dir string
 // flags.
 func (s *Suite) fixArgs(sc *Scenario, apply bool) []string {
 	args := []string{"fix", "--json", "--memory", fmt.Sprintf("%dM", s.memoryMB()), "--packages", s.Base.Debs}
+	if sc.Mirror {
+		args = append(args[:len(args)-2], s.mirrorArgs(sc)...)
+	}
 	if apply {
 		args = append(args, "--apply")
 	}

@@ -71,6 +71,9 @@ type Scenario struct {
 	FixArgs []string
 	// CI marks the scenarios in the fixed subset `make e2e` runs.
 	CI bool
+	// Mirror: the fix gets no --packages and fetches what it restores
+	// from a mirror the suite serves (mirror.go).
+	Mirror bool
 }
 
 // healthy is the expectation of every repaired image.
@@ -103,7 +106,7 @@ func sshDown(r *boot.Result) string {
 
 // Scenarios returns the seed's faults, in the seed's order.
 func Scenarios() []*Scenario {
-	return []*Scenario{
+	return append([]*Scenario{
 		{
 			Name: "fstab-root-uuid", Fault: "fstab root UUID wrong", CI: true,
 			Break: func(r string, img *images.DebianImage) error {
@@ -285,7 +288,7 @@ func Scenarios() []*Scenario {
 			Broken: Expect{Class: boot.KernelPanic, Note: "the machine has 1 GiB"},
 			Paths:  []string{"/etc/sysctl.conf", "/etc/sysctl.d/99-sysctl.conf"},
 		},
-	}
+	}, mirrorScenarios()...)
 }
 
 // Lookup returns the named scenarios; "ci" names the CI subset, "all"

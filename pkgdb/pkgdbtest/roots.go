@@ -92,17 +92,26 @@ func AlmaRoot(t testing.TB, name string) string {
 	return dir
 }
 
-// DebianRoot extracts a Debian bookworm minbase root (built once by
+// DebianRoot extracts a Debian 12 (bookworm) minbase root (built once by
 // mmdebstrap and cached) into a fresh directory. It returns the root and
 // the directory holding every .deb installed in it.
 func DebianRoot(t testing.TB) (root, debs string) {
+	t.Helper()
+	return DebianSuiteRoot(t, "bookworm")
+}
+
+// DebianSuiteRoot is DebianRoot for another Debian release ("bullseye":
+// glibc 2.31, where libnss_files.so.2 is a symlink to libnss_files-2.31.so
+// and the seed's "I have no name!" really locks users out). Each suite is
+// cached under its own name.
+func DebianSuiteRoot(t testing.TB, suite string) (root, debs string) {
 	t.Helper()
 	NeedRoot(t, "mmdebstrap and extracting a root with its owners")
 	NeedTool(t, "mmdebstrap", "mmdebstrap")
 	if testing.Short() {
 		t.Skip("building or extracting a Debian root is slow; skipped with -short")
 	}
-	tarball, err := images.DebianRoot(context.Background(), images.DebianRootOptions{Suite: "bookworm", Variant: "minbase"})
+	tarball, err := images.DebianRoot(context.Background(), images.DebianRootOptions{Suite: suite, Variant: "minbase"})
 	if err != nil {
 		t.Fatalf("building the Debian root: %v", err)
 	}
@@ -111,4 +120,23 @@ func DebianRoot(t testing.TB) (root, debs string) {
 		t.Fatal(err)
 	}
 	return dir, images.DebsDir(tarball)
+}
+
+// DebianMirror returns the directory of a local apt archive for a root
+// extracted by DebianSuiteRoot: the real signed InRelease and Packages
+// files of the suites the root's sources.list names (fetched once with
+// apt-get and cached) and the root's .debs at their pool paths. Serve it
+// with net/http/httptest and give its URL with --mirror.
+func DebianMirror(t testing.TB, root, debs string) string {
+	t.Helper()
+	NeedTool(t, "apt-get", "apt")
+	list, err := os.ReadFile(filepath.Join(root, "etc/apt/sources.list"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := images.DebianMirror(context.Background(), list, debs, "")
+	if err != nil {
+		t.Fatalf("building the apt mirror: %v", err)
+	}
+	return dir
 }

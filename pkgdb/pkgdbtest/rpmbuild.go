@@ -12,9 +12,9 @@ import (
 // RPMFile is one entry of a test package.
 type RPMFile struct {
 	Path    string
-	Kind    string // "file" (default), "dir", "symlink", "cdev"
+	Kind    string // "file" (default), "dir", "symlink", "hardlink", "cdev"
 	Content string // file content
-	Target  string // symlink target
+	Target  string // symlink target; for a hard link, the path it links to
 	Mode    string // octal permission bits, "0644" by default
 	User    string // "root" by default
 	Group   string // "root" by default
@@ -49,6 +49,13 @@ func BuildRPM(t testing.TB, outDir string, spec RPMSpec) string {
 			t.Fatal(err)
 		}
 	}
+	// noarch is declared in the spec; another architecture is a build
+	// target, which rpmbuild accepts for any host (the test packages hold
+	// no compiled code).
+	buildArch := "BuildArch: noarch"
+	if spec.Arch != "noarch" {
+		buildArch = ""
+	}
 	var install, files strings.Builder
 	for i, f := range spec.Files {
 		mode, user, group := f.Mode, f.User, f.Group
@@ -71,6 +78,11 @@ func BuildRPM(t testing.TB, outDir string, spec RPMSpec) string {
 				t.Fatal(err)
 			}
 			fmt.Fprintf(&install, "install -D -m %s %s %%{buildroot}%s\n", mode, src, f.Path)
+		case "hardlink":
+			if mode == "" {
+				mode = "0644"
+			}
+			fmt.Fprintf(&install, "mkdir -p %%{buildroot}%s\nln %%{buildroot}%s %%{buildroot}%s\n", filepath.Dir(f.Path), f.Target, f.Path)
 		case "dir":
 			if mode == "" {
 				mode = "0755"
@@ -95,7 +107,7 @@ Version: %s
 Release: %s
 Summary: rescue test package %s
 License: MIT
-BuildArch: %s
+%s
 %%define debug_package %%{nil}
 %%define __os_install_post %%{nil}
 %%define _build_id_links none
@@ -106,12 +118,15 @@ A package built by rescue's tests.
 %%install
 %s
 %%files
-%s`, spec.Name, spec.Version, spec.Release, spec.Name, spec.Arch, install.String(), files.String())
+%s`, spec.Name, spec.Version, spec.Release, spec.Name, buildArch, install.String(), files.String())
 	specFile := filepath.Join(top, "SPECS", spec.Name+".spec")
 	if err := os.WriteFile(specFile, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"--define", "_topdir " + top, "--nodeps", "-bb", specFile}
+	if spec.Arch != "noarch" {
+		args = append([]string{"--target", spec.Arch}, args...)
+	}
 	if spec.Payload != "" {
 		args = append([]string{"--define", "_binary_payload " + spec.Payload}, args...)
 	}
@@ -177,7 +192,12 @@ func RPM(t testing.TB, root string, args ...string) string {
 // standard error and the exit error; rpm -V exits non-zero when it finds
 // differences, which is not a failure.
 func RPMOutput(root string, args ...string) (string, string, error) {
-	cmd := exec.Command("rpm", append([]string{"--root", root, "--dbpath", "/var/lib/rpm"}, args...)...)
+	return RPMOutputDB(root, "/var/lib/rpm", args...)
+}
+
+// RPMOutputDB is RPMOutput with the database at dbpath (inside root).
+func RPMOutputDB(root, dbpath string, args ...string) (string, string, error) {
+	cmd := exec.Command("rpm", append([]string{"--root", root, "--dbpath", dbpath}, args...)...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
