@@ -60,6 +60,7 @@ var Rules = []Rule{
 	{Event: KindInitFailed, Findings: initChecks, Why: "init could not be executed"},
 	{Event: KindSystemdFreeze, Findings: []string{"selinux/*", "zerosize/*", "pkgfiles/*", "libs/*"}, Why: "systemd froze"},
 	{Event: KindSELinuxPolicy, Findings: []string{"selinux/*"}, Why: "SELinux is enforcing without a policy to load"},
+	{Event: KindSELinuxDenied, Findings: []string{"selinux/*"}, Why: "SELinux denied a program a file: files without their labels"},
 	{Event: KindGrubPrompt, Findings: loaderChecks, Why: "GRUB found no configuration to run"},
 	{Event: KindGrubRescue, Findings: loaderChecks, Why: "GRUB could not find its modules or configuration"},
 	{Event: KindGrubError, Findings: loaderChecks, Why: "GRUB could not load what its configuration names"},

@@ -18,7 +18,7 @@ var allKinds = []string{
 	KindDependency, KindUnitFailed, KindMountFailed, KindDeviceTimeout, KindRootMissing, KindInitramfsShell,
 	KindGrubPrompt, KindGrubRescue, KindGrubError, KindNoBootable, KindSilent, KindLoginRefused, KindNoShell,
 	KindPAMModule, KindPAMRefusal, KindPAMLimits, KindSSHDRefused, KindSSHDFailed, KindExecFailed, KindDiskFull,
-	KindReadOnly, KindRemountRO, KindFSError, KindFsckFailed, KindHungTask, KindCloudInitFailed,
+	KindReadOnly, KindRemountRO, KindFSError, KindFsckFailed, KindHungTask, KindCloudInitFailed, KindSELinuxDenied,
 }
 
 // unexplained are the kinds no check explains yet: the report says "not

@@ -101,6 +101,7 @@ const (
 	KindFsckFailed      = "fsck-failed"
 	KindHungTask        = "hung-task"
 	KindCloudInitFailed = "cloud-init-failed"
+	KindSELinuxDenied   = "selinux-denied"
 )
 
 // eventRule turns a line into an event.
@@ -144,7 +145,8 @@ var eventRules = []eventRule{
 	{KindReadOnly, regexp.MustCompile(`Read-only file system`), 0},
 	{KindFSError, regexp.MustCompile(`EXT4-fs error \(device (\S+?)\)|XFS \((\S+?)\): (?:Corruption|Metadata corruption|Internal error|Log I/O Error)|BTRFS error \(device (\S+?)\)`), 1},
 	{KindHungTask, regexp.MustCompile(`task (\S+?):\d+ blocked for more than \d+ seconds`), 1},
-	{KindCloudInitFailed, regexp.MustCompile(`cloud-init.*(?:Traceback|CRITICAL|failed to run|Failed to run module)`), 0},
+	{KindCloudInitFailed, regexp.MustCompile(`cloud-init.*(?:Traceback|CRITICAL|failed to run|Failed to run module)|^(?:WARNING|ERROR|CRITICAL): .*(?:Traceback|Failed|failed)`), 0},
+	{KindSELinuxDenied, regexp.MustCompile(`avc: +denied +\{[^}]*\} for .*comm="([^"]+)"`), 1},
 }
 
 // statusPrefix is systemd's status column on the console ("[  OK  ] ",

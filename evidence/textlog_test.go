@@ -81,6 +81,7 @@ func TestTextLogsEL7(t *testing.T) {
 		"pam-refusal|pam_succeed_if|/var/log/secure",
 		"login-refused|root|/var/log/secure",
 		"unit-failed|OpenSSH server daemon|/var/log/messages",
+		"selinux-denied|sshd|/var/log/audit/audit.log",
 	}, ev)
 	// The second Memory: line is the one in the kernel's format of the
 	// last ten years (K); the 2.6-era lowercase one is not read.
@@ -141,6 +142,26 @@ func TestTextLogsTail(t *testing.T) {
 	// of it as the bytes read hold.
 	assert.Less(t, got[1].Lines, maxTextLog/60)
 	assert.Greater(t, got[1].Lines, maxTextLog/80)
+}
+
+// The files without a time on each line (dmesg, boot.log) are the last
+// boot's; cloud-init.log has its own format.
+func TestTextLogsUntimed(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "/var/log/dmesg", "[    0.000000] Linux version 5.14.0-362.8.1.el9_3.x86_64\n[    0.012000] Memory: 3977872K/4193784K available (16384K kernel code)\n[    1.500000] nvme nvme0: pci function 0000:00:04.0\n[    1.600000] nvme0n1: p1 p2\n[    2.100000] XFS (nvme0n1p2): Mounting V5 Filesystem\n", time.Now())
+	writeFile(t, dir, "/var/log/boot.log", "[  OK  ] Started Journal Service.\n[FAILED] Failed to start Network Manager Wait Online.\n", time.Now())
+	writeFile(t, dir, "/var/log/cloud-init.log", "2026-12-01 01:54:10,118 - util.py[DEBUG]: Cloud-init v. 23.4 running 'init-local' at Tue, 01 Dec 2026 01:54:10 +0000. Up 9.51 seconds.\n2026-12-01 01:54:12,002 - util.py[WARNING]: Failed to run module growpart (Traceback follows)\n", time.Now())
+	got, _ := readTextLogs(openRoot(t, dir), nil)
+	require.Len(t, got, 1)
+	a := got[0]
+	assert.Equal(t, time.Date(2026, 12, 1, 1, 54, 10, 0, time.UTC), a.Start)
+	assert.Equal(t, int64(4193784)<<10, a.Machine.MemoryBytes)
+	assert.Equal(t, "nvme0n1", a.Machine.Disk)
+	var kinds []string
+	for _, e := range a.Events {
+		kinds = append(kinds, e.Kind)
+	}
+	assert.ElementsMatch(t, []string{KindCloudInitFailed, KindUnitFailed}, kinds)
 }
 
 func TestBSDTimeYear(t *testing.T) {
