@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: all build deps test test-short vet fuzz bench demo e2e e2e-full docs release clean
+.PHONY: all build deps test test-short vet fuzz bench demo e2e e2e-full e2e-lastboot docs release clean
 
 all: build
 
@@ -84,6 +84,15 @@ e2e: deps
 
 e2e-full: deps
 	@$(call E2E_SHOW,240m,all)
+
+# The last boot on real boots (not part of CI): every scenario that is not
+# static is booted once without a snapshot, so that its journal lands on
+# the image, and `rescue scan IMAGE --console serial.log` must name the
+# failure and link it to the scenario's finding (evidence/realboot_test.go).
+# The table is in $(E2E_OUT)-lastboot/lastboot.md.
+e2e-lastboot: deps
+	LASTBOOT_OUT=$(E2E_OUT)-lastboot E2E_CACHE=$(E2E_CACHE) \
+		$(GO) test -tags e2e -run '^TestRealBoots$$' -count=1 -v -timeout 240m ./evidence/
 
 docs: build
 	bin/rescue gen-docs docs

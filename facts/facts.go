@@ -42,6 +42,9 @@ type Options struct {
 	Devices *Devices
 	// Memory is the instance's RAM in bytes (--memory), 0 when unknown.
 	Memory int64
+	// Machine is what the last boot's logs said about the machine (nil:
+	// nothing); its Memory counts when --memory is not given.
+	Machine *Machine
 	// OpenPackages opens the target's package database; nil means the
 	// target has none that rescue can read.
 	OpenPackages func(*sysroot.Root) (pkgdb.DB, error)
@@ -156,8 +159,14 @@ func (f *Facts) Fstab() (*fstab.File, error) {
 // Devices returns the block devices; nil when unknown.
 func (f *Facts) Devices() *Devices { return f.opt.Devices }
 
-// Memory returns the instance's RAM in bytes, 0 when unknown.
-func (f *Facts) Memory() int64 { return f.opt.Memory }
+// Memory returns the instance's RAM in bytes: --memory, else what the last
+// boot's kernel log said; 0 when unknown.
+func (f *Facts) Memory() int64 {
+	if f.opt.Memory == 0 && f.opt.Machine != nil {
+		return f.opt.Machine.Memory
+	}
+	return f.opt.Memory
+}
 
 // Packages returns the target's package database, or nil when it has none.
 func (f *Facts) Packages() (pkgdb.DB, error) {

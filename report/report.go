@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/evidence"
 	"rescue/facts"
 	"rescue/parse/osrelease"
 	"rescue/repair"
@@ -84,6 +85,9 @@ type Report struct {
 	Findings     []checks.Finding `json:"findings"`
 	Checks       []checks.Status  `json:"checks"`
 	Notes        []string         `json:"notes,omitempty"`
+	// LastBoot is what the machine's logs and console say about its last
+	// boot, with each event linked to the findings that explain it.
+	LastBoot *evidence.Report `json:"last_boot,omitempty"`
 }
 
 // New builds a scan report.
@@ -179,6 +183,7 @@ func (r *Report) WriteText(w io.Writer, st Style) {
 		}
 		fmt.Fprintf(w, "%s %d from %s; root filesystem %s\n", st.bold("Devices:"), len(r.Devices.List), r.Devices.Source, safetext.Line(root))
 	}
+	WriteLastBoot(w, r.LastBoot, st)
 	WriteFindings(w, r.Findings, st)
 	WriteIndicators(w, r.Findings, st)
 	for _, c := range r.Checks {

@@ -14,6 +14,9 @@
 //	-- .options --
 //	root-device /dev/vda1
 //	memory 1G
+//	last-boot-memory 1G          (what the last boot's kernel log said)
+//	last-boot-disk nvme0n1 nvme  (its root disk and that disk's bus)
+//	last-boot-nics ens5          (the NICs it named)
 //	-- .filesystems --
 //	[{"device": "/dev/vda1", "type": "ext4", "mount_point": "/", "errors": true}]
 //	(facts.Filesystems as JSON: what the disk layer reports)
@@ -294,6 +297,29 @@ func FactOptions(t testing.TB, a *txtar.Archive) facts.Options {
 						t.Fatalf(".options: %v", err)
 					}
 					opt.Memory = n
+				case "last-boot-disk":
+					// The root disk the last boot's kernel log
+					// named: "last-boot-disk nvme0n1 nvme".
+					disk, bus, _ := strings.Cut(strings.TrimSpace(v), " ")
+					if opt.Machine == nil {
+						opt.Machine = &facts.Machine{}
+					}
+					opt.Machine.Disk, opt.Machine.DiskBus, opt.Machine.DiskBusFrom = disk, bus, "the test's last boot"
+				case "last-boot-nics":
+					// The NICs the last boot's kernel log named.
+					if opt.Machine == nil {
+						opt.Machine = &facts.Machine{}
+					}
+					opt.Machine.NICs, opt.Machine.NICsFrom = strings.Fields(v), "the test's last boot"
+				case "last-boot-memory":
+					n, err := facts.ParseSize(strings.TrimSpace(v))
+					if err != nil {
+						t.Fatalf(".options: %v", err)
+					}
+					if opt.Machine == nil {
+						opt.Machine = &facts.Machine{}
+					}
+					opt.Machine.Memory, opt.Machine.MemoryFrom = n, "the test's last boot"
 				default:
 					t.Fatalf(".options: unknown option %q", k)
 				}

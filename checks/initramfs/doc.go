@@ -19,8 +19,9 @@ initramfs-tools (MODULES=most) includes them unless MODULES=dep was set.
 The check lists each image in pure Go, without running the target's lsinitrd
 or lsinitramfs: the uncompressed early-microcode archive, then the main
 archive compressed with gzip, xz, zstd, lz4, lzma or bzip2. A driver the
-disk is attached through now (the helper sees the disk as /dev/vd*, /dev/xvd*
-or /dev/nvme*) or the root filesystem's module missing from the default
+disk is attached through (the bus the last boot's kernel log shows the root
+on, or else the one the helper sees the disk on: /dev/vd*, /dev/xvd* or
+/dev/nvme*) or the root filesystem's module missing from the default
 kernel's image is critical; the other cloud drivers missing are a warning
 (the next migration breaks boot); an image that cannot be read is critical
 for the default kernel.

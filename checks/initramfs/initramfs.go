@@ -61,8 +61,13 @@ func run(pass *checks.Pass) error {
 		}
 	}
 	fsType, fsWhy := rootFSType(pass)
-	bus := ""
-	if d := pass.Facts.Devices(); d != nil && d.Root != nil {
+	// The bus the machine boots its root from: what its last boot's
+	// kernel log showed, else the name the helper sees the disk under
+	// (the same bus, unless the helper is another instance family).
+	bus, busWhy := "", ""
+	if m := pass.Facts.Machine(); m != nil && m.DiskBus != "" {
+		bus, busWhy = m.DiskBus, fmt.Sprintf("the root was on %s at the last boot (%s)", m.Disk, m.DiskBusFrom)
+	} else if d := pass.Facts.Devices(); d != nil && d.Root != nil {
 		bus = diskPrefix(d.Root.Path)
 	}
 	if bus == "" {
@@ -74,7 +79,7 @@ func run(pass *checks.Pass) error {
 			// A missing or empty image is the kernels check's.
 			continue
 		}
-		c := &imageCheck{pass: pass, l: l, k: k, isDefault: defaults[k.Version], fsType: fsType, fsWhy: fsWhy, bus: bus, conf: conf}
+		c := &imageCheck{pass: pass, l: l, k: k, isDefault: defaults[k.Version], fsType: fsType, fsWhy: fsWhy, bus: bus, busWhy: busWhy, conf: conf}
 		c.run()
 	}
 	return nil
@@ -118,6 +123,7 @@ type imageCheck struct {
 	fsType    string
 	fsWhy     string
 	bus       string
+	busWhy    string // where bus came from, when not the helper's device name
 	conf      *confOnce
 }
 
@@ -215,6 +221,9 @@ func (c *imageCheck) run() {
 		f.Impact = "the initramfs never sees the root disk: it waits, then stops in its emergency shell (\"/dev/disk/by-uuid/… does not exist\")"
 		if len(missing) > len(nowMissing) {
 			f.Message += fmt.Sprintf(" (and %s)", strings.Join(without(missing, nowMissing), ", "))
+		}
+		if c.busWhy != "" {
+			why = append(why, c.busWhy)
 		}
 	case noDiskDriver:
 		f.Kind, f.Severity = "disk-driver-missing", checks.Warning

@@ -15,6 +15,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"rescue/checks"
+	"rescue/parse/shell"
 )
 
 // Command is what a shell command does, as far as it can be told without
@@ -121,7 +122,7 @@ func (a *analyzer) text(s string, depth int) {
 		s = s[:maxCommand]
 	}
 	a.scan(s, depth)
-	f, err := ParseShell(strings.NewReader(s), "")
+	f, err := ParseShell(s, "")
 	if err != nil {
 		a.fallback(s)
 		return
@@ -129,43 +130,12 @@ func (a *analyzer) text(s string, depth int) {
 	a.stmts(f.Stmts, depth)
 }
 
-// ParseShell parses shell text as bash, comments dropped, never run.
-//
-// The parser recurses once per level of nesting and a Go stack overflow
-// cannot be recovered, so text that nests deeper than any script does (a
-// megabyte of "((((") is refused before the parser sees it: the caller
-// then judges it as text. (The project's guarded entry to the shell parser,
-// parse/shell, replaces this check once it is on main.)
-func ParseShell(r *strings.Reader, name string) (*syntax.File, error) {
-	if d := nesting(r); d > maxNesting {
-		return nil, fmt.Errorf("%s nests %d levels deep, more than the %d rescue parses", name, d, maxNesting)
-	}
-	return syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(false)).Parse(r, name)
-}
-
-// maxNesting is the deepest nesting of brackets ParseShell parses.
-const maxNesting = 256
-
-// nesting returns how deep brackets nest in the text, quotes ignored (which
-// only makes it count higher), and rewinds the reader.
-func nesting(r *strings.Reader) int {
-	defer r.Seek(0, 0)
-	depth, deepest := 0, 0
-	for {
-		b, err := r.ReadByte()
-		if err != nil {
-			return deepest
-		}
-		switch b {
-		case '(', '{', '[', '`':
-			depth++
-			deepest = max(deepest, depth)
-		case ')', '}', ']':
-			if depth > 0 {
-				depth--
-			}
-		}
-	}
+// ParseShell parses shell text as bash, comments dropped, never run,
+// through parse/shell's guarded parser: a text the parser cannot take
+// safely (nesting deep enough to overflow its stack) is an error, and the
+// caller judges it as text.
+func ParseShell(text, name string) (*syntax.File, error) {
+	return shell.Parse([]byte(text), name, syntax.KeepComments(false))
 }
 
 // fallback is used when the text does not parse as shell (a crontab line

@@ -48,7 +48,7 @@ func Statements(data []byte) (stmts []Statement, ok bool) {
 	if len(data) > maxScript {
 		return nil, false
 	}
-	f, err := ParseShell(strings.NewReader(string(data)), "")
+	f, err := ParseShell(string(data), "")
 	if err != nil {
 		return nil, false
 	}

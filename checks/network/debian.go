@@ -182,21 +182,34 @@ func (c *checker) netplan() []configured {
 // staleNames reports interfaces configured under names the kernel will not
 // give when it names NICs eth0, eth1...
 func (c *checker) staleNames(all []configured) {
-	if !c.classic || len(all) == 0 {
+	if len(all) == 0 {
 		return
 	}
-	var stale []configured
+	var stale, byName []configured
+	var names []string
 	for _, x := range all {
-		if !x.matched && !ethRE.MatchString(x.name) {
+		if x.matched {
+			continue
+		}
+		byName = append(byName, x)
+		names = append(names, x.name)
+		if c.classic && !ethRE.MatchString(x.name) {
 			stale = append(stale, x)
 		}
+	}
+	why, instead := c.classicWhy, "eth0"
+	if len(stale) == 0 && len(byName) == len(all) && c.noneSeen(names) {
+		stale, why, instead = byName, c.seenWhy, strings.Join(c.seen, " or ")
 	}
 	for _, x := range stale {
 		f := checks.Finding{
 			Kind: "stale-interface-name", Subject: x.name, Severity: checks.Warning, Path: x.path, Line: x.line,
-			Message: fmt.Sprintf("%s brings up %s, a name this system will not give a NIC (certain: %s)", x.path, x.name, c.classicWhy),
+			Message: fmt.Sprintf("%s brings up %s, a name this system will not give a NIC (certain: %s)", x.path, x.name, why),
 			Impact:  fmt.Sprintf("nothing named %s appears at boot, so this configuration is never used", x.name),
 			NoFix:   fmt.Sprintf("rescue cannot see the new machine's NICs: configure eth0 instead of %s, or drop net.ifnames=0 from the kernel command line", x.name),
+		}
+		if instead != "eth0" {
+			f.NoFix = fmt.Sprintf("which of the machine's NICs (%s) should have this configuration is a choice: configure it instead of %s", instead, x.name)
 		}
 		if len(stale) == len(all) {
 			f.Severity = checks.Error

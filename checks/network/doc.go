@@ -7,7 +7,9 @@ const doc = `network configuration that leaves the machine unreachable after a m
 A system disk attached to another instance, restored from a snapshot or
 cloned into an image keeps the network configuration of the machine it
 came from. rescue cannot see the NICs of the machine the disk will boot
-on, so it reasons from the files themselves and says how sure it is:
+on, so it reasons from the files themselves, and from the NICs the last
+boot's kernel log named when the disk's logs or a --console capture hold
+them, and says how sure it is:
 
   - /etc/sysconfig/network GATEWAYDEV naming a device that is not the one
     with the default route (the seed's case): the network scripts and
@@ -30,8 +32,9 @@ on, so it reasons from the files themselves and says how sure it is:
     for interface names that will not exist: with net.ifnames=0 on the
     kernel command line (as cloud images set) or on CentOS 6 the NICs are
     eth0, eth1..., so a configuration only for ens3 or enp0s3 brings no
-    interface up. Certain when the command line says so; reported, not
-    fixed (the right name is the new machine's).
+    interface up. Certain when the command line says so, or when the last
+    boot named NICs and none of them is configured; reported, not fixed
+    (the right name is the new machine's).
   - HWADDR in an ifcfg file (and netplan's match: macaddress): the file
     only applies to the NIC with that MAC, so on another instance it is
     skipped ("Device eth0 has different MAC address than expected,

@@ -32,6 +32,9 @@ const (
 func run(pass *checks.Pass) error {
 	c := &checker{pass: pass, os: pass.Facts.OS()}
 	c.classic, c.classicWhy = classicNames(pass.Root, c.os)
+	if m := pass.Facts.Machine(); m != nil && len(m.NICs) > 0 {
+		c.seen, c.seenWhy = m.NICs, fmt.Sprintf("the last boot's kernel log names the NICs %s (%s)", strings.Join(m.NICs, ", "), m.NICsFrom)
+	}
 	c.cloudInit = cloudInitManagesNetwork(pass.Root)
 	c.loadIfcfg()
 	c.gatewayDev()
@@ -50,9 +53,13 @@ type checker struct {
 	// or net.ifnames=0 on the command line); classicWhy says how we know.
 	classic    bool
 	classicWhy string
-	cloudInit  bool
-	ifaces     []*iface
-	ifup       []ifupFile // set by ifupdown on Debian
+	// seen are the NICs the last boot named (nil: not known); seenWhy
+	// says where that came from.
+	seen      []string
+	seenWhy   string
+	cloudInit bool
+	ifaces    []*iface
+	ifup      []ifupFile // set by ifupdown on Debian
 }
 
 // iface is one ifcfg file.
@@ -203,14 +210,27 @@ func (c *checker) staleIfcfg() {
 			stale = append(stale, i)
 		}
 	}
+	why, evidence := c.classicWhy, "the kernel names NICs eth0, eth1, ..."
+	if len(stale) == 0 && len(nics) > 0 {
+		var names []string
+		for _, i := range nics {
+			names = append(names, i.dev)
+		}
+		if c.noneSeen(names) {
+			stale, why, evidence = nics, c.seenWhy, "no ONBOOT ifcfg file names one of them"
+		}
+	}
 	allStale := len(stale) > 0 && len(stale) == len(nics)
 	for _, i := range stale {
 		f := checks.Finding{
 			Kind: "ifcfg-stale-name", Subject: i.dev, Severity: checks.Warning, Path: i.path,
-			Message:  fmt.Sprintf("%s configures %s, a name this system will not give a NIC (certain: %s)", i.path, i.dev, c.classicWhy),
+			Message:  fmt.Sprintf("%s configures %s, a name this system will not give a NIC (certain: %s)", i.path, i.dev, why),
 			Impact:   fmt.Sprintf("nothing named %s appears at boot, so this configuration is never used", i.dev),
-			Evidence: []string{"the kernel names NICs eth0, eth1, ..."},
+			Evidence: []string{evidence},
 			NoFix:    fmt.Sprintf("rescue cannot see the new machine's NICs: rename %s to ifcfg-eth0 (and its DEVICE and NAME), or drop net.ifnames=0 from the kernel command line", i.path),
+		}
+		if why == c.seenWhy {
+			f.NoFix = fmt.Sprintf("which of the machine's NICs (%s) should have this configuration is a choice: rename %s after it (and its DEVICE and NAME)", strings.Join(c.seen, ", "), i.path)
 		}
 		if allStale {
 			f.Severity = checks.Error
@@ -230,6 +250,23 @@ func (c *checker) staleIfcfg() {
 			NoFix:   "the MAC of the machine this disk will run on cannot be seen from here; if it changed, comment out HWADDR",
 		})
 	}
+}
+
+// noneSeen says whether the last boot named its NICs and none of names is
+// among them. Only that is taken as certain: a NIC whose link never came up
+// may have left no line in the log, so one unseen name among seen ones
+// proves nothing, but a configuration that names no NIC the machine had
+// brings none up.
+func (c *checker) noneSeen(names []string) bool {
+	if len(c.seen) == 0 {
+		return false
+	}
+	for _, n := range names {
+		if slices.Contains(c.seen, n) {
+			return false
+		}
+	}
+	return true
 }
 
 // downgradeForCloudInit lowers a finding about a file cloud-init wrote when

@@ -13,8 +13,10 @@ check follows that order and judges the value each key ends up with:
   - vm.min_free_kbytes: the kernel keeps that much memory free at all
     times. A value that is a large share of RAM (the seed's 1 GB on a small
     instance) makes the OOM killer run during boot: services die, logins
-    fail, the machine may never finish booting. With --memory the share is
-    computed (20% or more: critical, 5% or more: warning); without it a
+    fail, the machine may never finish booting. With the instance's RAM
+    (--memory, or else what the last boot's kernel log said: "Memory:
+    …K/…K available") the share is computed (20% or more: critical, 5% or
+    more: warning); without it a
     value of 1 GiB or more, above anything the kernel picks itself, is
     reported as a warning.
   - vm.nr_hugepages: huge pages (2 MiB each on x86_64) are reserved at boot

@@ -36,8 +36,11 @@ func run(pass *checks.Pass) error {
 		pass.Note("%v", err)
 	}
 	c := &checker{pass: pass, set: set, mem: pass.Facts.Memory()}
-	if c.mem == 0 {
+	switch from := pass.Facts.MemoryFrom(); {
+	case c.mem == 0:
 		pass.Note("the instance's memory is not known (--memory): memory settings were judged by absolute values only")
+	case from != "--memory":
+		pass.Note("memory settings were judged against the instance's %s of RAM, from %s", size(c.mem), from)
 	}
 	c.minFree()
 	c.hugepages()

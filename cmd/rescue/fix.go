@@ -154,7 +154,13 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		t.repos.Mode = pkgrepo.Download
 	}
 
-	res, f := a.scanTarget(ctx, t, list, mem)
+	// The machine's facts from its last boot, so that fix judges what
+	// scan judged.
+	_, machine, err := a.readLastBoot(t, "")
+	if err != nil {
+		return err
+	}
+	res, f := a.scanTarget(ctx, t, list, mem, machine)
 	if res.Failed() {
 		for _, c := range res.Checks {
 			if c.Error != "" {
@@ -210,7 +216,7 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	rep.Result = result
 	// Scan again with every check, whatever --only chose: what remains
 	// on the target is what the closing line and the exit code report.
-	after, _ := a.scanTarget(ctx, t, all.Checks(), mem)
+	after, _ := a.scanTarget(ctx, t, all.Checks(), mem, machine)
 	rep.Remaining = after.Findings
 	failed := notRun(res, after)
 	rep.FindingsLeft = report.Problems(after.Findings)

@@ -7,6 +7,7 @@ import (
 
 	"rescue/checks"
 	"rescue/checks/all"
+	"rescue/evidence"
 	"rescue/facts"
 	"rescue/pkgrepo"
 	"rescue/report"
@@ -14,10 +15,11 @@ import (
 
 // scanOptions are the flags of rescue scan.
 type scanOptions struct {
-	target targetOptions
-	json   bool
-	checks string
-	memory string
+	target  targetOptions
+	json    bool
+	checks  string
+	memory  string
+	console string
 }
 
 func (a *app) scanCommand() *cobra.Command {
@@ -30,11 +32,21 @@ critical (will not boot), error (boots, but no one can log in), warning,
 info. Each finding names the file and line, says what is wrong and what it
 breaks, and whether rescue can fix it. The scan writes nothing to TARGET.
 
+The LAST BOOT section says how far the machine's last boot got and why it
+stopped, from the target's own logs (the systemd journal and the text logs
+in /var/log, read without running anything of the target's) and from a
+serial console capture given with --console, and links each decisive line
+to the findings that explain it. The RAM, disk bus and NIC names the last
+boot's kernel log shows are what the checks judge the machine by, unless
+--memory is given.
+
 ` + report.ExitCodesHelp,
 		Example: `  rescue scan /mnt/broken
   rescue scan /dev/vdb --json > report.json
   rescue scan disk:d-bp1abcdef0123456789 --json    # the disk with that cloud id
-  rescue scan /mnt/broken --checks all,-selinux`,
+  rescue scan /mnt/broken --checks all,-selinux
+  aliyun ecs GetInstanceConsoleOutput --InstanceId i-bp1… > console.json
+  rescue scan /dev/vdb --console console.json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runScan(cmd.Context(), args[0], o)
@@ -45,7 +57,8 @@ breaks, and whether rescue can fix it. The scan writes nothing to TARGET.
 	f := cmd.Flags()
 	f.BoolVar(&o.json, "json", false, "print the report as JSON (schema rescue.report/v1) on stdout; logs stay on stderr")
 	f.StringVar(&o.checks, "checks", "all", "checks to run: `LIST` of names, all, and -name to leave one out")
-	f.StringVar(&o.memory, "memory", "", "the instance's RAM (`SIZE`, e.g. 2G), for checks that compare against it")
+	f.StringVar(&o.memory, "memory", "", "the instance's RAM (`SIZE`, e.g. 2G), for checks that compare against it (default: from the last boot's kernel log)")
+	f.StringVar(&o.console, "console", "", "read the instance's serial console capture from `FILE` (what the aliyun, aws or gcloud CLI prints; base64 or text)")
 	return cmd
 }
 
@@ -74,11 +87,17 @@ func (a *app) runScan(ctx context.Context, arg string, o *scanOptions) error {
 		return err
 	}
 	defer t.Close()
+	lb, machine, err := a.readLastBoot(t, o.console)
+	if err != nil {
+		return err
+	}
 	// A scan downloads nothing: restores only name the repositories that
 	// rescue fix would get the package from.
 	t.repos = &pkgrepo.Options{Mode: pkgrepo.Describe}
-	res, f := a.scanTarget(ctx, t, list, mem)
+	res, f := a.scanTarget(ctx, t, list, mem, machine)
 	r := report.New(a.tool(), t.info, f.OS(), t.devices, res)
+	evidence.Link(lb.Boots, res.Findings)
+	r.LastBoot = lb
 	if o.json {
 		if err := r.WriteJSON(a.stdout); err != nil {
 			return err

@@ -136,7 +136,7 @@ func (a *app) devicesFor(dir string, opt targetOptions) (*facts.Devices, error) 
 }
 
 // scanTarget runs checks on an opened target, with progress on a terminal.
-func (a *app) scanTarget(ctx context.Context, t *target, list []*checks.Check, memory int64) (*checks.Result, *facts.Facts) {
+func (a *app) scanTarget(ctx context.Context, t *target, list []*checks.Check, memory int64, machine *facts.Machine) (*checks.Result, *facts.Facts) {
 	show, done := a.progress()
 	var repos *pkgrepo.Options
 	if t.repos != nil {
@@ -151,7 +151,7 @@ func (a *app) scanTarget(ctx context.Context, t *target, list []*checks.Check, m
 		}
 		repos = &o
 	}
-	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, OpenPackages: openPackages, PackageDirs: t.opt.packages, Filesystems: t.filesystems, Repos: repos, Context: ctx})
+	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, Machine: machine, OpenPackages: openPackages, PackageDirs: t.opt.packages, Filesystems: t.filesystems, Repos: repos, Context: ctx})
 	res := checks.Run(ctx, t.root, f, list, func(name string, i, n int) {
 		show("checking %s (%d/%d)", name, i+1, n)
 	})

@@ -67,6 +67,11 @@ type Options struct {
 	Patience float64
 	// Qemu is the emulator binary (default qemu-system-x86_64).
 	Qemu string
+	// Linger keeps a machine that did not log in running this long after
+	// its outcome is known, before it is stopped: the kernel writes what
+	// it cached back to the disk within about 30 s, so a boot without
+	// Snapshot then leaves the journal a machine stopped by hand leaves.
+	Linger time.Duration
 
 	// fwdPort is the host port forwarded to the guest's sshd (0: none).
 	fwdPort int
@@ -312,6 +317,22 @@ loop:
 				// No server answered the first time: the next user
 				// need not wait as long for it.
 				wait = 10 * time.Second
+			}
+		}
+	}
+	if streamOpen && !o.Snapshot && o.Linger > 0 && res.Class != LoggedIn {
+		stop := time.After(o.Linger)
+	linger:
+		for {
+			select {
+			case c, ok := <-chunks:
+				if !ok {
+					streamOpen = false
+					break linger
+				}
+				_, _ = logw.Write(c)
+			case <-stop:
+				break linger
 			}
 		}
 	}

@@ -6,43 +6,31 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"rescue/evidence"
 )
 
 // Class is how a boot ended, as seen from the serial console (and the VGA
-// text screen for what GRUB prints only there).
-type Class string
+// text screen for what GRUB prints only there). The classes, and the
+// console lines that decide them, are the product's (package evidence):
+// rescue scan --console reads a capture after the fact with the same
+// patterns this watcher applies live.
+type Class = evidence.Class
 
-// The outcomes of a boot, from best to worst along the boot sequence.
+// The outcomes of a boot, from best to worst along the boot sequence (see
+// evidence.Class).
 const (
-	// LoggedIn: the login prompt came, the user and password were
-	// accepted, and a shell answered the marker command.
-	LoggedIn Class = "LOGGED_IN"
-	// LoginRefused: the login prompt came but the login was refused
-	// ("Login incorrect", or the prompt came back before the password was
-	// asked for, as when /usr/bin/login cannot run).
-	LoginRefused Class = "LOGIN_REFUSED"
-	// NoShell: the password was accepted but no shell answered: the
-	// session ended at once (the prompt came back) or hung.
-	NoShell Class = "NO_SHELL"
-	// Emergency: systemd went to emergency or rescue mode.
-	Emergency Class = "EMERGENCY"
-	// InitramfsShell: the initramfs could not find or mount the root and
-	// dropped to its busybox shell.
-	InitramfsShell Class = "INITRAMFS_SHELL"
-	// KernelPanic: the kernel panicked (no init, no root).
-	KernelPanic Class = "KERNEL_PANIC"
-	// SystemdFreeze: systemd as PID 1 gave up and froze (an SELinux policy
-	// it could not load, for one).
-	SystemdFreeze Class = "SYSTEMD_FREEZE"
-	// GrubPrompt: GRUB started but had no configuration to run: "grub>".
-	GrubPrompt Class = "GRUB_PROMPT"
-	// GrubRescue: GRUB's core image could not find its prefix or modules:
-	// "grub rescue>".
-	GrubRescue Class = "GRUB_RESCUE"
-	// NoBootable: the firmware found nothing to boot.
-	NoBootable Class = "NO_BOOTABLE"
-	// Timeout: none of the above within the time limit.
-	Timeout Class = "TIMEOUT"
+	LoggedIn       = evidence.LoggedIn
+	LoginRefused   = evidence.LoginRefused
+	NoShell        = evidence.NoShell
+	Emergency      = evidence.Emergency
+	InitramfsShell = evidence.InitramfsShell
+	KernelPanic    = evidence.KernelPanic
+	SystemdFreeze  = evidence.SystemdFreeze
+	GrubPrompt     = evidence.GrubPrompt
+	GrubRescue     = evidence.GrubRescue
+	NoBootable     = evidence.NoBootable
+	Timeout        = evidence.Timeout
 )
 
 // Event names recorded in Result.Events, in the order they can happen.
@@ -172,41 +160,17 @@ const (
 
 var stateLine = regexp.MustCompile(`STATE=(\S*) RW=(\S*) FAILED=(\S*?)(?: SSH=(\S*))?ENDSTATE`)
 
-// fatal patterns end the boot as soon as they appear (after a short grace
-// period so the log holds the reason).
-var fatal = []struct {
-	re    *regexp.Regexp
-	class Class
-	grace time.Duration
-}{
-	{regexp.MustCompile(`Kernel panic - not syncing[^\r\n]*`), KernelPanic, 3 * time.Second},
-	{regexp.MustCompile(`[^\r\n]*Freezing execution[^\r\n]*`), SystemdFreeze, 2 * time.Second},
-	{regexp.MustCompile(`You are in emergency mode|You are in rescue mode|Give root password for maintenance|Cannot open access to console, the root account is locked`), Emergency, 5 * time.Second},
-	{regexp.MustCompile(`\(initramfs\) `), InitramfsShell, time.Second},
-	{regexp.MustCompile(`grub rescue>`), GrubRescue, 0},
-	{regexp.MustCompile(`No bootable device|Boot failed: not a bootable disk`), NoBootable, 0},
-	// Not an outcome of the image but of the host: udev did not announce
-	// ttyS0 in time, so no login prompt will ever come on the serial
-	// console. Say so at once instead of waiting for the time limit.
-	{regexp.MustCompile(`Dependency failed for [^\r\n]*Serial Getty on ttyS0`), Timeout, 0},
-}
-
-// Reasons worth quoting for a fatal class: the line that says why.
-var reasons = map[Class]*regexp.Regexp{
-	Emergency:      regexp.MustCompile(`(Dependency failed for [^\r\n]*|Failed to mount [^\r\n]*|Timed out waiting for device [^\r\n]*)`),
-	InitramfsShell: regexp.MustCompile(`(ALERT! [^\r\n]*|Gave up waiting for [^\r\n]*)`),
-	KernelPanic:    regexp.MustCompile(`Kernel panic - not syncing[^\r\n]*`),
-	SystemdFreeze:  regexp.MustCompile(`[^\r\n]*Failed to [^\r\n]*`),
-	Timeout:        regexp.MustCompile(`Timed out waiting for device[^\r\n]*ttyS0[^\r\n]*`),
-}
-
+// The patterns the watcher decides by: the fatal lines (which end the boot
+// after a short grace period, so that the log holds the reason), the lines
+// worth quoting for each, and the prompts.
 var (
-	// loginPrompt is getty's prompt: "HOST login: " (or bare "login: ").
-	loginPrompt    = regexp.MustCompile(`(^|[\r\n])[^\r\n]*login: *$`)
-	loginPromptAny = regexp.MustCompile(`(^|[\r\n])[^\r\n]*login: `)
-	passwordPrompt = regexp.MustCompile(`Password: *$`)
-	loginIncorrect = regexp.MustCompile(`Login incorrect`)
-	shellPrompt    = regexp.MustCompile(`[#$] $`)
+	fatal          = evidence.Fatal
+	reasons        = evidence.Reasons
+	loginPrompt    = evidence.LoginPrompt
+	loginPromptAny = evidence.LoginPromptAny
+	passwordPrompt = evidence.PasswordPrompt
+	loginIncorrect = evidence.LoginIncorrect
+	shellPrompt    = evidence.ShellPrompt
 )
 
 type phase int
@@ -320,8 +284,8 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 	}
 	if w.pending == "" && len(data) > 0 {
 		for _, f := range fatal {
-			if loc := f.re.FindIndex(fresh); loc != nil {
-				w.pending, w.pendingAt = f.class, now
+			if loc := f.Re.FindIndex(fresh); loc != nil {
+				w.pending, w.pendingAt = f.Class, now
 				w.event(EvFatal, now)
 				break
 			}
@@ -330,8 +294,8 @@ func (w *Watcher) Step(now time.Duration, data []byte) Action {
 	if w.pending != "" {
 		var grace time.Duration
 		for _, f := range fatal {
-			if f.class == w.pending {
-				grace = f.grace
+			if f.Class == w.pending {
+				grace = f.Grace
 			}
 		}
 		// A login that is already answering wins over an emergency
@@ -593,8 +557,8 @@ func (w *Watcher) reason(c Class) string {
 		}
 	}
 	for _, f := range fatal {
-		if f.class == c {
-			if m := f.re.Find(w.buf); m != nil {
+		if f.Class == c {
+			if m := f.Re.Find(w.buf); m != nil {
 				return cleanLine(string(m))
 			}
 		}
