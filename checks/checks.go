@@ -25,6 +25,15 @@ type Check struct {
 	Doc string
 	// Requires lists the facts the check reads.
 	Requires []facts.Fact
+	// Reads lists what the check reads from the target besides its
+	// facts, as sysroot.Prefetch patterns ("/etc/pam.d/*", a tree as
+	// "/usr/bin/..."). A scan fetches what every check and fact lists,
+	// many reads at once, while the checks run one after another: on a
+	// cold cloud disk each read a check waits for costs a millisecond or
+	// more. What a check only finds out while it runs (an included file,
+	// a library a program needs) is not listed; a listed path that does
+	// not exist costs one lookup.
+	Reads []string
 	// Run inspects the target and reports findings through the Pass. An
 	// error means the check could not do its work (not that it found
 	// something); the rest of the scan goes on.

@@ -43,6 +43,8 @@ func (r *Result) Failed() bool {
 // severe first, then in check order.
 func Run(ctx context.Context, root *sysroot.Root, f *facts.Facts, list []*Check, progress func(name string, i, n int)) *Result {
 	res := &Result{}
+	pf := root.Prefetch(ctx, Reads(list), 0)
+	defer pf.Stop()
 	for i, c := range list {
 		if ctx.Err() != nil {
 			res.Checks = append(res.Checks, Status{Name: c.Name, Error: "not run: " + ctx.Err().Error()})
@@ -63,6 +65,28 @@ func Run(ctx context.Context, root *sysroot.Root, f *facts.Facts, list []*Check,
 	}
 	slices.SortStableFunc(res.Findings, func(a, b Finding) int { return int(a.Severity) - int(b.Severity) })
 	return res
+}
+
+// Reads is what the checks will read, in the order they run: the facts
+// they require (each once), then what each lists in Reads.
+func Reads(list []*Check) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(ps []string) {
+		for _, p := range ps {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	for _, c := range list {
+		for _, fact := range c.Requires {
+			add(facts.Reads(fact))
+		}
+		add(c.Reads)
+	}
+	return out
 }
 
 // runOne runs a check, turning a panic into an error: a bug in one check
