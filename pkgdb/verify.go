@@ -382,6 +382,7 @@ func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (
 		go func() {
 			defer wg.Done()
 			wk := newWorker(v)
+			defer wk.reader.close()
 			var local []Result
 			for b := range batches {
 				if ctx.Err() != nil {
@@ -562,17 +563,17 @@ func (v *verifier) openGroup(ctx context.Context, g []task, out chan<- batch) {
 }
 
 type worker struct {
-	v     *verifier
-	buf   []byte
-	xbuf  []byte
-	lbuf  []byte // for link targets
-	pr    probe  // reused for every path
-	files []File // the records of the current path
-	refs  []ref  // and where they come from
+	v      *verifier
+	reader *onceReader
+	xbuf   []byte
+	lbuf   []byte // for link targets
+	pr     probe  // reused for every path
+	files  []File // the records of the current path
+	refs   []ref  // and where they come from
 }
 
 func newWorker(v *verifier) *worker {
-	return &worker{v: v, buf: make([]byte, readSize), xbuf: make([]byte, 1024), lbuf: make([]byte, unix.PathMax)}
+	return &worker{v: v, reader: newOnceReader(readSize), xbuf: make([]byte, 1024), lbuf: make([]byte, unix.PathMax)}
 }
 
 // readSize is the size of each read: large, so that a file of a few
@@ -724,48 +725,15 @@ func (w *worker) read(pr *probe, d *sysroot.Dir, base string, algos []string, ne
 	if len(algos) == 0 || pr.st.Size == 0 {
 		return
 	}
-	if pr.st.Size > 4*int64(len(w.buf)) {
-		// A large file is handed to the kernel's read-ahead whole, so
-		// that a cold disk is asked for all of it at once rather than
-		// one read-ahead window after another.
-		unix.Fadvise(fd, 0, pr.st.Size, unix.FADV_WILLNEED)
-	}
-	// A file that fits the buffer is read with one call: asking for one
-	// byte more than its size and getting exactly its size is its end.
-	want := len(w.buf)
-	if sz := pr.st.Size; sz >= 0 && sz < int64(len(w.buf)) {
-		want = int(sz) + 1
-	}
-	for {
-		if err := w.v.ctx.Err(); err != nil {
-			// A file of many gigabytes must not hold up a SIGTERM.
-			pr.readErr = err
-			return
-		}
-		n, err := unix.Read(fd, w.buf[:want])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			pr.readErr = err
-			return
-		}
-		if n == 0 {
-			break
-		}
-		pr.read += int64(n)
-		// The readers are many, to keep the disk busy; hashing is CPU
-		// work, one per core.
+	// The readers are many, to keep the disk busy; hashing is CPU work,
+	// one per core.
+	pr.read, pr.readErr = w.reader.each(w.v.ctx, fd, pr.st.Size, func(b []byte) {
 		w.v.hashing <- struct{}{}
 		for _, h := range hashes {
-			h.Write(w.buf[:n])
+			h.Write(b)
 		}
 		<-w.v.hashing
-		if n < want && want <= int(pr.st.Size)+1 && pr.read == pr.st.Size {
-			break
-		}
-		want = len(w.buf)
-	}
+	})
 }
 
 // digestIs compares the digest computed for algo with want.
