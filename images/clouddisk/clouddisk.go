@@ -311,8 +311,8 @@ func (v *Volume) mount() error {
 // unmounted (its inodes and pages go with it), every cache dropped, and
 // the filesystem mounted again.
 func (v *Volume) Cold() error {
-	if out, err := exec.Command("umount", v.Dir).CombinedOutput(); err != nil {
-		return fmt.Errorf("umount %s: %w: %s", v.Dir, err, out)
+	if err := v.unmount(); err != nil {
+		return err
 	}
 	if err := DropCaches(); err != nil {
 		return err
@@ -320,9 +320,24 @@ func (v *Volume) Cold() error {
 	return v.mount()
 }
 
+// unmount unmounts the filesystem, waiting a little for a process that
+// still has it busy (the last run's children may take a moment to go).
+func (v *Volume) unmount() error {
+	var err error
+	var out []byte
+	for range 50 {
+		if out, err = exec.Command("umount", v.Dir).CombinedOutput(); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	who, _ := exec.Command("fuser", "-vm", v.Dir).CombinedOutput()
+	return fmt.Errorf("umount %s: %w: %s%s", v.Dir, err, out, who)
+}
+
 // Close unmounts and detaches the volume.
 func (v *Volume) Close() error {
-	err := exec.Command("umount", v.Dir).Run()
+	err := v.unmount()
 	if e := exec.Command("losetup", "-d", v.loop).Run(); err == nil {
 		err = e
 	}
