@@ -39,7 +39,7 @@ func TestBench(t *testing.T) {
 	began := time.Now()
 	fmt.Printf("\nrescue against rpm -Va and debsums, same trees, one run; %d CPUs, load %s at the start.\n", cores, loadavg())
 	fmt.Printf("Each figure is the median of %d runs, the tools alternating.\n", runs)
-	fmt.Printf("  warm:       every cache filled by an unmeasured run of each tool first\n")
+	fmt.Printf("  warm:       every cache filled first (an unmeasured run of each tool, and every file read)\n")
 	fmt.Printf("  cold local: the tree on this machine's disk, page, dentry and inode caches dropped before every run\n")
 	fmt.Printf("  cold cloud: an ext4 image of the tree in memory served through FUSE as a block device with\n")
 	fmt.Printf("              %s, attached by a direct-I/O loop device,\n", model)
