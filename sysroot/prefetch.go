@@ -235,11 +235,13 @@ func (r *Root) prefetchFile(p *Prefetch, name string, buf []byte) {
 		return
 	}
 	p.files.Add(1)
+	r.files.Add(1)
 	if st.Size > int64(len(buf)) {
 		// Read-ahead is asynchronous: the kernel queues the whole
 		// file's reads and the call returns.
 		if unix.Fadvise(fd, 0, st.Size, unix.FADV_WILLNEED) == nil {
 			p.bytes.Add(st.Size)
+			r.bytes.Add(st.Size)
 		}
 		return
 	}
@@ -253,6 +255,7 @@ func (r *Root) prefetchFile(p *Prefetch, name string, buf []byte) {
 		}
 		off += int64(n)
 		p.bytes.Add(int64(n))
+		r.bytes.Add(int64(n))
 	}
 }
 

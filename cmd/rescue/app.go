@@ -152,6 +152,10 @@ func (a *app) style() report.Style {
 	return report.Style{Color: isTerminal(a.stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"}
 }
 
+// progressAfter is how long work goes on before progress is shown (tests
+// shorten it).
+var progressAfter = time.Second
+
 // progress returns a function that shows a one-line status on stderr when
 // it is a terminal, and a function that clears it. Nothing is printed when
 // stderr is not a terminal or the command prints JSON (a.machine), so logs
@@ -170,7 +174,7 @@ func (a *app) progress() (func(format string, args ...any), func()) {
 			mu.Lock()
 			defer mu.Unlock()
 			now := time.Now()
-			if now.Sub(start) < time.Second || now.Sub(last) < 100*time.Millisecond {
+			if now.Sub(start) < progressAfter || now.Sub(last) < 100*time.Millisecond {
 				return
 			}
 			last = now
