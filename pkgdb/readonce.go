@@ -13,9 +13,9 @@ import (
 // wants them: a file already in the page cache is read from there; a file
 // none of whose pages are cached (the cold disk verify is made for, as
 // cachestat(2) tells) is read with direct I/O, straight from the disk into
-// the buffer, without filling a cache nobody reads again. Measured on this
-// project's Debian 12 root with the caches dropped (4 runs each, 2 CPUs):
-// 3.7 s instead of 4.7 s. A second verify is then as cold as the first.
+// the buffer, without filling a cache nobody reads again: on a cold local
+// disk, less time in the kernel and a shorter verify (make bench, "cold
+// local"). A second verify is then as cold as the first.
 type onceReader struct {
 	// buf is page-aligned, as direct I/O needs.
 	buf []byte

@@ -28,7 +28,7 @@ const PrefetchReaders = 32
 
 // prefetchReadMax is the size up to which a file is read by the prefetch
 // itself; a larger one is handed to the kernel's read-ahead in one call,
-// so that a 40 MiB initramfs is read with many requests in flight rather
+// so that an initramfs of tens of MiB is read with many requests in flight rather
 // than one read-ahead window at a time.
 const prefetchReadMax = 256 << 10
 

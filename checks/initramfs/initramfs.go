@@ -81,8 +81,8 @@ func run(pass *checks.Pass) error {
 		list = append(list, &imageCheck{pass: pass, l: l, k: k, isDefault: defaults[k.Version], fsType: fsType, fsWhy: fsWhy, bus: bus, conf: conf})
 	}
 	// Unpacking an image is most of a scan's CPU time (a Debian image
-	// is 40 MiB of gzip, 140 MiB unpacked): the images are read on
-	// every core at once, and judged one after another, in order.
+	// unpacks to over a hundred MiB): the images are read on every core
+	// at once, and judged one after another, in order.
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for _, c := range list {
