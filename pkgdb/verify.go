@@ -309,32 +309,45 @@ func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (
 	// one path side by side and keeps a directory's entries together: a
 	// worker opens each directory once, and lists it when it expects many
 	// entries in it.
-	pathOf := func(r ref) string { return d.srcs[r.pkg].path(int(r.file)) }
-	split := splitPath
-	sort.Slice(refs, func(i, j int) bool {
-		di, bi := split(pathOf(refs[i]))
-		dj, bj := split(pathOf(refs[j]))
-		if di != dj {
-			return di < dj
+	// Each record's path is decoded once (an rpm path is put together
+	// from the header's directory and base name), not at every
+	// comparison of the sort.
+	type keyed struct {
+		dir, base string
+		ref
+	}
+	keys := make([]keyed, len(refs))
+	for i, r := range refs {
+		p := d.srcs[r.pkg].path(int(r.file))
+		dir, base := splitPath(p)
+		keys[i] = keyed{dir, base, r}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := &keys[i], &keys[j]
+		if a.dir != b.dir {
+			return a.dir < b.dir
 		}
-		if bi != bj {
-			return bi < bj
+		if a.base != b.base {
+			return a.base < b.base
 		}
-		if refs[i].pkg != refs[j].pkg {
-			return refs[i].pkg < refs[j].pkg
+		if a.pkg != b.pkg {
+			return a.pkg < b.pkg
 		}
-		return refs[i].file < refs[j].file
+		return a.file < b.file
 	})
 	tasks := make([]task, 0, len(refs))
-	for i := 0; i < len(refs); {
-		p := pathOf(refs[i])
+	for i := 0; i < len(keys); {
 		j := i + 1
-		for j < len(refs) && pathOf(refs[j]) == p {
+		for j < len(keys) && keys[j].dir == keys[i].dir && keys[j].base == keys[i].base {
 			j++
 		}
-		tasks = append(tasks, task{path: p, start: int32(i), end: int32(j)})
+		tasks = append(tasks, task{path: keys[i].dir + keys[i].base, start: int32(i), end: int32(j)})
 		i = j
 	}
+	for i := range keys {
+		refs[i] = keys[i].ref
+	}
+	keys = nil
 	rep.Paths = len(tasks)
 	groups := dirGroups(tasks)
 
