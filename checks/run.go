@@ -45,6 +45,7 @@ func Run(ctx context.Context, root *sysroot.Root, f *facts.Facts, list []*Check,
 	res := &Result{}
 	pf := root.Prefetch(ctx, Reads(list), 0)
 	defer pf.Stop()
+	prep := prepare(root, f, list)
 	for i, c := range list {
 		if ctx.Err() != nil {
 			res.Checks = append(res.Checks, Status{Name: c.Name, Error: "not run: " + ctx.Err().Error()})
@@ -53,7 +54,7 @@ func Run(ctx context.Context, root *sysroot.Root, f *facts.Facts, list []*Check,
 		if progress != nil {
 			progress(c.Name, i, len(list))
 		}
-		p := &Pass{Check: c, Root: root, Facts: f}
+		p := &Pass{Check: c, Root: root, Facts: f, prep: prep[c]}
 		err := runOne(p)
 		st := Status{Name: c.Name, Findings: len(p.findings)}
 		if err != nil {
@@ -65,6 +66,36 @@ func Run(ctx context.Context, root *sysroot.Root, f *facts.Facts, list []*Check,
 	}
 	slices.SortStableFunc(res.Findings, func(a, b Finding) int { return int(a.Severity) - int(b.Severity) })
 	return res
+}
+
+// preparation is a check's Prepare under way.
+type preparation struct {
+	done chan struct{}
+	val  any
+}
+
+// prepare starts the Prepare of every check that has one, each on a
+// goroutine of its own. A panic in one is a nil result: the check's Run
+// then does the work itself, and reports what goes wrong.
+func prepare(root *sysroot.Root, f *facts.Facts, list []*Check) map[*Check]*preparation {
+	out := map[*Check]*preparation{}
+	for _, c := range list {
+		if c.Prepare == nil {
+			continue
+		}
+		p := &preparation{done: make(chan struct{})}
+		out[c] = p
+		go func() {
+			defer close(p.done)
+			defer func() {
+				if recover() != nil {
+					p.val = nil
+				}
+			}()
+			p.val = c.Prepare(root, f)
+		}()
+	}
+	return out
 }
 
 // Reads is what the checks will read, in the order they run: the facts
