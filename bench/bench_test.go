@@ -3,9 +3,9 @@
 package bench
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,7 +157,7 @@ func growth(t *testing.T, bin string, sizes []int, runs int, m clouddisk.Model) 
 		dir := growthRoot(t, n)
 		files, bytes := treeSize(dir)
 		for _, d := range []*disk{warmDisk(dir), localDisk(dir), cloudDisk(t, dir, m)} {
-			costs, first := race(t, d, runs, []string{bin, "verify", d.dir, "--json"})
+			costs, first := race(t, d, runs, []string{bin, "verify", d.dir})
 			f := rescueFindings(t, first[0].stdout)
 			// The missing, emptied and changed files (dpkg records no
 			// modes: the chmod is not seen).
@@ -194,6 +194,9 @@ func printGrowth(rows []growthRow) {
 	}
 }
 
+// summaryLine is rescue verify's closing line: packages, then records.
+var summaryLine = regexp.MustCompile(`database \S+: (\d+) packages, (\d+) files`)
+
 // rpmDBRow is rescue verify against rpm -Va of a root holding only a real
 // package database.
 type rpmDBRow struct {
@@ -220,7 +223,7 @@ func rpmDBs(t *testing.T, bin string, runs int) []rpmDBRow {
 	var rows []rpmDBRow
 	for _, db := range dbs {
 		dir := rpmDBRoot(t, db.dir, db.file)
-		ours := []string{bin, "verify", dir, "--json"}
+		ours := []string{bin, "verify", dir}
 		row := rpmDBRow{name: db.dir}
 		var first []run
 		if db.backend == "" {
@@ -238,12 +241,10 @@ func rpmDBs(t *testing.T, bin string, runs int) []rpmDBRow {
 				t.Errorf("%s: rescue verify and rpm -Va differ", db.dir)
 			}
 		}
-		var doc struct {
-			Database struct{ Packages int }
-			Stats    struct{ Files int }
-		}
-		require.NoError(t, json.Unmarshal([]byte(first[0].stdout), &doc))
-		row.packages, row.recs = doc.Database.Packages, doc.Stats.Files
+		m := summaryLine.FindStringSubmatch(first[0].stderr)
+		require.NotNil(t, m, first[0].stderr)
+		row.packages, _ = strconv.Atoi(m[1])
+		row.recs, _ = strconv.Atoi(m[2])
 		rows = append(rows, row)
 		os.RemoveAll(dir)
 	}

@@ -3,38 +3,43 @@
 package bench
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/stretchr/testify/require"
 )
 
-// findings is what rescue verify --json found, in the forms the other
-// tools print.
+// findings is what rescue verify found, in the forms the other tools
+// print.
 type findings struct {
 	lines            []string // rpm -V lines, sorted
 	changed, missing []string // paths, sorted
 }
 
+// verifyLine is a line of rescue verify's text output: rpm -V's notation,
+// with " (zero size)" after an emptied file.
+var verifyLine = regexp.MustCompile(`^(missing  |[SM5DLUGTP.?]{9}) +(?:[dcsmnglra] )?(/.*?)(?: \((?:replaced|no state)\))?(?: \(zero size\))?$`)
+
+// rescueFindings reads rescue verify's text output (what a user sees,
+// and what is timed, as the other tools' text is).
 func rescueFindings(t *testing.T, out string) findings {
-	var doc struct {
-		Results []struct {
-			Line, Path, Code string
-			Missing          bool
-		}
-	}
-	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
 	var f findings
-	for _, r := range doc.Results {
-		f.lines = append(f.lines, r.Line)
-		if r.Missing {
-			f.missing = append(f.missing, r.Path)
-		} else if strings.Contains(r.Code, "5") {
-			f.changed = append(f.changed, r.Path)
+	for _, l := range strings.Split(out, "\n") {
+		m := verifyLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		line := strings.TrimSuffix(l, " (zero size)")
+		f.lines = append(f.lines, line)
+		path := m[2]
+		if strings.HasPrefix(l, "missing") {
+			if i := strings.Index(path, " ("); i >= 0 {
+				path = path[:i] // the reason rpm appends
+			}
+			f.missing = append(f.missing, path)
+		} else if m[1][2] == '5' {
+			f.changed = append(f.changed, path)
 		}
 	}
 	sort.Strings(f.lines)
@@ -151,7 +156,7 @@ func verifyOn(t *testing.T, bin string, tr *tree, d *disk, runs, cores int) []ve
 		if tl.warmOnly && d.name != "warm" {
 			continue
 		}
-		costs, first := race(t, d, runs, []string{bin, "verify", d.dir, "--json"}, tl.args(d.dir))
+		costs, first := race(t, d, runs, []string{bin, "verify", d.dir}, tl.args(d.dir))
 		ours := rescueFindings(t, first[0].stdout)
 		row := verifyRow{tree: tr, disk: d.name, tool: tl.label, ours: costs[0], theirs: costs[1],
 			same: tl.same(d.dir, first[1], ours), found: len(ours.lines), goal: goalFor(d.name, cores)}
