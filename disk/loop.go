@@ -82,6 +82,12 @@ func AttachLoop(file string, offset, size int64, readOnly bool) (*Loop, error) {
 			return nil, err
 		}
 		err = configure(dev, back, info)
+		if err != nil && !errors.Is(err, unix.EBUSY) && info.Flags&loFlagsDirectIO != 0 {
+			// A kernel that refuses direct I/O for this backing file
+			// instead of falling back by itself: attach without.
+			info.Flags &^= loFlagsDirectIO
+			err = configure(dev, back, info)
+		}
 		if errors.Is(err, unix.EBUSY) {
 			dev.Close()
 			lastErr = err
