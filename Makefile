@@ -39,13 +39,16 @@ FUZZTIME ?= 30s
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 
-# rescue verify against rpm -Va, debsums and dpkg --verify on the same trees
-# (corpus AlmaLinux roots, an rpmbuild root, a Debian minbase), timed in the
-# same run, with the ratios and a check that the findings are identical;
-# then every Go benchmark.
+# rescue verify against rpm -Va, debsums and dpkg --verify, and rescue scan,
+# on the same trees in one run (bench/): with warm caches, cold on this
+# machine's disk, and cold on a cloud-like disk (images/clouddisk: latency
+# and IOPS cap printed), with the growth of the cost per file; for each tree
+# and disk the ratios, the goals and the peak memory; then every Go
+# benchmark. Root only. BENCH_RUNS (runs per figure), BENCH_ONLY (sections)
+# and BENCH_GROWTH (tree sizes) narrow it.
 bench: deps build
-	@f=$$(mktemp); $(GO) test -tags bench -run '^TestBenchVerify$$' -count=1 -v -timeout 60m ./pkgdb/ >$$f 2>&1; s=$$?; \
-	grep -v '^=== RUN\|^--- PASS\|^PASS$$' $$f; rm -f $$f; exit $$s
+	@f=$$(mktemp); { $(GO) test -tags bench -run '^TestBench$$' -count=1 -v -timeout 180m ./bench/ 2>&1; echo $$? > $$f; } | \
+	grep --line-buffered -v '^=== RUN\|^--- PASS\|^PASS$$\|^ok '; s=$$(cat $$f); rm -f $$f; exit $$s
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
 demo: build

@@ -32,6 +32,21 @@ type Check struct {
 	// Family, when set, names a group of checks that --checks and --only
 	// select together ("intrusions").
 	Family string
+	// Reads lists what the check reads from the target besides its
+	// facts, as sysroot.Prefetch patterns ("/etc/pam.d/*", a tree as
+	// "/usr/bin/..."). A scan fetches what every check and fact lists,
+	// many reads at once, while the checks run one after another: on a
+	// cold cloud disk each read a check waits for costs a millisecond or
+	// more. What a check only finds out while it runs (an included file,
+	// a library a program needs) is not listed; a listed path that does
+	// not exist costs one lookup.
+	Reads []string
+	// Prepare, when set, is work the check can begin as soon as the scan
+	// starts, while the checks before it run: unpacking what it will
+	// judge, CPU work that then overlaps the others' waits for the disk
+	// (and, on a cached disk, runs on another core). It only reads, and
+	// reports nothing; Run gets what it returned from Pass.Prepared.
+	Prepare func(root *sysroot.Root, f *facts.Facts) any
 	// Run inspects the target and reports findings through the Pass. An
 	// error means the check could not do its work (not that it found
 	// something); the rest of the scan goes on.
@@ -144,6 +159,18 @@ type Pass struct {
 
 	findings []Finding
 	notes    []string
+	prep     *preparation
+}
+
+// Prepared returns what the check's Prepare returned, waiting for it to
+// finish; nil when it has none, when it failed, or when the check runs
+// without the framework having started it.
+func (p *Pass) Prepared() any {
+	if p.prep == nil {
+		return nil
+	}
+	<-p.prep.done
+	return p.prep.val
 }
 
 // Report records a finding. The check name and id are filled in here, and

@@ -60,6 +60,9 @@ var (
 func Run(ctx context.Context, root *sysroot.Root, f *facts.Facts, list []*Check, progress func(name string, i, n int)) *Result {
 	res := &Result{}
 	deadline := time.Now().Add(ScanBudget)
+	pf := root.Prefetch(ctx, Reads(list), 0)
+	defer pf.Stop()
+	prep := prepare(root, f, list)
 	for i, c := range list {
 		if ctx.Err() == nil && time.Now().After(deadline) {
 			res.Checks = append(res.Checks, Status{Name: c.Name, Error: fmt.Sprintf("not run: the scan's time budget (%s) is spent", ScanBudget)})
@@ -72,7 +75,7 @@ func Run(ctx context.Context, root *sysroot.Root, f *facts.Facts, list []*Check,
 		if progress != nil {
 			progress(c.Name, i, len(list))
 		}
-		p := &Pass{Check: c, Root: root, Facts: f}
+		p := &Pass{Check: c, Root: root, Facts: f, prep: prep[c]}
 		done := make(chan error, 1)
 		go func() { done <- runOne(p) }()
 		timer := time.NewTimer(CheckBudget)
@@ -104,6 +107,58 @@ func Run(ctx context.Context, root *sysroot.Root, f *facts.Facts, list []*Check,
 	}
 	slices.SortStableFunc(res.Findings, func(a, b Finding) int { return int(a.Severity) - int(b.Severity) })
 	return res
+}
+
+// preparation is a check's Prepare under way.
+type preparation struct {
+	done chan struct{}
+	val  any
+}
+
+// prepare starts the Prepare of every check that has one, each on a
+// goroutine of its own. A panic in one is a nil result: the check's Run
+// then does the work itself, and reports what goes wrong.
+func prepare(root *sysroot.Root, f *facts.Facts, list []*Check) map[*Check]*preparation {
+	out := map[*Check]*preparation{}
+	for _, c := range list {
+		if c.Prepare == nil {
+			continue
+		}
+		p := &preparation{done: make(chan struct{})}
+		out[c] = p
+		go func() {
+			defer close(p.done)
+			defer func() {
+				if recover() != nil {
+					p.val = nil
+				}
+			}()
+			p.val = c.Prepare(root, f)
+		}()
+	}
+	return out
+}
+
+// Reads is what the checks will read, in the order they run: the facts
+// they require (each once), then what each lists in Reads.
+func Reads(list []*Check) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(ps []string) {
+		for _, p := range ps {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	for _, c := range list {
+		for _, fact := range c.Requires {
+			add(facts.Reads(fact))
+		}
+		add(c.Reads)
+	}
+	return out
 }
 
 // runOne runs a check, turning a panic into an error: a bug in one check

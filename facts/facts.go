@@ -35,6 +35,26 @@ const (
 	BootLoader   Fact = "boot-loader"
 )
 
+// Reads is what computing the fact reads from the target, as
+// sysroot.Prefetch patterns (see checks.Check.Reads).
+func Reads(f Fact) []string {
+	switch f {
+	case OSRelease:
+		return []string{"/etc/os-release", "/usr/lib/os-release"}
+	case Fstab:
+		return []string{"/etc/fstab"}
+	case BootLoader:
+		// The boot layout: menus, environment blocks, entries, the
+		// kernels, initramfs images and module directories in /boot.
+		return []string{"/boot", "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub/grubenv", "/boot/grub2/grubenv",
+			"/boot/grub/menu.lst", "/boot/grub/grub.conf", "/boot/loader/entries/*.conf", "/boot/efi/EFI/*/grub.cfg",
+			"/etc/default/grub", "/etc/kernel/cmdline", "/lib/modules/*", "/usr/lib/modules/*"}
+	case Packages:
+		return pkgdb.DatabaseFiles()
+	}
+	return nil
+}
+
 // Options are the facts that come from outside the target.
 type Options struct {
 	// Devices is the device list (from the probed disk, or --devices);

@@ -1,6 +1,7 @@
 package pkgdb
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -30,6 +31,10 @@ import (
 // A database that is partly damaged is returned with the packages that
 // could be read; Problems lists what was skipped.
 func Open(root *sysroot.Root) (DB, error) {
+	// Both readers go through their files one after another; on a cold
+	// disk the files are fetched first, many at once.
+	pf := root.Prefetch(context.Background(), DatabaseFiles(), 0)
+	defer pf.Stop()
 	rdb, rerr := rpmdb.Open(root)
 	ddb, derr := dpkg.Open(root)
 	rpmOK := rdb != nil && len(rdb.Packages) > 0
@@ -49,6 +54,20 @@ func Open(root *sysroot.Root) (DB, error) {
 		return nil, derr
 	}
 	return nil, nil
+}
+
+// DatabaseFiles are the files Open reads, as prefetch patterns: every
+// place an RPM database may be, and dpkg's status with the file lists and
+// digests of every package.
+func DatabaseFiles() []string {
+	var out []string
+	for _, d := range rpmdb.Dirs {
+		for _, n := range rpmdb.FileNames() {
+			out = append(out, path.Join(d, n))
+		}
+	}
+	a := dpkg.AdminDir
+	return append(out, a+"/status", a+"/info/*.list", a+"/info/*.md5sums", a+"/diversions", a+"/statoverride")
 }
 
 // Problems returns the damaged parts of db that were skipped when it was

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"io/fs"
-	"os"
-	"path"
 	"runtime"
 	"sort"
 	"strings"
@@ -33,8 +31,15 @@ import (
 // where statoverride fixes a mode and owner.
 //
 // Each path is looked at once: one lstat, and for a regular file one read
-// that feeds every digest its records need; paths are spread over worker
-// goroutines, so digests run on every core.
+// that feeds every digest its records need. The disk and the cores are
+// scheduled apart. On a freshly attached cloud disk every read waits about
+// a millisecond, and the disk serves thousands per second only to a reader
+// that keeps many in flight: Readers goroutines look at paths at once,
+// directory by directory, in the order of the entries' inodes where the
+// directory was listed (the order they lie on disk). Hashing is bounded by
+// a semaphore of one per core, so the readers waiting for the disk never
+// crowd the cores. A file whose size or type already decides its digest
+// is not read.
 
 // VerifyOptions select what Verify checks.
 type VerifyOptions struct {
@@ -46,12 +51,27 @@ type VerifyOptions struct {
 	// Fast compares metadata only: no file is read, so content changes
 	// of same-sized files go unseen.
 	Fast bool
-	// Workers is the number of goroutines; 0 means one per CPU plus one.
+	// Workers is how many goroutines hash at once; 0 means one per CPU.
 	Workers int
-	// Progress, when set, is called from the workers as paths are done;
+	// Readers is how many paths are looked at (and read) at once: the
+	// reads kept in flight on the disk; 0 means DefaultReaders.
+	Readers int
+	// Progress, when set, is called from the readers as paths are done;
 	// it must be safe for concurrent use.
-	Progress func(done, total int)
+	Progress func(Progress)
 }
+
+// Progress is how far a verify is.
+type Progress struct {
+	Paths, Total int   // paths done, of Total
+	Bytes        int64 // bytes read
+}
+
+// DefaultReaders is how many paths verify looks at at once by default: a
+// cloud disk's IOPS at its latency need dozens of reads in flight (3,000
+// IOPS at 1 ms: at least 3, and its queue serves 32 to 64 best); each
+// reader holds one read buffer.
+const DefaultReaders = 32
 
 // Result is what verify found for one file record.
 type Result struct {
@@ -191,30 +211,18 @@ func splitPath(p string) (dir, base string) {
 func (t task) dir() string  { d, _ := splitPath(t.path); return d }
 func (t task) base() string { _, b := splitPath(t.path); return b }
 
-// workUnits cuts the sorted tasks into groups of one directory each, and
-// packs small groups together into units of about size tasks, the share a
-// worker takes at a time.
-func workUnits(tasks []task, size int) [][][]task {
-	var units [][][]task
-	var cur [][]task
-	n := 0
+// dirGroups cuts the sorted tasks into runs of one directory each.
+func dirGroups(tasks []task) [][]task {
+	var groups [][]task
 	for i := 0; i < len(tasks); {
 		j := i + 1
 		for j < len(tasks) && tasks[j].dir() == tasks[i].dir() {
 			j++
 		}
-		cur = append(cur, tasks[i:j])
-		n += j - i
-		if n >= size {
-			units = append(units, cur)
-			cur, n = nil, 0
-		}
+		groups = append(groups, tasks[i:j])
 		i = j
 	}
-	if len(cur) > 0 {
-		units = append(units, cur)
-	}
-	return units
+	return groups
 }
 
 // asFileDB returns db's own records, or copies another DB implementation's
@@ -301,80 +309,118 @@ func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (
 	// one path side by side and keeps a directory's entries together: a
 	// worker opens each directory once, and lists it when it expects many
 	// entries in it.
-	pathOf := func(r ref) string { return d.srcs[r.pkg].path(int(r.file)) }
-	split := splitPath
-	sort.Slice(refs, func(i, j int) bool {
-		di, bi := split(pathOf(refs[i]))
-		dj, bj := split(pathOf(refs[j]))
-		if di != dj {
-			return di < dj
+	// Each record's path is decoded once (an rpm path is put together
+	// from the header's directory and base name), not at every
+	// comparison of the sort.
+	type keyed struct {
+		dir, base string
+		ref
+	}
+	keys := make([]keyed, len(refs))
+	for i, r := range refs {
+		p := d.srcs[r.pkg].path(int(r.file))
+		dir, base := splitPath(p)
+		keys[i] = keyed{dir, base, r}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := &keys[i], &keys[j]
+		if a.dir != b.dir {
+			return a.dir < b.dir
 		}
-		if bi != bj {
-			return bi < bj
+		if a.base != b.base {
+			return a.base < b.base
 		}
-		if refs[i].pkg != refs[j].pkg {
-			return refs[i].pkg < refs[j].pkg
+		if a.pkg != b.pkg {
+			return a.pkg < b.pkg
 		}
-		return refs[i].file < refs[j].file
+		return a.file < b.file
 	})
 	tasks := make([]task, 0, len(refs))
-	for i := 0; i < len(refs); {
-		p := pathOf(refs[i])
+	for i := 0; i < len(keys); {
 		j := i + 1
-		for j < len(refs) && pathOf(refs[j]) == p {
+		for j < len(keys) && keys[j].dir == keys[i].dir && keys[j].base == keys[i].base {
 			j++
 		}
-		tasks = append(tasks, task{path: p, start: int32(i), end: int32(j)})
+		tasks = append(tasks, task{path: keys[i].dir + keys[i].base, start: int32(i), end: int32(j)})
 		i = j
 	}
+	for i := range keys {
+		refs[i] = keys[i].ref
+	}
+	keys = nil
 	rep.Paths = len(tasks)
-	units := workUnits(tasks, 64)
+	groups := dirGroups(tasks)
 
 	v := &verifier{ctx: ctx, root: root, db: d, ids: LoadIDs(root), kind: db.Kind(), fast: opt.Fast}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0) + 1
+	hashers := opt.Workers
+	if hashers <= 0 {
+		hashers = runtime.GOMAXPROCS(0)
+	}
+	v.hashing = make(chan struct{}, hashers)
+	readers := opt.Readers
+	if readers <= 0 {
+		readers = DefaultReaders
 	}
 	var (
-		next, done atomic.Int64
-		bytes      atomic.Int64
-		wg         sync.WaitGroup
-		mu         sync.Mutex
-		found      []Result
+		done, bytes atomic.Int64
+		wg          sync.WaitGroup
+		mu          sync.Mutex
+		found       []Result
 	)
-	for w := 0; w < workers; w++ {
+	batches := make(chan batch, 2*readers)
+	// Directories are opened and listed ahead of the readers, a few at
+	// once (a listing waits for the disk too), and handed over in
+	// batches, so that one large directory is read by many readers.
+	go func() {
+		defer close(batches)
+		var next atomic.Int64
+		var dwg sync.WaitGroup
+		for range min(len(groups), max(2, readers/4)) {
+			dwg.Add(1)
+			go func() {
+				defer dwg.Done()
+				for ctx.Err() == nil {
+					g := int(next.Add(1)) - 1
+					if g >= len(groups) {
+						return
+					}
+					v.openGroup(ctx, groups[g], batches)
+				}
+			}()
+		}
+		dwg.Wait()
+	}()
+	for range readers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			wk := newWorker(v)
-			defer wk.close()
+			defer wk.reader.close()
 			var local []Result
-			for ctx.Err() == nil {
-				u := int(next.Add(1)) - 1
-				if u >= len(units) {
-					break
+			for b := range batches {
+				if ctx.Err() != nil {
+					b.dir.release()
+					continue // drain, so the directory stage can end
 				}
-				for _, g := range units[u] {
-					wk.enter(g[0].dir(), len(g))
-					for _, t := range g {
-						files := wk.records(d, refs[t.start:t.end])
-						if files == nil {
-							continue // nothing on disk to look at
-						}
-						pr := wk.probe(t, files)
-						bytes.Add(pr.read)
-						for i := range files {
-							r := wk.refs[i]
-							if res := v.evaluate(&files[i], d.pkgs[r.pkg].ID, pr); res != nil {
-								res.index = r.file
-								local = append(local, *res)
-							}
+				for _, t := range b.tasks {
+					files := wk.records(d, refs[t.start:t.end])
+					if files == nil {
+						continue // nothing on disk to look at
+					}
+					pr := wk.probe(b.dir, t, files)
+					bytes.Add(pr.read)
+					for i := range files {
+						r := wk.refs[i]
+						if res := v.evaluate(&files[i], d.pkgs[r.pkg].ID, pr); res != nil {
+							res.index = r.file
+							local = append(local, *res)
 						}
 					}
-					n := done.Add(int64(len(g)))
-					if opt.Progress != nil {
-						opt.Progress(int(n), len(tasks))
-					}
+				}
+				b.dir.release()
+				n := done.Add(int64(len(b.tasks)))
+				if opt.Progress != nil {
+					opt.Progress(Progress{Paths: int(n), Total: len(tasks), Bytes: bytes.Load()})
 				}
 			}
 			mu.Lock()
@@ -432,6 +478,8 @@ type verifier struct {
 	ids  *IDs
 	kind string
 	fast bool
+	// hashing holds a token per goroutine hashing: one per core.
+	hashing chan struct{}
 }
 
 // probe is what is on disk at one path.
@@ -445,133 +493,123 @@ type probe struct {
 	digests [2][128]byte
 	dlen    [2]int
 	readErr error
-	size    int64 // bytes read, when the file was read
-	read    int64
-	acl     bool
-	caps    []byte
-	capsErr error
+	// sizeDiffers: the file was not read, its size said the digest
+	// differs.
+	sizeDiffers bool
+	size        int64 // bytes read, when the file was read
+	read        int64
+	acl         bool
+	caps        []byte
+	capsErr     error
 	// dirStat is the stat of what a symlink points to, when a record
 	// expects a directory there.
 	dirStat *unix.Stat_t
 }
 
-type worker struct {
-	v     *verifier
-	buf   []byte
-	xbuf  []byte
-	dir   string
-	dirfd int // O_PATH handle of dir, -1 when it could not be opened
-	// dirErr is why dir could not be opened: every entry in it is
-	// missing for the same reason.
-	dirErr error
-	// present lists dir's entries when it was read (nil otherwise), so
-	// that an absent entry costs no system call.
+// openDir is a directory whose entries are being verified: opened once,
+// shared by the readers of its batches, closed by the last.
+type openDir struct {
+	dir *sysroot.Dir
+	// err is why the directory could not be opened: every entry in it
+	// is missing for the same reason.
+	err error
+	// present lists the directory's entries when it was listed (nil
+	// otherwise), so that an absent entry costs no system call.
 	present map[string]bool
-	rootfd  int
-	pr      probe  // reused for every path
-	files   []File // the records of the current path
-	refs    []ref  // and where they come from
+	refs    atomic.Int32
 }
 
-func newWorker(v *verifier) *worker {
-	return &worker{v: v, buf: make([]byte, 256<<10), xbuf: make([]byte, 1024), dirfd: -1, rootfd: int(v.root.Handle().Fd())}
-}
-
-func (w *worker) close() {
-	if w.dirfd >= 0 {
-		unix.Close(w.dirfd)
-		w.dirfd = -1
+func (o *openDir) release() {
+	if o.refs.Add(-1) == 0 && o.dir != nil {
+		o.dir.Close()
 	}
 }
+
+// batch is a run of tasks of one directory, the share a reader takes.
+type batch struct {
+	dir   *openDir
+	tasks []task
+}
+
+// batchSize is how many paths of one directory a reader takes at a time:
+// small enough that a directory of thousands of files is spread over all
+// readers, large enough that the hand-over costs nothing.
+const batchSize = 16
 
 // listThreshold is how many entries of one directory make listing it
 // cheaper than looking each one up: packages list many files (ghosts,
 // excluded languages) that are legitimately absent.
 const listThreshold = 8
 
-// enter opens dir for the n entries that follow. openat2(RESOLVE_IN_ROOT)
-// confines the lookup in one system call; where the kernel lacks it the
-// sysroot resolver does the same work.
-func (w *worker) enter(dir string, n int) {
-	if dir != w.dir || (w.dirfd < 0 && w.dirErr == nil) {
-		w.close()
-		w.dir, w.dirErr, w.present = dir, nil, nil
-		w.dirfd, w.dirErr = w.openDir(dir)
+// openGroup opens the directory of a group of tasks through sysroot (which
+// confines the lookup), lists it when the group is large, orders the
+// tasks by inode, and sends them on in batches.
+func (v *verifier) openGroup(ctx context.Context, g []task, out chan<- batch) {
+	o := &openDir{}
+	o.dir, o.err = v.root.OpenDir(g[0].dir())
+	if o.err == nil && len(g) >= listThreshold {
+		if entries, err := o.dir.Entries(); err == nil {
+			o.present = make(map[string]bool, len(entries))
+			ino := make(map[string]uint64, len(entries))
+			for _, e := range entries {
+				o.present[e.Name] = true
+				ino[e.Name] = e.Ino
+			}
+			// Inodes are allocated near their directory and, on ext4
+			// and xfs, data near its inode: visiting entries by inode
+			// number walks the disk forward instead of by name.
+			sort.SliceStable(g, func(i, j int) bool { return ino[g[i].base()] < ino[g[j].base()] })
+		}
 	}
-	w.present = nil
-	if w.dirfd >= 0 && n >= listThreshold {
-		w.present = w.list()
+	n := (len(g) + batchSize - 1) / batchSize
+	o.refs.Store(int32(n))
+	for i := 0; i < len(g); i += batchSize {
+		select {
+		case out <- batch{dir: o, tasks: g[i:min(i+batchSize, len(g))]}:
+		case <-ctx.Done():
+			for ; i < len(g); i += batchSize {
+				o.release()
+			}
+			return
+		}
 	}
 }
 
-func (w *worker) openDir(dir string) (int, error) {
-	rel := strings.Trim(path.Clean(dir), "/")
-	if rel == "" {
-		rel = "."
-	}
-	how := unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_CLOEXEC | unix.O_DIRECTORY,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	}
-	for range 16 {
-		fd, err := unix.Openat2(w.rootfd, rel, &how)
-		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-			continue // a concurrent rename; the kernel asks to retry
-		}
-		if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
-			break // no openat2 (old kernel or seccomp): use sysroot's resolver
-		}
-		if err != nil {
-			return -1, &fs.PathError{Op: "open", Path: dir, Err: err}
-		}
-		return fd, nil
-	}
-	h, err := w.v.root.OpenHandle(dir)
-	if err != nil {
-		return -1, err
-	}
-	fd, err := unix.Dup(int(h.Fd()))
-	h.Close()
-	return fd, err
+type worker struct {
+	v      *verifier
+	reader *onceReader
+	xbuf   []byte
+	lbuf   []byte // for link targets
+	pr     probe  // reused for every path
+	files  []File // the records of the current path
+	refs   []ref  // and where they come from
 }
 
-// list reads the names in the current directory, or returns nil when it
-// cannot (then every entry is looked up on its own).
-func (w *worker) list() map[string]bool {
-	fd, err := sysroot.OpenatNoAtime(w.dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
-	if err != nil {
-		return nil
-	}
-	f := os.NewFile(uintptr(fd), w.dir)
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return nil
-	}
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
+func newWorker(v *verifier) *worker {
+	return &worker{v: v, reader: newOnceReader(readSize), xbuf: make([]byte, 1024), lbuf: make([]byte, unix.PathMax)}
 }
+
+// readSize is the size of each read: large, so that a file of a few
+// hundred KiB is one system call and a cold disk is asked for large runs.
+const readSize = 256 << 10
 
 // active reports whether a record is verified at all.
 func active(f File) bool {
 	return f.State != StateNotInstalled && f.State != StateNetShared
 }
 
-func (w *worker) probe(t task, files []File) *probe {
+func (w *worker) probe(o *openDir, t task, files []File) *probe {
 	pr := &w.pr
 	*pr = probe{}
-	if w.dirErr != nil {
-		pr.err = w.dirErr
+	if o.err != nil {
+		pr.err = o.err
 		return pr
 	}
 	base := t.base()
 	if base == "" {
 		base = "." // the root directory itself
 	}
-	if w.present != nil && base != "." && !w.present[base] {
+	if o.present != nil && base != "." && !o.present[base] {
 		pr.err = unix.ENOENT
 		return pr
 	}
@@ -591,8 +629,8 @@ func (w *worker) probe(t task, files []File) *probe {
 		needACL = needACL || (want&AttrMode != 0 && w.v.kind == "rpm")
 		needDir = needDir || f.Mode.IsDir()
 	}
-	fd := w.dirfd
-	if err := unix.Fstatat(fd, base, &pr.st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	d := o.dir
+	if err := d.Lstat(base, &pr.st); err != nil {
 		pr.err = err
 		return pr
 	}
@@ -600,12 +638,7 @@ func (w *worker) probe(t task, files []File) *probe {
 	case unix.S_IFLNK:
 		// A symlink has no mode of its own to verify, hence no ACL.
 		if needLink {
-			n, err := unix.Readlinkat(fd, base, w.buf[:unix.PathMax])
-			if err != nil {
-				pr.linkErr = err
-			} else {
-				pr.link = string(w.buf[:n])
-			}
+			pr.link, pr.linkErr = d.Readlink(base, w.lbuf)
 		}
 		if needDir {
 			if fi, err := w.v.root.Stat(t.path); err == nil && fi.IsDir() {
@@ -616,36 +649,67 @@ func (w *worker) probe(t task, files []File) *probe {
 			}
 		}
 	case unix.S_IFREG:
-		if nalgo > 0 || needCaps || needACL {
-			w.read(pr, fd, base, algos[:nalgo], needCaps, needACL)
+		if nalgo > 0 && sizeDecides(files, pr.st.Size) {
+			// Content of another size has another digest: the file
+			// is not read, and the digest is reported as differing.
+			pr.sizeDiffers = true
+			nalgo = 0
 		}
-	case unix.S_IFDIR:
-		if needACL {
-			if dfd, err := unix.Openat(fd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0); err == nil {
-				acl, _ := fgetxattr(dfd, "system.posix_acl_access")
-				pr.acl = aclExtended(acl)
-				unix.Close(dfd)
-			}
+		if nalgo > 0 || needCaps || needACL {
+			w.read(pr, d, base, algos[:nalgo], needCaps, needACL)
 		}
 	default:
-		// Device nodes, FIFOs and sockets are not opened (opening a
-		// device can have effects); their ACL is read through procfs.
+		// Directories, device nodes, FIFOs and sockets are not opened
+		// (opening a device can have effects): their ACL is read
+		// without following or opening them.
 		if needACL {
-			pr.acl = extendedACL(fmt.Sprintf("/proc/self/fd/%d/%s", fd, base))
+			acl, _ := d.Xattr(base, "system.posix_acl_access", w.xbuf)
+			pr.acl = aclExtended(acl)
 		}
 	}
 	return pr
 }
 
-// read opens the regular file without following a symlink swapped in
-// since the lstat, and reads it once, feeding every digest asked for.
-func (w *worker) read(pr *probe, dirfd int, base string, algos []string, needCaps, needACL bool) {
-	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOATIME
-	fd, err := unix.Openat(dirfd, base, flags, 0)
-	if errors.Is(err, unix.EPERM) {
-		// O_NOATIME needs ownership or CAP_FOWNER.
-		fd, err = unix.Openat(dirfd, base, flags&^unix.O_NOATIME, 0)
+// sizeDecides reports whether the size on disk alone says that every
+// record asking for a digest differs: each knows its size, and none has
+// this one.
+func sizeDecides(files []File, size int64) bool {
+	for i := range files {
+		f := &files[i]
+		if f.DigestAlgo == "" || f.Digest == "" {
+			continue
+		}
+		if f.Size < 0 || f.Size == size {
+			return false
+		}
 	}
+	return true
+}
+
+// read opens the regular file without following a symlink swapped in
+// since the lstat, and reads it once, feeding every digest asked for. An
+// empty file is not read: the digests of nothing are known.
+func (w *worker) read(pr *probe, d *sysroot.Dir, base string, algos []string, needCaps, needACL bool) {
+	hashes := make([]hash.Hash, 0, len(algos))
+	for _, a := range algos {
+		hashes = append(hashes, NewHash(a))
+	}
+	defer func() {
+		if pr.readErr != nil || len(hashes) == 0 {
+			return
+		}
+		pr.size = pr.read
+		var sum [64]byte
+		for i, h := range hashes {
+			d := h.Sum(sum[:0])
+			pr.algos[i] = algos[i]
+			pr.dlen[i] = hex.Encode(pr.digests[i][:], d)
+		}
+	}()
+	if pr.st.Size == 0 && !needCaps && !needACL {
+		return
+	}
+	fd, err := d.OpenFile(base)
 	if err != nil {
 		pr.readErr = err
 		return
@@ -671,52 +735,18 @@ func (w *worker) read(pr *probe, dirfd int, base string, algos []string, needCap
 			}
 		}
 	}
-	if len(algos) == 0 {
+	if len(algos) == 0 || pr.st.Size == 0 {
 		return
 	}
-	hashes := make([]hash.Hash, 0, len(algos))
-	for _, a := range algos {
-		hashes = append(hashes, NewHash(a))
-	}
-	// A file that fits the buffer is read with one call: asking for one
-	// byte more than its size and getting exactly its size is its end.
-	want := len(w.buf)
-	if sz := pr.st.Size; sz >= 0 && sz < int64(len(w.buf)) {
-		want = int(sz) + 1
-	}
-	for {
-		if err := w.v.ctx.Err(); err != nil {
-			// A file of many gigabytes must not hold up a SIGTERM.
-			pr.readErr = err
-			return
-		}
-		n, err := unix.Read(fd, w.buf[:want])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			pr.readErr = err
-			return
-		}
-		if n == 0 {
-			break
-		}
-		pr.read += int64(n)
+	// The readers are many, to keep the disk busy; hashing is CPU work,
+	// one per core.
+	pr.read, pr.readErr = w.reader.each(w.v.ctx, fd, pr.st.Size, func(b []byte) {
+		w.v.hashing <- struct{}{}
 		for _, h := range hashes {
-			h.Write(w.buf[:n])
+			h.Write(b)
 		}
-		if n < want && want <= int(pr.st.Size)+1 && pr.read == pr.st.Size {
-			break
-		}
-		want = len(w.buf)
-	}
-	pr.size = pr.read
-	var sum [64]byte
-	for i, h := range hashes {
-		d := h.Sum(sum[:0])
-		pr.algos[i] = algos[i]
-		pr.dlen[i] = hex.Encode(pr.digests[i][:], d)
-	}
+		<-w.v.hashing
+	})
 }
 
 // digestIs compares the digest computed for algo with want.
@@ -775,31 +805,6 @@ func fgetxattr(fd int, name string) ([]byte, error) {
 		return nil, err
 	}
 	return buf[:n], nil
-}
-
-func getxattr(p, name string, follow bool) ([]byte, error) {
-	buf := make([]byte, 256)
-	var n int
-	var err error
-	if follow {
-		n, err = unix.Getxattr(p, name, buf)
-	} else {
-		n, err = unix.Lgetxattr(p, name, buf)
-	}
-	if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOTSUP) {
-		return []byte{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return buf[:n], nil
-}
-
-// extendedACL reports whether the path (a /proc/self/fd/N/base path, whose
-// last element is not followed) carries an access ACL beyond its mode bits.
-func extendedACL(p string) bool {
-	acl, err := getxattr(p, "system.posix_acl_access", false)
-	return err == nil && aclExtended(acl)
 }
 
 // aclExtended reports whether a system.posix_acl_access value has entries
@@ -894,6 +899,8 @@ func (v *verifier) evaluate(fp *File, pkgID string, pr *probe) *Result {
 	if flags&AttrDigest != 0 {
 		switch {
 		case f.Digest == "":
+			res.Failed |= AttrDigest
+		case pr.sizeDiffers:
 			res.Failed |= AttrDigest
 		case pr.readErr != nil:
 			res.Failed |= AttrDigest

@@ -168,6 +168,25 @@ func TestVerifyMatchesRPM(t *testing.T) {
 	require.Len(t, one, 3)
 }
 
+// A file whose size differs from the record's has another digest: it is
+// reported as rpm reports it, without being read; and how many readers and
+// hashers run changes nothing in what is found.
+func TestVerifySizeDecidesAndScheduling(t *testing.T) {
+	dir, _ := scratchRoot(t)
+	big := filepath.Join(dir, "usr/lib64/libnss_files-2.28.so")
+	must(t, os.WriteFile(big, make([]byte, 8<<20), 0o755))
+	breakRoot(t, dir)
+	theirs := rpmLines(t, dir)
+	require.Contains(t, theirs, "S.5....T.    /usr/lib64/libnss_files-2.28.so")
+	ours, rep := verifyLines(t, dir, pkgdb.VerifyOptions{})
+	require.Equal(t, theirs, ours)
+	require.Less(t, rep.Bytes, int64(1<<20), "the resized file was read")
+	for _, o := range []pkgdb.VerifyOptions{{Readers: 1, Workers: 1}, {Readers: 3, Workers: 2}, {Readers: 200}} {
+		lines, _ := verifyLines(t, dir, o)
+		require.Equal(t, ours, lines, "readers %d, workers %d", o.Readers, o.Workers)
+	}
+}
+
 // rpm built with ACL support (RHEL's) reports a file with an extended ACL
 // as a mode difference; Debian's rpm is built without, so this is checked
 // against the rule itself.

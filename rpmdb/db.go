@@ -35,6 +35,19 @@ var dbFiles = []struct{ name, format string }{
 	{"Packages", FormatBDB},
 }
 
+// FileNames are the names of the database files Open looks for in each of
+// Dirs (and the SQLite write-ahead log it reads beside one).
+func FileNames() []string {
+	var out []string
+	for _, f := range dbFiles {
+		out = append(out, f.name)
+		if f.format == FormatSQLite {
+			out = append(out, f.name+"-wal")
+		}
+	}
+	return out
+}
+
 // MaxDBSize bounds how much of a database file is read. The largest real
 // databases are a few hundred megabytes; anything larger is damage.
 const MaxDBSize = 2 << 30

@@ -39,7 +39,14 @@ var ErrTooLarge = errors.New("file too large")
 type Root struct {
 	dir    string   // canonical host path of the root
 	handle *os.File // O_PATH handle of the root directory
+	// files and bytes count what was read through the root (ReadFile,
+	// Prefetch), for progress.
+	files, bytes atomic.Int64
 }
+
+// ReadStats returns how many files and bytes were read through the root so
+// far (by ReadFile and Prefetch), for progress lines.
+func (r *Root) ReadStats() (files, bytes int64) { return r.files.Load(), r.bytes.Load() }
 
 // Open opens dir as a target root.
 func Open(dir string) (*Root, error) {
@@ -239,6 +246,8 @@ func (r *Root) ReadFileLimit(name string, limit int64) ([]byte, error) {
 		size = min(st.Size, limit) + 1
 	}
 	data, err := readAll(f, make([]byte, 0, size), limit+1)
+	r.files.Add(1)
+	r.bytes.Add(int64(len(data)))
 	if err != nil {
 		return nil, wrap("read", name, err)
 	}

@@ -17,6 +17,11 @@ func sortEntries(e []fs.DirEntry) {
 	slices.SortFunc(e, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 }
 
+// WalkReaders is how many directories WalkParallel lists at once by
+// default: more than the cores, since on a cold disk each listing and
+// each entry's status waits for a read.
+var WalkReaders = max(16, runtime.GOMAXPROCS(0))
+
 // SkipDir, returned by a WalkFunc for a directory, skips that directory.
 var SkipDir = fs.SkipDir
 
@@ -107,9 +112,10 @@ func (r *Root) walk(dir *os.File, openErr error, name string, fi fs.FileInfo, fn
 }
 
 // WalkParallel walks the tree at name like Walk, but lists and examines
-// directories on workers goroutines at once (one per CPU when workers <= 0):
-// a walk of /usr is bound by one fstatat per entry, which spreads over
-// cores. fn is called concurrently and in no particular order, so it must be
+// directories on workers goroutines at once (WalkReaders when workers <=
+// 0): a walk of /usr is bound by one fstatat per entry, which spreads over
+// cores when the disk is cached, and waits for the disk when it is not,
+// where many directories in flight at once are what makes it fast. fn is called concurrently and in no particular order, so it must be
 // safe for concurrent use and callers that report must sort. SkipDir from fn
 // for a directory skips it (for a file, the rest of its directory); any
 // other error stops the walk and is returned.
@@ -129,7 +135,7 @@ func (r *Root) WalkParallel(name string, workers int, fn WalkFunc) error {
 		return err
 	}
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = WalkReaders
 	}
 	h, openErr := r.OpenHandle(start)
 	var (

@@ -20,6 +20,7 @@ var Check = &checks.Check{
 	Name:     "grub",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.BootLoader, facts.BlockDevices, facts.Fstab, facts.OSRelease},
+	Reads:    []string{"/boot/grub/device.map", "/boot/grub2/device.map"},
 	Run:      run,
 }
 

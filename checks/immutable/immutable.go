@@ -14,6 +14,7 @@ var Check = &checks.Check{
 	Name:     "immutable",
 	Doc:      doc,
 	Requires: []facts.Fact{},
+	Reads:    []string{"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/resolv.conf", "/etc/ssh/sshd_config"},
 	Run:      run,
 }
 

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"rescue/checks"
 	"rescue/facts"
@@ -14,6 +16,7 @@ import (
 	img "rescue/parse/initramfs"
 	"rescue/parse/osrelease"
 	"rescue/repair"
+	"rescue/sysroot"
 )
 
 // Check is the initramfs check.
@@ -21,6 +24,8 @@ var Check = &checks.Check{
 	Name:     "initramfs",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.BootLoader, facts.BlockDevices, facts.Fstab, facts.OSRelease},
+	Reads:    []string{"/boot/initrd.img-*", "/boot/initramfs-*.img", "/lib/modules/*/modules.dep", "/lib/modules/*/modules.builtin", "/usr/lib/modules/*/modules.dep", "/usr/lib/modules/*/modules.builtin", "/etc/initramfs-tools/modules", "/etc/dracut.conf.d/*.conf"},
+	Prepare:  prepare,
 	Run:      run,
 }
 
@@ -74,15 +79,65 @@ func run(pass *checks.Pass) error {
 		pass.Note("the bus the root disk is attached through is not known (no /dev/vd*, /dev/xvd* or /dev/nvme* root device): every missing cloud driver is reported as a warning")
 	}
 	conf := &confOnce{}
+	var list []*imageCheck
 	for _, k := range l.Kernels {
 		if k.Rescue || k.Initramfs == "" || k.InitramfsSize == 0 {
 			// A missing or empty image is the kernels check's.
 			continue
 		}
-		c := &imageCheck{pass: pass, l: l, k: k, isDefault: defaults[k.Version], fsType: fsType, fsWhy: fsWhy, bus: bus, busWhy: busWhy, conf: conf}
+		list = append(list, &imageCheck{pass: pass, l: l, k: k, isDefault: defaults[k.Version], fsType: fsType, fsWhy: fsWhy, bus: bus, busWhy: busWhy, conf: conf})
+	}
+	// The images were unpacked by prepare, while the checks before
+	// this one ran; a Run without it (a test calling it alone) unpacks
+	// them now.
+	loaded, _ := pass.Prepared().(map[string]*loaded)
+	if loaded == nil {
+		loaded = loadImages(pass.Root, l)
+	}
+	for _, c := range list {
+		c.loaded = loaded[c.k.Initramfs]
+		if c.loaded == nil {
+			c.loaded = load(pass.Root, c.k)
+		}
 		c.run()
 	}
 	return nil
+}
+
+// prepare unpacks the initramfs images of every kernel as soon as the scan
+// starts: unpacking is most of a scan's CPU time (a Debian image unpacks
+// to over a hundred MiB).
+func prepare(root *sysroot.Root, f *facts.Facts) any {
+	l, err := f.Boot()
+	if err != nil {
+		return nil
+	}
+	return loadImages(root, l)
+}
+
+// loadImages reads the image and module lists of every kernel, the images
+// on every core at once, keyed by the image's path.
+func loadImages(root *sysroot.Root, l *boot.Layout) map[string]*loaded {
+	out := map[string]*loaded{}
+	var mu sync.Mutex
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, k := range l.Kernels {
+		if k.Rescue || k.Initramfs == "" || k.InitramfsSize == 0 {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			ld := load(root, k)
+			mu.Lock()
+			out[k.Initramfs] = ld
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // confOnce makes only the first rebuild fix of a scan record the drivers in
@@ -125,18 +180,41 @@ type imageCheck struct {
 	bus       string
 	busWhy    string // where bus came from, when not the helper's device name
 	conf      *confOnce
+	loaded    *loaded
+}
+
+// loaded is what was read of one kernel: its initramfs image and the
+// module lists of its modules directory.
+type loaded struct {
+	openErr, listErr   error
+	image              *img.Image
+	builtin, available map[string]bool
+	known              bool
+}
+
+// load reads a kernel's image and module lists. It only reads, so that
+// the images of several kernels load at once, before the check runs.
+func load(root *sysroot.Root, k *boot.Kernel) *loaded {
+	ld := &loaded{}
+	file, err := root.Open(k.Initramfs)
+	if err != nil {
+		ld.openErr = err
+		return ld
+	}
+	ld.image, ld.listErr = img.List(bufio.NewReaderSize(file, 1<<20))
+	file.Close()
+	ld.builtin, ld.available, ld.known = kernelModules(root, k)
+	return ld
 }
 
 func (c *imageCheck) run() {
 	k := c.k
-	file, err := c.pass.Root.Open(k.Initramfs)
-	if err != nil {
-		c.pass.Note("%s could not be opened: %v", k.Initramfs, err)
+	if c.loaded.openErr != nil {
+		c.pass.Note("%s could not be opened: %v", k.Initramfs, c.loaded.openErr)
 		return
 	}
-	image, err := img.List(bufio.NewReaderSize(file, 1<<20))
-	file.Close()
-	builtin, available, known := c.kernelModules()
+	image, err := c.loaded.image, c.loaded.listErr
+	builtin, available, known := c.loaded.builtin, c.loaded.available, c.loaded.known
 	if err != nil {
 		sev := checks.Warning
 		if c.isDefault {
@@ -287,13 +365,13 @@ func fsModule(t string) string {
 // kernelModules reads the kernel's modules.builtin and modules.dep (or
 // walks its module tree when modules.dep is missing). known is false when
 // neither exists: then nothing can be said.
-func (c *imageCheck) kernelModules() (builtin, available map[string]bool, known bool) {
+func kernelModules(root *sysroot.Root, k *boot.Kernel) (builtin, available map[string]bool, known bool) {
 	builtin, available = map[string]bool{}, map[string]bool{}
-	dir := "/lib/modules/" + c.k.Version
-	if !c.pass.Root.Exists(dir) {
-		dir = "/usr/lib/modules/" + c.k.Version
+	dir := "/lib/modules/" + k.Version
+	if !root.Exists(dir) {
+		dir = "/usr/lib/modules/" + k.Version
 	}
-	if data, err := c.pass.Root.ReadFileLimit(dir+"/modules.builtin", 8<<20); err == nil {
+	if data, err := root.ReadFileLimit(dir+"/modules.builtin", 8<<20); err == nil {
 		known = true
 		for _, line := range strings.Split(string(data), "\n") {
 			if n, ok := img.ModuleName(strings.TrimSpace(line)); ok {
@@ -301,7 +379,7 @@ func (c *imageCheck) kernelModules() (builtin, available map[string]bool, known 
 			}
 		}
 	}
-	if data, err := c.pass.Root.ReadFileLimit(dir+"/modules.dep", 64<<20); err == nil && len(data) > 0 {
+	if data, err := root.ReadFileLimit(dir+"/modules.dep", 64<<20); err == nil && len(data) > 0 {
 		known = true
 		for _, line := range strings.Split(string(data), "\n") {
 			p, _, _ := strings.Cut(line, ":")
@@ -312,7 +390,7 @@ func (c *imageCheck) kernelModules() (builtin, available map[string]bool, known 
 		return builtin, available, known
 	}
 	// No modules.dep (depmod never ran): look at the files.
-	c.pass.Root.Walk(dir+"/kernel", func(name string, fi fs.FileInfo, err error) error {
+	root.Walk(dir+"/kernel", func(name string, fi fs.FileInfo, err error) error {
 		if err == nil && !fi.IsDir() {
 			if n, ok := img.ModuleName(path.Base(name)); ok {
 				available[n] = true

@@ -17,6 +17,7 @@ var Check = &checks.Check{
 	Name:     "limits",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Reads:    []string{"/etc/security/limits.conf", "/etc/security/limits.d/*", "/etc/systemd/system.conf", "/etc/systemd/system.conf.d/*", "/usr/lib/systemd/system.conf.d/*", "/etc/pam.d/*"},
 	Run:      run,
 }
 

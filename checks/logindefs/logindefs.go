@@ -20,6 +20,7 @@ var Check = &checks.Check{
 	Name:     "logindefs",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease},
+	Reads:    []string{"/etc/login.defs"},
 	Run:      run,
 }
 

@@ -17,6 +17,7 @@ var Check = &checks.Check{
 	Name:     "perms",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease},
+	Reads:    []string{"/", "/etc", "/usr", "/usr/bin", "/usr/sbin", "/etc/ssh", "/etc/security", "/etc/sudoers", "/etc/sudoers.d"},
 	Run:      run,
 }
 

@@ -20,6 +20,7 @@ var Check = &checks.Check{
 	Name:     "selinux",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease},
+	Reads:    []string{"/etc/selinux/config", "/etc/selinux"},
 	Run:      run,
 }
 

@@ -19,6 +19,7 @@ var Check = &checks.Check{
 	Name:     "sshd",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease},
+	Reads:    []string{"/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/*", "/etc/ssh", "/etc/pam.d/sshd"},
 	Run:      run,
 }
 

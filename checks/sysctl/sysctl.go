@@ -18,6 +18,7 @@ var Check = &checks.Check{
 	Name:     "sysctl",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Memory, facts.Fstab},
+	Reads:    []string{"/etc/sysctl.conf", "/etc/sysctl.d/*", "/usr/lib/sysctl.d/*", "/lib/sysctl.d/*"},
 	Run:      run,
 }
 

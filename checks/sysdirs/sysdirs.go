@@ -21,6 +21,7 @@ var Check = &checks.Check{
 	Name:     "sysdirs",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Fstab, facts.Packages},
+	Reads:    []string{"/", "/usr", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib64"},
 	Run:      run,
 }
 

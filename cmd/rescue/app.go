@@ -5,7 +5,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -22,6 +25,12 @@ type app struct {
 	quiet          bool
 	exit           int
 	log            *slog.Logger
+	// cpuprofile names the file a CPU profile of the command goes to
+	// (a hidden flag, for tuning); stopProfile ends it.
+	cpuprofile  string
+	stopProfile func()
+	// machine is set by a command printing JSON: no progress then.
+	machine bool
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -53,7 +62,7 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			a.setupLog()
-			return nil
+			return a.startProfile()
 		},
 	}
 	root.SetOut(a.stdout)
@@ -61,6 +70,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	root.PersistentFlags().CountVarP(&a.verbose, "verbose", "v", "log more to stderr (-vv for debug)")
 	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "log only errors")
+	root.PersistentFlags().StringVar(&a.cpuprofile, "cpuprofile", "", "write a CPU profile of the command to `FILE` (for tuning)")
+	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(
 		a.scanCommand(),
@@ -80,6 +91,24 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	registerCompletions(root)
 	return root
+}
+
+// startProfile starts the CPU profile --cpuprofile asks for; run stops it
+// when the command returns, whatever its outcome.
+func (a *app) startProfile() error {
+	if a.cpuprofile == "" {
+		return nil
+	}
+	f, err := os.Create(a.cpuprofile)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	a.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+	return nil
 }
 
 func (a *app) setupLog() {
@@ -128,15 +157,32 @@ func (a *app) style() report.Style {
 	return report.Style{Color: isTerminal(a.stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"}
 }
 
+// progressAfter is how long work goes on before progress is shown (tests
+// shorten it).
+var progressAfter = time.Second
+
 // progress returns a function that shows a one-line status on stderr when
 // it is a terminal, and a function that clears it. Nothing is printed when
-// stderr is not a terminal, so logs and machine output stay clean.
+// stderr is not a terminal or the command prints JSON (a.machine), so logs
+// and machine output stay clean; nothing is shown during the first second,
+// so quick work does not flicker; and the line is redrawn at most ten
+// times a second.
 func (a *app) progress() (func(format string, args ...any), func()) {
-	if !isTerminal(a.stderr) || a.quiet {
+	if !isTerminal(a.stderr) || a.quiet || a.machine {
 		return func(string, ...any) {}, func() {}
 	}
+	var mu sync.Mutex
+	start := time.Now()
+	var last time.Time
 	shown := false
 	return func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			now := time.Now()
+			if now.Sub(start) < progressAfter || now.Sub(last) < 100*time.Millisecond {
+				return
+			}
+			last = now
 			line := fmt.Sprintf(format, args...)
 			if len(line) > 78 {
 				line = line[:77] + "…"
@@ -144,6 +190,8 @@ func (a *app) progress() (func(format string, args ...any), func()) {
 			fmt.Fprintf(a.stderr, "\r\x1b[K%s", line)
 			shown = true
 		}, func() {
+			mu.Lock()
+			defer mu.Unlock()
 			if shown {
 				fmt.Fprint(a.stderr, "\r\x1b[K")
 			}

@@ -135,6 +135,7 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	if err != nil {
 		return err
 	}
+	a.machine = o.json
 	mem, err := parseMemory(o.memory)
 	if err != nil {
 		return err

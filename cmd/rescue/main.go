@@ -36,6 +36,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd := app.rootCommand()
 	cmd.SetArgs(args)
 	ran, err := cmd.ExecuteContextC(ctx)
+	if app.stopProfile != nil {
+		app.stopProfile()
+	}
 	if err == nil {
 		return app.exit
 	}

@@ -82,6 +82,7 @@ func (a *app) runScan(ctx context.Context, arg string, o *scanOptions) error {
 	if err != nil {
 		return err
 	}
+	a.machine = o.json
 	t, err := a.openTarget(ctx, arg, o.target, false)
 	if err != nil {
 		return err

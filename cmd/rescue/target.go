@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -152,9 +154,42 @@ func (a *app) scanTarget(ctx context.Context, t *target, list []*checks.Check, m
 		repos = &o
 	}
 	f := facts.New(t.root, facts.Options{Devices: t.devices, Memory: memory, Machine: machine, OpenPackages: openPackages, PackageDirs: t.opt.packages, Filesystems: t.filesystems, Repos: repos, Context: ctx})
+	// The line names the check running and what was read so far; a
+	// ticker redraws it while a long check (a walk of /usr) runs.
+	began := time.Now()
+	var mu sync.Mutex
+	current := ""
+	line := func() {
+		mu.Lock()
+		name := current
+		mu.Unlock()
+		files, bytes := t.root.ReadStats()
+		rate := float64(bytes) / max(time.Since(began).Seconds(), 1e-3)
+		show("checking %s: %d files, %s read, %s/s", name, files, humanBytes(bytes), humanBytes(int64(rate)))
+	}
+	stop := make(chan struct{})
+	ticked := make(chan struct{})
+	go func() {
+		defer close(ticked)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				line()
+			}
+		}
+	}()
 	res := checks.Run(ctx, t.root, f, list, func(name string, i, n int) {
-		show("checking %s (%d/%d)", name, i+1, n)
+		mu.Lock()
+		current = fmt.Sprintf("%s (%d/%d)", name, i+1, n)
+		mu.Unlock()
+		line()
 	})
+	close(stop)
+	<-ticked
 	done()
 	if t.location != nil {
 		for i := range res.Findings {

@@ -10,13 +10,13 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz"
@@ -176,6 +176,9 @@ func decompressor(kind string, br *bufio.Reader) (io.Reader, func(), error) {
 	nop := func() {}
 	switch kind {
 	case "gzip":
+		// klauspost's inflate decodes straight from a *bufio.Reader,
+		// with less CPU than the standard library's (compared on a
+		// Debian 12 image), and unpacking is most of what a scan spends.
 		z, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, nop, err
