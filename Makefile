@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: all build deps test test-short vet fuzz bench demo e2e e2e-full e2e-lastboot docs release clean
+.PHONY: all build deps test test-short vet fuzz bench demo e2e e2e-full e2e-lastboot docs release clean depcheck
 
 all: build
 
@@ -50,6 +50,15 @@ bench: deps build
 	@f=$$(mktemp); { $(GO) test -tags bench -run '^TestBench$$' -count=1 -v -timeout 180m ./bench/ 2>&1; echo $$? > $$f; } | \
 	grep --line-buffered -v '^=== RUN\|^--- PASS\|^PASS$$\|^ok '; s=$$(cat $$f); rm -f $$f; exit $$s
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+# The measurements behind docs/dependencies.md: the design card's libraries
+# run on real input where rescue keeps its own code. depcheck/ is a module
+# of its own, so those libraries stay out of rescue's go.mod and out of
+# make test; a failing test names the decision to revisit.
+depcheck: deps
+	cd depcheck && $(GO) test -count=1 -v .
+	cd depcheck && $(GO) test -count=5 -cpu 1 -run '^$$' -bench . -benchtime 10x -benchmem .
+	depcheck/size.sh
 
 demo: build
 	scripts/demo.sh bin/rescue

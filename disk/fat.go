@@ -6,9 +6,10 @@ package disk
 // directory, remove a file or an empty directory; then write every FAT
 // copy and the FAT32 FSInfo counts, so that fsck.fat -n finds nothing.
 //
-// go-diskfs was tried first: its Remove leaves the file's clusters
-// allocated and none of its writes keep the FSInfo free count, both of
-// which fsck.fat -n reports.
+// go-diskfs (v1.9.4, which reads FAT12 and FAT16 too) is not used: its
+// Remove leaves the file's clusters allocated and its writes leave the
+// FAT32 FSInfo free count stale, both of which fsck.fat -n reports
+// (measured in depcheck/diskfs_test.go; see docs/dependencies.md).
 
 import (
 	"bytes"

@@ -9,11 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
+
+	"rescue/parse/cpio"
 )
 
 // An .rpm file is a 96-byte lead, a signature header (padded to 8 bytes),
@@ -180,11 +181,17 @@ func (pf *PackageFile) Extract(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer payload.Close()
-	cr := &cpioReader{r: bufio.NewReaderSize(payload, 64<<10), pkg: pf.Package}
-	var wantIno uint64
+	cr := cpio.NewReader(bufio.NewReaderSize(payload, 64<<10))
+	cr.StrippedSize = func(i uint32) (int64, error) {
+		if int(i) >= pf.Package.NumFiles() {
+			return 0, fmt.Errorf("file %d of a package that lists %d", i, pf.Package.NumFiles())
+		}
+		return pf.Package.File(int(i)).Size, nil
+	}
+	var wantIno uint32
 	found := false
 	for {
-		e, err := cr.next()
+		h, err := cr.Next()
 		if err == io.EOF {
 			break
 		}
@@ -193,126 +200,27 @@ func (pf *PackageFile) Extract(path string) ([]byte, error) {
 		}
 		match := false
 		switch {
-		case e.index >= 0:
-			match = e.index == idx
-		case e.name == "."+path || e.name == path:
+		case h.Stripped:
+			match = int(h.Index) == idx
+		case h.Name == "."+path || h.Name == path:
 			match = true
-			found, wantIno = true, e.ino
-		case found && e.ino == wantIno && e.size > 0:
+			found, wantIno = true, h.Ino
+		case found && h.Ino == wantIno && h.Size > 0:
 			match = true // the last link of a hard-link set carries the data
 		}
-		if !match {
-			if err := cr.skip(e); err != nil {
-				return nil, err
-			}
+		// A hard link whose data comes with a later link has none here;
+		// Next skips what an entry that does not match holds.
+		if !match || h.Size == 0 && want.Size > 0 {
 			continue
 		}
-		if e.size == 0 && want.Size > 0 {
-			// A hard link whose data comes with a later link.
-			if err := cr.skip(e); err != nil {
-				return nil, err
-			}
-			continue
+		if h.Size > maxDataSize*8 {
+			return nil, fmt.Errorf("%s: %d bytes is too large to restore", path, h.Size)
 		}
-		if e.size > maxDataSize*8 {
-			return nil, fmt.Errorf("%s: %d bytes is too large to restore", path, e.size)
-		}
-		data := make([]byte, e.size)
-		if _, err := io.ReadFull(cr.r, data); err != nil {
+		data := make([]byte, h.Size)
+		if _, err := io.ReadFull(cr, data); err != nil {
 			return nil, fmt.Errorf("reading %s from %s: %w", path, pf.Package.NVRA(), err)
 		}
 		return data, nil
 	}
 	return nil, fmt.Errorf("%s: %w of %s", path, ErrNotInPackage, pf.Package.NVRA())
-}
-
-type cpioEntry struct {
-	name  string
-	index int // file index for stripped entries, else -1
-	ino   uint64
-	size  int64
-}
-
-type cpioReader struct {
-	r   *bufio.Reader
-	pkg *Package // for the sizes of stripped entries
-	pos int64
-}
-
-func (c *cpioReader) read(n int) ([]byte, error) {
-	b := make([]byte, n)
-	_, err := io.ReadFull(c.r, b)
-	c.pos += int64(n)
-	return b, err
-}
-
-func (c *cpioReader) pad() error {
-	if n := (4 - c.pos%4) % 4; n > 0 {
-		_, err := c.read(int(n))
-		return err
-	}
-	return nil
-}
-
-func (c *cpioReader) next() (cpioEntry, error) {
-	magic, err := c.read(6)
-	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return cpioEntry{}, fmt.Errorf("truncated cpio archive")
-		}
-		return cpioEntry{}, err
-	}
-	switch string(magic) {
-	case "07070X":
-		hex, err := c.read(8)
-		if err != nil {
-			return cpioEntry{}, err
-		}
-		i, err := strconv.ParseUint(string(hex), 16, 32)
-		if err != nil || int(i) >= c.pkg.NumFiles() {
-			return cpioEntry{}, fmt.Errorf("bad stripped cpio index %q", hex)
-		}
-		if err := c.pad(); err != nil {
-			return cpioEntry{}, err
-		}
-		return cpioEntry{index: int(i), size: c.pkg.File(int(i)).Size}, nil
-	case "070701", "070702":
-	default:
-		return cpioEntry{}, fmt.Errorf("bad cpio magic %q", magic)
-	}
-	hdr, err := c.read(104)
-	if err != nil {
-		return cpioEntry{}, err
-	}
-	field := func(i int) (uint64, error) {
-		return strconv.ParseUint(string(hdr[i*8:i*8+8]), 16, 32)
-	}
-	ino, err1 := field(0)
-	size, err2 := field(6)
-	nameSize, err3 := field(11)
-	if err := errors.Join(err1, err2, err3); err != nil || nameSize == 0 || nameSize > 1<<16 {
-		return cpioEntry{}, fmt.Errorf("bad cpio header")
-	}
-	name, err := c.read(int(nameSize))
-	if err != nil {
-		return cpioEntry{}, err
-	}
-	if err := c.pad(); err != nil {
-		return cpioEntry{}, err
-	}
-	e := cpioEntry{name: string(bytes.TrimRight(name, "\x00")), index: -1, ino: ino, size: int64(size)}
-	if e.name == "TRAILER!!!" {
-		return cpioEntry{}, io.EOF
-	}
-	return e, nil
-}
-
-// skip discards an entry's data and its padding.
-func (c *cpioReader) skip(e cpioEntry) error {
-	n, err := io.CopyN(io.Discard, c.r, e.size)
-	c.pos += n
-	if err != nil {
-		return fmt.Errorf("truncated cpio archive")
-	}
-	return c.pad()
 }

@@ -3,6 +3,7 @@ package cpio
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -94,10 +95,67 @@ func TestCorrupt(t *testing.T) {
 	}
 }
 
+// strippedSample is an rpm payload whose first entry is in rpm's stripped
+// form (as rpm's lib/cpio.c writes it: magic, index, padding to 4, data,
+// padding), then an ordinary entry and the trailer.
+func strippedSample(t testing.TB) []byte {
+	var b bytes.Buffer
+	b.WriteString("07070X0000000a\x00\x00hello\x00\x00\x00")
+	w := NewWriter(&b)
+	require.NoError(t, w.WriteFile(Header{Name: "./etc/t.conf", Mode: TypeReg | 0o644}, []byte("x\n")))
+	require.NoError(t, w.Close())
+	return b.Bytes()
+}
+
+func TestStripped(t *testing.T) {
+	data := strippedSample(t)
+	r := NewReader(bufio.NewReader(bytes.NewReader(data)))
+	_, err := r.Next()
+	require.ErrorIs(t, err, ErrMagic, "stripped entries only where the caller knows their sizes")
+
+	r = NewReader(bufio.NewReader(bytes.NewReader(data)))
+	r.StrippedSize = func(i uint32) (int64, error) {
+		if i != 10 {
+			return 0, errors.New("no such file")
+		}
+		return 5, nil
+	}
+	h, err := r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, Header{Stripped: true, Index: 10, Size: 5}, *h)
+	b, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", string(b))
+	h, err = r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, "./etc/t.conf", h.Name)
+	_, err = r.Next()
+	assert.Equal(t, io.EOF, err)
+	assert.Equal(t, int64(len(data)), r.Offset())
+
+	bad := bytes.Replace(data, []byte("0000000a"), []byte("0000000b"), 1)
+	r = NewReader(bufio.NewReader(bytes.NewReader(bad)))
+	r.StrippedSize = func(i uint32) (int64, error) { return 0, errors.New("no such file") }
+	_, err = r.Next()
+	assert.ErrorContains(t, err, "no such file")
+	bad = bytes.Replace(data, []byte("0000000a"), []byte("0000000z"), 1)
+	r = NewReader(bufio.NewReader(bytes.NewReader(bad)))
+	r.StrippedSize = func(i uint32) (int64, error) { return 5, nil }
+	_, err = r.Next()
+	assert.ErrorContains(t, err, "not hexadecimal")
+}
+
 func FuzzReader(f *testing.F) {
 	f.Add(sample(f))
+	f.Add(strippedSample(f))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NewReader(bufio.NewReader(bytes.NewReader(data)))
+		r.StrippedSize = func(i uint32) (int64, error) {
+			if i > 100 {
+				return 0, errors.New("no such file")
+			}
+			return int64(i) * 7, nil
+		}
 		for i := 0; i < 10000; i++ {
 			h, err := r.Next()
 			if err != nil {
