@@ -331,8 +331,8 @@ func Scenarios() []*Scenario {
 			Broken: noSymptom("every login works: glibc 2.36 has the files NSS module built in", nil),
 			// Measured on Debian 11: no account can be looked up, so
 			// the console says Login incorrect.
-			On: map[string]Expect{images.Bullseye.Suite: {Class: boot.LoginRefused, Note: "Debian 11, glibc 2.31: Login incorrect (no files NSS module)"}},
-			Paths:  []string{"/usr/lib/x86_64-linux-gnu/libnss_files.so.2", "/lib/x86_64-linux-gnu/libnss_files.so.2"},
+			On:      map[string]Expect{images.Bullseye.Suite: {Class: boot.LoginRefused, Note: "Debian 11, glibc 2.31: Login incorrect (no files NSS module)"}},
+			Paths:   []string{"/usr/lib/x86_64-linux-gnu/libnss_files.so.2", "/lib/x86_64-linux-gnu/libnss_files.so.2"},
 			Finding: "pkgfiles/damaged",
 			SSH:     true,
 		},
