@@ -50,14 +50,22 @@ func (e *Env) logf(format string, args ...any) {
 // user LoginUser, an SSH key for root and that user, and networkd.
 const baseVersion = "3"
 
+// release is the Debian release of the images.
+func (e *Env) release() images.Release {
+	if e.Release.Suite == "" {
+		return images.Bookworm
+	}
+	return e.Release
+}
+
+// releaseName names the release in rows and tables ("debian12").
+func (e *Env) releaseName() string { return fmt.Sprintf("debian%d", e.release().Version) }
+
 // Base returns the base image of a flavor (cached under CacheDir by the
 // root's key), building the root and the image when missing.
 func (e *Env) Base(ctx context.Context, flavor images.Flavor) (*images.DebianImage, error) {
 	t0 := time.Now()
-	rel := e.Release
-	if rel.Suite == "" {
-		rel = images.Bookworm
-	}
+	rel := e.release()
 	root, err := images.BuildBootRoot(ctx, rel, e.CacheDir)
 	if err != nil {
 		return nil, err
@@ -377,7 +385,7 @@ func (s *Suite) bootImageAs(ctx context.Context, img *images.DebianImage, imgPat
 func (s *Suite) Baseline(ctx context.Context, img *images.DebianImage) *Row {
 	t0 := time.Now()
 	name := "baseline-" + string(img.Flavor)
-	row := &Row{Scenario: name, Kind: "baseline", Fault: "none (the healthy " + string(img.Flavor) + " base image)", Status: "PASS", BrokenWant: "healthy, every login"}
+	row := &Row{Scenario: name, Release: s.Env.releaseName(), Kind: "baseline", Fault: "none (the healthy " + string(img.Flavor) + " base image)", Status: "PASS", BrokenWant: "healthy, every login"}
 	defer func() { row.Seconds = time.Since(t0).Seconds() }()
 	work, err := os.MkdirTemp(s.Env.Work, name+"-")
 	if err != nil {
@@ -415,8 +423,9 @@ func (s *Suite) Baseline(ctx context.Context, img *images.DebianImage) *Row {
 // boot repaired, undo, compare.
 func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	t0 := time.Now()
-	row = &Row{Scenario: sc.Name, Fault: sc.Fault, Kind: "symptom", Status: "PASS", BrokenWant: sc.Broken.String()}
-	if sc.Static {
+	broken, static := sc.brokenOn(s.Env.release())
+	row = &Row{Scenario: sc.Name, Fault: sc.Fault, Release: s.Env.releaseName(), Kind: "symptom", Status: "PASS", BrokenWant: broken.String()}
+	if static {
 		row.Kind = "no-symptom"
 	}
 	out := filepath.Join(s.Env.Out, sc.Name)
@@ -503,7 +512,7 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	}
 	row.Broken = res
 	row.booted(res)
-	if ok, why := sc.Broken.Met(res); !ok {
+	if ok, why := broken.Met(res); !ok {
 		row.fail("broken boot: %s", why)
 	}
 

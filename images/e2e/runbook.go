@@ -40,7 +40,8 @@ import (
 // A row costs a helper boot and a repaired boot (and a broken boot when
 // the plain row of its fault is not in the same run), about four minutes
 // under software emulation: only the rows marked Default run in the
-// default sets ("all", "ci"); "runbooks" runs every one, or name them.
+// default sets ("all", "ci"); "full" and "runbooks" run every one, or
+// name them.
 
 // RunbookScenario is a fault repaired through a runbook.
 type RunbookScenario struct {
@@ -117,8 +118,9 @@ func keepAptCache(names ...string) func(string, *images.DebianImage) error {
 
 // LookupRunbooks returns the runbook rows a set names, and the names in
 // the set that are not runbook rows (the plain scenarios' set). "all" and
-// "ci" run the Default rows beside their plain scenarios; "runbooks" runs
-// every runbook row and no plain scenario; a list runs the rows it names.
+// "ci" run the Default rows beside their plain scenarios, "full" every row;
+// "runbooks" runs every runbook row and no plain scenario; a list runs the
+// rows it names.
 func LookupRunbooks(set string) (rows []*RunbookScenario, rest string) {
 	all := RunbookScenarios()
 	switch set {
@@ -129,6 +131,8 @@ func LookupRunbooks(set string) (rows []*RunbookScenario, rest string) {
 			}
 		}
 		return rows, set
+	case "full":
+		return all, set
 	case "none":
 		return nil, set
 	case "runbooks":
@@ -161,11 +165,7 @@ const helperVersion = "2"
 // Helper returns the helper machine's image: the Debian boot root on MBR
 // and ext4 with a root UUID of its own, cached under CacheDir.
 func (e *Env) Helper(ctx context.Context) (*images.DebianImage, error) {
-	rel := e.Release
-	if rel.Suite == "" {
-		rel = images.Bookworm
-	}
-	root, err := images.BuildBootRoot(ctx, rel, e.CacheDir)
+	root, err := images.BuildBootRoot(ctx, e.release(), e.CacheDir)
 	if err != nil {
 		return nil, err
 	}
@@ -373,7 +373,7 @@ func (s *Suite) RunRunbook(ctx context.Context, rs *RunbookScenario, inSet bool)
 			sc = x
 		}
 	}
-	row = &Row{Scenario: rs.Name, Kind: "runbook", Fault: rs.Scenario + " through " + rs.Runbook + " (" + rs.Note + ")", Status: "PASS"}
+	row = &Row{Scenario: rs.Name, Release: s.Env.releaseName(), Kind: "runbook", Fault: rs.Scenario + " through " + rs.Runbook + " (" + rs.Note + ")", Status: "PASS"}
 	out := filepath.Join(s.Env.Out, rs.Name)
 	defer func() {
 		row.Seconds = time.Since(t0).Seconds()
@@ -394,7 +394,8 @@ func (s *Suite) RunRunbook(ctx context.Context, rs *RunbookScenario, inSet bool)
 	if sc == nil {
 		return errorf("no scenario %s", rs.Scenario)
 	}
-	row.BrokenWant = sc.Broken.String()
+	broken, _ := sc.brokenOn(s.Env.release())
+	row.BrokenWant = broken.String()
 	row.FixExitWant = sc.fixExit()
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return errorf("%v", err)
@@ -460,7 +461,7 @@ func (s *Suite) RunRunbook(ctx context.Context, rs *RunbookScenario, inSet bool)
 		}
 		row.Broken = res
 		row.booted(res)
-		if ok, why := sc.Broken.Met(res); !ok {
+		if ok, why := broken.Met(res); !ok {
 			row.fail("broken boot: %s", why)
 		}
 	}

@@ -45,6 +45,9 @@ func TestRunbookScenarios(t *testing.T) {
 	if rows, rest := LookupRunbooks("runbooks"); len(rows) != len(RunbookScenarios()) || rest != "none" {
 		t.Errorf("runbooks: %d rows, rest %q", len(rows), rest)
 	}
+	if rows, rest := LookupRunbooks("full"); len(rows) != len(RunbookScenarios()) || rest != "full" {
+		t.Errorf("full: %d rows, rest %q", len(rows), rest)
+	}
 	if rows, rest := LookupRunbooks("none"); len(rows) != 0 || rest != "none" {
 		t.Errorf("none: %d rows, rest %q", len(rows), rest)
 	}

@@ -146,7 +146,15 @@ func TestBootedKernel(t *testing.T) {
 func TestLookup(t *testing.T) {
 	all, err := Lookup("all")
 	require.NoError(t, err)
-	assert.Len(t, all, 26)
+	assert.Len(t, all, 25)
+	full, err := Lookup("full")
+	require.NoError(t, err)
+	assert.Len(t, full, 26, "full adds the scenarios whose broken boot is long by design")
+	for _, s := range full {
+		if s.Full {
+			assert.NotContains(t, all, s, "%s is left out of all", s.Name)
+		}
+	}
 	ci, err := Lookup("ci")
 	require.NoError(t, err)
 	assert.NotEmpty(t, ci)
@@ -327,4 +335,22 @@ func TestMinerMarks(t *testing.T) {
 	assert.NotEmpty(t, minerRan(&boot.Result{SerialLog: clean}))
 	assert.Empty(t, minerGone(&boot.Result{SerialLog: clean}))
 	assert.NotEmpty(t, minerGone(&boot.Result{SerialLog: marked}))
+}
+
+// TestBrokenOnRelease: a fault that bites on another release is judged
+// there by that release's expectation, not by the Debian 12 claim.
+func TestBrokenOnRelease(t *testing.T) {
+	sc, err := Lookup("libnss-files-deleted")
+	require.NoError(t, err)
+	e12, static12 := sc[0].brokenOn(images.Bookworm)
+	assert.True(t, static12, "no symptom on Debian 12")
+	ok, _ := e12.Met(measuredResult())
+	assert.True(t, ok)
+	e11, static11 := sc[0].brokenOn(images.Bullseye)
+	assert.False(t, static11, "Debian 11 refuses the logins")
+	ok, _ = e11.Met(measuredResult())
+	assert.False(t, ok, "a healthy boot does not meet the Debian 11 expectation")
+	refused := &boot.Result{Class: boot.LoginRefused, State: "running", Why: "Login incorrect"}
+	ok, why := e11.Met(refused)
+	assert.True(t, ok, why)
 }
