@@ -299,18 +299,22 @@ func stepValues(runbook, mode, diskID string, memoryMB int, sha string) map[stri
 		"reportBucket": "rescue-e2e", "reportPrefix": "reports/", "ACS::RegionId": "cn-hangzhou", "helperRamRole": "RescueHelper"}
 }
 
+// stepEnvelope is the document the helper step prints
+// (rescue.runbook/v1), as the runbook reads it.
+type stepEnvelope struct {
+	ExitCode       int             `json:"exit_code"`
+	FindingsLeft   *int            `json:"findings_left"`
+	ReportLocation string          `json:"report_location"`
+	Report         json.RawMessage `json:"report"`
+	Error          string          `json:"error"`
+}
+
 // stepRun is one run of the helper step.
 type stepRun struct {
 	rc       int
 	stdout   []byte
 	stderr   []byte
-	envelope struct {
-		ExitCode       int             `json:"exit_code"`
-		FindingsLeft   *int            `json:"findings_left"`
-		ReportLocation string          `json:"report_location"`
-		Report         json.RawMessage `json:"report"`
-		Error          string          `json:"error"`
-	}
+	envelope stepEnvelope
 	uploaded []byte // the report the stand-in ossutil received
 }
 
@@ -570,14 +574,7 @@ func (s *Suite) helperSteps(ctx context.Context, h *boot.Helper, fsrv *fileServe
 		if err != nil {
 			return err
 		}
-		switch {
-		case r.rc != 0:
-			row.fail("scan step exited %d: %s", r.rc, r.envelope.Error)
-		case len(r.stderr) > 0:
-			row.fail("scan step wrote to stderr: %.200s", r.stderr)
-		case r.envelope.ExitCode != 4 || r.envelope.FindingsLeft == nil || *r.envelope.FindingsLeft == 0:
-			row.fail("scan step: rescue exit %d, findings left %s: the fault was not found", r.envelope.ExitCode, count(r.envelope.FindingsLeft))
-		}
+		row.failAll(judgeScanStep(r))
 		if before != after {
 			row.fail("the scan step changed the disk")
 		}
@@ -590,16 +587,7 @@ func (s *Suite) helperSteps(ctx context.Context, h *boot.Helper, fsrv *fileServe
 		return fmt.Errorf("fix step: %w", err)
 	}
 	row.FixExit = r.envelope.ExitCode
-	switch {
-	case r.rc != 0:
-		row.fail("fix step exited %d: rescue exit %d: %s", r.rc, r.envelope.ExitCode, r.envelope.Error)
-	case len(r.stderr) > 0:
-		row.fail("fix step wrote to stderr: %.200s", r.stderr)
-	case r.envelope.ExitCode != row.FixExitWant:
-		row.fail("fix step: rescue exit %d, want %d", r.envelope.ExitCode, row.FixExitWant)
-	case row.FixExitWant == 1 && (r.envelope.FindingsLeft == nil || *r.envelope.FindingsLeft != 0):
-		row.fail("fix step: findings left %s, want 0", count(r.envelope.FindingsLeft))
-	}
+	row.failAll(judgeFixStep(r, row.FixExitWant))
 	if rep := s.stepReport(row, r, "rescue.fix/v1"); rep != nil {
 		if rep.Result != nil {
 			for _, it := range rep.Result.Items {
@@ -613,6 +601,44 @@ func (s *Suite) helperSteps(ctx context.Context, h *boot.Helper, fsrv *fileServe
 		}
 	}
 	return nil
+}
+
+// judgeScanStep checks a scan step as the runbook reads it: the step
+// succeeded (exit 0), wrote nothing to stderr, and rescue found the disk
+// broken (exit 4, findings_left above 0). It returns why not.
+func judgeScanStep(r *stepRun) []string {
+	var bad []string
+	if r.rc != 0 {
+		bad = append(bad, fmt.Sprintf("scan step exited %d: %s", r.rc, r.envelope.Error))
+	}
+	if len(r.stderr) > 0 {
+		bad = append(bad, fmt.Sprintf("scan step wrote to stderr: %.200s", r.stderr))
+	}
+	if r.envelope.ExitCode != 4 || r.envelope.FindingsLeft == nil || *r.envelope.FindingsLeft == 0 {
+		bad = append(bad, fmt.Sprintf("scan step: rescue exit %d, findings left %s: the fault was not found",
+			r.envelope.ExitCode, count(r.envelope.FindingsLeft)))
+	}
+	return bad
+}
+
+// judgeFixStep checks a fix step as the runbook reads it: the step
+// succeeded, wrote nothing to stderr, rescue exited want, and when want is
+// 1 (everything repaired) no finding is left.
+func judgeFixStep(r *stepRun, want int) []string {
+	var bad []string
+	if r.rc != 0 {
+		bad = append(bad, fmt.Sprintf("fix step exited %d: rescue exit %d: %s", r.rc, r.envelope.ExitCode, r.envelope.Error))
+	}
+	if len(r.stderr) > 0 {
+		bad = append(bad, fmt.Sprintf("fix step wrote to stderr: %.200s", r.stderr))
+	}
+	if r.envelope.ExitCode != want {
+		bad = append(bad, fmt.Sprintf("fix step: rescue exit %d, want %d", r.envelope.ExitCode, want))
+	}
+	if want == 1 && (r.envelope.FindingsLeft == nil || *r.envelope.FindingsLeft != 0) {
+		bad = append(bad, fmt.Sprintf("fix step: findings left %s, want 0", count(r.envelope.FindingsLeft)))
+	}
+	return bad
 }
 
 // count shows a findings_left that may be null.

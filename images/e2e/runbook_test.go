@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -65,6 +67,46 @@ func TestRunbookScenarios(t *testing.T) {
 			if sc.Name == rs.Scenario && (sc.Finding == "" || len(sc.Paths) == 0 || sc.Break == nil) {
 				t.Errorf("%s: scenario %s has no finding, paths or fault", rs.Name, sc.Name)
 			}
+		}
+	}
+}
+
+// TestStepJudges: the steps' documents as the runbook reads them. What
+// the step prints when the release is a program that does nothing
+// (E2E_RESCUE=/bin/true: the OOS step, run by hand with /bin/true as its
+// release, printed exactly `nothing` in both modes and exited 0) fails
+// both the scan and the fix; so do a failed step, a fix that leaves
+// findings and anything on stderr.
+func TestStepJudges(t *testing.T) {
+	run := func(rc int, doc, stderr string) *stepRun {
+		r := &stepRun{rc: rc, stdout: []byte(doc), stderr: []byte(stderr)}
+		if err := json.Unmarshal(r.stdout, &r.envelope); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	const nothing = `{"schema":"rescue.runbook/v1","mode":"%s","disk":"d-bp1abcdef0123456789","exit_code":0,"findings_left":null,"report_location":"","report":null,"report_bytes":0}`
+	doc := func(mode string, code int, left string) string {
+		return fmt.Sprintf(`{"schema":"rescue.runbook/v1","mode":"%s","disk":"d-bp1abcdef0123456789","exit_code":%d,"findings_left":%s,"report_location":"","report":null,"report_bytes":9000}`, mode, code, left)
+	}
+	for _, tc := range []struct {
+		name string
+		bad  []string
+		want int // reasons
+	}{
+		{"scan found the fault", judgeScanStep(run(0, doc("scan", 4, "2"), "")), 0},
+		{"scan by /bin/true", judgeScanStep(run(0, fmt.Sprintf(nothing, "scan"), "")), 1},
+		{"scan found nothing", judgeScanStep(run(0, doc("scan", 0, "0"), "")), 1},
+		{"scan step failed", judgeScanStep(run(8, doc("scan", 8, "null"), "")), 2},
+		{"scan wrote to stderr", judgeScanStep(run(0, doc("scan", 4, "1"), "oops")), 1},
+		{"fix repaired all", judgeFixStep(run(0, doc("fix", 1, "0"), ""), 1), 0},
+		{"fix by /bin/true", judgeFixStep(run(0, fmt.Sprintf(nothing, "fix"), ""), 1), 2},
+		{"fix left findings", judgeFixStep(run(0, doc("fix", 1, "1"), ""), 1), 1},
+		{"fix step failed", judgeFixStep(run(16, doc("fix", 16, "3"), ""), 1), 3},
+		{"fix wanted 4", judgeFixStep(run(0, doc("fix", 4, "1"), ""), 4), 0},
+	} {
+		if len(tc.bad) != tc.want {
+			t.Errorf("%s: %d reasons, want %d: %q", tc.name, len(tc.bad), tc.want, tc.bad)
 		}
 	}
 }
