@@ -71,7 +71,12 @@ demo: build
 # loop devices). The Debian root and the base images are cached in
 # E2E_CACHE. `make e2e` runs E2E_SET: every scenario by default, "ci" (a
 # fixed subset plus three scenarios rotating by day) or a comma-separated
-# list; `make e2e-full` is every scenario with a long timeout. Both print the
+# list; `make e2e-full` is every scenario with a long timeout. The runbook
+# rows (a helper VM runs a runbook's own helper step on the disk attached by
+# its cloud id) cost a helper boot each: "all" and "ci" hold one of them,
+# runbook-oos-grub-root-uuid; E2E_SET=runbooks (or their names) and
+# e2e-full run every one (also runbook-oos-lvm-profile and
+# runbook-ssm-pam-unix-deleted). Both print the
 # table and below it what the run measured (scenarios, baselines, boots,
 # logins, seconds); also in E2E_OUT as table.md/table.json, with every
 # serial log. E2E_RESCUE=PATH runs the proof against another program: one

@@ -26,9 +26,11 @@ import (
 // "all", or a comma-separated list), E2E_PARALLEL at a time. The table goes
 // to E2E_OUT/table.md and table.json, with every serial log beside it.
 // "ci" is the fixed subset (Scenario.CI) plus E2E_ROTATE others that change
-// every day (Rotation).
+// every day (Rotation). "all" and "ci" include the runbook rows marked
+// Default (runbook.go); "runbooks" runs every runbook row and no plain
+// scenario, and a list may name runbook rows.
 //
-//	E2E_SCENARIOS  ci | all | none | NAME,NAME… (default ci)
+//	E2E_SCENARIOS  ci | all | none | runbooks | NAME,NAME… (default ci)
 //	E2E_ROTATE     scenarios added to ci by day (default 3)
 //	E2E_PARALLEL   boots at once                (default 2)
 //	E2E_SMP        CPUs per machine             (default 1)
@@ -55,7 +57,8 @@ func TestBootProof(t *testing.T) {
 	}
 	t0 := time.Now()
 	set := envOr("E2E_SCENARIOS", "ci")
-	list, err := Lookup(set)
+	runbookList, plainSet := LookupRunbooks(set)
+	list, err := Lookup(plainSet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,8 +166,21 @@ func TestBootProof(t *testing.T) {
 			report(baselines[i])
 		}()
 	}
+	// The runbook rows (runbook.go) run beside the plain ones; boots
+	// share the same slots.
+	var plain []string
+	for _, sc := range list {
+		plain = append(plain, sc.Name)
+	}
+	var runbookRows []*Row
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runbookRows = suite.RunRunbooks(ctx, runbookList, plain, report)
+	}()
 	rows := suite.RunAll(ctx, list, report)
 	wg.Wait()
+	rows = append(rows, runbookRows...)
 	table.Rows = append(baselines, rows...)
 	table.Seconds = time.Since(t0).Seconds()
 	writeTable(t, out, table)

@@ -601,12 +601,19 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 
 // mounted runs f on the mounted root of a copy of the base image.
 func (s *Suite) mounted(ctx context.Context, img, work string, f func(dir string) error) error {
-	unlock, err := lockMounts(ctx, s.Env.CacheDir, s.Base.RootUUID)
+	return s.mountedOn(ctx, s.Base, img, work, f)
+}
+
+// mountedOn runs f on the mounted root of a copy of the base image base
+// (another flavor's, for a runbook row), under the lock on mounting its
+// clones.
+func (s *Suite) mountedOn(ctx context.Context, base *images.DebianImage, img, work string, f func(dir string) error) error {
+	unlock, err := lockMounts(ctx, s.Env.CacheDir, base.RootUUID)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	dir, umount, err := mountRoot(ctx, s.Base, img, work)
+	dir, umount, err := mountRoot(ctx, base, img, work)
 	if err != nil {
 		return err
 	}

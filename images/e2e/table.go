@@ -112,7 +112,7 @@ func (t *Table) WriteMarkdown(w io.Writer) error {
 // processor time and wall time.
 func (t *Table) Summary() string {
 	c := t.Counts()
-	var symptom, quiet, both, baselines, boots, serial, ssh int
+	var symptom, quiet, runbook, both, baselines, boots, serial, ssh int
 	cpu := 0.0
 	for _, r := range t.Rows {
 		switch r.Kind {
@@ -120,6 +120,8 @@ func (t *Table) Summary() string {
 			baselines++
 		case "no-symptom":
 			quiet++
+		case "runbook":
+			runbook++
 		default:
 			symptom++
 		}
@@ -147,6 +149,9 @@ func (t *Table) Summary() string {
 	}
 	fmt.Fprintf(&b, "scenarios: %d (%d with a symptom, %d without one on Debian 12), %d booted broken and repaired; baselines: %d\n",
 		symptom+quiet, symptom, quiet, both, baselines)
+	if runbook > 0 {
+		fmt.Fprintf(&b, "runbook rows: %d (a helper VM runs the runbook's own step on the attached disk)\n", runbook)
+	}
 	fmt.Fprintf(&b, "status: %d pass, %d fail, %d error\n", c["PASS"], c["FAIL"], c["ERROR"])
 	fmt.Fprintf(&b, "boots: %d, %d at a time, of %d CPU/%d MiB, using %.0f CPU-seconds; logins tried: %d on the console, %d over SSH\n",
 		boots, t.Parallel, t.CPUs, t.MemoryMB, cpu, serial, ssh)
