@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"rescue/parse/blkid"
+	"rescue/parse/devspec"
 )
 
 // Device is a block device holding a filesystem.
@@ -42,77 +43,14 @@ func (d *Devices) Lookup(spec string) (dev Device, found, checkable bool) {
 	if !d.Known() {
 		return Device{}, false, false
 	}
-	key, val, ok := Tag(spec)
-	if !ok {
+	tag := devspec.Parse(spec)
+	if !tag.IsTag() {
 		return Device{}, false, false
 	}
-	for _, x := range d.List {
-		var have string
-		switch key {
-		case "UUID":
-			have = x.UUID
-		case "LABEL":
-			have = x.Label
-		case "PARTUUID":
-			have = x.PartUUID
-		case "PARTLABEL":
-			have = x.PartLabel
-		}
-		if have != "" && (have == val || (key != "LABEL" && key != "PARTLABEL" && strings.EqualFold(have, val))) {
-			return x, true, true
-		}
+	if x := blkid.Find(d.List, tag); x != nil {
+		return *x, true, true
 	}
 	return Device{}, false, true
-}
-
-// Tag splits a tag-style source into its key and value: "UUID=ab" and
-// "/dev/disk/by-uuid/ab" both give ("UUID", "ab"). ok is false for anything
-// else.
-func Tag(spec string) (key, val string, ok bool) {
-	for _, k := range []string{"UUID", "LABEL", "PARTUUID", "PARTLABEL"} {
-		if v, found := strings.CutPrefix(spec, k+"="); found {
-			return k, strings.Trim(v, `"'`), v != ""
-		}
-		byDir := "/dev/disk/by-" + strings.ToLower(k) + "/"
-		if v, found := strings.CutPrefix(spec, byDir); found && v != "" {
-			return k, unhex(v), true
-		}
-	}
-	return "", "", false
-}
-
-// unhex decodes udev's \x2f escapes in by-label names.
-func unhex(s string) string {
-	if !strings.Contains(s, `\x`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
-			var v byte
-			okHex := true
-			for _, c := range []byte(s[i+2 : i+4]) {
-				v <<= 4
-				switch {
-				case c >= '0' && c <= '9':
-					v |= c - '0'
-				case c >= 'a' && c <= 'f':
-					v |= c - 'a' + 10
-				case c >= 'A' && c <= 'F':
-					v |= c - 'A' + 10
-				default:
-					okHex = false
-				}
-			}
-			if okHex {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // HostDevices lists the helper's block devices with its own blkid(8) (a
