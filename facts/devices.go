@@ -1,19 +1,18 @@
 package facts
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"rescue/parse/blkid"
 	"rescue/parse/devspec"
+	"rescue/parse/mountinfo"
 )
 
 // Device is a block device holding a filesystem.
@@ -85,23 +84,22 @@ func mountSource(dir string) string {
 	if err := unix.Stat(dir, &st); err != nil {
 		return ""
 	}
-	want := strings.Join([]string{itoa(unix.Major(st.Dev)), itoa(unix.Minor(st.Dev))}, ":")
-	f, err := os.Open("/proc/self/mountinfo")
+	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 10 || fields[2] != want {
-			continue
-		}
-		for i, x := range fields {
-			if x == "-" && i+2 < len(fields) {
-				return fields[i+2]
-			}
+	// A line parse/mountinfo cannot read is left out: the kernel wrote
+	// it, and the mount it describes cannot be told anyway.
+	tab, _ := mountinfo.Parse(data)
+	return sourceOf(tab, itoa(unix.Major(st.Dev))+":"+itoa(unix.Minor(st.Dev)))
+}
+
+// sourceOf returns the source of the first mount of the device dev
+// (major:minor) in tab, or "".
+func sourceOf(tab []mountinfo.Entry, dev string) string {
+	for _, e := range tab {
+		if e.Dev == dev {
+			return e.Source
 		}
 	}
 	return ""
