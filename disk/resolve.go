@@ -4,6 +4,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"rescue/parse/devspec"
 )
 
 // Resolve finds the volume an fstab source names: UUID=, LABEL=,
@@ -15,10 +17,9 @@ import (
 // matches.
 func (d *Disk) Resolve(spec string) (v *Volume, byNumber bool) {
 	spec = strings.TrimSpace(spec)
-	key, val := splitTag(spec)
-	if key != "" {
+	if tag := devspec.Parse(spec); tag.IsTag() {
 		for _, x := range d.Volumes {
-			if matchTag(x, key, val) {
+			if tag.Matches(x.ids()) {
 				return x, false
 			}
 		}
@@ -51,50 +52,16 @@ func (d *Disk) Resolve(spec string) (v *Volume, byNumber bool) {
 	return nil, false
 }
 
-// splitTag splits UUID=x and /dev/disk/by-uuid/x into ("UUID", "x").
-func splitTag(spec string) (key, val string) {
-	for _, k := range []string{"UUID", "LABEL", "PARTUUID", "PARTLABEL"} {
-		if v, ok := strings.CutPrefix(spec, k+"="); ok {
-			return k, strings.Trim(v, `"'`)
-		}
-		if v, ok := strings.CutPrefix(spec, "/dev/disk/by-"+strings.ToLower(k)+"/"); ok && v != "" {
-			return k, unescapeUdev(v)
-		}
+// ids are the identifiers a device spec can name the volume by.
+func (v *Volume) ids() devspec.IDs {
+	var id devspec.IDs
+	if v.FS != nil {
+		id.UUID, id.Label = v.FS.UUID, v.FS.Label
 	}
-	return "", ""
-}
-
-// unescapeUdev decodes udev's \x2f escapes in /dev/disk/by-label names.
-func unescapeUdev(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
-			if v, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
+	if v.Partition != nil {
+		id.PartUUID, id.PartLabel = v.Partition.PartUUID, v.Partition.Name
 	}
-	return b.String()
-}
-
-func matchTag(v *Volume, key, val string) bool {
-	if val == "" {
-		return false
-	}
-	switch key {
-	case "UUID":
-		return v.FS != nil && v.FS.UUID != "" && strings.EqualFold(v.FS.UUID, val)
-	case "LABEL":
-		return v.FS != nil && v.FS.Label == val
-	case "PARTUUID":
-		return v.Partition != nil && strings.EqualFold(v.Partition.PartUUID, val)
-	case "PARTLABEL":
-		return v.Partition != nil && v.Partition.Name == val
-	}
-	return false
+	return id
 }
 
 // kernelPartNumber reads the partition number from a kernel device name

@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"rescue/parse/mountinfo"
 )
 
 // DefaultStateDir is where mount sessions are recorded. /run is a tmpfs:
@@ -169,60 +170,16 @@ func (s *State) alive() bool {
 	return err == nil || errors.Is(err, unix.EPERM)
 }
 
-// mountEntry is a line of /proc/self/mountinfo.
-type mountEntry struct {
-	ID, Parent int
-	Dev        string // major:minor
-	Root       string // the path inside the filesystem that is mounted
-	Point      string
-	FSType     string
-	Source     string
-}
-
-// mountTable reads /proc/self/mountinfo.
-func mountTable() ([]mountEntry, error) {
+// mountTable reads /proc/self/mountinfo. A line parse/mountinfo cannot
+// read is left out: the kernel writes the file, and a mount it shows in a
+// form nobody knows is one rescue cannot reason about anyway.
+func mountTable() ([]mountinfo.Entry, error) {
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}
-	var out []mountEntry
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 10 {
-			continue
-		}
-		e := mountEntry{Dev: f[2], Root: unescapeMount(f[3]), Point: unescapeMount(f[4])}
-		fmt.Sscan(f[0], &e.ID)
-		fmt.Sscan(f[1], &e.Parent)
-		for i := 6; i+2 < len(f); i++ {
-			if f[i] == "-" {
-				e.FSType, e.Source = f[i+1], unescapeMount(f[i+2])
-				break
-			}
-		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
-// unescapeMount decodes the octal escapes (\040) of mountinfo fields.
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v int
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &v); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	tab, _ := mountinfo.Parse(data)
+	return tab, nil
 }
 
 // isMounted reports whether something is mounted exactly at target, with

@@ -325,7 +325,8 @@ func TestResolve(t *testing.T) {
 		"PARTUUID=AAAA-02": "/dev/vdb2", "PARTLABEL=EFI": "/dev/vdb1", "/dev/disk/by-uuid/2222": "/dev/mapper/vg--root-lv_root",
 		`/dev/disk/by-label/my\x20root`: "/dev/mapper/vg--root-lv_root", "/dev/mapper/vg--root-lv_root": "/dev/mapper/vg--root-lv_root",
 		"/dev/vg-root/lv_root": "/dev/mapper/vg--root-lv_root", "/dev/xvda2": "/dev/vdb2",
-		"UUID=9999": "", "LABEL=esp": "", "/dev/sdb": "", "tmpfs": "", "UUID=": "",
+		"/dev/disk/by-partuuid/aaaa-01": "/dev/vdb1", "/dev/disk/by-partlabel/EFI": "/dev/vdb1", " LABEL=ESP\t": "/dev/vdb1",
+		"UUID=9999": "", "LABEL=esp": "", "/dev/sdb": "", "tmpfs": "", "UUID=": "", `UUID=""`: "", "/dev/disk/by-uuid/": "",
 	} {
 		v, byNumber := d.Resolve(spec)
 		got := ""

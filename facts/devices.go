@@ -1,18 +1,18 @@
 package facts
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"rescue/parse/blkid"
+	"rescue/parse/devspec"
+	"rescue/parse/mountinfo"
 )
 
 // Device is a block device holding a filesystem.
@@ -42,77 +42,14 @@ func (d *Devices) Lookup(spec string) (dev Device, found, checkable bool) {
 	if !d.Known() {
 		return Device{}, false, false
 	}
-	key, val, ok := Tag(spec)
-	if !ok {
+	tag := devspec.Parse(spec)
+	if !tag.IsTag() {
 		return Device{}, false, false
 	}
-	for _, x := range d.List {
-		var have string
-		switch key {
-		case "UUID":
-			have = x.UUID
-		case "LABEL":
-			have = x.Label
-		case "PARTUUID":
-			have = x.PartUUID
-		case "PARTLABEL":
-			have = x.PartLabel
-		}
-		if have != "" && (have == val || (key != "LABEL" && key != "PARTLABEL" && strings.EqualFold(have, val))) {
-			return x, true, true
-		}
+	if x := blkid.Find(d.List, tag); x != nil {
+		return *x, true, true
 	}
 	return Device{}, false, true
-}
-
-// Tag splits a tag-style source into its key and value: "UUID=ab" and
-// "/dev/disk/by-uuid/ab" both give ("UUID", "ab"). ok is false for anything
-// else.
-func Tag(spec string) (key, val string, ok bool) {
-	for _, k := range []string{"UUID", "LABEL", "PARTUUID", "PARTLABEL"} {
-		if v, found := strings.CutPrefix(spec, k+"="); found {
-			return k, strings.Trim(v, `"'`), v != ""
-		}
-		byDir := "/dev/disk/by-" + strings.ToLower(k) + "/"
-		if v, found := strings.CutPrefix(spec, byDir); found && v != "" {
-			return k, unhex(v), true
-		}
-	}
-	return "", "", false
-}
-
-// unhex decodes udev's \x2f escapes in by-label names.
-func unhex(s string) string {
-	if !strings.Contains(s, `\x`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
-			var v byte
-			okHex := true
-			for _, c := range []byte(s[i+2 : i+4]) {
-				v <<= 4
-				switch {
-				case c >= '0' && c <= '9':
-					v |= c - '0'
-				case c >= 'a' && c <= 'f':
-					v |= c - 'a' + 10
-				case c >= 'A' && c <= 'F':
-					v |= c - 'A' + 10
-				default:
-					okHex = false
-				}
-			}
-			if okHex {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // HostDevices lists the helper's block devices with its own blkid(8) (a
@@ -147,23 +84,22 @@ func mountSource(dir string) string {
 	if err := unix.Stat(dir, &st); err != nil {
 		return ""
 	}
-	want := strings.Join([]string{itoa(unix.Major(st.Dev)), itoa(unix.Minor(st.Dev))}, ":")
-	f, err := os.Open("/proc/self/mountinfo")
+	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 10 || fields[2] != want {
-			continue
-		}
-		for i, x := range fields {
-			if x == "-" && i+2 < len(fields) {
-				return fields[i+2]
-			}
+	// A line parse/mountinfo cannot read is left out: the kernel wrote
+	// it, and the mount it describes cannot be told anyway.
+	tab, _ := mountinfo.Parse(data)
+	return sourceOf(tab, itoa(unix.Major(st.Dev))+":"+itoa(unix.Minor(st.Dev)))
+}
+
+// sourceOf returns the source of the first mount of the device dev
+// (major:minor) in tab, or "".
+func sourceOf(tab []mountinfo.Entry, dev string) string {
+	for _, e := range tab {
+		if e.Dev == dev {
+			return e.Source
 		}
 	}
 	return ""

@@ -22,6 +22,7 @@ import (
 
 	"rescue/parse/blkid"
 	"rescue/parse/bls"
+	"rescue/parse/devspec"
 	"rescue/parse/fstab"
 	"rescue/parse/grubcfg"
 	"rescue/parse/grubdefault"
@@ -349,39 +350,8 @@ func (l *Layout) bootFS() {
 		}
 		l.SeparateBoot = true
 		l.BootSpec = e.Spec
-		l.BootDev = lookup(l.in.Devices, e.Spec)
+		l.BootDev = blkid.Find(l.in.Devices, devspec.Parse(e.Spec))
 	}
-}
-
-// lookup finds the device a UUID=/LABEL=/PARTUUID= spec names.
-func lookup(devs []blkid.Device, spec string) *blkid.Device {
-	key, val, ok := strings.Cut(spec, "=")
-	if !ok {
-		if v, found := strings.CutPrefix(spec, "/dev/disk/by-uuid/"); found {
-			key, val = "UUID", v
-		} else {
-			return nil
-		}
-	}
-	val = strings.Trim(val, `"'`)
-	for i := range devs {
-		d := &devs[i]
-		switch key {
-		case "UUID":
-			if d.UUID != "" && strings.EqualFold(d.UUID, val) {
-				return d
-			}
-		case "LABEL":
-			if d.Label != "" && d.Label == val {
-				return d
-			}
-		case "PARTUUID":
-			if d.PartUUID != "" && strings.EqualFold(d.PartUUID, val) {
-				return d
-			}
-		}
-	}
-	return nil
 }
 
 // TargetPath maps a path as GRUB sees it (relative to the filesystem GRUB's

@@ -316,3 +316,33 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestBootDevSpecs finds the filesystem holding /boot by every name fstab
+// can give it. Before parse/devspec, PARTLABEL= and the by-label,
+// by-partuuid and by-partlabel links left BootDev nil, and the grub check
+// then refused to regenerate a configuration or mend a search UUID ("the
+// UUID of the filesystem holding /boot is not known").
+func TestBootDevSpecs(t *testing.T) {
+	root := tree(t, map[string]string{"boot/grub/grub.cfg": testdata(t, "debian12.cfg")})
+	devs := []blkid.Device{
+		{Path: "/dev/vda1", UUID: "1111", Type: "ext4"},
+		{Path: "/dev/vda2", UUID: "7c3e-aa01", Label: "my boot", PartUUID: "0bd1-02", PartLabel: "boot", Type: "ext4"},
+	}
+	for spec, want := range map[string]string{
+		"UUID=7C3E-AA01": "/dev/vda2", `LABEL="my\040boot"`: "/dev/vda2", "PARTUUID=0bd1-02": "/dev/vda2",
+		"PARTLABEL=boot": "/dev/vda2", "/dev/disk/by-uuid/7c3e-aa01": "/dev/vda2",
+		`/dev/disk/by-label/my\x20boot`: "/dev/vda2", "/dev/disk/by-partuuid/0bd1-02": "/dev/vda2",
+		"/dev/disk/by-partlabel/boot": "/dev/vda2",
+		"UUID=9999":                   "", "LABEL=boot": "", "/dev/vda2": "",
+	} {
+		tab := fstab.Parse([]byte("UUID=1111 / ext4 defaults 0 1\n" + spec + " /boot ext4 defaults 0 2\n"))
+		l, err := Load(Input{Root: root, OS: osrelease.Info{Family: osrelease.Debian}, Devices: devs, RootDev: &devs[0], Fstab: tab})
+		require.NoError(t, err)
+		require.True(t, l.SeparateBoot, spec)
+		got := ""
+		if l.BootDev != nil {
+			got = l.BootDev.Path
+		}
+		assert.Equal(t, want, got, spec)
+	}
+}

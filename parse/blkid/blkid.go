@@ -7,6 +7,8 @@ package blkid
 import (
 	"fmt"
 	"strings"
+
+	"rescue/parse/devspec"
 )
 
 // Device is one block device and what its superblock says.
@@ -79,6 +81,18 @@ func parseExport(text string) ([]Device, error) {
 		cur.set(k, v)
 	}
 	return out, nil
+}
+
+// Find returns the first device in list that a tag names (by the rules of
+// devspec.Spec.Matches), or nil: a path names none.
+func Find(list []Device, s devspec.Spec) *Device {
+	for i := range list {
+		d := &list[i]
+		if s.Matches(devspec.IDs{UUID: d.UUID, Label: d.Label, PartUUID: d.PartUUID, PartLabel: d.PartLabel}) {
+			return d
+		}
+	}
+	return nil
 }
 
 func (d *Device) set(k, v string) {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"rescue/parse/devspec"
 )
 
 func TestParseDefault(t *testing.T) {
@@ -26,6 +28,27 @@ func TestParseExport(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, d, 2)
 	assert.Equal(t, Device{Path: "/dev/vda2", UUID: "4444", Type: "swap"}, d[1])
+}
+
+func TestFind(t *testing.T) {
+	list := []Device{
+		{Path: "/dev/vda1", UUID: "2222-bbbb", PartUUID: "abcd-01"},
+		{Path: "/dev/vda15", UUID: "12AB-34CD", Label: "ESP", PartLabel: "EFI System"},
+		{Path: "/dev/vdb", Label: "data", UUID: "2222-BBBB"},
+	}
+	for spec, want := range map[string]string{
+		"UUID=2222-BBBB": "/dev/vda1", "/dev/disk/by-uuid/12ab-34cd": "/dev/vda15",
+		"PARTUUID=ABCD-01": "/dev/vda1", `PARTLABEL="EFI System"`: "/dev/vda15",
+		`/dev/disk/by-partlabel/EFI\x20System`: "/dev/vda15", "LABEL=data": "/dev/vdb",
+		"LABEL=DATA": "", "UUID=9": "", `LABEL=""`: "", "/dev/vda1": "",
+	} {
+		got := ""
+		if d := Find(list, devspec.Parse(spec)); d != nil {
+			got = d.Path
+			assert.Same(t, d, &list[map[string]int{"/dev/vda1": 0, "/dev/vda15": 1, "/dev/vdb": 2}[got]], spec)
+		}
+		assert.Equal(t, want, got, spec)
+	}
 }
 
 func TestParseErrors(t *testing.T) {
