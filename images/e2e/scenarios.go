@@ -332,7 +332,12 @@ func Scenarios() []*Scenario {
 		{
 			Name: "libnss-files-deleted", Fault: "libnss_files.so.2 deleted", Static: true,
 			Break: func(r string, _ *images.DebianImage) error {
-				return remove(r, "/usr/lib/x86_64-linux-gnu/libnss_files.so.2")
+				// Merged /usr has it under /usr/lib; Debian 11's
+				// split /usr under /lib.
+				if err := remove(r, "/usr/lib/x86_64-linux-gnu/libnss_files.so.2"); !os.IsNotExist(err) {
+					return err
+				}
+				return remove(r, "/lib/x86_64-linux-gnu/libnss_files.so.2")
 			},
 			Broken: noSymptom("every login works: glibc 2.36 has the files NSS module built in", nil),
 			// Measured on Debian 11: no account can be looked up, so
