@@ -419,6 +419,23 @@ func (s *Suite) Baseline(ctx context.Context, img *images.DebianImage) *Row {
 	return row
 }
 
+// errorf ends a row early with an error of the harness's own (ERROR).
+func (r *Row) errorf(format string, args ...any) *Row {
+	r.Status = "ERROR"
+	r.note(format, args...)
+	return r
+}
+
+// rescueFailed ends a row early with an error from running rescue: the
+// harness's own (ERROR) or rescue's (FAIL).
+func (r *Row) rescueFailed(err error) *Row {
+	if errors.As(err, new(*harnessError)) {
+		return r.errorf("%v", err)
+	}
+	r.fail("%v", err)
+	return r
+}
+
 // Run runs one scenario: copy, break, find, boot broken, fix, rescan,
 // boot repaired, undo, compare.
 func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
@@ -433,20 +450,7 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 		row.Seconds = time.Since(t0).Seconds()
 		writeJSON(filepath.Join(out, "row.json"), row)
 	}()
-	errorf := func(format string, args ...any) *Row {
-		row.Status = "ERROR"
-		row.note(format, args...)
-		return row
-	}
-	// rescueFailed files an error from running rescue: the harness's
-	// own (ERROR) or rescue's (FAIL).
-	rescueFailed := func(err error) *Row {
-		if errors.As(err, new(*harnessError)) {
-			return errorf("%v", err)
-		}
-		row.fail("%v", err)
-		return row
-	}
+	errorf, rescueFailed := row.errorf, row.rescueFailed
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return errorf("%v", err)
 	}

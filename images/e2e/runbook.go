@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -383,18 +382,7 @@ func (s *Suite) RunRunbook(ctx context.Context, rs *RunbookScenario, inSet bool)
 		row.Seconds = time.Since(t0).Seconds()
 		writeJSON(filepath.Join(out, "row.json"), row)
 	}()
-	errorf := func(format string, args ...any) *Row {
-		row.Status = "ERROR"
-		row.note(format, args...)
-		return row
-	}
-	rescueFailed := func(err error) *Row {
-		if errors.As(err, new(*harnessError)) {
-			return errorf("%v", err)
-		}
-		row.fail("%v", err)
-		return row
-	}
+	errorf, rescueFailed := row.errorf, row.rescueFailed
 	if sc == nil {
 		return errorf("no scenario %s", rs.Scenario)
 	}
