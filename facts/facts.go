@@ -51,6 +51,8 @@ func Reads(f Fact) []string {
 			"/etc/default/grub", "/etc/kernel/cmdline", "/lib/modules/*", "/usr/lib/modules/*"}
 	case Packages:
 		return pkgdb.DatabaseFiles()
+	case Accounts:
+		return []string{"/etc/passwd", "/etc/group"}
 	}
 	return nil
 }
@@ -114,6 +116,7 @@ type Facts struct {
 	// pkgState caches what facts/packages.go derives from the database.
 	pkgState packageState
 	selinux  selinuxState
+	accounts accountsState
 }
 
 // New returns the facts of the target at root.
@@ -247,19 +250,7 @@ func ParseSize(s string) (int64, error) {
 
 // HomeOf returns the home directory /etc/passwd gives user, or "" when the
 // user or the file is missing.
-func (f *Facts) HomeOf(user string) string {
-	data, err := f.root.ReadFileLimit("/etc/passwd", 16<<20)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Split(strings.TrimRight(line, "\r"), ":")
-		if len(fields) >= 7 && fields[0] == user && strings.HasPrefix(fields[5], "/") {
-			return sysroot.Clean(fields[5])
-		}
-	}
-	return ""
-}
+func (f *Facts) HomeOf(user string) string { return f.Accounts().Home(user) }
 
 // RootHome is root's home directory: HomeOf("root"), or /root.
 func (f *Facts) RootHome() string {

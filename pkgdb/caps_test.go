@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"rescue/parse/passwd"
 )
 
 func TestCapText(t *testing.T) {
@@ -59,10 +61,10 @@ func FuzzCaps(f *testing.F) {
 	})
 }
 
-func FuzzParseIDFile(f *testing.F) {
+func FuzzIDMap(f *testing.F) {
 	f.Add([]byte("root:x:0:0:root:/root:/bin/bash\nmail:x:8:12::/:/sbin/nologin\n+nis\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for name, id := range ParseIDFile(data, 2) {
+		for name, id := range idMap(passwd.Parse(data, passwd.Passwd)) {
 			require.NotEmpty(t, name)
 			require.GreaterOrEqual(t, id, 0)
 		}

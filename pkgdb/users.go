@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"rescue/parse/passwd"
 	"rescue/sysroot"
 )
 
@@ -20,34 +21,22 @@ type IDs struct {
 func LoadIDs(root *sysroot.Root) *IDs {
 	ids := &IDs{users: map[string]int{}, groups: map[string]int{}}
 	if data, err := root.ReadFile("/etc/passwd"); err == nil {
-		ids.users = ParseIDFile(data, 2)
+		ids.users = idMap(passwd.Parse(data, passwd.Passwd))
 	}
 	if data, err := root.ReadFile("/etc/group"); err == nil {
-		ids.groups = ParseIDFile(data, 2)
+		ids.groups = idMap(passwd.Parse(data, passwd.Group))
 	}
 	return ids
 }
 
-// ParseIDFile reads the name and the numeric field at column col of a
-// colon-separated file (passwd: column 2 is the uid; group: the gid). The
+// idMap maps the names of a passwd or group file to their uid or gid. The
 // first entry of a name wins, as in getpwnam.
-func ParseIDFile(data []byte, col int) map[string]int {
+func idMap(f *passwd.File) map[string]int {
 	out := map[string]int{}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimRight(line, "\r")
-		if line == "" || line[0] == '#' || line[0] == '+' || line[0] == '-' {
-			continue
-		}
-		f := strings.Split(line, ":")
-		if len(f) <= col || f[0] == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f[col])
-		if err != nil || n < 0 {
-			continue
-		}
-		if _, dup := out[f[0]]; !dup {
-			out[f[0]] = n
+	for _, l := range f.Entries() {
+		n, ok := passwd.UID(l, f.Kind)
+		if _, dup := out[l.Name()]; ok && !dup {
+			out[l.Name()] = int(n)
 		}
 	}
 	return out

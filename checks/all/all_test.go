@@ -15,7 +15,7 @@ import (
 // documentation with a Before/After example, a golden test directory, and
 // known facts.
 func TestRegistry(t *testing.T) {
-	known := map[facts.Fact]bool{facts.OSRelease: true, facts.Fstab: true, facts.BlockDevices: true, facts.Packages: true, facts.Memory: true, facts.Filesystems: true, facts.BootLoader: true}
+	known := map[facts.Fact]bool{facts.OSRelease: true, facts.Fstab: true, facts.BlockDevices: true, facts.Packages: true, facts.Memory: true, facts.Filesystems: true, facts.BootLoader: true, facts.Accounts: true}
 	seen := map[string]bool{}
 	name := regexp.MustCompile(`^[a-z][a-z0-9]*$`)
 	for _, c := range Checks() {

@@ -18,7 +18,7 @@ var Check = &checks.Check{
 	Name:     "dropped",
 	Family:   intrusion.Family,
 	Doc:      doc,
-	Requires: []facts.Fact{facts.Packages},
+	Requires: []facts.Fact{facts.Packages, facts.Accounts},
 	Run:      run,
 }
 

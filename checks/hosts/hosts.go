@@ -17,7 +17,7 @@ var Check = &checks.Check{
 	Name:     "hosts",
 	Family:   intrusion.Family,
 	Doc:      doc,
-	Requires: []facts.Fact{},
+	Requires: []facts.Fact{facts.Accounts},
 	Run:      run,
 }
 

@@ -13,7 +13,7 @@ import (
 var Check = &checks.Check{
 	Name:     "immutable",
 	Doc:      doc,
-	Requires: []facts.Fact{},
+	Requires: []facts.Fact{facts.Accounts},
 	Reads:    []string{"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/resolv.conf", "/etc/ssh/sshd_config"},
 	Run:      run,
 }

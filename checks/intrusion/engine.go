@@ -75,12 +75,7 @@ type User struct {
 // Users returns the accounts of /etc/passwd.
 func (e *Engine) Users() []User {
 	e.usersOnce.Do(func() {
-		data, err := e.root.ReadFileLimit("/etc/passwd", 16<<20)
-		if err != nil {
-			return
-		}
-		f := passwd.Parse(data, passwd.Passwd)
-		for _, l := range f.Entries() {
+		for _, l := range e.pass.Facts.Accounts().Passwd.Entries() {
 			uid, _ := passwd.UID(l, passwd.Passwd)
 			gid := uint32(0)
 			fmt.Sscan(l.Field(3), &gid)
@@ -91,14 +86,7 @@ func (e *Engine) Users() []User {
 }
 
 // HomeOf returns the home of the named user, or "".
-func (e *Engine) HomeOf(name string) string {
-	for _, u := range e.Users() {
-		if u.Name == name && strings.HasPrefix(u.Home, "/") {
-			return sysroot.Clean(u.Home)
-		}
-	}
-	return ""
-}
+func (e *Engine) HomeOf(name string) string { return e.pass.Facts.HomeOf(name) }
 
 // isHome says whether dir is an account's home directory.
 func (e *Engine) isHome(dir string) bool {

@@ -17,7 +17,7 @@ var Check = &checks.Check{
 	Name:     "modules",
 	Family:   intrusion.Family,
 	Doc:      doc,
-	Requires: []facts.Fact{facts.Packages},
+	Requires: []facts.Fact{facts.Packages, facts.Accounts},
 	Run:      run,
 }
 

@@ -16,19 +16,19 @@ import (
 var Check = &checks.Check{
 	Name:     "perms",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease},
+	Requires: []facts.Fact{facts.OSRelease, facts.Accounts},
 	Reads:    []string{"/", "/etc", "/usr", "/usr/bin", "/usr/sbin", "/etc/ssh", "/etc/security", "/etc/sudoers", "/etc/sudoers.d"},
 	Run:      run,
 }
 
 type checker struct {
-	pass   *checks.Pass
-	el     bool
-	groups map[string]int // target's group names to gids
+	pass     *checks.Pass
+	el       bool
+	accounts *facts.AccountDB // the target's users and groups
 }
 
 func run(pass *checks.Pass) error {
-	c := &checker{pass: pass, el: pass.Facts.OS().Family == osrelease.RHEL, groups: readGroups(pass.Root)}
+	c := &checker{pass: pass, el: pass.Facts.OS().Family == osrelease.RHEL, accounts: pass.Facts.Accounts()}
 	c.root()
 	c.systemDirs()
 	c.ssh()
@@ -176,7 +176,7 @@ func (c *checker) ssh() {
 		c.report(is)
 	}
 	keys, _ := c.pass.Root.Glob("/etc/ssh/ssh_host_*_key")
-	sshKeys, hasSSHKeys := c.groups["ssh_keys"]
+	sshKeys, hasSSHKeys := c.gid("ssh_keys")
 	for _, k := range keys {
 		m, uid, gid, isDir, ok := c.stat(k)
 		if !ok || isDir {
@@ -295,7 +295,7 @@ func (c *checker) accountFiles() {
 		}
 		c.report(is)
 	}
-	shadowGID, hasShadow := c.groups["shadow"]
+	shadowGID, hasShadow := c.gid("shadow")
 	for _, p := range []string{"/etc/shadow", "/etc/gshadow"} {
 		m, uid, gid, isDir, ok := c.stat(p)
 		if !ok || isDir || (m&0o007 == 0 && uid == 0) {
@@ -349,22 +349,8 @@ func (c *checker) sudo() {
 	}
 }
 
-// readGroups reads group names and gids from the target's /etc/group.
-func readGroups(r *sysroot.Root) map[string]int {
-	out := map[string]int{}
-	data, err := r.ReadFileLimit("/etc/group", 4<<20)
-	if err != nil {
-		return out
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Split(strings.TrimRight(line, "\r"), ":")
-		if len(f) < 3 {
-			continue
-		}
-		var gid int
-		if _, err := fmt.Sscanf(f[2], "%d", &gid); err == nil {
-			out[f[0]] = gid
-		}
-	}
-	return out
+// gid returns the gid the target's /etc/group gives a group name.
+func (c *checker) gid(group string) (int, bool) {
+	g, ok := c.accounts.GID(group)
+	return int(g), ok
 }

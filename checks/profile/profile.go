@@ -21,7 +21,7 @@ import (
 var Check = &checks.Check{
 	Name:     "profile",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease},
+	Requires: []facts.Fact{facts.OSRelease, facts.Accounts},
 	Reads:    []string{"/etc/profile", "/etc/profile.d/*", "/etc/bash.bashrc", "/etc/bashrc"},
 	Run:      run,
 }

@@ -3,6 +3,8 @@ package sshd
 import (
 	"strconv"
 	"strings"
+
+	"rescue/parse/passwd"
 )
 
 // account is what the check needs from one /etc/passwd line.
@@ -14,25 +16,13 @@ type account struct {
 	shell string
 }
 
-// parsePasswd reads passwd(5) lines; malformed lines are skipped (the
-// accounts check reports them).
-func parsePasswd(data []byte) []account {
+// accountsOf turns the target's passwd entries into accounts.
+func accountsOf(f *passwd.File) []account {
 	var out []account
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimRight(line, "\r")
-		if line == "" || line[0] == '#' || line[0] == '+' || line[0] == '-' {
-			continue
-		}
-		f := strings.Split(line, ":")
-		if len(f) != 7 || f[0] == "" {
-			continue
-		}
-		uid, err1 := strconv.Atoi(f[2])
-		gid, err2 := strconv.Atoi(f[3])
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		out = append(out, account{name: f[0], uid: uid, gid: gid, home: f[5], shell: f[6]})
+	for _, l := range f.Entries() {
+		uid, _ := passwd.UID(l, passwd.Passwd)
+		gid, _ := strconv.Atoi(l.Field(3))
+		out = append(out, account{name: l.Name(), uid: int(uid), gid: gid, home: l.Field(5), shell: l.Field(6)})
 	}
 	return out
 }
@@ -44,23 +34,13 @@ type group struct {
 	members []string
 }
 
-func parseGroup(data []byte) []group {
+// groupsFrom turns the target's group entries into groups.
+func groupsFrom(f *passwd.File) []group {
 	var out []group
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimRight(line, "\r")
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		f := strings.Split(line, ":")
-		if len(f) != 4 || f[0] == "" {
-			continue
-		}
-		gid, err := strconv.Atoi(f[2])
-		if err != nil {
-			continue
-		}
-		g := group{name: f[0], gid: gid}
-		for _, m := range strings.Split(f[3], ",") {
+	for _, l := range f.Entries() {
+		gid, _ := passwd.UID(l, passwd.Group)
+		g := group{name: l.Name(), gid: int(gid)}
+		for _, m := range strings.Split(l.Field(3), ",") {
 			if m = strings.TrimSpace(m); m != "" {
 				g.members = append(g.members, m)
 			}

@@ -18,7 +18,7 @@ import (
 var Check = &checks.Check{
 	Name:     "sshd",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease},
+	Requires: []facts.Fact{facts.OSRelease, facts.Accounts},
 	Reads:    []string{"/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/*", "/etc/ssh", "/etc/pam.d/sshd"},
 	Run:      run,
 }
@@ -300,12 +300,13 @@ func matchProblem(args []string) (string, string) {
 // regular users (uid at or above UID_MIN) whose shell exists and is not a
 // no-login shell.
 func (c *checker) loadAccounts() {
-	c.groups = parseGroup(c.read("/etc/group"))
+	accounts := c.pass.Facts.Accounts()
+	c.groups = groupsFrom(accounts.Group)
 	uidMin := 1000
 	if c.os.Family == osrelease.RHEL && c.os.Major() > 0 && c.os.Major() <= 6 {
 		uidMin = 500
 	}
-	for _, a := range parsePasswd(c.read("/etc/passwd")) {
+	for _, a := range accountsOf(accounts.Passwd) {
 		if a.uid != 0 && (a.uid < uidMin || a.uid == 65534 || a.name == "nobody") {
 			continue
 		}

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"rescue/parse/passwd"
 )
 
 func TestConvtime(t *testing.T) {
@@ -28,7 +30,7 @@ func TestMatchPattern(t *testing.T) {
 }
 
 func TestRefused(t *testing.T) {
-	c := &checker{groups: parseGroup([]byte("wheel:x:10:alice\nalice:x:1000:\nbob:x:1001:\n"))}
+	c := &checker{groups: groupsFrom(passwd.Parse([]byte("wheel:x:10:alice\nalice:x:1000:\nbob:x:1001:\n"), passwd.Group))}
 	alice := account{name: "alice", uid: 1000, gid: 1000}
 	bob := account{name: "bob", uid: 1001, gid: 1001}
 	root := account{name: "root", uid: 0, gid: 0}
@@ -49,9 +51,9 @@ func TestRefused(t *testing.T) {
 
 func FuzzAccounts(f *testing.F) {
 	f.Add([]byte("root:x:0:0:root:/root:/bin/bash\nbad\n:x:1:1::/:\n"), []byte("wheel:x:10:a,b\n"))
-	f.Fuzz(func(t *testing.T, passwd, group []byte) {
-		gs := parseGroup(group)
-		for _, a := range parsePasswd(passwd) {
+	f.Fuzz(func(t *testing.T, pw, group []byte) {
+		gs := groupsFrom(passwd.Parse(group, passwd.Group))
+		for _, a := range accountsOf(passwd.Parse(pw, passwd.Passwd)) {
 			if a.name == "" {
 				t.Fatal("empty user name")
 			}

@@ -20,7 +20,7 @@ var Check = &checks.Check{
 	Name:     "sshkeys",
 	Family:   intrusion.Family,
 	Doc:      doc,
-	Requires: []facts.Fact{facts.Packages},
+	Requires: []facts.Fact{facts.Packages, facts.Accounts},
 	Run:      run,
 }
 

@@ -15,7 +15,7 @@ var Check = &checks.Check{
 	Name:     "startup",
 	Family:   intrusion.Family,
 	Doc:      doc,
-	Requires: []facts.Fact{facts.Packages},
+	Requires: []facts.Fact{facts.Packages, facts.Accounts},
 	Run:      run,
 }
 

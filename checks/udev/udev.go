@@ -16,7 +16,7 @@ var Check = &checks.Check{
 	Name:     "udev",
 	Family:   intrusion.Family,
 	Doc:      doc,
-	Requires: []facts.Fact{facts.Packages},
+	Requires: []facts.Fact{facts.Packages, facts.Accounts},
 	Run:      run,
 }
 

@@ -19,7 +19,7 @@ var Check = &checks.Check{
 	Name:     "units",
 	Family:   intrusion.Family,
 	Doc:      doc,
-	Requires: []facts.Fact{facts.Packages},
+	Requires: []facts.Fact{facts.Packages, facts.Accounts},
 	Run:      run,
 }
 
