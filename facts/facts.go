@@ -204,20 +204,7 @@ func (f *Facts) Packages() (pkgdb.DB, error) {
 // SELinuxMode returns the SELINUX= value of /etc/selinux/config
 // ("enforcing", "permissive", "disabled"), or "" when there is no such file
 // or line.
-func (f *Facts) SELinuxMode() string {
-	data, err := f.root.ReadFileLimit("/etc/selinux/config", 1<<20)
-	if err != nil {
-		return ""
-	}
-	mode := ""
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(strings.TrimRight(line, "\r"))
-		if v, ok := strings.CutPrefix(line, "SELINUX="); ok {
-			mode = strings.ToLower(strings.Trim(strings.TrimSpace(v), `"'`))
-		}
-	}
-	return mode
-}
+func (f *Facts) SELinuxMode() string { return f.selinuxConfig().Mode }
 
 // ParseSize reads a size such as 512, 64K, 1M, 2G or 1T (powers of 1024;
 // a trailing B or iB is accepted).

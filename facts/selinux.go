@@ -2,16 +2,19 @@ package facts
 
 import (
 	"path"
-	"strings"
 	"sync"
 
 	"rescue/parse/filecontexts"
+	"rescue/parse/selinuxconfig"
 )
 
 // selinuxState caches the target's file labelling rules.
 type selinuxState struct {
 	once sync.Once
 	set  *filecontexts.Set
+
+	cfgOnce sync.Once
+	cfg     selinuxconfig.Config
 }
 
 // SELinuxLabels returns the target's file_contexts rules when the target
@@ -24,7 +27,7 @@ func (f *Facts) SELinuxLabels() *filecontexts.Set {
 		if mode != "enforcing" && mode != "permissive" {
 			return
 		}
-		dir := path.Join("/etc/selinux", f.selinuxType(), "contexts/files")
+		dir := path.Join("/etc/selinux", f.selinuxConfig().PolicyType(), "contexts/files")
 		main, err := f.root.ReadFileLimit(path.Join(dir, "file_contexts"), 64<<20)
 		if err != nil {
 			return
@@ -49,20 +52,12 @@ func (f *Facts) SELinuxLabels() *filecontexts.Set {
 	return f.selinux.set
 }
 
-// selinuxType is the SELINUXTYPE of /etc/selinux/config ("targeted" when
-// unset).
-func (f *Facts) selinuxType() string {
-	t := "targeted"
-	data, err := f.root.ReadFileLimit("/etc/selinux/config", 1<<20)
-	if err != nil {
-		return t
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "SELINUXTYPE="); ok {
-			if v = strings.Trim(strings.TrimSpace(v), `"'`); v != "" && !strings.ContainsAny(v, "/.") {
-				t = v
-			}
-		}
-	}
-	return t
+// selinuxConfig is what /etc/selinux/config says; a missing or unreadable
+// file says nothing (no mode, the default type).
+func (f *Facts) selinuxConfig() selinuxconfig.Config {
+	f.selinux.cfgOnce.Do(func() {
+		data, _ := f.root.ReadFileLimit("/etc/selinux/config", 1<<20)
+		f.selinux.cfg = selinuxconfig.Parse(data)
+	})
+	return f.selinux.cfg
 }

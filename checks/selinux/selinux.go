@@ -12,6 +12,7 @@ import (
 	"rescue/checks/bootargs"
 	"rescue/facts"
 	"rescue/parse/osrelease"
+	"rescue/parse/selinuxconfig"
 	"rescue/repair"
 )
 
@@ -26,43 +27,10 @@ var Check = &checks.Check{
 
 const configPath = "/etc/selinux/config"
 
-// config is what /etc/selinux/config says.
-type config struct {
-	data      []byte
-	mode      string // enforcing, permissive, disabled, or what was written
-	modeLine  int
-	typ       string
-	typeLine  int
-	malformed []int // lines that are neither comments nor KEY=value
-}
-
-func parseConfig(data []byte) config {
-	c := config{data: data, typ: "targeted"}
-	lines, _ := checks.Lines(data)
-	for i, l := range lines {
-		t := strings.TrimSpace(strings.TrimRight(l, "\r"))
-		if t == "" || strings.HasPrefix(t, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(t, "=")
-		if !ok {
-			c.malformed = append(c.malformed, i+1)
-			continue
-		}
-		v = strings.Trim(strings.TrimSpace(v), `"'`)
-		switch strings.TrimSpace(k) {
-		case "SELINUX":
-			c.mode, c.modeLine = strings.ToLower(v), i+1
-		case "SELINUXTYPE":
-			c.typ, c.typeLine = v, i+1
-		}
-	}
-	return c
-}
-
 type checker struct {
 	pass   *checks.Pass
-	cfg    config
+	data   []byte // the config file, which a fix edits
+	cfg    selinuxconfig.Config
 	boot   *bootargs.Set
 	family osrelease.Family
 }
@@ -75,7 +43,7 @@ func run(pass *checks.Pass) error {
 	if err != nil {
 		return err
 	}
-	c := &checker{pass: pass, cfg: parseConfig(data), boot: bootargs.Read(pass.Root), family: pass.Facts.OS().Family}
+	c := &checker{pass: pass, data: data, cfg: selinuxconfig.Parse(data), boot: bootargs.Read(pass.Root), family: pass.Facts.OS().Family}
 	c.checkConfig()
 	return nil
 }
@@ -96,7 +64,7 @@ func (c *checker) active() (bool, string) {
 
 // policyFiles returns the compiled policies present for the type.
 func (c *checker) policyFiles() []string {
-	m, _ := c.pass.Root.Glob(path.Join("/etc/selinux", c.cfg.typ, "policy", "policy.*"))
+	m, _ := c.pass.Root.Glob(path.Join("/etc/selinux", c.cfg.Type, "policy", "policy.*"))
 	var out []string
 	for _, p := range m {
 		if fi, err := c.pass.Root.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
@@ -108,7 +76,7 @@ func (c *checker) policyFiles() []string {
 
 func (c *checker) checkConfig() {
 	cfg := c.cfg
-	for _, n := range cfg.malformed {
+	for _, n := range cfg.Malformed {
 		c.pass.Report(checks.Finding{
 			Kind: "config-malformed", Subject: fmt.Sprint(n), Severity: checks.Warning, Path: configPath, Line: n,
 			Message: fmt.Sprintf("line %d of %s is not KEY=value", n, configPath),
@@ -116,17 +84,17 @@ func (c *checker) checkConfig() {
 			NoFix:   "what the line meant cannot be told; edit it by hand",
 		})
 	}
-	switch cfg.mode {
+	switch cfg.Mode {
 	case "enforcing", "permissive", "disabled":
 	case "":
-		if cfg.modeLine == 0 {
+		if cfg.ModeLine == 0 {
 			break // no SELINUX= line: libselinux falls back to the kernel's default
 		}
 		fallthrough
 	default:
 		f := checks.Finding{
-			Kind: "config-mode", Severity: checks.Error, Path: configPath, Line: cfg.modeLine,
-			Message: fmt.Sprintf("SELINUX=%s is not enforcing, permissive or disabled", cfg.mode),
+			Kind: "config-mode", Severity: checks.Error, Path: configPath, Line: cfg.ModeLine,
+			Message: fmt.Sprintf("SELINUX=%s is not enforcing, permissive or disabled", cfg.Mode),
 			Impact:  "libselinux cannot tell the mode: policy loading at boot fails or falls back unpredictably",
 		}
 		f.AddFix(c.setMode("permissive", nil, map[string]string{"enforcing=1": "enforcing=0"}, len(c.policyFiles()) > 0))
@@ -135,31 +103,31 @@ func (c *checker) checkConfig() {
 	}
 
 	active, why := c.active()
-	enforcing := cfg.mode == "enforcing"
-	enforceWhy := fmt.Sprintf("SELINUX=%s in %s", cfg.mode, configPath)
+	enforcing := cfg.Mode == "enforcing"
+	enforceWhy := fmt.Sprintf("SELINUX=%s in %s", cfg.Mode, configPath)
 	if l := c.boot.Has("enforcing=1"); len(l) > 0 {
 		enforcing, enforceWhy = true, fmt.Sprintf("enforcing=1 on the kernel command line (%s:%d)", l[0].Path, l[0].Line)
 	} else if l := c.boot.Has("enforcing=0"); len(l) > 0 {
 		enforcing, enforceWhy = false, fmt.Sprintf("enforcing=0 on the kernel command line (%s:%d)", l[0].Path, l[0].Line)
 	}
-	if !active || cfg.mode == "disabled" {
+	if !active || cfg.Mode == "disabled" {
 		return
 	}
 	policies := c.policyFiles()
 	if len(policies) == 0 {
 		f := checks.Finding{
-			Kind: "no-policy", Path: configPath, Line: cfg.typeLine, Subject: cfg.typ,
+			Kind: "no-policy", Path: configPath, Line: cfg.TypeLine, Subject: cfg.Type,
 			Evidence: []string{why, enforceWhy},
 		}
 		if enforcing {
 			f.Severity = checks.Critical
-			f.Message = fmt.Sprintf("SELinux is enforcing, but there is no compiled policy for SELINUXTYPE=%s (/etc/selinux/%s/policy/policy.*)", cfg.typ, cfg.typ)
+			f.Message = fmt.Sprintf("SELinux is enforcing, but there is no compiled policy for SELINUXTYPE=%s (/etc/selinux/%s/policy/policy.*)", cfg.Type, cfg.Type)
 			f.Impact = "systemd stops at once: \"Failed to load SELinux policy. Freezing.\" The machine never boots"
 		} else {
 			// Boot and login work; this is worth knowing, not a fault
 			// (and it is the state the enforcing fix leaves behind).
 			f.Severity = checks.Info
-			f.Message = fmt.Sprintf("SELinux is permissive, but there is no compiled policy for SELINUXTYPE=%s", cfg.typ)
+			f.Message = fmt.Sprintf("SELinux is permissive, but there is no compiled policy for SELINUXTYPE=%s", cfg.Type)
 			f.Impact = "the machine boots without SELinux; switching to enforcing would stop it at boot"
 		}
 		if enforcing {
@@ -191,13 +159,13 @@ func (c *checker) checkConfig() {
 func (c *checker) setMode(mode string, drop []string, swap map[string]string, relabel bool) (repair.Fix, error) {
 	var parts []string
 	b := repair.NewFix("")
-	lines, nl := checks.Lines(c.cfg.data)
-	if c.cfg.modeLine > 0 {
-		lines[c.cfg.modeLine-1] = "SELINUX=" + mode
+	lines, nl := checks.Lines(c.data)
+	if c.cfg.ModeLine > 0 {
+		lines[c.cfg.ModeLine-1] = "SELINUX=" + mode
 	} else {
 		lines = append(lines, "SELINUX="+mode)
 	}
-	if data := checks.JoinLines(lines, nl); string(data) != string(c.cfg.data) {
+	if data := checks.JoinLines(lines, nl); string(data) != string(c.data) {
 		b.Add(repair.WriteFile(c.pass.Root, configPath, data))
 		parts = append(parts, fmt.Sprintf("Set SELINUX=%s in %s", mode, configPath))
 	}
