@@ -10,6 +10,7 @@ import (
 	"rescue/facts"
 	"rescue/parse/limitsconf"
 	"rescue/parse/sysctlconf"
+	"rescue/parse/unitfile"
 )
 
 // Check is the limits check.
@@ -199,7 +200,7 @@ func (c *checker) systemdDefault() {
 		data  []byte
 	}
 	var last *assignment
-	for _, p := range append([]string{systemConf}, dropins(c.pass.Root, systemConfDirs)...) {
+	for _, p := range append([]string{systemConf}, unitfile.ConfFiles(c.pass.Root, systemConfDirs).Files...) {
 		data, err := c.pass.Root.ReadFile(p)
 		if err != nil {
 			continue

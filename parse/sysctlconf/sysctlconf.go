@@ -7,10 +7,9 @@ package sysctlconf
 import (
 	"errors"
 	"io/fs"
-	"path"
-	"slices"
 	"strings"
-	"syscall"
+
+	"rescue/parse/unitfile"
 )
 
 // Entry is one assignment in a sysctl file.
@@ -132,49 +131,10 @@ type FS interface {
 // is read there and /etc/sysctl.conf is not read a second time.
 func Load(root FS) *Set {
 	s := &Set{}
-	chosen := map[string]string{} // basename -> path
-	seenDir := map[string]bool{}
-	for _, dir := range Dirs {
-		// With a merged /usr, /lib/sysctl.d is /usr/lib/sysctl.d: read it
-		// once, so that its files are not reported as masking themselves.
-		if r, err := root.Resolve(dir); err == nil {
-			if seenDir[r] {
-				continue
-			}
-			seenDir[r] = true
-		}
-		entries, err := root.ReadDir(dir)
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-				s.Errors = append(s.Errors, err)
-			}
-			continue
-		}
-		for _, e := range entries {
-			name := e.Name()
-			if !strings.HasSuffix(name, ".conf") || e.IsDir() {
-				continue
-			}
-			p := path.Join(dir, name)
-			if _, dup := chosen[name]; dup {
-				s.Masked = append(s.Masked, p)
-				continue
-			}
-			chosen[name] = p
-		}
-	}
-	names := make([]string, 0, len(chosen))
-	for n := range chosen {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	conf := unitfile.ConfFiles(root, Dirs)
+	s.Masked, s.Errors = conf.Masked, conf.Errors
 	seenMain := false
-	for _, n := range names {
-		p := chosen[n]
-		if target, err := root.Readlink(p); err == nil && target == "/dev/null" {
-			s.Masked = append(s.Masked, p)
-			continue
-		}
+	for _, p := range conf.Files {
 		if r, err := root.Resolve(p); err == nil && r == MainFile {
 			seenMain = true
 		}
