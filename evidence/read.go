@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"rescue/bytesize"
 	"rescue/parse/console"
 	"rescue/sysroot"
 )
@@ -105,7 +106,7 @@ func machineFacts(boots []*Analysis) MachineFacts {
 		}
 		mm := a.Machine
 		if m.Memory == nil && mm.MemoryBytes > 0 {
-			m.Memory = &Fact{Value: sizeString(mm.MemoryBytes), Bytes: mm.MemoryBytes, From: a.describe(), Line: *mm.MemoryFrom}
+			m.Memory = &Fact{Value: bytesize.Format(mm.MemoryBytes, bytesize.Memory), Bytes: mm.MemoryBytes, From: a.describe(), Line: *mm.MemoryFrom}
 		}
 		if m.DiskBus == nil && mm.Bus != "" {
 			m.DiskBus = &Fact{Value: mm.Bus, From: a.describe() + ", disk " + mm.Disk, Line: *mm.DiskFrom}
@@ -143,13 +144,3 @@ func (a *Analysis) describe() string {
 
 // Describe is describe, for the report.
 func (a *Analysis) Describe() string { return a.describe() }
-
-func sizeString(b int64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%d MiB", b>>20)
-	}
-	return fmt.Sprintf("%d KiB", b>>10)
-}

@@ -7,10 +7,7 @@ package facts
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
-	"strconv"
-	"strings"
 	"sync"
 
 	"rescue/facts/boot"
@@ -205,35 +202,6 @@ func (f *Facts) Packages() (pkgdb.DB, error) {
 // ("enforcing", "permissive", "disabled"), or "" when there is no such file
 // or line.
 func (f *Facts) SELinuxMode() string { return f.selinuxConfig().Mode }
-
-// ParseSize reads a size such as 512, 64K, 1M, 2G or 1T (powers of 1024;
-// a trailing B or iB is accepted).
-func ParseSize(s string) (int64, error) {
-	u := strings.ToUpper(strings.TrimSpace(s))
-	u = strings.TrimSuffix(strings.TrimSuffix(u, "B"), "I")
-	if u == "" {
-		return 0, fmt.Errorf("size %q: want a number with an optional K, M, G or T", s)
-	}
-	mult := int64(1)
-	switch u[len(u)-1] {
-	case 'K':
-		mult = 1 << 10
-	case 'M':
-		mult = 1 << 20
-	case 'G':
-		mult = 1 << 30
-	case 'T':
-		mult = 1 << 40
-	}
-	if mult > 1 {
-		u = u[:len(u)-1]
-	}
-	n, err := strconv.ParseInt(u, 10, 64)
-	if err != nil || n < 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("size %q: want a number with an optional K, M, G or T", s)
-	}
-	return n * mult, nil
-}
 
 // HomeOf returns the home directory /etc/passwd gives user, or "" when the
 // user or the file is missing.

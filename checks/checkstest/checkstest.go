@@ -60,6 +60,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 	"golang.org/x/sys/unix"
 
+	"rescue/bytesize"
 	"rescue/checks"
 	"rescue/facts"
 	"rescue/parse/blkid"
@@ -292,7 +293,7 @@ func FactOptions(t testing.TB, a *txtar.Archive) facts.Options {
 				case "root-device":
 					rootDev = strings.TrimSpace(v)
 				case "memory":
-					n, err := facts.ParseSize(strings.TrimSpace(v))
+					n, err := bytesize.Parse(strings.TrimSpace(v))
 					if err != nil {
 						t.Fatalf(".options: %v", err)
 					}
@@ -312,7 +313,7 @@ func FactOptions(t testing.TB, a *txtar.Archive) facts.Options {
 					}
 					opt.Machine.NICs, opt.Machine.NICsFrom = strings.Fields(v), "the test's last boot"
 				case "last-boot-memory":
-					n, err := facts.ParseSize(strings.TrimSpace(v))
+					n, err := bytesize.Parse(strings.TrimSpace(v))
 					if err != nil {
 						t.Fatalf(".options: %v", err)
 					}

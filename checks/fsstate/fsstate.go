@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"rescue/bytesize"
 	"rescue/checks"
 	"rescue/facts"
 )
@@ -336,16 +337,5 @@ func (c *checker) duplicate() {
 	})
 }
 
-func size(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v := float64(n) / unit
-	u := 0
-	for v >= unit && u < 4 {
-		v /= unit
-		u++
-	}
-	return fmt.Sprintf("%.1f %s", v, []string{"KiB", "MiB", "GiB", "TiB", "PiB"}[u])
-}
+// size writes a filesystem or file size as the findings show it.
+func size(n uint64) string { return bytesize.Format(int64(n), bytesize.Tenths) }

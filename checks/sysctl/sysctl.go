@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"rescue/bytesize"
 	"rescue/checks"
 	"rescue/facts"
 	"rescue/parse/sysctlconf"
@@ -150,17 +151,8 @@ func parseInt(v string) (int64, bool) {
 	return n, err == nil
 }
 
-func size(b int64) string {
-	switch {
-	case b >= gib && b%gib == 0:
-		return fmt.Sprintf("%d GiB", b/gib)
-	case b >= gib:
-		return fmt.Sprintf("%.1f GiB", float64(b)/float64(gib))
-	case b >= mib:
-		return fmt.Sprintf("%d MiB", b/mib)
-	}
-	return fmt.Sprintf("%d KiB", b/kib)
-}
+// size writes a memory size as the findings show it ("4 GiB", "1.5 GiB").
+func size(b int64) string { return bytesize.Format(b, bytesize.MemoryShort) }
 
 func (c *checker) share(b int64) string {
 	return fmt.Sprintf("(%.0f%% of the instance's %s)", 100*float64(b)/float64(c.mem), size(c.mem))

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"rescue/bytesize"
 	"rescue/disk"
 	"rescue/facts"
 	"rescue/parse/blkid"
@@ -296,21 +297,8 @@ func (a *app) runProbe(ctx context.Context, path string, o *probeOptions) error 
 	return nil
 }
 
-func size(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, u := float64(n), 0
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB"}
-	for v /= unit; v >= unit && u < len(units)-1; u++ {
-		v /= unit
-	}
-	if v == float64(int64(v)) {
-		return fmt.Sprintf("%d %s", int64(v), units[u])
-	}
-	return fmt.Sprintf("%.1f %s", v, units[u])
-}
+// size writes a disk, partition or extent size as probe shows it.
+func size(n int64) string { return bytesize.Format(n, bytesize.Short) }
 
 func writeProbe(w io.Writer, r *probeResult) {
 	d := r.Disk

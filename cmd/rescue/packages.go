@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rescue/bytesize"
 	"rescue/pkgdb"
 	"rescue/report"
 	"rescue/safetext"
@@ -314,14 +315,5 @@ func describeSummary(s verifySummary, fast bool) string {
 	return out
 }
 
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
+// humanBytes writes a count of bytes read or fetched for progress lines.
+func humanBytes(n int64) string { return bytesize.Format(n, bytesize.Download) }

@@ -5,10 +5,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rescue/bytesize"
 	"rescue/checks"
 	"rescue/checks/all"
 	"rescue/evidence"
-	"rescue/facts"
 	"rescue/pkgrepo"
 	"rescue/report"
 )
@@ -66,7 +66,7 @@ func parseMemory(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	n, err := facts.ParseSize(s)
+	n, err := bytesize.Parse(s)
 	if err != nil {
 		return 0, usagef("--memory: %v", err)
 	}
