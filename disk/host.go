@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"rescue/parse/kname"
 )
 
 // HostFilesystem is a filesystem the helper itself has mounted.
@@ -140,7 +142,7 @@ func InUse(d *Disk, stateDir string) string {
 	names := map[string]bool{abs: true}
 	for _, v := range d.Volumes {
 		if v.Partition != nil {
-			names[PartitionName(abs, v.Partition.Number)] = true
+			names[kname.Partition(abs, v.Partition.Number)] = true
 		}
 	}
 	for _, e := range tab {

@@ -19,8 +19,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"rescue/parse/kname"
 )
 
 // Disk is what Probe found on a device or an image.
@@ -138,7 +139,7 @@ func ProbeReader(path string, r io.ReaderAt, size int64) (*Disk, error) {
 			if p.IsExtended() {
 				continue
 			}
-			v := &Volume{Name: PartitionName(path, p.Number), Kind: KindPartition, Partition: p,
+			v := &Volume{Name: kname.Partition(path, p.Number), Kind: KindPartition, Partition: p,
 				Offset: p.Start, Size: p.Size, Problem: p.Problem}
 			if v.Problem != "" && p.Start < size {
 				// Probe what is there: the superblock may well be
@@ -234,16 +235,6 @@ func (d *Disk) readLVM(r io.ReaderAt) {
 			v.FS = sb
 		}
 	}
-}
-
-// PartitionName names partition n of a disk as Linux does: vdb2, but
-// nvme0n1p2, loop0p2 and mmcblk0p2 when the disk's name ends in a digit.
-func PartitionName(disk string, n int) string {
-	base := filepath.Base(disk)
-	if base != "" && base[len(base)-1] >= '0' && base[len(base)-1] <= '9' {
-		return fmt.Sprintf("%sp%d", disk, n)
-	}
-	return fmt.Sprintf("%s%d", disk, n)
 }
 
 // Volume returns the volume with the given name, partition number

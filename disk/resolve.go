@@ -2,10 +2,10 @@ package disk
 
 import (
 	"path"
-	"strconv"
 	"strings"
 
 	"rescue/parse/devspec"
+	"rescue/parse/kname"
 )
 
 // Resolve finds the volume an fstab source names: UUID=, LABEL=,
@@ -41,7 +41,7 @@ func (d *Disk) Resolve(spec string) (v *Volume, byNumber bool) {
 				}
 			}
 		}
-		if n := kernelPartNumber(rest); n > 0 && d.Table != nil {
+		if _, n, _ := kname.Split(path.Base(rest)); n > 0 && d.Table != nil {
 			for _, x := range d.Volumes {
 				if x.Partition != nil && x.Partition.Number == n {
 					return x, true
@@ -62,42 +62,4 @@ func (v *Volume) ids() devspec.IDs {
 		id.PartUUID, id.PartLabel = v.Partition.PartUUID, v.Partition.Name
 	}
 	return id
-}
-
-// kernelPartNumber reads the partition number from a kernel device name
-// of a partition: sda2, vdb5, xvda1, hda3 → the digits; nvme0n1p2,
-// mmcblk0p1 → after the p. It returns 0 for anything else (a whole disk,
-// an md device, a loop device).
-func kernelPartNumber(name string) int {
-	name = path.Base(name)
-	for _, prefix := range []string{"nvme", "mmcblk"} {
-		if strings.HasPrefix(name, prefix) {
-			i := strings.LastIndexByte(name, 'p')
-			if i < 0 {
-				return 0
-			}
-			n, err := strconv.Atoi(name[i+1:])
-			if err != nil {
-				return 0
-			}
-			return n
-		}
-	}
-	for _, prefix := range []string{"sd", "vd", "xvd", "hd"} {
-		if rest, ok := strings.CutPrefix(name, prefix); ok {
-			i := 0
-			for i < len(rest) && rest[i] >= 'a' && rest[i] <= 'z' {
-				i++
-			}
-			if i == 0 || i == len(rest) {
-				return 0
-			}
-			n, err := strconv.Atoi(rest[i:])
-			if err != nil {
-				return 0
-			}
-			return n
-		}
-	}
-	return 0
 }

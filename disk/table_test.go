@@ -298,19 +298,6 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	return seeds
 }
 
-func TestNames(t *testing.T) {
-	require.Equal(t, "/dev/vdb2", PartitionName("/dev/vdb", 2))
-	require.Equal(t, "/dev/nvme1n1p2", PartitionName("/dev/nvme1n1", 2))
-	require.Equal(t, "/dev/loop3p1", PartitionName("/dev/loop3", 1))
-	require.Equal(t, "disk.img5", PartitionName("disk.img", 5))
-	for name, want := range map[string]int{
-		"/dev/sda2": 2, "/dev/vdb15": 15, "/dev/xvda1": 1, "/dev/nvme0n1p3": 3, "/dev/mmcblk0p1": 1,
-		"/dev/sda": 0, "/dev/nvme0n1": 0, "/dev/md0": 0, "/dev/loop0": 0, "sdb": 0,
-	} {
-		require.Equal(t, want, kernelPartNumber(name), name)
-	}
-}
-
 func TestResolve(t *testing.T) {
 	d := &Disk{Table: &Table{Kind: "gpt"}}
 	p1 := &Partition{Number: 1, PartUUID: "aaaa-01", Name: "EFI"}

@@ -4,7 +4,8 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
+
+	"rescue/parse/kname"
 )
 
 // Machine is what a boot's kernel log says about the machine the disk
@@ -143,25 +144,16 @@ func firstOf(ss []string) string {
 	return ""
 }
 
-var partSuffix = regexp.MustCompile(`^(nvme\d+n\d+)(?:p\d+)?$|^((?:x?v|s|h)d[a-z]+)\d*$`)
-
 // diskOf is the disk a partition is on: vda1 is on vda, nvme0n1p2 on
-// nvme0n1. Device-mapper and other names give "".
+// nvme0n1. Device-mapper and other names give "", and so do disks of no
+// bus the initramfs check knows (mmcblk).
 func diskOf(part string) string {
-	m := partSuffix.FindStringSubmatch(part)
-	if m == nil {
-		return ""
+	if d, _, ok := kname.Split(part); ok && busOf(d) != "" {
+		return d
 	}
-	return firstOf(m[1:])
+	return ""
 }
 
 // busOf names the kind of disk by its kernel name: the prefix the
 // initramfs check maps to drivers.
-func busOf(disk string) string {
-	for _, p := range []string{"xvd", "vd", "nvme", "sd", "hd"} {
-		if strings.HasPrefix(disk, p) {
-			return p
-		}
-	}
-	return ""
-}
+func busOf(disk string) string { return kname.Bus("/dev/" + disk) }

@@ -8,6 +8,7 @@ import (
 	"rescue/checks"
 	"rescue/facts"
 	fstabfile "rescue/parse/fstab"
+	"rescue/parse/kname"
 	"rescue/parse/osrelease"
 	"rescue/repair"
 )
@@ -299,7 +300,7 @@ func compatible(want, have string) bool {
 // kernelName reports /dev/sdX-style sources.
 func (c *checker) kernelName(l fstabfile.Line) {
 	e := l.Entry
-	if !isKernelName(e.Spec) {
+	if !kname.IsKernelName(e.Spec) {
 		return
 	}
 	f := checks.Finding{
@@ -317,15 +318,6 @@ func (c *checker) kernelName(l fstabfile.Line) {
 	}
 	f.NoFix = "which filesystem the name meant on the original machine cannot be told from here; use UUID= by hand"
 	c.pass.Report(f)
-}
-
-func isKernelName(spec string) bool {
-	for _, p := range []string{"/dev/sd", "/dev/vd", "/dev/xvd", "/dev/hd", "/dev/nvme"} {
-		if strings.HasPrefix(spec, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // pathSource reports a bind mount or swap file whose source is missing in

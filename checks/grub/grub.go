@@ -12,6 +12,7 @@ import (
 	"rescue/facts/boot"
 	"rescue/parse/grubcfg"
 	"rescue/parse/grubenv"
+	"rescue/parse/kname"
 	"rescue/repair"
 )
 
@@ -223,7 +224,7 @@ func (c *checker) roots() {
 		}
 		root := c.rootDev()
 		switch {
-		case !checkable && isKernelName(spec):
+		case !checkable && kname.IsKernelName(spec):
 			f.Kind, f.Severity = "root-kernel-name", checks.Warning
 			f.Message = fmt.Sprintf("the kernel is told to mount / from the kernel name %s", spec)
 			f.Impact = "kernel names depend on the instance type and attach order (xvda on Xen, nvme0n1 on Nitro, vda on KVM): on another instance the initramfs waits for the device, then drops to its emergency shell"
@@ -285,15 +286,6 @@ func sameDev(a, b facts.Device) bool {
 		return strings.EqualFold(a.UUID, b.UUID)
 	}
 	return a.Path == b.Path
-}
-
-func isKernelName(spec string) bool {
-	for _, p := range []string{"/dev/sd", "/dev/vd", "/dev/xvd", "/dev/hd", "/dev/nvme"} {
-		if strings.HasPrefix(spec, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // replaceArg plans replacing the argument a (every occurrence of its value

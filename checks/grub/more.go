@@ -10,6 +10,7 @@ import (
 	"rescue/facts/boot"
 	"rescue/parse/grubcfg"
 	"rescue/parse/grubenv"
+	"rescue/parse/kname"
 	"rescue/repair"
 )
 
@@ -219,7 +220,7 @@ func (c *checker) defaultGrub() {
 			root := c.rootDev()
 			var what string
 			switch {
-			case !checkable && isKernelName(spec):
+			case !checkable && kname.IsKernelName(spec):
 				what = "the kernel name " + spec + ", which changes with the instance type"
 			case !checkable:
 				continue
@@ -260,7 +261,7 @@ func (c *checker) deviceMaps() {
 	if root == nil || root.Root == nil {
 		return
 	}
-	have := diskPrefix(root.Root.Path)
+	have := kname.Bus(root.Root.Path)
 	if have == "" {
 		return
 	}
@@ -286,7 +287,7 @@ func (c *checker) deviceMaps() {
 				continue
 			}
 			dev := fields[1]
-			pre := diskPrefix(dev)
+			pre := kname.Bus(dev)
 			if pre == "" || pre == have {
 				continue
 			}
@@ -311,17 +312,6 @@ func (c *checker) deviceMaps() {
 		f.AddFix(repair.NewFix(fmt.Sprintf("Name the /dev/%s* disks in %s", have, p)).Add(repair.WriteFile(c.pass.Root, p, out)).Build())
 		c.pass.Report(f)
 	}
-}
-
-// diskPrefix tells the kind of disk a device path names: "vd", "xvd",
-// "sd", "hd", "nvme", or "".
-func diskPrefix(p string) string {
-	for _, pre := range []string{"xvd", "vd", "sd", "hd", "nvme"} {
-		if strings.HasPrefix(p, "/dev/"+pre) {
-			return pre
-		}
-	}
-	return ""
 }
 
 // rename maps /dev/sda to /dev/vda (the same letter on the other bus).

@@ -14,6 +14,7 @@ import (
 	"rescue/facts"
 	"rescue/facts/boot"
 	img "rescue/parse/initramfs"
+	"rescue/parse/kname"
 	"rescue/parse/osrelease"
 	"rescue/repair"
 	"rescue/sysroot"
@@ -73,7 +74,11 @@ func run(pass *checks.Pass) error {
 	if m := pass.Facts.Machine(); m != nil && m.DiskBus != "" {
 		bus, busWhy = m.DiskBus, fmt.Sprintf("the root was on %s at the last boot (%s)", m.Disk, m.DiskBusFrom)
 	} else if d := pass.Facts.Devices(); d != nil && d.Root != nil {
-		bus = diskPrefix(d.Root.Path)
+		// Only a bus whose drivers are known counts: a SCSI or IDE
+		// name says nothing about the cloud drivers the image needs.
+		if b := kname.Bus(d.Root.Path); busDrivers[b] != nil {
+			bus = b
+		}
 	}
 	if bus == "" {
 		pass.Note("the bus the root disk is attached through is not known (no /dev/vd*, /dev/xvd* or /dev/nvme* root device): every missing cloud driver is reported as a warning")
@@ -159,15 +164,6 @@ func rootFSType(pass *checks.Pass) (string, string) {
 		}
 	}
 	return "", ""
-}
-
-func diskPrefix(p string) string {
-	for _, pre := range []string{"xvd", "vd", "nvme"} {
-		if strings.HasPrefix(p, "/dev/"+pre) {
-			return pre
-		}
-	}
-	return ""
 }
 
 type imageCheck struct {
