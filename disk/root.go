@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -318,5 +317,3 @@ func volumeNames(d *Disk) string {
 	}
 	return strings.Join(names, ", ")
 }
-
-var _ = fs.ErrNotExist

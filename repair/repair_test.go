@@ -2,7 +2,6 @@ package repair
 
 import (
 	"bytes"
-	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -455,8 +454,6 @@ func TestStateJSONModes(t *testing.T) {
 	b, _ := Mode(0o4755).MarshalJSON()
 	assert.Equal(t, `"4755"`, string(b))
 }
-
-var _ = errors.New
 
 func TestPlanKeepsOneOfIdenticalWrites(t *testing.T) {
 	dir := build(t, tree{"usr/lib/": ""})
