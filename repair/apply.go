@@ -22,8 +22,6 @@ type Options struct {
 	JournalDir string
 	// AllowExec lets exec ops run the target's own programs in a chroot.
 	AllowExec bool
-	// AllowIrreversible lets fixes that undo cannot take back run.
-	AllowIrreversible bool
 	// ClearImmutable lets apply lift chattr +i/+a for the change and set
 	// it again afterwards.
 	ClearImmutable bool
@@ -278,9 +276,6 @@ func built(w *Writer, it Item) (Item, string) {
 
 // preflight returns why an item cannot be applied, or "".
 func preflight(w *Writer, it Item, opt Options) string {
-	if it.Fix.Irreversible && !opt.AllowIrreversible {
-		return "this fix cannot be undone; it needs an explicit flag"
-	}
 	for _, op := range it.Fix.Ops {
 		if op.Kind == KindFetch {
 			return fmt.Sprintf("%s is still to be fetched from %s; rescue fix --apply fetches it first", op.Path, op.Source.From)

@@ -15,9 +15,6 @@ import (
 type Fix struct {
 	Message string `json:"message"`
 	Ops     []Op   `json:"ops"`
-	// Irreversible marks a fix that undo cannot take back (fsck); apply
-	// needs an explicit flag for it.
-	Irreversible bool `json:"irreversible,omitempty"`
 }
 
 // Stage orders a plan: what stops the machine booting is repaired first,
@@ -366,12 +363,6 @@ func (b *Builder) Add(op Op, err error) *Builder {
 			b.fix.Ops = append(b.fix.Ops, op)
 		}
 	}
-	return b
-}
-
-// Irreversible marks the fix as one undo cannot take back.
-func (b *Builder) Irreversible() *Builder {
-	b.fix.Irreversible = true
 	return b
 }
 
