@@ -21,10 +21,8 @@ const maxJournalFiles = 512
 
 // journalFile is a system journal file of the target.
 type journalFile struct {
-	path string
-	f    *journal.File
-	// boots are the boot ids in the file, in order, with their spans.
-	boots []bootSpan
+	path  string
+	f     *journal.File
 	close func() error
 }
 

@@ -837,10 +837,6 @@ func randUint32() uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
-// NewUUID returns a random UUID, for callers that must know a
-// filesystem's UUID before Build (to write it into the fstab they copy in).
-func NewUUID() string { return newUUID() }
-
 // Part returns the partition numbered n (as Linux numbers it), or nil.
 func (img *Image) Part(n int) *Part {
 	for i := range img.Parts {

@@ -308,11 +308,6 @@ func rpmFlags(f uint32) Flags {
 	return out
 }
 
-// NewRPM wraps an RPM database read by rpmdb (for tests and tools that read
-// a database file directly). root may be nil; Owners then matches exact
-// paths only.
-func NewRPM(root *sysroot.Root, db *rpmdb.DB) DB { return newRPM(root, db) }
-
 func newRPM(root *sysroot.Root, db *rpmdb.DB) *fileDB {
 	d := newFileDB(root, "rpm")
 	d.source, d.rpm, d.problems = db.Path, db, db.Problems
@@ -339,9 +334,6 @@ func lower(s string) string {
 // dpkg records digests and nothing else about a file; statoverride adds
 // mode and owner where the administrator set them.
 const dpkgUnknown = AttrSize | AttrLink | AttrMtime | AttrRdev | AttrCaps | AttrMode | AttrUser | AttrGroup
-
-// NewDpkg wraps a dpkg database read by the dpkg package.
-func NewDpkg(root *sysroot.Root, db *dpkg.DB) DB { return newDpkg(root, db) }
 
 func newDpkg(root *sysroot.Root, db *dpkg.DB) *fileDB {
 	d := newFileDB(root, "dpkg")

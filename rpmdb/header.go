@@ -10,7 +10,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"unsafe"
 )
 
@@ -267,22 +266,6 @@ func (h *Header) Tags() []int32 {
 		out = append(out, t)
 	}
 	return out
-}
-
-// describe is "name-version-release.arch" for messages, or what is known.
-func (h *Header) describe() string {
-	var b strings.Builder
-	b.WriteString(h.String(TagName))
-	if v := h.String(TagVersion); v != "" {
-		b.WriteString("-" + v)
-	}
-	if r := h.String(TagRelease); r != "" {
-		b.WriteString("-" + r)
-	}
-	if a := h.String(TagArch); a != "" {
-		b.WriteString("." + a)
-	}
-	return b.String()
 }
 
 // intColumn reads the values of an integer tag one by one, without a slice

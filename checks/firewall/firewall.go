@@ -119,14 +119,6 @@ func whereOf(where string) (string, int) {
 	return p, line
 }
 
-func (c *checker) portList() string {
-	var s []string
-	for _, p := range c.ports {
-		s = append(s, strconv.Itoa(p.port))
-	}
-	return strings.Join(s, ", ")
-}
-
 // iptablesFile judges an iptables-save file restored at boot by unit.
 func (c *checker) iptablesFile(file, unit string) {
 	data, err := c.pass.Root.ReadFileLimit(file, 4<<20)

@@ -25,15 +25,6 @@ var Check = &checks.Check{
 
 const confPath = "/etc/nsswitch.conf"
 
-// databases are the ones glibc resolves through nsswitch.conf; other
-// lines (sudoers, automount) are read by their own programs with their
-// own modules.
-var databases = map[string]bool{
-	"aliases": true, "ethers": true, "group": true, "gshadow": true, "hosts": true, "initgroups": true,
-	"netgroup": true, "networks": true, "passwd": true, "protocols": true, "publickey": true, "rpc": true,
-	"services": true, "shadow": true,
-}
-
 // accountDBs are the databases logins need.
 var accountDBs = map[string]bool{"passwd": true, "group": true, "shadow": true, "initgroups": true}
 

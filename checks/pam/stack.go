@@ -184,17 +184,6 @@ func (p *pamd) flatten(f *pfile, typ string, chain []string, scope string, subs 
 // loginServices are the services whose failure locks people out.
 var loginServices = []string{"login", "sshd"}
 
-// reachable returns the files read when login or sshd authenticate.
-func (p *pamd) reachable() map[string]bool {
-	visited := map[string]bool{}
-	for _, s := range loginServices {
-		for _, t := range pamconf.Types {
-			p.stack(s, t, visited)
-		}
-	}
-	return visited
-}
-
 // otherDenies reports whether /etc/pam.d/other refuses authentication, as
 // it does on RHEL (pam_deny) or when it is missing or empty (no handler).
 func (p *pamd) otherDenies() bool {

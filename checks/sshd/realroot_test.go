@@ -69,13 +69,6 @@ func realRoot(t *testing.T) string {
 	return dir
 }
 
-func tail(b []byte) string {
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return string(b)
-}
-
 func scanWith(t *testing.T, dir string, list ...*checks.Check) []checks.Finding {
 	t.Helper()
 	root, err := sysroot.Open(dir)
