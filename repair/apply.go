@@ -96,12 +96,15 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 	res := &Result{}
 
 	// Preflight: decide which items can run, without changing anything.
+	// Each path is read (and a file hashed) once here; the records below
+	// reuse these states, since nothing has changed in between.
 	var accepted []Item
+	seen := map[string]State{}
 	for _, it := range plan.Items {
 		ir := ItemResult{Finding: it.Finding, Fix: it.Fix.Message}
 		it, reason := built(w, it)
 		if reason == "" {
-			reason = preflight(w, it, opt)
+			reason = preflight(w, it, opt, seen)
 		}
 		if reason != "" {
 			ir.Status, ir.Reason = OutcomeRefused, reason
@@ -120,7 +123,7 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 		}
 		return res, nil
 	}
-	records, err := pathRecords(w, accepted)
+	records, err := pathRecords(w, accepted, seen)
 	if err != nil {
 		return res, err
 	}
@@ -274,8 +277,19 @@ func built(w *Writer, it Item) (Item, string) {
 	return it, ""
 }
 
-// preflight returns why an item cannot be applied, or "".
-func preflight(w *Writer, it Item, opt Options) string {
+// preflight returns why an item cannot be applied, or "". seen holds the
+// states already read, and gets the ones it reads.
+func preflight(w *Writer, it Item, opt Options, seen map[string]State) string {
+	state := func(p string) (State, error) {
+		if s, ok := seen[p]; ok {
+			return s, nil
+		}
+		s, err := ReadState(w.Root, p)
+		if err == nil {
+			seen[p] = s
+		}
+		return s, err
+	}
 	for _, op := range it.Fix.Ops {
 		if op.Kind == KindFetch {
 			return fmt.Sprintf("%s is still to be fetched from %s; rescue fix --apply fetches it first", op.Path, op.Source.From)
@@ -288,7 +302,7 @@ func preflight(w *Writer, it Item, opt Options) string {
 			expects = op.TouchStates
 		}
 		for i, p := range paths {
-			cur, err := ReadState(w.Root, p)
+			cur, err := state(p)
 			if err != nil {
 				return fmt.Sprintf("cannot read %s: %v", p, err)
 			}
@@ -298,7 +312,7 @@ func preflight(w *Writer, it Item, opt Options) string {
 			if op.Kind == KindLink {
 				// The file the link will share must still be what
 				// the plan saw (or what an earlier op writes).
-				if cur, err := ReadState(w.Root, op.Target); err != nil || (!op.LinkState.Equal(cur) && cur.Type != Absent) {
+				if cur, err := state(op.Target); err != nil || (!op.LinkState.Equal(cur) && cur.Type != Absent) {
 					return fmt.Sprintf("%s, which %s would link to, changed since the scan; scan again", op.Target, p)
 				}
 			}
@@ -317,8 +331,8 @@ func preflight(w *Writer, it Item, opt Options) string {
 }
 
 // pathRecords computes, for every path the accepted items touch, its state
-// now and the state the plan leaves it in.
-func pathRecords(w *Writer, items []Item) ([]PathRecord, error) {
+// now (as preflight read it into seen) and the state the plan leaves it in.
+func pathRecords(w *Writer, items []Item, seen map[string]State) ([]PathRecord, error) {
 	var recs []PathRecord
 	index := map[string]int{}
 	for _, it := range items {
@@ -326,9 +340,12 @@ func pathRecords(w *Writer, items []Item) ([]PathRecord, error) {
 			for _, p := range op.Paths() {
 				i, ok := index[p]
 				if !ok {
-					before, err := ReadState(w.Root, p)
-					if err != nil {
-						return nil, err
+					before, read := seen[p]
+					if !read {
+						var err error
+						if before, err = ReadState(w.Root, p); err != nil {
+							return nil, err
+						}
 					}
 					i = len(recs)
 					index[p] = i
@@ -419,13 +436,16 @@ func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logge
 	defer relock()
 	switch op.Kind {
 	case KindWrite:
+		// The file keeps its mode, owner, flags and xattrs: only its
+		// metadata is read here, its content was checked by recheck.
 		meta := Meta{Mode: 0o644}
-		cur, err := ReadState(w.Root, op.Path)
-		if err != nil {
+		fi, err := w.Root.Lstat(op.Path)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		if cur.Type == File {
-			meta.Mode, meta.UID, meta.GID = cur.Mode, cur.UID, cur.GID
+		if err == nil && fi.Mode().IsRegular() {
+			uid, gid := sysroot.Owner(fi)
+			meta.Mode, meta.UID, meta.GID = ModeOf(fi.Mode()), uid, gid
 			if meta.Flags, err = w.Flags(op.Path); err != nil {
 				return err
 			}
