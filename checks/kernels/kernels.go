@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"rescue/checks"
-	"rescue/checks/initramfs"
+	"rescue/checks/internal/initrd"
 	"rescue/facts"
 	"rescue/facts/boot"
 	"rescue/parse/grubcfg"
@@ -97,7 +97,7 @@ func (c *checker) defaults() {
 			}
 		}
 		if k != nil && !k.Rescue && k.Modules && k.Size > 0 && (k.Initramfs == "" || k.InitramfsSize == 0) {
-			f.AddFix(initramfs.RebuildFix(c.pass, c.l, k, nil))
+			f.AddFix(initrd.Rebuild(c.pass, k, nil, true))
 		}
 		if len(f.Fixes) == 0 && f.NoFix == "" {
 			f.NoFix = "no other entry boots a complete kernel; reinstall the kernel package from a rescue system"

@@ -1,0 +1,44 @@
+package all
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestChecksDoNotImportChecks: a check is one package the registry lists;
+// what two checks share lives in a package that is not a check (the
+// intrusion engine, bootargs, internal/initrd), so that a check can be
+// changed, disabled or removed without reaching into another.
+func TestChecksDoNotImportChecks(t *testing.T) {
+	names := map[string]bool{}
+	for _, c := range Checks() {
+		names[c.Name] = true
+	}
+	for _, c := range Checks() {
+		dir := filepath.Join("..", c.Name)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, e.Name()), nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range f.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if other, ok := strings.CutPrefix(p, "rescue/checks/"); ok && names[other] && other != c.Name {
+					t.Errorf("check %s imports check %s (%s): move what they share to a package that is not a check", c.Name, other, e.Name())
+				}
+			}
+		}
+	}
+}
