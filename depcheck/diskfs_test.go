@@ -187,7 +187,7 @@ func openFAT(t *testing.T, p string) filesystem.FileSystem {
 // go-diskfs's Remove takes the directory entry away but leaves the file's
 // clusters allocated in the FAT: fsck.fat -n finds them lost. On FAT16 and
 // FAT32 alike (the FAT code is shared since v1.9). rescue's Remove
-// (disk/fat.go) frees the chain; disk/fat_test.go checks fsck.fat is clean.
+// (disk/fat) frees the chain; disk/fat/fat_test.go checks fsck.fat is clean.
 func TestDiskfsFATRemoveLeaksClusters(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -211,7 +211,7 @@ func TestDiskfsFATRemoveLeaksClusters(t *testing.T) {
 
 // Every go-diskfs write leaves the FAT32 FSInfo sector's free-cluster
 // count as mkfs.fat wrote it: after writing a 200 kB file, fsck.fat -n
-// reports the count wrong. rescue keeps it (disk/fat.go Flush).
+// reports the count wrong. rescue keeps it (disk/fat FS.Flush).
 func TestDiskfsFAT32FSInfoCount(t *testing.T) {
 	p := fatWithFiles(t, 64, "-F", "32", "-s", "1")
 	fs := openFAT(t, p)

@@ -2,7 +2,7 @@ package disk
 
 // The ESP is a FAT filesystem. Real helper VMs mount it like any other,
 // but a helper kernel without the vfat driver (this project's CI) cannot.
-// Then rescue reads the FAT in pure Go (fat.go), copies its files into
+// Then rescue reads the FAT in pure Go (package disk/fat), copies its files into
 // a private directory under the state directory, and bind-mounts that
 // directory at ROOT/boot/efi: checks and the repair engine see /boot/efi
 // like any mount and need not know. A manifest of the copy (every path and
@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"rescue/disk/fat"
 )
 
 // ESPRecord is a FAT filesystem rescue copied out to mount it.
@@ -53,16 +55,16 @@ type ESPRecord struct {
 const maxESPCopy = 1 << 30
 
 // openFAT opens the FAT filesystem of volume v on the open disk f.
-func openFAT(f *os.File, v *Volume, writable bool) (*fatVol, error) {
+func openFAT(f *os.File, v *Volume, writable bool) (*fat.FS, error) {
 	var w io.WriterAt
 	if writable {
 		w = f
 	}
-	fat, err := openFATVol(f, w, v.Offset, v.Size)
+	vol, err := fat.Open(f, w, v.Offset, v.Size)
 	if err != nil {
 		return nil, fmt.Errorf("reading the FAT filesystem on %s: %w", v.Name, err)
 	}
-	return fat, nil
+	return vol, nil
 }
 
 // mountFATCopy copies the FAT filesystem out and bind-mounts the copy.
@@ -75,7 +77,7 @@ func mountFATCopy(st *State, diskPath string, v *Volume, target, point string, w
 		return err
 	}
 	defer f.Close()
-	fat, err := openFAT(f, v, false)
+	vol, err := openFAT(f, v, false)
 	if err != nil {
 		return err
 	}
@@ -87,7 +89,7 @@ func mountFATCopy(st *State, diskPath string, v *Volume, target, point string, w
 	rec := &ESPRecord{Dir: tree, TempDir: tmp, Volume: v.Name, Disk: diskPath, Offset: v.Offset, Size: v.Size, Version: v.FS.Version,
 		Manifest: map[string]string{}}
 	var total int64
-	if err := copyOutFAT(fat, "/", tree, rec.Manifest, &total, map[uint32]bool{}); err != nil {
+	if err := copyOutFAT(vol, "/", tree, rec.Manifest, &total, map[uint32]bool{}); err != nil {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("copying the FAT filesystem %s: %w", v.Name, err)
 	}
@@ -117,12 +119,18 @@ func mountFATCopy(st *State, diskPath string, v *Volume, target, point string, w
 // EFI/<vendor>/..., a few levels.
 const maxFATDepth = 64
 
+// fatTree is what copyOutFAT reads of a FAT filesystem (*fat.FS).
+type fatTree interface {
+	ReadDir(p string) ([]fat.Info, error)
+	ReadFile(p string) ([]byte, error)
+}
+
 // copyOutFAT copies dir of the FAT into host, recording the manifest.
 // entered holds the first clusters of the directories copied so far: a
 // damaged (or crafted) FAT can give a directory an entry that points back
 // at an ancestor, and following it would recurse until the host path is
 // too long.
-func copyOutFAT(fat *fatVol, dir, host string, manifest map[string]string, total *int64, entered map[uint32]bool) error {
+func copyOutFAT(vol fatTree, dir, host string, manifest map[string]string, total *int64, entered map[uint32]bool) error {
 	if strings.Count(dir, "/") > maxFATDepth {
 		return fmt.Errorf("%s: directories nested more than %d deep (a damaged FAT)", dir, maxFATDepth)
 	}
@@ -130,7 +138,7 @@ func copyOutFAT(fat *fatVol, dir, host string, manifest map[string]string, total
 		return err
 	}
 	manifest[dir] = "dir"
-	entries, err := fat.ReadDir(dir)
+	entries, err := vol.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", dir, err)
 	}
@@ -146,12 +154,12 @@ func copyOutFAT(fat *fatVol, dir, host string, manifest map[string]string, total
 				return fmt.Errorf("%s is a directory entry that leads back to a directory above it (a damaged FAT: a cycle)", p)
 			}
 			entered[e.Cluster] = true
-			if err := copyOutFAT(fat, p, hp, manifest, total, entered); err != nil {
+			if err := copyOutFAT(vol, p, hp, manifest, total, entered); err != nil {
 				return err
 			}
 			continue
 		}
-		data, err := fat.ReadFile(p)
+		data, err := vol.ReadFile(p)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
@@ -255,17 +263,17 @@ func writeBackESP(st *State, log *slog.Logger) error {
 	}
 	defer f.Close()
 	v := &Volume{Name: rec.Volume, Offset: rec.Offset, Size: rec.Size, FS: &Superblock{Type: "vfat", Version: rec.Version}}
-	fat, err := openFAT(f, v, true)
+	vol, err := openFAT(f, v, true)
 	if err != nil {
 		return err
 	}
 	for _, c := range changes {
 		log.Info("writing back to the ESP", "path", c.Path, "change", c.Kind)
-		if err := applyFATChange(fat, c); err != nil {
+		if err := applyFATChange(vol, c); err != nil {
 			return fmt.Errorf("%s %s: %w", c.Kind, c.Path, err)
 		}
 	}
-	if err := fat.Flush(); err != nil {
+	if err := vol.Flush(); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {
@@ -297,15 +305,15 @@ func writeBackESP(st *State, log *slog.Logger) error {
 	return FsckFAT(rec.Disk, rec.Offset, rec.Size)
 }
 
-func applyFATChange(fat *fatVol, c ESPChange) error {
+func applyFATChange(vol *fat.FS, c ESPChange) error {
 	now := time.Now()
 	switch c.Kind {
 	case "mkdir":
-		return fat.Mkdir(c.Path, now)
+		return vol.Mkdir(c.Path, now)
 	case "remove", "rmdir":
-		return fat.Remove(c.Path)
+		return vol.Remove(c.Path)
 	}
-	return fat.WriteFile(c.Path, c.Data, now)
+	return vol.WriteFile(c.Path, c.Data, now)
 }
 
 // ErrFsckFAT is returned when fsck.fat finds the FAT filesystem damaged.

@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"rescue/disk/fat"
 )
 
 // Superblock is what the first blocks of a volume say it holds, in the
@@ -384,24 +386,24 @@ func probeSquashfs(p *prober) (*Superblock, error) {
 
 func probeVFAT(p *prober) (*Superblock, error) {
 	b := p.read(0, 512)
-	if b == nil || !looksLikeFATBoot(b) {
+	if b == nil || !fat.LooksLikeBoot(b) {
 		return nil, nil
 	}
-	g, err := parseFATGeometry(b)
+	g, err := fat.ParseGeometry(b)
 	if err != nil {
 		return nil, err
 	}
-	sb := &Superblock{Type: "vfat", Usage: "filesystem", Version: g.version(), BlockSize: int64(g.bytesPerSector) * int64(g.sectorsPerCluster),
-		Size: int64(g.totalSectors) * int64(g.bytesPerSector)}
+	sb := &Superblock{Type: "vfat", Usage: "filesystem", Version: g.Version(), BlockSize: int64(g.BytesPerSector) * int64(g.SectorsPerCluster),
+		Size: int64(g.TotalSectors) * int64(g.BytesPerSector)}
 	serial, label := b[39:43], b[43:54]
-	if g.fat32 {
+	if g.FAT32 {
 		serial, label = b[67:71], b[71:82]
 	}
 	sb.UUID = fmt.Sprintf("%02X%02X-%02X%02X", serial[3], serial[2], serial[1], serial[0])
 	sb.Label = strings.TrimRight(cstr(label), " ")
 	// The volume label entry in the root directory wins over the boot
 	// sector's copy, as in blkid (Windows and mlabel update only it).
-	if l, ok := g.rootLabel(p); ok {
+	if l, ok := fatRootLabel(g, p); ok {
 		sb.Label = l
 	}
 	if sb.Label == "NO NAME" {
@@ -410,69 +412,21 @@ func probeVFAT(p *prober) (*Superblock, error) {
 	return sb, nil
 }
 
-// fatGeometry is a FAT boot sector's layout.
-type fatGeometry struct {
-	bytesPerSector    uint32
-	sectorsPerCluster uint32
-	reserved          uint32
-	fats              uint32
-	rootEntries       uint32
-	totalSectors      uint32
-	fatSectors        uint32
-	rootCluster       uint32
-	fat32             bool
-	clusters          uint32
-}
-
-func parseFATGeometry(b []byte) (*fatGeometry, error) {
-	le := binary.LittleEndian
-	g := &fatGeometry{
-		bytesPerSector: uint32(le.Uint16(b[11:])), sectorsPerCluster: uint32(b[13]), reserved: uint32(le.Uint16(b[14:])),
-		fats: uint32(b[16]), rootEntries: uint32(le.Uint16(b[17:])), totalSectors: uint32(le.Uint16(b[19:])),
-		fatSectors: uint32(le.Uint16(b[22:])),
-	}
-	if g.totalSectors == 0 {
-		g.totalSectors = le.Uint32(b[32:])
-	}
-	if g.fatSectors == 0 {
-		g.fat32 = true
-		g.fatSectors = le.Uint32(b[36:])
-		g.rootCluster = le.Uint32(b[44:])
-	}
-	rootSectors := (g.rootEntries*32 + g.bytesPerSector - 1) / g.bytesPerSector
-	meta := uint64(g.reserved) + uint64(g.fats)*uint64(g.fatSectors) + uint64(rootSectors)
-	if g.fatSectors == 0 || g.totalSectors == 0 || meta >= uint64(g.totalSectors) {
-		return nil, fmt.Errorf("FAT boot sector is corrupt: %d sectors in all, %d reserved, %d FATs of %d sectors", g.totalSectors, g.reserved, g.fats, g.fatSectors)
-	}
-	g.clusters = uint32((uint64(g.totalSectors) - meta) / uint64(g.sectorsPerCluster))
-	return g, nil
-}
-
-func (g *fatGeometry) version() string {
-	switch {
-	case g.fat32:
-		return "FAT32"
-	case g.clusters < 4085:
-		return "FAT12"
-	}
-	return "FAT16"
-}
-
 // rootLabel reads the volume label entry of the root directory (the first
 // cluster of it on FAT32).
-func (g *fatGeometry) rootLabel(p *prober) (string, bool) {
-	bps := int64(g.bytesPerSector)
+func fatRootLabel(g *fat.Geometry, p *prober) (string, bool) {
+	bps := int64(g.BytesPerSector)
 	var off, n int64
-	if g.fat32 {
-		if g.rootCluster < 2 || g.rootCluster-2 >= g.clusters {
+	if g.FAT32 {
+		if g.RootCluster < 2 || g.RootCluster-2 >= g.Clusters {
 			return "", false
 		}
-		data := int64(g.reserved) + int64(g.fats)*int64(g.fatSectors)
-		off = (data + int64(g.rootCluster-2)*int64(g.sectorsPerCluster)) * bps
-		n = int64(g.sectorsPerCluster) * bps
+		data := int64(g.Reserved) + int64(g.FATs)*int64(g.FATSectors)
+		off = (data + int64(g.RootCluster-2)*int64(g.SectorsPerCluster)) * bps
+		n = int64(g.SectorsPerCluster) * bps
 	} else {
-		off = (int64(g.reserved) + int64(g.fats)*int64(g.fatSectors)) * bps
-		n = int64(g.rootEntries) * 32
+		off = (int64(g.Reserved) + int64(g.FATs)*int64(g.FATSectors)) * bps
+		n = int64(g.RootEntries) * 32
 	}
 	d := p.read(off, n)
 	for i := 0; i+32 <= len(d); i += 32 {

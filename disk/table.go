@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf16"
+
+	"rescue/disk/fat"
 )
 
 // Table is a partition table.
@@ -329,7 +331,7 @@ func parseMBR(b []byte) (*mbr, error) {
 	if m.protective {
 		return m, nil
 	}
-	if looksLikeFATBoot(b) || bytes.Equal(b[3:11], []byte("NTFS    ")) {
+	if fat.LooksLikeBoot(b) || bytes.Equal(b[3:11], []byte("NTFS    ")) {
 		return nil, errors.New("sector 0 is a filesystem boot sector, not a partition table")
 	}
 	for i, e := range m.entries {
@@ -437,22 +439,4 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// looksLikeFATBoot reports whether a sector is a FAT boot sector: a jump
-// instruction, a sane BIOS parameter block and a FAT type string.
-func looksLikeFATBoot(b []byte) bool {
-	if len(b) < 512 || !(b[0] == 0xeb && b[2] == 0x90 || b[0] == 0xe9) {
-		return false
-	}
-	bps := binary.LittleEndian.Uint16(b[11:])
-	spc := b[13]
-	if bps < 512 || bps > 4096 || bps&(bps-1) != 0 || spc == 0 || spc&(spc-1) != 0 {
-		return false
-	}
-	if binary.LittleEndian.Uint16(b[14:]) == 0 || b[16] == 0 {
-		return false
-	}
-	return bytes.HasPrefix(b[54:], []byte("FAT")) || bytes.HasPrefix(b[82:], []byte("FAT")) ||
-		bytes.HasPrefix(b[3:], []byte("MSDOS")) || bytes.HasPrefix(b[3:], []byte("MSWIN")) || bytes.HasPrefix(b[3:], []byte("mkfs.fat"))
 }

@@ -1,15 +1,16 @@
-package disk
-
-// A FAT12/16/32 reader and writer, enough to copy an ESP out and to write
-// changed files back: read directories (long names included) and files;
-// write a file (reusing, growing or shrinking its cluster chain), make a
-// directory, remove a file or an empty directory; then write every FAT
-// copy and the FAT32 FSInfo counts, so that fsck.fat -n finds nothing.
+// Package fat is a FAT12/16/32 reader and writer, enough to copy an ESP out
+// and to write changed files back: read directories (long names included)
+// and files; write a file (reusing, growing or shrinking its cluster chain),
+// make a directory, remove a file or an empty directory; then write every
+// FAT copy and the FAT32 FSInfo counts, so that fsck.fat -n finds nothing.
+// The disk package mounts an ESP through it, since this kernel cannot mount
+// vfat.
 //
 // go-diskfs (v1.9.4, which reads FAT12 and FAT16 too) is not used: its
 // Remove leaves the file's clusters allocated and its writes leave the
 // FAT32 FSInfo free count stale, both of which fsck.fat -n reports
 // (measured in depcheck/diskfs_test.go; see docs/dependencies.md).
+package fat
 
 import (
 	"bytes"
@@ -25,13 +26,13 @@ import (
 	"unicode/utf16"
 )
 
-// fatVol is an open FAT filesystem.
-type fatVol struct {
+// FS is an open FAT filesystem.
+type FS struct {
 	r    io.ReaderAt
 	w    io.WriterAt // nil when read-only
 	off  int64       // the volume's offset on the device
 	size int64
-	g    *fatGeometry
+	g    *Geometry
 	bits int // 12, 16 or 32
 
 	clusterSize int64
@@ -63,47 +64,55 @@ const (
 // 32 KiB clusters needs 256 MiB; an ESP needs a few).
 const maxFATBytes = 64 << 20
 
-// openFATVol opens the FAT filesystem in [off, off+size) of the device.
-func openFATVol(r io.ReaderAt, w io.WriterAt, off, size int64) (*fatVol, error) {
-	p := &prober{r: r, size: off + size}
-	b := p.read(off, 512)
-	if b == nil {
-		return nil, fmt.Errorf("reading the FAT boot sector: %v", p.err)
+// Open opens the FAT filesystem in [off, off+size) of the device; w is nil
+// for a read-only one.
+func Open(r io.ReaderAt, w io.WriterAt, off, size int64) (*FS, error) {
+	b := make([]byte, 512)
+	if size < 512 {
+		return nil, fmt.Errorf("reading the FAT boot sector: %v", nil)
 	}
-	if !looksLikeFATBoot(b) {
+	if _, err := r.ReadAt(b, off); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = nil
+		} else {
+			err = fmt.Errorf("reading byte %d: %w", off, err)
+		}
+		return nil, fmt.Errorf("reading the FAT boot sector: %v", err)
+	}
+	if !LooksLikeBoot(b) {
 		return nil, errors.New("not a FAT filesystem: the boot sector has no FAT signature")
 	}
-	g, err := parseFATGeometry(b)
+	g, err := ParseGeometry(b)
 	if err != nil {
 		return nil, err
 	}
-	v := &fatVol{r: r, w: w, off: off, size: size, g: g}
-	bps := int64(g.bytesPerSector)
-	v.clusterSize = bps * int64(g.sectorsPerCluster)
-	v.fatOff = int64(g.reserved) * bps
-	v.fatBytes = int64(g.fatSectors) * bps
-	rootSectors := (int64(g.rootEntries)*32 + bps - 1) / bps
-	v.rootOff = v.fatOff + int64(g.fats)*v.fatBytes
-	v.rootSlots = int(g.rootEntries)
+	v := &FS{r: r, w: w, off: off, size: size, g: g}
+	bps := int64(g.BytesPerSector)
+	v.clusterSize = bps * int64(g.SectorsPerCluster)
+	v.fatOff = int64(g.Reserved) * bps
+	v.fatBytes = int64(g.FATSectors) * bps
+	rootSectors := (int64(g.RootEntries)*32 + bps - 1) / bps
+	v.rootOff = v.fatOff + int64(g.FATs)*v.fatBytes
+	v.rootSlots = int(g.RootEntries)
 	v.dataOff = v.rootOff + rootSectors*bps
-	v.maxCluster = g.clusters + 1
+	v.maxCluster = g.Clusters + 1
 	switch {
-	case g.fat32:
+	case g.FAT32:
 		v.bits = 32
-		if fi := int64(binary.LittleEndian.Uint16(b[48:])); fi > 0 && fi < int64(g.reserved) {
+		if fi := int64(binary.LittleEndian.Uint16(b[48:])); fi > 0 && fi < int64(g.Reserved) {
 			v.fsinfo = fi * bps
 		}
-	case g.clusters < 4085:
+	case g.Clusters < 4085:
 		v.bits = 12
 	default:
 		v.bits = 16
 	}
-	if v.dataOff+int64(g.clusters)*v.clusterSize > size {
-		return nil, fmt.Errorf("the FAT filesystem claims %d clusters, more than its %d bytes hold", g.clusters, size)
+	if v.dataOff+int64(g.Clusters)*v.clusterSize > size {
+		return nil, fmt.Errorf("the FAT filesystem claims %d clusters, more than its %d bytes hold", g.Clusters, size)
 	}
 	need := int64(v.maxCluster+1) * int64(v.bits) / 8
 	if need > v.fatBytes || v.fatBytes > maxFATBytes {
-		return nil, fmt.Errorf("the FAT (%d bytes) cannot hold %d clusters", v.fatBytes, g.clusters)
+		return nil, fmt.Errorf("the FAT (%d bytes) cannot hold %d clusters", v.fatBytes, g.Clusters)
 	}
 	raw := make([]byte, v.fatBytes)
 	if _, err := r.ReadAt(raw, off+v.fatOff); err != nil {
@@ -129,7 +138,7 @@ func openFATVol(r io.ReaderAt, w io.WriterAt, off, size int64) (*fatVol, error) 
 	return v, nil
 }
 
-func (v *fatVol) eoc() uint32 {
+func (v *FS) eoc() uint32 {
 	switch v.bits {
 	case 12:
 		return 0xfff
@@ -139,7 +148,7 @@ func (v *fatVol) eoc() uint32 {
 	return 0x0fffffff
 }
 
-func (v *fatVol) isEOC(x uint32) bool {
+func (v *FS) isEOC(x uint32) bool {
 	switch v.bits {
 	case 12:
 		return x >= 0xff8
@@ -149,12 +158,12 @@ func (v *fatVol) isEOC(x uint32) bool {
 	return x >= 0x0ffffff8
 }
 
-func (v *fatVol) clusterOff(c uint32) int64 {
+func (v *FS) clusterOff(c uint32) int64 {
 	return v.dataOff + int64(c-2)*v.clusterSize
 }
 
 // chain follows a cluster chain, refusing loops and bad links.
-func (v *fatVol) chain(start uint32) ([]uint32, error) {
+func (v *FS) chain(start uint32) ([]uint32, error) {
 	var out []uint32
 	seen := map[uint32]bool{}
 	for c := start; ; {
@@ -174,7 +183,7 @@ func (v *fatVol) chain(start uint32) ([]uint32, error) {
 	}
 }
 
-func (v *fatVol) readAt(b []byte, off int64) error {
+func (v *FS) readAt(b []byte, off int64) error {
 	if off < 0 || off+int64(len(b)) > v.size {
 		return fmt.Errorf("read at %d past the end of the FAT filesystem", off)
 	}
@@ -182,7 +191,7 @@ func (v *fatVol) readAt(b []byte, off int64) error {
 	return err
 }
 
-func (v *fatVol) writeAt(b []byte, off int64) error {
+func (v *FS) writeAt(b []byte, off int64) error {
 	if v.w == nil {
 		return errors.New("the FAT filesystem is open read-only")
 	}
@@ -199,14 +208,14 @@ type fatDir struct {
 	chain   []uint32
 }
 
-func (v *fatVol) slots(d *fatDir) int {
+func (v *FS) slots(d *fatDir) int {
 	if d.cluster == 0 && v.bits != 32 {
 		return v.rootSlots
 	}
 	return len(d.chain) * int(v.clusterSize/32)
 }
 
-func (v *fatVol) slotOff(d *fatDir, i int) int64 {
+func (v *FS) slotOff(d *fatDir, i int) int64 {
 	if d.cluster == 0 && v.bits != 32 {
 		return v.rootOff + int64(i)*32
 	}
@@ -214,18 +223,18 @@ func (v *fatVol) slotOff(d *fatDir, i int) int64 {
 	return v.clusterOff(d.chain[i/per]) + int64(i%per)*32
 }
 
-func (v *fatVol) rootDir() (*fatDir, error) {
+func (v *FS) rootDir() (*fatDir, error) {
 	if v.bits != 32 {
 		return &fatDir{}, nil
 	}
-	ch, err := v.chain(v.g.rootCluster)
+	ch, err := v.chain(v.g.RootCluster)
 	if err != nil {
 		return nil, fmt.Errorf("root directory: %w", err)
 	}
-	return &fatDir{cluster: v.g.rootCluster, chain: ch}, nil
+	return &fatDir{cluster: v.g.RootCluster, chain: ch}, nil
 }
 
-func (v *fatVol) readDirBytes(d *fatDir) ([]byte, error) {
+func (v *FS) readDirBytes(d *fatDir) ([]byte, error) {
 	if d.cluster == 0 && v.bits != 32 {
 		b := make([]byte, v.rootSlots*32)
 		return b, v.readAt(b, v.rootOff)
@@ -254,7 +263,7 @@ type fatEntry struct {
 func (e *fatEntry) isDir() bool { return e.attr&fatAttrDir != 0 }
 
 // entries lists a directory, without ".", ".." and the volume label.
-func (v *fatVol) entries(d *fatDir) ([]fatEntry, error) {
+func (v *FS) entries(d *fatDir) ([]fatEntry, error) {
 	raw, err := v.readDirBytes(d)
 	if err != nil {
 		return nil, err
@@ -371,7 +380,7 @@ func toDOSTime(t time.Time) (date, tm uint16) {
 // lookup walks a slash-separated path from the root, comparing names
 // without regard to case as FAT does. It returns the directory holding the
 // last element and its entry (nil entry for the root itself).
-func (v *fatVol) lookup(p string) (*fatDir, *fatEntry, error) {
+func (v *FS) lookup(p string) (*fatDir, *fatEntry, error) {
 	dir, err := v.rootDir()
 	if err != nil {
 		return nil, nil, err
@@ -410,7 +419,7 @@ func (v *fatVol) lookup(p string) (*fatDir, *fatEntry, error) {
 	return nil, nil, fs.ErrNotExist
 }
 
-func (v *fatVol) subdir(e *fatEntry) (*fatDir, error) {
+func (v *FS) subdir(e *fatEntry) (*fatDir, error) {
 	if e.cluster == 0 {
 		// ".." of a first-level directory points at the root this way.
 		return v.rootDir()
@@ -432,8 +441,8 @@ func splitFATPath(p string) []string {
 	return out
 }
 
-// fatInfo is what ReadDir returns for an entry.
-type fatInfo struct {
+// Info is what ReadDir returns for an entry.
+type Info struct {
 	Name    string
 	Dir     bool
 	Size    int64
@@ -442,7 +451,7 @@ type fatInfo struct {
 }
 
 // ReadDir lists the directory at p.
-func (v *fatVol) ReadDir(p string) ([]fatInfo, error) {
+func (v *FS) ReadDir(p string) ([]Info, error) {
 	_, e, err := v.lookup(p)
 	if err != nil {
 		return nil, err
@@ -462,15 +471,15 @@ func (v *fatVol) ReadDir(p string) ([]fatInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]fatInfo, 0, len(list))
+	out := make([]Info, 0, len(list))
 	for _, x := range list {
-		out = append(out, fatInfo{Name: x.name, Dir: x.isDir(), Size: int64(x.size), MTime: x.mtime, Cluster: x.cluster})
+		out = append(out, Info{Name: x.name, Dir: x.isDir(), Size: int64(x.size), MTime: x.mtime, Cluster: x.cluster})
 	}
 	return out, nil
 }
 
 // ReadFile reads the file at p.
-func (v *fatVol) ReadFile(p string) ([]byte, error) {
+func (v *FS) ReadFile(p string) ([]byte, error) {
 	_, e, err := v.lookup(p)
 	if err != nil {
 		return nil, err
@@ -499,7 +508,7 @@ func (v *fatVol) ReadFile(p string) ([]byte, error) {
 
 // alloc takes n free clusters and links them into a chain after prev
 // (0: a new chain). It returns the clusters.
-func (v *fatVol) alloc(n int, prev uint32) ([]uint32, error) {
+func (v *FS) alloc(n int, prev uint32) ([]uint32, error) {
 	var got []uint32
 	c := v.hint
 	for scanned := uint32(0); len(got) < n && scanned <= v.maxCluster; scanned++ {
@@ -529,7 +538,7 @@ func (v *fatVol) alloc(n int, prev uint32) ([]uint32, error) {
 	return got, nil
 }
 
-func (v *fatVol) free(ch []uint32) {
+func (v *FS) free(ch []uint32) {
 	for _, c := range ch {
 		v.fat[c] = 0
 	}
@@ -540,7 +549,7 @@ func (v *fatVol) free(ch []uint32) {
 
 // WriteFile writes data as the file p, creating it or replacing its
 // content; its directory must exist.
-func (v *fatVol) WriteFile(p string, data []byte, mtime time.Time) error {
+func (v *FS) WriteFile(p string, data []byte, mtime time.Time) error {
 	parts := splitFATPath(p)
 	if len(parts) == 0 {
 		return errors.New("cannot write the root directory")
@@ -601,7 +610,7 @@ func (v *fatVol) WriteFile(p string, data []byte, mtime time.Time) error {
 }
 
 // dirAt returns the directory at p.
-func (v *fatVol) dirAt(p string) (*fatDir, error) {
+func (v *FS) dirAt(p string) (*fatDir, error) {
 	_, e, err := v.lookup(p)
 	if err != nil {
 		return nil, err
@@ -615,7 +624,7 @@ func (v *fatVol) dirAt(p string) (*fatDir, error) {
 	return v.subdir(e)
 }
 
-func (v *fatVol) updateEntry(d *fatDir, e *fatEntry, cluster, size uint32, mtime time.Time) error {
+func (v *FS) updateEntry(d *fatDir, e *fatEntry, cluster, size uint32, mtime time.Time) error {
 	off := v.slotOff(d, e.slot)
 	b := make([]byte, 32)
 	if err := v.readAt(b, off); err != nil {
@@ -633,7 +642,7 @@ func (v *fatVol) updateEntry(d *fatDir, e *fatEntry, cluster, size uint32, mtime
 }
 
 // Mkdir makes the directory p; its parent must exist.
-func (v *fatVol) Mkdir(p string, mtime time.Time) error {
+func (v *FS) Mkdir(p string, mtime time.Time) error {
 	parts := splitFATPath(p)
 	if len(parts) == 0 {
 		return errors.New("the root directory exists")
@@ -663,7 +672,7 @@ func (v *fatVol) Mkdir(p string, mtime time.Time) error {
 		binary.LittleEndian.PutUint16(b[14:], tm)
 	}
 	parentCluster := parent.cluster
-	if v.bits == 32 && parentCluster == v.g.rootCluster {
+	if v.bits == 32 && parentCluster == v.g.RootCluster {
 		parentCluster = 0 // ".." of a first-level directory is 0
 	}
 	dot(buf[0:32], ".", ch[0])
@@ -675,7 +684,7 @@ func (v *fatVol) Mkdir(p string, mtime time.Time) error {
 }
 
 // Remove removes the file or empty directory p.
-func (v *fatVol) Remove(p string) error {
+func (v *FS) Remove(p string) error {
 	d, e, err := v.lookup(p)
 	if err != nil {
 		return err
@@ -713,7 +722,7 @@ func (v *fatVol) Remove(p string) error {
 
 // addEntry writes a long name (unless the name is a plain upper-case 8.3
 // name) and a short entry into free slots of d, growing d when it is full.
-func (v *fatVol) addEntry(d *fatDir, name string, attr byte, cluster, size uint32, mtime time.Time) error {
+func (v *FS) addEntry(d *fatDir, name string, attr byte, cluster, size uint32, mtime time.Time) error {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\:*?\"<>|\x00") || len(name) > 255 {
 		return fmt.Errorf("%q is not a valid FAT file name", name)
 	}
@@ -753,7 +762,7 @@ func (v *fatVol) addEntry(d *fatDir, name string, attr byte, cluster, size uint3
 
 // freeSlots finds n consecutive free slots (deleted, or past the end
 // marker), growing a cluster-chained directory when there are none.
-func (v *fatVol) freeSlots(d *fatDir, n int) (int, error) {
+func (v *FS) freeSlots(d *fatDir, n int) (int, error) {
 	raw, err := v.readDirBytes(d)
 	if err != nil {
 		return 0, err
@@ -795,7 +804,7 @@ func (v *fatVol) freeSlots(d *fatDir, n int) (int, error) {
 // makeShort makes the 8.3 name of a new entry: the name itself when it is
 // a valid upper-case 8.3 name (exact), else BASE~N.EXT, unique in the
 // directory.
-func (v *fatVol) makeShort(name string, list []fatEntry) ([11]byte, bool) {
+func (v *FS) makeShort(name string, list []fatEntry) ([11]byte, bool) {
 	clean := func(s string) string {
 		var b strings.Builder
 		for _, r := range strings.ToUpper(s) {
@@ -841,7 +850,7 @@ func (v *fatVol) makeShort(name string, list []fatEntry) ([11]byte, bool) {
 	return s, false
 }
 
-func (v *fatVol) shortTaken(s [11]byte, list []fatEntry) bool {
+func (v *FS) shortTaken(s [11]byte, list []fatEntry) bool {
 	return slices.ContainsFunc(list, func(e fatEntry) bool { return e.short == s })
 }
 
@@ -880,7 +889,7 @@ func lfnEntries(name string, sum byte) [][]byte {
 }
 
 // Flush writes the FAT to every copy and updates the FAT32 FSInfo.
-func (v *fatVol) Flush() error {
+func (v *FS) Flush() error {
 	if !v.fatDirty {
 		return nil
 	}
@@ -908,7 +917,7 @@ func (v *fatVol) Flush() error {
 			binary.LittleEndian.PutUint32(raw[4*n:], cur&0xf0000000|x&0x0fffffff)
 		}
 	}
-	for i := int64(0); i < int64(v.g.fats); i++ {
+	for i := int64(0); i < int64(v.g.FATs); i++ {
 		if err := v.writeAt(raw, v.fatOff+i*v.fatBytes); err != nil {
 			return err
 		}

@@ -1,7 +1,8 @@
-package disk
+package fat
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,7 +49,7 @@ func fsckClean(t *testing.T, p string) {
 	require.NotContains(t, string(out), "wrong")
 }
 
-func openFile(t *testing.T, p string, writable bool) (*fatVol, *os.File) {
+func openFile(t *testing.T, p string, writable bool) (*FS, *os.File) {
 	t.Helper()
 	flag := os.O_RDONLY
 	if writable {
@@ -57,11 +58,11 @@ func openFile(t *testing.T, p string, writable bool) (*fatVol, *os.File) {
 	f, err := os.OpenFile(p, flag, 0)
 	require.NoError(t, err)
 	fi, _ := f.Stat()
-	var v *fatVol
+	var v *FS
 	if writable {
-		v, err = openFATVol(f, f, 0, fi.Size())
+		v, err = Open(f, f, 0, fi.Size())
 	} else {
-		v, err = openFATVol(f, nil, 0, fi.Size())
+		v, err = Open(f, nil, 0, fi.Size())
 	}
 	require.NoError(t, err)
 	return v, f
@@ -156,12 +157,12 @@ func TestFATCorrupt(t *testing.T) {
 		x = x&0xf000 | uint16(c)
 	}
 	bad[o], bad[o+1] = byte(x), byte(x>>8)
-	v2, err := openFATVol(bytesReaderAt(bad), nil, 0, int64(len(bad)))
+	v2, err := Open(bytesReaderAt(bad), nil, 0, int64(len(bad)))
 	require.NoError(t, err)
 	_, err = v2.ReadDir("/EFI")
 	require.ErrorContains(t, err, "loops")
 
-	_, err = openFATVol(bytesReaderAt(make([]byte, 4096)), nil, 0, 4096)
+	_, err = Open(bytesReaderAt(make([]byte, 4096)), nil, 0, 4096)
 	require.ErrorContains(t, err, "not a FAT filesystem")
 }
 
@@ -172,7 +173,7 @@ func FuzzFAT(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := openFATVol(bytesReaderAt(data), nil, 0, int64(len(data)))
+		v, err := Open(bytesReaderAt(data), nil, 0, int64(len(data)))
 		if err != nil {
 			return
 		}
@@ -196,4 +197,63 @@ func FuzzFAT(f *testing.F) {
 		}
 		walk("", 0)
 	})
+}
+
+// mkfsFile makes a file of sizeMiB and formats it with tool.
+func mkfsFile(t *testing.T, sizeMiB int64, tool string, args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		t.Skipf("%s is not installed", tool)
+	}
+	p := filepath.Join(t.TempDir(), "fs.img")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(sizeMiB<<20))
+	f.Close()
+	args = append(args, p)
+	out, err := exec.Command(tool, args...).CombinedOutput()
+	require.NoError(t, err, "%s %v: %s", tool, args, out)
+	return p
+}
+
+type bytesReaderAt []byte
+
+func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// TestDirectoryCycle: a directory entry that points back at an ancestor (a
+// damaged or crafted ESP) is listed with the ancestor's first cluster, the
+// identity by which the disk package's copy refuses to follow it.
+func TestDirectoryCycle(t *testing.T) {
+	p := fatImage(t, 4, "-F", "12")
+	v, f := openFile(t, p, true)
+	defer f.Close()
+	_, efi, err := v.lookup("/EFI")
+	require.NoError(t, err)
+	debian, _, err := v.lookup("/EFI/debian/grub.cfg")
+	require.NoError(t, err)
+	require.NoError(t, v.addEntry(debian, "LOOP", fatAttrDir, efi.cluster, 0, time.Now()))
+	require.NoError(t, v.Flush())
+
+	v2, f2 := openFile(t, p, false)
+	defer f2.Close()
+	list, err := v2.ReadDir("/EFI/debian")
+	require.NoError(t, err)
+	var loop *Info
+	for i := range list {
+		if list[i].Name == "LOOP" {
+			loop = &list[i]
+		}
+	}
+	require.NotNil(t, loop, "the crafted entry is listed")
+	require.True(t, loop.Dir)
+	require.Equal(t, efi.cluster, loop.Cluster, "with /EFI's first cluster")
 }
