@@ -36,8 +36,7 @@ func TestSplit(t *testing.T) {
 		"sda2": {"sda", 2, true}, "vdb15": {"vdb", 15, true}, "xvda1": {"xvda", 1, true}, "hdc": {"hdc", 0, true},
 		"sdab12": {"sdab", 12, true}, "nvme0n1p3": {"nvme0n1", 3, true}, "nvme10n2": {"nvme10n2", 0, true},
 		"mmcblk0p1": {"mmcblk0", 1, true}, "mmcblk1": {"mmcblk1", 0, true},
-		"vda99999999999999999999": {"vda", 0, true},
-		"md0":                     {}, "loop0": {}, "dm-1": {}, "sd": {}, "sd1": {}, "sda1b": {}, "nvme0": {}, "nvme0n": {}, "nvme0n1p": {},
+		"vda99999999999999999999": {"vda", 0, true}, "md0": {}, "loop0": {}, "dm-1": {}, "sd": {}, "sd1": {}, "sda1b": {}, "nvme0": {}, "nvme0n": {}, "nvme0n1p": {},
 		"nvme0n1q2": {}, "mmcblk": {}, "nvmep3": {}, "": {},
 	} {
 		d, n, ok := Split(name)
