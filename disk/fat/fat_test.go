@@ -1,8 +1,8 @@
 package fat
 
 import (
+	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +22,10 @@ func fatImage(t *testing.T, sizeMiB int, args ...string) string {
 			t.Skipf("%s is not installed", tool)
 		}
 	}
-	p := mkfsFile(t, int64(sizeMiB), "mkfs.fat", args...)
+	p := filepath.Join(t.TempDir(), "fs.img")
+	require.NoError(t, os.WriteFile(p, nil, 0o644))
+	require.NoError(t, os.Truncate(p, int64(sizeMiB)<<20))
+	mt(t, "mkfs.fat", append(args, p)...)
 	src := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(src, "EFI/debian"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(src, "EFI/debian/grub.cfg"), []byte("search --fs-uuid 1234\n"), 0o644))
@@ -157,23 +160,23 @@ func TestFATCorrupt(t *testing.T) {
 		x = x&0xf000 | uint16(c)
 	}
 	bad[o], bad[o+1] = byte(x), byte(x>>8)
-	v2, err := Open(bytesReaderAt(bad), nil, 0, int64(len(bad)))
+	v2, err := Open(bytes.NewReader(bad), nil, 0, int64(len(bad)))
 	require.NoError(t, err)
 	_, err = v2.ReadDir("/EFI")
 	require.ErrorContains(t, err, "loops")
 
-	_, err = Open(bytesReaderAt(make([]byte, 4096)), nil, 0, 4096)
+	_, err = Open(bytes.NewReader(make([]byte, 4096)), nil, 0, 4096)
 	require.ErrorContains(t, err, "not a FAT filesystem")
 }
 
 func FuzzFAT(f *testing.F) {
 	for _, name := range []string{"fat16", "fat32"} {
-		if data, err := os.ReadFile("testdata/sb/" + name); err == nil {
+		if data, err := os.ReadFile("../testdata/sb/" + name); err == nil {
 			f.Add(data)
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := Open(bytesReaderAt(data), nil, 0, int64(len(data)))
+		v, err := Open(bytes.NewReader(data), nil, 0, int64(len(data)))
 		if err != nil {
 			return
 		}
@@ -197,36 +200,6 @@ func FuzzFAT(f *testing.F) {
 		}
 		walk("", 0)
 	})
-}
-
-// mkfsFile makes a file of sizeMiB and formats it with tool.
-func mkfsFile(t *testing.T, sizeMiB int64, tool string, args ...string) string {
-	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		t.Skipf("%s is not installed", tool)
-	}
-	p := filepath.Join(t.TempDir(), "fs.img")
-	f, err := os.Create(p)
-	require.NoError(t, err)
-	require.NoError(t, f.Truncate(sizeMiB<<20))
-	f.Close()
-	args = append(args, p)
-	out, err := exec.Command(tool, args...).CombinedOutput()
-	require.NoError(t, err, "%s %v: %s", tool, args, out)
-	return p
-}
-
-type bytesReaderAt []byte
-
-func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	if off >= int64(len(b)) {
-		return 0, io.EOF
-	}
-	n := copy(p, b[off:])
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
 }
 
 // TestDirectoryCycle: a directory entry that points back at an ancestor (a
