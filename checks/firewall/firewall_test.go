@@ -17,6 +17,7 @@ func FuzzCheck(f *testing.F) {
 		checkstest.FuzzCheck(t, Check, map[string][]byte{
 			"usr/sbin/sshd": []byte("x"), "etc/ufw/ufw.conf": []byte("ENABLED=yes\n"), "etc/ufw/user.rules": rules,
 			"etc/iptables/rules.v4": rules, "usr/lib/firewalld/zones/public.xml": zone, "etc/ssh/sshd_config": rules,
+			"etc/nftables.conf": rules, "etc/systemd/system/sysinit.target.wants/nftables.service": []byte("x"),
 		})
 	})
 }
