@@ -160,6 +160,7 @@ func (p *parser) problem(format string, a ...any) {
 type cursor struct {
 	toks []token
 	i    int
+	top  bool // a whole file, whose end may follow a closing brace
 }
 
 func (c *cursor) done() bool { return c.i >= len(c.toks) }
@@ -252,7 +253,7 @@ func (p *parser) file(name string, data []byte, depth int) {
 	if _, ok := p.rs.Files[name]; !ok {
 		p.rs.Files[name] = data
 	}
-	c := &cursor{toks: tokenize(data)}
+	c := &cursor{toks: tokenize(data), top: true}
 	for !c.done() {
 		st := c.statement(true)
 		if len(st) == 0 {
@@ -349,6 +350,7 @@ func (p *parser) top(c *cursor, name string, st []token, depth int) {
 			return
 		}
 		p.table(name, fam, tbl, body)
+		p.separated(c, name, end)
 	case "add", "create", "insert":
 		if len(ws) < 2 {
 			return
@@ -513,10 +515,12 @@ func (p *parser) table(file, fam, tbl string, body []token) {
 			}
 			ch.End = end
 			p.chainBody(ch, file, b)
+			p.separated(c, file, end)
 			continue
 		}
 		if !c.done() && c.toks[c.i].s == "{" {
-			c.block() // sets, maps, flowtables, named objects
+			_, end := c.block() // sets, maps, flowtables, named objects
+			p.separated(c, file, end)
 		}
 	}
 }
@@ -551,6 +555,23 @@ func (p *parser) chainBody(ch *Chain, file string, body []token) {
 			ch.Rules = append(ch.Rules, &Rule{File: file, Line: st[0].line, Words: words(p.expand(st, 0)), Text: lineText(p.rs.Files[file], st[0].line)})
 		}
 	}
+}
+
+// separated records the problem nft reports when a block's closing brace
+// is followed on its line by anything but ';' (nft: "syntax error,
+// unexpected '}', expecting newline or semicolon"): the whole load fails.
+func (p *parser) separated(c *cursor, file string, end int) {
+	if c.done() {
+		if end > 0 && c.top {
+			return // the end of the file
+		}
+		p.problem("%s:%d: a closing brace must be followed by a newline or ';'", file, end)
+		return
+	}
+	if t := c.toks[c.i]; !t.str && (t.s == "\n" || t.s == ";") {
+		return
+	}
+	p.problem("%s:%d: a closing brace must be followed by a newline or ';'", file, end)
 }
 
 func (p *parser) value(t token) string {

@@ -191,6 +191,19 @@ func TestUnbalanced(t *testing.T) {
 	assert.False(t, rs.TCPIn(22).Blocked)
 }
 
+func TestBraceSeparation(t *testing.T) {
+	// nft 1.0.6 refuses "} }" ("unexpected '}', expecting newline or
+	// semicolon"), so nothing of the file is loaded; "}; }" it accepts.
+	bad := Parse("/f", []byte("table ip f { chain i { type filter hook input priority 0; policy drop; }; }\ntable ip g { chain i { type filter hook input priority 0; policy drop; } }\n"))
+	assert.NotEmpty(t, bad.Problems)
+	assert.False(t, bad.TCPIn(22).Blocked)
+	good := Parse("/f", []byte("table ip f { chain i { type filter hook input priority 0; policy drop; }; }\n"))
+	assert.Empty(t, good.Problems)
+	assert.True(t, good.TCPIn(22).Blocked)
+	good = Parse("/f", []byte("table ip f {\n\tchain i {\n\t\ttype filter hook input priority 0; policy drop;\n\t}\n} # end"))
+	assert.Empty(t, good.Problems)
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(debian12))
 	f.Add([]byte(server))
