@@ -228,6 +228,7 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	rep.Result = result
 	// Scan again with every check, whatever --only chose: what remains
 	// on the target is what the closing line and the exit code report.
+	t.refreshSpace()
 	after, _ := a.scanTarget(ctx, t, all.Checks(), mem, machine)
 	rep.Remaining = after.Findings
 	failed := notRun(res, after)

@@ -199,6 +199,7 @@ func TestDiskSpill(t *testing.T) {
 	t.Logf("fix --apply --spill: exit %d\n%s%s", code, out, errOut)
 	require.Contains(t, out, "applied", errOut)
 	require.NotEqual(t, 8, code, errOut) // 4: the tree has other findings, left alone by --only
+	require.NotContains(t, out, "fsstate/full:/", "the scan after the repair measures the room again")
 	var spilledBytes int64
 	for _, size := range spilled {
 		spilledBytes += int64(size)
