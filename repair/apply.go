@@ -294,6 +294,9 @@ func preflight(w *Writer, it Item, opt Options, seen map[string]State) string {
 		if op.Kind == KindFetch {
 			return fmt.Sprintf("%s is still to be fetched from %s; rescue fix --apply fetches it first", op.Path, op.Source.From)
 		}
+		if op.Kind == KindSpill && opt.JournalDir == "" {
+			return spillNeedsHelper
+		}
 		if op.Kind == KindExec && !opt.AllowExec {
 			return fmt.Sprintf("it runs the target's own %s in a chroot; allow it with --allow-chroot", path.Base(op.Argv[0]))
 		}
@@ -357,6 +360,9 @@ func pathRecords(w *Writer, items []Item, seen map[string]State) ([]PathRecord, 
 				}
 				if op.Kind == KindQuarantine {
 					r.Quarantined = true
+				}
+				if op.Kind == KindSpill {
+					r.Spilled = true
 				}
 			}
 		}
@@ -476,8 +482,8 @@ func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logge
 			return err
 		}
 		return w.setNodeXattrs(op.Path, op.Xattrs)
-	case KindRemove, KindQuarantine:
-		// A quarantined file's copy is already in the journal: the backups
+	case KindRemove, KindQuarantine, KindSpill:
+		// A quarantined (or spilled) file's copy is already in the journal: the backups
 		// are written and synced before the first op runs.
 		return w.Remove(op.Path)
 	case KindMkdir:

@@ -133,6 +133,8 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 		}
 	case KindQuarantine:
 		return writeQuarantineDiff(out, root, op, rel)
+	case KindSpill:
+		writeSpillDiff(out, op, rel)
 	case KindUnlock:
 		writeUnlockDiff(out, op, rel)
 	case KindMkdir:

@@ -86,6 +86,9 @@ type PathRecord struct {
 	// Quarantined marks a file the repair moved into the journal: its
 	// backup is the evidence to hand on (Before.SHA256 is its digest).
 	Quarantined bool `json:"quarantined,omitempty"`
+	// Spilled marks a file moved off the target to make room (--spill):
+	// its backup is the file itself, which undo puts back.
+	Spilled bool `json:"spilled,omitempty"`
 }
 
 // store reads and writes journals in one directory through a Writer.

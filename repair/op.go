@@ -123,6 +123,8 @@ func (o Op) Summary() string {
 			return fmt.Sprintf("quarantine %s (%d bytes, sha256 %s) into the repair journal", o.Path, o.Expect.Size, o.Expect.SHA256)
 		}
 		return fmt.Sprintf("quarantine the symlink %s -> %s into the repair journal", o.Path, o.Expect.Target)
+	case KindSpill:
+		return fmt.Sprintf("spill %s (%d bytes, sha256 %s) to the journal on the helper", o.Path, o.Expect.Size, o.Expect.SHA256)
 	case KindUnlock:
 		return fmt.Sprintf("chattr -i -a %s (was %s)", o.Path, FlagNames(o.Flags))
 	case KindLink:
@@ -379,7 +381,7 @@ func (o Op) after(before State) (State, bool) {
 		s.UID, s.GID = o.Owner.UID, o.Owner.GID
 	case KindSymlink:
 		s = State{Type: Symlink, Mode: 0o777, Target: o.Target}
-	case KindRemove, KindQuarantine:
+	case KindRemove, KindQuarantine, KindSpill:
 		s = State{Type: Absent}
 	case KindUnlock:
 		// Flags are not part of a state: the path looks the same.

@@ -263,7 +263,7 @@ func mergeInto(ops []Op, op Op, read ContentReader) (int, []byte, []Edit, bool) 
 			if prev.Target == op.Target {
 				return -1, nil, nil, true
 			}
-		case KindRemove, KindQuarantine, KindUnlock:
+		case KindRemove, KindQuarantine, KindSpill, KindUnlock:
 			return -1, nil, nil, true
 		case KindLink:
 			if prev.Target == op.Target {

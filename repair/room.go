@@ -67,7 +67,22 @@ func checkFilesystems(w *Writer, recs []PathRecord, items []Item, journalDir str
 			}
 		}
 	}
+	// A path only spilled needs no room where it is: unlinking frees
+	// space (that is what a spill on a full filesystem is for).
+	kept := map[string]bool{}
+	for _, it := range items {
+		for _, op := range it.Fix.Ops {
+			if op.Kind != KindSpill {
+				for _, p := range op.Paths() {
+					kept[p] = true
+				}
+			}
+		}
+	}
 	for _, r := range recs {
+		if r.Spilled && !kept[r.Path] {
+			continue
+		}
 		dir, err := existingDir(w.Root, path.Dir(r.Path))
 		if err != nil {
 			return fmt.Errorf("checking the filesystem of %s: %w; nothing was changed", r.Path, err)

@@ -20,6 +20,21 @@ unknown address:
     policy is DROP. The finding names the rule (line) or the policy. Fix:
     an ACCEPT rule for the port just before that rule (or at the end of
     INPUT).
+  - nftables (nftables.service): the file its ExecStart loads with
+    "nft -f" (/etc/nftables.conf on Debian, /etc/sysconfig/nftables.conf
+    on the RHEL family), includes followed (16 deep, 256 files), defines
+    expanded, the block form and the add/insert rule command form read.
+    Every base chain on the input hook of an ip or inet table sees the
+    connection, so one that certainly drops it decides: a rule that
+    certainly drops or rejects the port, or no accepting rule and policy
+    drop. Rules limited to sources, interfaces, rates or named sets leave
+    the answer open, as do jumps to chains not found and a ruleset nft
+    would refuse whole (unbalanced braces, a missing include). The
+    finding names the rule (file and line) or the chain's policy. Fix:
+    "tcp dport PORT accept" just before the dropping rule (as an "add
+    rule" command before an "add rule" one), or at the start of the
+    chain whose policy drops; where the chain is written on one line, an
+    "insert rule" command at the end of the main file.
   - firewalld (firewalld.service): the default zone (DefaultZone in
     firewalld.conf, public when unset; /etc/firewalld/zones overrides
     /usr/lib/firewalld/zones) must open the port through a service (the
@@ -36,8 +51,6 @@ Every fix is an ordinary edit, journaled and undone like any other.
 
 sshd listening on a port other than 22 is a warning: the cloud's security
 group usually allows only 22. It is a choice, so it is not changed.
-
-nftables (/etc/nftables.conf) is not read yet.
 
 Before (/etc/sysconfig/iptables):
 

@@ -48,6 +48,9 @@ func run(pass *checks.Pass) error {
 			c.iptablesFile(p.file, p.unit)
 		}
 	}
+	if pass.Facts.UnitEnabled("nftables.service") {
+		c.nftables()
+	}
 	if pass.Facts.UnitEnabled("firewalld.service") {
 		c.firewalld()
 	}

@@ -34,8 +34,18 @@ on the unmounted filesystem before mounting it read-write (and refuses to
 mount a filesystem with recorded errors read-write without it). A log that
 cannot be replayed is zeroed (xfs_repair -L, losing its last changes) only
 with --allow-fsck-zero-log as well. Without --allow-fsck, a read-write mount
-replays a pending journal exactly as the next boot would. rescue deletes no
-data to free space.
+replays a pending journal exactly as the next boot would.
+
+rescue deletes no data to free space. rescue fix TARGET --spill DIR moves
+what can be made again or done without into DIR on the helper, which also
+holds the journal: rotated logs under /var/log (NAME.N, compressed, dated),
+archived journal files (/var/log/journal/*/NAME@*.journal, never the
+active ones), package caches (/var/cache/apt/archives/*.deb,
+/var/cache/dnf, /var/cache/yum) and core dumps (/var/lib/systemd/coredump,
+/var/crash); regular files with a single name only, nothing else. Every
+file is backed up (content, mode, owner, xattrs, mtime) and synced before
+it is unlinked, and rescue undo TARGET --journal-dir DIR puts it back. DIR
+must not be on the target's filesystems.
 
 Before (rescue scan /dev/vdb):
 

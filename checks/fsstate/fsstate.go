@@ -194,7 +194,8 @@ func (c *checker) space() {
 	c.pass.Report(checks.Finding{
 		Kind: kind, Severity: sev, Path: f.MountPoint,
 		Message: msg, Impact: impact, Evidence: evidence,
-		NoFix: "rescue deletes no data; free space and inodes by hand: rotated and old logs in /var/log (journalctl --vacuum-size on the running system), " +
+		NoFix: "rescue deletes no data: rescue fix --spill DIR moves rotated logs, archived journal files, package caches and core dumps to DIR on the helper (rescue undo puts them back); " +
+			"or free space and inodes by hand: rotated and old logs in /var/log (journalctl --vacuum-size on the running system), " +
 			"package caches (/var/cache/apt, /var/cache/dnf, /var/cache/yum), core dumps (/var/crash, /var/lib/systemd/coredump), old files in /tmp and /var/tmp",
 	})
 }

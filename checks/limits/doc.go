@@ -28,8 +28,25 @@ systemd's DefaultLimitNOFILE in /etc/systemd/system.conf and
 system.conf.d drop-ins is checked against the same ceiling: a value above
 it cannot be applied to the services that inherit it.
 
+LimitNOFILE= of the services that start at boot (named in a .wants
+directory of /etc/systemd/system), of the units written in
+/etc/systemd/system and of the login services (sshd/ssh, getty,
+systemd-logind, dbus), drop-ins included, is judged the same way, with the
+arithmetic in the finding. "infinity" is what systemd asks the kernel for:
+RLIM_INFINITY before systemd 234, fs.nr_open as read when units are loaded
+from 234 on (1073741816 on 240 and later, which raise it first). The
+kernel refuses a hard limit above fs.nr_open; systemd then falls back to
+its own hard limit (setrlimit_closest), so the service usually starts with
+fewer open files than written: a warning. But systemd 240 and later raise
+their own hard limit to 1073741816 before the target's sysctl settings
+apply: when the target sets fs.nr_open lower than what the unit asks for,
+the fallback is refused too and the service fails to start (status
+205/LIMITS); for a login service that is an error, as nobody logs in.
+
 The fix caps the value at fs.nr_open on the line that sets it, keeping
-every other byte of the file.
+every other byte of the file; for a unit file that belongs to a package
+(outside /etc), a drop-in /etc/systemd/system/NAME.d/
+zz-rescue-limitnofile.conf sets the capped value instead.
 
 Before (/etc/security/limits.d/90-nofile.conf on CentOS 7):
 

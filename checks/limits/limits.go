@@ -18,7 +18,7 @@ var Check = &checks.Check{
 	Name:     "limits",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
-	Reads:    []string{"/etc/security/limits.conf", "/etc/security/limits.d/*", "/etc/systemd/system.conf", "/etc/systemd/system.conf.d/*", "/usr/lib/systemd/system.conf.d/*", "/etc/pam.d/*"},
+	Reads:    []string{"/etc/security/limits.conf", "/etc/security/limits.d/*", "/etc/systemd/system.conf", "/etc/systemd/system.conf.d/*", "/usr/lib/systemd/system.conf.d/*", "/etc/pam.d/*", "/etc/systemd/system/*", "/usr/lib/systemd/system/*", "/lib/systemd/system/*"},
 	Run:      run,
 }
 
@@ -39,6 +39,7 @@ func run(pass *checks.Pass) error {
 	c := &checker{pass: pass, sys: sys}
 	c.pamLimits()
 	c.systemdDefault()
+	c.units()
 	return nil
 }
 

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 
 	"rescue/checks"
 	"rescue/parse/ifcfg"
+	"rescue/parse/netplan"
 	"rescue/parse/osrelease"
 )
 
@@ -41,6 +41,7 @@ func (c *checker) debian() {
 	ifup := c.ifupdown()
 	plan := c.netplan()
 	c.interfacesGateways()
+	c.netplanGateways()
 	var all []configured
 	all = append(all, ifup...)
 	all = append(all, plan...)
@@ -121,17 +122,11 @@ func (c *checker) ifupdown() []configured {
 
 var partsName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// netplanDoc is the part of a netplan file the check reads.
-type netplanDoc struct {
-	Network struct {
-		Ethernets map[string]struct {
-			Match struct {
-				MACAddress string `yaml:"macaddress"`
-				Name       string `yaml:"name"`
-			} `yaml:"match"`
-			SetName string `yaml:"set-name"`
-		} `yaml:"ethernets"`
-	} `yaml:"network"`
+// planFile is a netplan file that parsed.
+type planFile struct {
+	path string
+	data []byte
+	f    *netplan.File
 }
 
 // netplan returns the ethernets of /etc/netplan that name an interface
@@ -144,8 +139,8 @@ func (c *checker) netplan() []configured {
 		if err != nil {
 			continue
 		}
-		var doc netplanDoc
-		if err := yaml.Unmarshal(data, &doc); err != nil {
+		doc, err := netplan.Parse(data)
+		if err != nil {
 			c.pass.Report(checks.Finding{
 				Kind: "netplan-invalid", Severity: checks.Error, Path: p,
 				Message: fmt.Sprintf("%s is not valid YAML: %v", p, err),
@@ -154,22 +149,30 @@ func (c *checker) netplan() []configured {
 			})
 			continue
 		}
+		c.plan = append(c.plan, planFile{p, data, doc})
 		byCloud := strings.Contains(path.Base(p), "cloud-init") || strings.Contains(string(data), "cloud-init")
-		for _, id := range sortedKeys(doc.Network.Ethernets) {
-			e := doc.Network.Ethernets[id]
+		var eths []*netplan.Device
+		for _, d := range doc.Devices {
+			if d.Kind == "ethernets" {
+				eths = append(eths, d)
+			}
+		}
+		slices.SortStableFunc(eths, func(a, b *netplan.Device) int { return strings.Compare(a.ID, b.ID) })
+		for _, e := range eths {
+			id := e.ID
 			switch {
-			case e.Match.MACAddress != "":
+			case e.MatchMAC != "":
 				out = append(out, configured{name: id, path: p, byCloud: byCloud, matched: true})
 				if byCloud && c.cloudInit {
 					continue
 				}
 				c.pass.Report(checks.Finding{
 					Kind: "netplan-macaddress", Subject: id, Severity: checks.Info, Path: p,
-					Message: fmt.Sprintf("netplan's %s in %s applies only to the NIC with MAC %s", id, p, e.Match.MACAddress),
+					Message: fmt.Sprintf("netplan's %s in %s applies only to the NIC with MAC %s", id, p, e.MatchMAC),
 					Impact:  "if this disk now runs on another instance, its NIC has another MAC and gets no configuration: this cannot be checked offline",
 					NoFix:   "the MAC of the machine this disk will run on cannot be seen from here; if it changed, match by name or driver instead",
 				})
-			case e.Match.Name == "":
+			case e.MatchName == "":
 				out = append(out, configured{name: id, path: p, byCloud: byCloud})
 			default:
 				out = append(out, configured{name: id, path: p, byCloud: byCloud, matched: true})

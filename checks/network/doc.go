@@ -28,6 +28,21 @@ them, and says how sure it is:
     the same command): fix, move the line to the device the gateway is
     on. Reported only when another device's network holds the gateway: a
     /32 address with an on-link gateway is a valid design.
+  - The same for netplan (gateway4, or a route "to: default" with "via",
+    not on-link) against the device's static addresses: systemd-networkd,
+    netplan's default renderer, asks for a route the kernel refuses, so
+    there is no default route (an error; a warning under renderer
+    NetworkManager). Fix: comment the gateway out and give it to the
+    device whose network holds it (gateway4, or a routes list), unless
+    that device has a default gateway of its own.
+  - NetworkManager keyfiles (/etc/NetworkManager/system-connections/
+    *.nmconnection, NetworkManager enabled, method=manual, bound to an
+    interface-name): gateway= or the ",GATEWAY" of addressN= outside
+    every addressN network while another connection's network holds it.
+    NetworkManager does not refuse such a gateway: it adds an on-link
+    route to it through the wrong device, where it does not answer unless
+    both NICs share a link, so this is a warning. Fix: move the gateway
+    to the other keyfile (or only drop it when that one has its own).
   - ifcfg-* files (and /etc/network/interfaces stanzas, netplan ethernets)
     for interface names that will not exist: with net.ifnames=0 on the
     kernel command line (as cloud images set) or on CentOS 6 the NICs are

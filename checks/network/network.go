@@ -20,7 +20,7 @@ var Check = &checks.Check{
 	Name:     "network",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
-	Reads:    []string{"/etc/network/interfaces", "/etc/network/interfaces.d/*", "/etc/netplan/*.yaml", "/etc/sysconfig/network", "/etc/sysconfig/network-scripts/*", "/etc/cloud/cloud.cfg", "/etc/cloud/cloud.cfg.d/*.cfg", "/etc/udev/rules.d/70-persistent-net.rules", "/etc/systemd/system/*", "/etc/systemd/network/*"},
+	Reads:    []string{"/etc/NetworkManager/system-connections/*", "/etc/network/interfaces", "/etc/network/interfaces.d/*", "/etc/netplan/*.yaml", "/etc/sysconfig/network", "/etc/sysconfig/network-scripts/*", "/etc/cloud/cloud.cfg", "/etc/cloud/cloud.cfg.d/*.cfg", "/etc/udev/rules.d/70-persistent-net.rules", "/etc/systemd/system/*", "/etc/systemd/network/*"},
 	Run:      run,
 }
 
@@ -40,6 +40,7 @@ func run(pass *checks.Pass) error {
 	c.loadIfcfg()
 	c.gatewayDev()
 	c.ifcfgGateways()
+	c.nmGateways()
 	c.staleIfcfg()
 	c.persistentRules()
 	c.networkScripts()
@@ -61,6 +62,7 @@ type checker struct {
 	cloudInit bool
 	ifaces    []*iface
 	ifup      []ifupFile // set by ifupdown on Debian
+	plan      []planFile // set by netplan on Debian
 }
 
 // iface is one ifcfg file.
@@ -382,14 +384,4 @@ func nmEnabled(f *facts.Facts, root *sysroot.Root) bool {
 	}
 	_, err := root.Lstat("/etc/systemd/system/dbus-org.freedesktop.NetworkManager.service")
 	return err == nil
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -4,11 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/spf13/cobra"
 
 	"rescue/actions/bootkernel"
 	"rescue/actions/console"
+	"rescue/actions/spill"
 	"rescue/facts"
 	"rescue/repair"
 	"rescue/report"
@@ -117,7 +124,7 @@ func writeActions(w io.Writer, acts []report.Action) {
 }
 
 // fixActions plans the operator actions asked for by fix's flags
-// (--boot-kernel, --boot-previous-kernel, --serial-console) and adds them to the candidates, after the fixes of
+// (--boot-kernel, --boot-previous-kernel, --serial-console, --spill) and adds them to the candidates, after the fixes of
 // findings: a finding's fix of the same file is planned first, and the
 // action is skipped with "run rescue fix again" when they overlap.
 func fixActions(t *target, f *facts.Facts, o *fixOptions, cands *[]repair.Candidate) ([]report.Action, error) {
@@ -137,6 +144,21 @@ func fixActions(t *target, f *facts.Facts, o *fixOptions, cands *[]repair.Candid
 		*cands = append(*cands, repair.Candidate{Finding: bootkernel.Finding, Stage: repair.StageBoot, Fix: r.Fix})
 		acts = append(acts, report.Action{Name: "boot-kernel", Changes: r.Changes, Notes: r.Notes})
 	}
+	if o.spill != "" {
+		if err := spillOutside(t, o.spill); err != nil {
+			return nil, err
+		}
+		r, err := spill.Plan(t.root, t.filesystems)
+		if err != nil {
+			return nil, err
+		}
+		if len(r.Files) > 0 {
+			// First: the room it makes is what the other fixes may need.
+			*cands = append(*cands, repair.Candidate{Finding: spill.Finding, Stage: repair.StageBoot, Fix: r.Fix})
+		}
+		r.Notes = append(r.Notes, "undo with: rescue undo TARGET --journal-dir "+o.spill)
+		acts = append(acts, report.Action{Name: "spill", Changes: r.Changes, Notes: r.Notes})
+	}
 	if o.serialConsole != "" {
 		r, err := console.Plan(t.root, console.Options{Port: o.serialConsole})
 		if err != nil {
@@ -146,4 +168,39 @@ func fixActions(t *target, f *facts.Facts, o *fixOptions, cands *[]repair.Candid
 		acts = append(acts, report.Action{Name: "serial-console", Changes: r.Changes, Notes: r.Notes})
 	}
 	return acts, nil
+}
+
+// spillOutside refuses a spill directory on the target itself: inside its
+// tree, or on one of the filesystems the spill would move files from
+// (moving them there frees nothing).
+func spillOutside(t *target, dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return usagef("--spill %s: %v", dir, err)
+	}
+	top := filepath.Clean(t.root.Dir())
+	if abs == top || strings.HasPrefix(abs+"/", top+"/") {
+		return usagef("--spill %s is inside the target (%s): give a directory on the helper", dir, top)
+	}
+	probe := abs
+	for {
+		if _, err := os.Stat(probe); err == nil || probe == "/" {
+			break
+		}
+		probe = filepath.Dir(probe)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(probe, &st); err != nil {
+		return usagef("--spill %s: %v", dir, err)
+	}
+	for _, p := range []string{"/", "/var", "/var/log", "/var/cache", "/var/lib/systemd/coredump", "/var/crash"} {
+		fi, err := t.root.Stat(p)
+		if err != nil {
+			continue
+		}
+		if s, ok := fi.Sys().(*syscall.Stat_t); ok && uint64(s.Dev) == uint64(st.Dev) {
+			return usagef("--spill %s is on the same filesystem as the target's %s: moving files there frees nothing; give a directory on another disk of the helper", dir, p)
+		}
+	}
+	return nil
 }

@@ -186,6 +186,24 @@ func filesystemsOf(d *disk.Disk, s *disk.Session, writable bool) []facts.Filesys
 	return out
 }
 
+// refreshSpace measures the free space and inodes of the target's mounted
+// filesystems again: the scan after a repair must see the room a spill made
+// (the figures were taken when the disk was mounted).
+func (t *target) refreshSpace() {
+	for i := range t.filesystems {
+		fs := &t.filesystems[i]
+		if fs.MountPoint == "" {
+			continue
+		}
+		var sf unix.Statfs_t
+		if unix.Statfs(filepath.Join(t.root.Dir(), fs.MountPoint), &sf) == nil {
+			bs := uint64(sf.Bsize)
+			fs.SizeBytes, fs.AvailBytes, fs.FreeBytes = sf.Blocks*bs, sf.Bavail*bs, sf.Bfree*bs
+			fs.Inodes, fs.FreeInodes = sf.Files, sf.Ffree
+		}
+	}
+}
+
 // locator names the device, partition and filesystem a target path is on:
 // the deepest mount point above it.
 func locator(s *disk.Session) func(string) string {

@@ -35,6 +35,9 @@ type fixOptions struct {
 	// bootKernel and bootPrevious choose the kernel GRUB boots.
 	bootKernel   string
 	bootPrevious bool
+	// spill is the helper directory --spill moves files into ("" when
+	// not asked); it holds the journal.
+	spill string
 	// Where restores get packages that --packages and the target's
 	// caches do not hold.
 	mirrors []string
@@ -78,7 +81,8 @@ the target's package database; the JSON plan lists the checks per file.
   rescue fix /mnt/broken --apply
   rescue fix /dev/vdb --apply --only fstab,grub --json
   rescue fix /mnt/broken --choose 'fstab/source-unknown:/etc/fstab#/data=2'
-  rescue fix /mnt/broken --apply --mirror http://mirror.internal/debian`,
+  rescue fix /mnt/broken --apply --mirror http://mirror.internal/debian
+  rescue fix /dev/vdb --apply --spill /srv/spill   # a full disk: move logs and caches to the helper`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runFix(cmd.Context(), args[0], o)
@@ -99,6 +103,7 @@ the target's package database; the JSON plan lists the checks per file.
 	f.Lookup("serial-console").NoOptDefVal = "ttyS0"
 	f.StringVar(&o.bootKernel, "boot-kernel", "", "also make GRUB boot kernel `VERSION` by default (it must be installed and complete)")
 	f.BoolVar(&o.bootPrevious, "boot-previous-kernel", false, "also make GRUB boot the newest complete kernel before the newest installed one")
+	f.StringVar(&o.spill, "spill", "", "make room on a full target: move its rotated logs, archived journal files, package caches and core dumps into `DIR` on the helper, which holds the journal (rescue undo --journal-dir DIR puts them back)")
 	f.StringArrayVar(&o.mirrors, "mirror", nil, "get the packages restores need from `URL` instead of the target's configured repositories (repeatable): an apt archive root (used with the target's suites), or an rpm-md repository ($releasever, $basearch expanded)")
 	f.StringVar(&o.cache, "cache", pkgrepo.DefaultCacheDir, "keep downloaded packages and repository metadata in `DIR` on the helper (never inside the target)")
 	f.BoolVar(&o.offline, "offline", false, "use no network: restore only from --packages, the target's own caches and what --cache holds")
@@ -135,6 +140,12 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 		return err
 	}
 	a.machine = o.json
+	if o.spill != "" {
+		if o.journalDir != "" && o.journalDir != o.spill {
+			return usagef("--spill DIR keeps the journal in DIR: give --journal-dir the same directory, or leave it out")
+		}
+		o.journalDir = o.spill
+	}
 	mem, err := parseMemory(o.memory)
 	if err != nil {
 		return err
@@ -216,6 +227,7 @@ func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
 	rep.Result = result
 	// Scan again with every check, whatever --only chose: what remains
 	// on the target is what the closing line and the exit code report.
+	t.refreshSpace()
 	after, _ := a.scanTarget(ctx, t, all.Checks(), mem, machine)
 	rep.Remaining = after.Findings
 	failed := notRun(res, after)
