@@ -28,6 +28,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"rescue/bytesize"
 	"rescue/facts"
 	"rescue/repair"
 	"rescue/sysroot"
@@ -270,19 +271,8 @@ func links(fi fs.FileInfo) uint64 {
 	return 1
 }
 
-// Size renders bytes for people.
-func Size(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
-}
+// Size renders bytes for people, as findings do.
+func Size(n int64) string { return bytesize.Format(n, bytesize.Tenths) }
 
 // The inode flags chattr +i and +a set (FS_IMMUTABLE_FL, FS_APPEND_FL).
 const (

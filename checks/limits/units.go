@@ -117,7 +117,7 @@ func (c *checker) unitLimit(name, file string) *limitAssignment {
 	for _, d := range unitDirs {
 		dirs = append(dirs, path.Join(d, name+".d"))
 	}
-	files = append(files, dropins(c.pass.Root, dirs)...)
+	files = append(files, unitfile.ConfFiles(c.pass.Root, dirs).Files...)
 	var last *limitAssignment
 	for _, p := range files {
 		data, err := c.pass.Root.ReadFileLimit(p, 1<<20)
