@@ -161,9 +161,17 @@ const helperRootUUID = "22222222-3333-4444-8555-666666666666"
 // built by the BuildDebian of the proof harness (ordinary user, networkd).
 const helperVersion = "2"
 
+// helperBuild serialises Helper: the runbook rows run side by side, and
+// two of them building the image into one .tmp file at once corrupted it
+// (mke2fs: "Directory block checksum does not match", measured in a run
+// of the LVM and SSM rows together).
+var helperBuild sync.Mutex
+
 // Helper returns the helper machine's image: the Debian boot root on MBR
 // and ext4 with a root UUID of its own, cached under CacheDir.
 func (e *Env) Helper(ctx context.Context) (*images.DebianImage, error) {
+	helperBuild.Lock()
+	defer helperBuild.Unlock()
 	root, err := images.BuildBootRoot(ctx, e.release(), e.CacheDir)
 	if err != nil {
 		return nil, err
