@@ -33,6 +33,10 @@ type Env struct {
 	Work string
 	// Parallel is how many scenarios (and so boots) run at once.
 	Parallel int
+	// NoBoot stops each scenario after the dry run: the finding and its
+	// severity, judged against the expected broken boot, without booting
+	// (a quick look at a release's verdicts; E2E_NOBOOT=1).
+	NoBoot bool
 	// Boot is the template of every boot (CPUs, memory, patience).
 	Boot boot.Options
 	// Log receives progress lines (nil: none).
@@ -126,6 +130,9 @@ type Row struct {
 	// (for a baseline: of the healthy image's scan).
 	Finding  string   `json:"finding,omitempty"`
 	Findings []string `json:"findings"`
+	// Severity is what rescue says the fault breaks (faultSeverity); it
+	// must agree with the broken boot on that release (SeverityAgrees).
+	Severity string `json:"severity,omitempty"`
 	// Applied counts the fixes rescue fix --apply applied; FixExit is its
 	// exit code and FixExitWant the one required. Gone says the rescan of
 	// the repaired image (Rescanned) no longer has Finding; ScanExit is
@@ -406,6 +413,10 @@ func (s *Suite) Baseline(ctx context.Context, img *images.DebianImage) *Row {
 		row.Rescanned, row.Findings = true, rep.ids()
 		row.failAll(judgeBase(rep, code))
 	}
+	if s.Env.NoBoot {
+		row.note("not booted (E2E_NOBOOT)")
+		return row
+	}
 	res, err := s.bootImage(ctx, img, img.Path, filepath.Join(s.Env.Out, name, "serial.log"), true)
 	if err != nil {
 		row.Status = "ERROR"
@@ -495,6 +506,14 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 		if code != 4 {
 			row.fail("rescue fix (the dry run) exited %d with findings, want 4", code)
 		}
+		row.Severity = faultSeverity(plan, id, sc.Paths)
+	}
+	if s.Env.NoBoot {
+		if ok, why := SeverityAgrees(expectedBoot(broken, static), row.Severity); row.Severity != "" && !ok {
+			row.fail("severity against the expected broken boot: %s", why)
+		}
+		row.note("not booted (E2E_NOBOOT): finding and severity only")
+		return row
 	}
 	touched := map[string]bool{}
 	for _, p := range plan.touched() {
@@ -518,6 +537,10 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	row.booted(res)
 	if ok, why := broken.Met(res); !ok {
 		row.fail("broken boot: %s", why)
+	}
+	// What rescue says the fault breaks must be what this boot showed.
+	if ok, why := SeverityAgrees(res, row.Severity); row.Severity != "" && !ok {
+		row.fail("severity on %s: %s", s.Env.releaseName(), why)
 	}
 
 	// The repair: the finding's own fix applied, the exit code wanted,
