@@ -101,7 +101,7 @@ E2E_TIMEOUT  ?= 60m
 #
 # BUDGET_PLACEHOLDER
 E2E_SET_11        ?= libnss-files-deleted
-E2E_SET_13        ?= SET13_PLACEHOLDER
+E2E_SET_13        ?= zero-bash
 E2E_MATRIX_ROTATE ?= 8
 E2E_RELEASE  ?=
 E2E_FLAVORS  ?=
