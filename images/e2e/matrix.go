@@ -88,6 +88,12 @@ func cell3(r *Row) string {
 		}
 	}
 	repaired := "—"
+	if r.Kind == "inert" {
+		if r.Broken != nil && r.Broken.Healthy() {
+			broken = "no symptom"
+		}
+		repaired = "(inert: nothing found, nothing to repair)"
+	}
 	if r.Repaired != nil {
 		repaired = r.Repaired.Short()
 	}

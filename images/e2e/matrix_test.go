@@ -18,14 +18,16 @@ func TestWriteMatrix(t *testing.T) {
 		{Scenario: "libnss-files-deleted", Release: "debian12", Kind: "no-symptom", Status: "PASS", Broken: ok, Repaired: ok, Seconds: 90, Severity: "warning"},
 		{Scenario: "libnss-files-deleted", Release: "debian11", Kind: "symptom", Status: "PASS", Broken: &boot.Result{Class: boot.LoginRefused}, Repaired: ok, Seconds: 100, Severity: "error"},
 		{Scenario: "zero-bash", Release: "debian12", Status: "FAIL", Broken: &boot.Result{Class: boot.NoShell}, Seconds: 50},
+		{Scenario: "login-defs-erasechar", Release: "debian13", Kind: "inert", Status: "PASS", Broken: ok, Seconds: 60},
 	}}
 	var b bytes.Buffer
 	require.NoError(t, tab.WriteMatrix(&b))
 	got := b.String()
 	// Releases in version order, whatever the order of the rows.
-	assert.Contains(t, got, "| scenario | debian11 | debian12 |\n|---|---|---|\n")
-	assert.Contains(t, got, "| libnss-files-deleted | LOGIN_REFUSED → LOGGED_IN [error] PASS | no symptom → LOGGED_IN [warning] PASS |\n")
-	assert.Contains(t, got, "| zero-bash | — | NO_SHELL → — FAIL |\n")
+	assert.Contains(t, got, "| scenario | debian11 | debian12 | debian13 |\n|---|---|---|---|\n")
+	assert.Contains(t, got, "| libnss-files-deleted | LOGIN_REFUSED → LOGGED_IN [error] PASS | no symptom → LOGGED_IN [warning] PASS | — |\n")
+	assert.Contains(t, got, "| zero-bash | — | NO_SHELL → — FAIL | — |\n")
+	assert.Contains(t, got, "| login-defs-erasechar | — | — | no symptom → (inert: nothing found, nothing to repair) PASS |\n")
 	assert.Contains(t, got, "debian11: 1 row(s), 1 pass, 0 fail, 0 error; 2 boot(s); 100 row-seconds\n")
 	assert.Contains(t, got, "debian12: 2 row(s), 1 pass, 1 fail, 0 error; 3 boot(s); 140 row-seconds\n")
 }

@@ -112,9 +112,11 @@ type Row struct {
 	Fault    string `json:"fault"`
 	// Release is the Debian release booted ("debian12").
 	Release string `json:"release,omitempty"`
-	// Kind is "baseline", "symptom" (the fault shows in the broken boot)
-	// or "no-symptom" (a fault with no symptom on Debian 12: its broken
-	// boot measures that claim with every login).
+	// Kind is "baseline", "symptom" (the fault shows in the broken boot),
+	// "no-symptom" (a fault with no symptom on the row's release: its
+	// broken boot measures that claim with every login), "inert" (the
+	// fault does nothing on the release: rescue must find nothing, and
+	// the broken boot measures the claim) or "runbook".
 	Kind string `json:"kind"`
 	// Status: PASS, FAIL (rescue did not do what the row requires, or a
 	// boot was not as expected), or ERROR (the harness could not run the
@@ -495,6 +497,9 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	// An operator action (sc.Action) repairs no finding: its proof is
 	// the action applied, a rescan without findings and the repaired
 	// boot that shows what it did (RepairedCheck, Password).
+	if why, ok := sc.Inert[s.Env.release().Suite]; ok {
+		return s.runInert(ctx, sc, row, plan, img, out, why)
+	}
 	id := ""
 	if sc.Action == nil {
 		var why string
@@ -623,6 +628,34 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 		return row
 	}
 	row.Undo = "identical"
+	return row
+}
+
+// runInert finishes the row of a fault that is inert on the release: no
+// finding of the scenario's on its paths (a finding would say something
+// breaks that does not), and a broken boot that is healthy with every
+// login, which is the claim the row measures on that release.
+func (s *Suite) runInert(ctx context.Context, sc *Scenario, row *Row, plan *fixReport, img, out, why string) *Row {
+	row.Kind = "inert"
+	want := noSymptom("inert on "+s.Env.releaseName()+": "+why, nil)
+	row.BrokenWant = want.String() + " (inert: " + why + ")"
+	if id, _ := findingOf(sc, plan); id != "" {
+		row.Finding = id
+		row.fail("rescue reports %s, but on %s the fault is inert: %s", id, s.Env.releaseName(), why)
+	}
+	if s.Env.NoBoot {
+		row.note("not booted (E2E_NOBOOT): findings only")
+		return row
+	}
+	res, err := s.bootImage(ctx, s.Base, img, filepath.Join(out, "broken-serial.log"), sc.SSH)
+	if err != nil {
+		return row.errorf("booting the broken image: %v", err)
+	}
+	row.Broken = res
+	row.booted(res)
+	if ok, why := want.Met(res); !ok {
+		row.fail("broken boot: %s", why)
+	}
 	return row
 }
 

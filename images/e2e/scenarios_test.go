@@ -271,7 +271,7 @@ func TestTable(t *testing.T) {
 	tb.Rows[0].Rescanned = true
 	assert.Contains(t, s, "| zero-bash | zero-size /usr/bin/bash | NOT FOUND | NO_SHELL | — | — | — | — | — | — | FAIL | 0s |")
 	assert.Contains(t, s, "| LOGGED_IN (debian@serial NO_SHELL) | 1 applied, exit 4 (want 1) | STILL FOUND, exit 4 |")
-	assert.Contains(t, s, "scenarios: 3 (2 with a symptom, 1 without one on Debian 12), 1 booted broken and repaired; baselines: 1\n")
+	assert.Contains(t, s, "scenarios: 3 (2 with a symptom, 1 without one on the release), 1 booted broken and repaired; baselines: 1\n")
 	assert.Contains(t, s, "status: 2 pass, 2 fail, 0 error\n")
 	assert.Contains(t, s, "boots: 4, 2 at a time, of 1 CPU/1024 MiB, using 120 CPU-seconds; logins tried: 6 on the console, 1 over SSH\n")
 	assert.Contains(t, s, "time: 300s in all\n")
