@@ -4,7 +4,7 @@
 //	matrixtool plan [-day N] [-rotate K] [-full] SUITE=SET...
 //	matrixtool table -o FILE DIR...
 //
-// plan prints one line per release to run, "SUITE SET", in version order:
+// plan prints one line per release to run, "SUITE SET", Debian 12 first:
 // SET is the release's fixed set ("all", or scenario names) with the
 // day's rotation over the rest of the matrix added (-rotate cells a day),
 // or with -full every scenario that applies to the release ("full" for
@@ -85,7 +85,7 @@ func Plan(day, rotate int, full bool, sets []string) ([]string, error) {
 	}
 	var out []string
 	if full {
-		for _, rel := range images.Releases {
+		for _, rel := range runOrder() {
 			if rel == images.Bookworm {
 				out = append(out, rel.Suite+" full")
 				continue
@@ -109,7 +109,7 @@ func Plan(day, rotate int, full bool, sets []string) ([]string, error) {
 	}
 	rotFixed[images.Bookworm.Suite], _ = names("all", images.Bookworm.Suite)
 	extra := e2e.MatrixRotation(day, rotate, rotFixed)
-	for _, rel := range images.Releases {
+	for _, rel := range runOrder() {
 		set := given[rel.Suite]
 		if set == "all" || set == "full" {
 			out = append(out, rel.Suite+" "+set)
@@ -126,6 +126,18 @@ func Plan(day, rotate int, full bool, sets []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// runOrder is the order of the runs: Debian 12 first, the proof's main
+// release and the one CI reads first, then the others in version order.
+func runOrder() []images.Release {
+	out := []images.Release{images.Bookworm}
+	for _, r := range images.Releases {
+		if r != images.Bookworm {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // names lists the scenarios of a set on a release ("all": every one that

@@ -10,10 +10,10 @@ import (
 
 func TestPlan(t *testing.T) {
 	sets := []string{"bookworm=all", "bullseye=libnss-files-deleted", "trixie=zero-bash"}
-	// Without a rotation: the fixed sets, in version order.
+	// Without a rotation: the fixed sets, Debian 12 first.
 	got, err := Plan(100, 0, false, sets)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"bullseye libnss-files-deleted", "bookworm all", "trixie zero-bash"}, got)
+	assert.Equal(t, []string{"bookworm all", "bullseye libnss-files-deleted", "trixie zero-bash"}, got)
 
 	// The rotation adds cells to 11 and 13 only, after their fixed sets,
 	// and the same whatever narrower set Debian 12 is given.
@@ -21,8 +21,8 @@ func TestPlan(t *testing.T) {
 	require.NoError(t, err)
 	narrow, err := Plan(100, 8, false, []string{"bookworm=pam-unix-deleted", sets[1], sets[2]})
 	require.NoError(t, err)
-	assert.Equal(t, got[0], narrow[0])
-	assert.Equal(t, "bookworm pam-unix-deleted", narrow[1])
+	assert.Equal(t, got[1:], narrow[1:])
+	assert.Equal(t, "bookworm pam-unix-deleted", narrow[0])
 	added := 0
 	for _, l := range got {
 		suite, set, _ := strings.Cut(l, " ")
@@ -41,8 +41,8 @@ func TestPlan(t *testing.T) {
 	got, err = Plan(100, 0, true, nil)
 	require.NoError(t, err)
 	require.Len(t, got, 3)
-	assert.Equal(t, "bookworm full", got[1])
-	assert.Contains(t, got[0], "serial-console")
+	assert.Equal(t, "bookworm full", got[0])
+	assert.Contains(t, got[1], "serial-console")
 
 	_, err = Plan(100, 0, false, []string{"sid=all"})
 	assert.Error(t, err)
