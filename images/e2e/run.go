@@ -33,6 +33,10 @@ type Env struct {
 	Work string
 	// Parallel is how many scenarios (and so boots) run at once.
 	Parallel int
+	// NoBoot stops each scenario after the dry run: the finding and its
+	// severity, judged against the expected broken boot, without booting
+	// (a quick look at a release's verdicts; E2E_NOBOOT=1).
+	NoBoot bool
 	// Boot is the template of every boot (CPUs, memory, patience).
 	Boot boot.Options
 	// Log receives progress lines (nil: none).
@@ -108,9 +112,11 @@ type Row struct {
 	Fault    string `json:"fault"`
 	// Release is the Debian release booted ("debian12").
 	Release string `json:"release,omitempty"`
-	// Kind is "baseline", "symptom" (the fault shows in the broken boot)
-	// or "no-symptom" (a fault with no symptom on Debian 12: its broken
-	// boot measures that claim with every login).
+	// Kind is "baseline", "symptom" (the fault shows in the broken boot),
+	// "no-symptom" (a fault with no symptom on the row's release: its
+	// broken boot measures that claim with every login), "inert" (the
+	// fault does nothing on the release: rescue must find nothing, and
+	// the broken boot measures the claim) or "runbook".
 	Kind string `json:"kind"`
 	// Status: PASS, FAIL (rescue did not do what the row requires, or a
 	// boot was not as expected), or ERROR (the harness could not run the
@@ -126,6 +132,9 @@ type Row struct {
 	// (for a baseline: of the healthy image's scan).
 	Finding  string   `json:"finding,omitempty"`
 	Findings []string `json:"findings"`
+	// Severity is what rescue says the fault breaks (faultSeverity); it
+	// must agree with the broken boot on that release (SeverityAgrees).
+	Severity string `json:"severity,omitempty"`
 	// Applied counts the fixes rescue fix --apply applied; FixExit is its
 	// exit code and FixExitWant the one required. Gone says the rescan of
 	// the repaired image (Rescanned) no longer has Finding; ScanExit is
@@ -406,6 +415,10 @@ func (s *Suite) Baseline(ctx context.Context, img *images.DebianImage) *Row {
 		row.Rescanned, row.Findings = true, rep.ids()
 		row.failAll(judgeBase(rep, code))
 	}
+	if s.Env.NoBoot {
+		row.note("not booted (E2E_NOBOOT)")
+		return row
+	}
 	res, err := s.bootImage(ctx, img, img.Path, filepath.Join(s.Env.Out, name, "serial.log"), true)
 	if err != nil {
 		row.Status = "ERROR"
@@ -484,6 +497,9 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	// An operator action (sc.Action) repairs no finding: its proof is
 	// the action applied, a rescan without findings and the repaired
 	// boot that shows what it did (RepairedCheck, Password).
+	if why, ok := sc.Inert[s.Env.release().Suite]; ok {
+		return s.runInert(ctx, sc, row, plan, img, out, why)
+	}
 	id := ""
 	if sc.Action == nil {
 		var why string
@@ -495,6 +511,14 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 		if code != 4 {
 			row.fail("rescue fix (the dry run) exited %d with findings, want 4", code)
 		}
+		row.Severity = faultSeverity(plan, id, sc.Paths)
+	}
+	if s.Env.NoBoot {
+		if ok, why := SeverityAgrees(expectedBoot(broken, static), row.Severity); row.Severity != "" && !ok {
+			row.fail("severity against the expected broken boot: %s", why)
+		}
+		row.note("not booted (E2E_NOBOOT): finding and severity only")
+		return row
 	}
 	touched := map[string]bool{}
 	for _, p := range plan.touched() {
@@ -518,6 +542,10 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	row.booted(res)
 	if ok, why := broken.Met(res); !ok {
 		row.fail("broken boot: %s", why)
+	}
+	// What rescue says the fault breaks must be what this boot showed.
+	if ok, why := SeverityAgrees(res, row.Severity); row.Severity != "" && !ok {
+		row.fail("severity on %s: %s", s.Env.releaseName(), why)
 	}
 
 	// The repair: the finding's own fix applied, the exit code wanted,
@@ -600,6 +628,34 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 		return row
 	}
 	row.Undo = "identical"
+	return row
+}
+
+// runInert finishes the row of a fault that is inert on the release: no
+// finding of the scenario's on its paths (a finding would say something
+// breaks that does not), and a broken boot that is healthy with every
+// login, which is the claim the row measures on that release.
+func (s *Suite) runInert(ctx context.Context, sc *Scenario, row *Row, plan *fixReport, img, out, why string) *Row {
+	row.Kind = "inert"
+	want := noSymptom("inert on "+s.Env.releaseName()+": "+why, nil)
+	row.BrokenWant = want.String() + " (inert: " + why + ")"
+	if id, _ := findingOf(sc, plan); id != "" {
+		row.Finding = id
+		row.fail("rescue reports %s, but on %s the fault is inert: %s", id, s.Env.releaseName(), why)
+	}
+	if s.Env.NoBoot {
+		row.note("not booted (E2E_NOBOOT): findings only")
+		return row
+	}
+	res, err := s.bootImage(ctx, s.Base, img, filepath.Join(out, "broken-serial.log"), sc.SSH)
+	if err != nil {
+		return row.errorf("booting the broken image: %v", err)
+	}
+	row.Broken = res
+	row.booted(res)
+	if ok, why := want.Met(res); !ok {
+		row.fail("broken boot: %s", why)
+	}
 	return row
 }
 

@@ -122,6 +122,15 @@ type Scenario struct {
 	// refuses every login on Debian 11 (glibc 2.31). The claim each row
 	// measures names its release.
 	On map[string]Expect
+	// Skip names the releases (by suite) the scenario does not apply
+	// to, with the reason: the matrix leaves those cells out.
+	Skip map[string]string
+	// Inert names the releases (by suite) on which the fault does
+	// nothing, with why (Debian 13's login is util-linux's, which does
+	// not read login.defs' ERASECHAR): there rescue must not report
+	// Finding on Paths, which would be a false alarm, and the broken
+	// boot must be healthy with every login; nothing is repaired.
+	Inert map[string]string
 	// Full marks a scenario whose broken boot takes many minutes by
 	// design (a console left silent ends only when the harness gives
 	// up): `make e2e-full` and its name run it, "all" leaves it out.
@@ -334,10 +343,7 @@ func Scenarios() []*Scenario {
 			Break: func(r string, _ *images.DebianImage) error {
 				// Merged /usr has it under /usr/lib; Debian 11's
 				// split /usr under /lib.
-				if err := remove(r, "/usr/lib/x86_64-linux-gnu/libnss_files.so.2"); !os.IsNotExist(err) {
-					return err
-				}
-				return remove(r, "/lib/x86_64-linux-gnu/libnss_files.so.2")
+				return removeFirst(r, "/usr/lib/x86_64-linux-gnu/libnss_files.so.2", "/lib/x86_64-linux-gnu/libnss_files.so.2")
 			},
 			Broken: noSymptom("every login works: glibc 2.36 has the files NSS module built in", nil),
 			// Measured on Debian 11: no account can be looked up, so
@@ -350,7 +356,7 @@ func Scenarios() []*Scenario {
 		{
 			Name: "pam-unix-deleted", Fault: "pam_unix.so deleted", CI: true,
 			Break: func(r string, _ *images.DebianImage) error {
-				return remove(r, "/usr/lib/x86_64-linux-gnu/security/pam_unix.so")
+				return removeFirst(r, "/usr/lib/x86_64-linux-gnu/security/pam_unix.so", "/lib/x86_64-linux-gnu/security/pam_unix.so")
 			},
 			// Measured: sshd accepts the key, then closes the connection
 			// when PAM's account stack (pam_unix) fails.
@@ -378,21 +384,23 @@ func Scenarios() []*Scenario {
 		},
 		{
 			Name: "zero-login", Fault: "zero-size /usr/bin/login",
-			Break:   func(r string, _ *images.DebianImage) error { return truncate(r, "/usr/bin/login") },
+			Break:   func(r string, _ *images.DebianImage) error { return truncateFirst(r, "/usr/bin/login", "/bin/login") },
 			Broken:  Expect{Class: boot.LoginRefused, Note: "the login prompt comes back after the user name"},
 			Paths:   []string{"/usr/bin/login", "/bin/login"},
 			Finding: "zerosize/empty",
 		},
 		{
 			Name: "zero-bash", Fault: "zero-size /usr/bin/bash", CI: true,
-			Break:   func(r string, _ *images.DebianImage) error { return truncate(r, "/usr/bin/bash") },
+			Break:   func(r string, _ *images.DebianImage) error { return truncateFirst(r, "/usr/bin/bash", "/bin/bash") },
 			Broken:  Expect{Class: boot.NoShell, Note: "password accepted, the shell cannot run"},
 			Paths:   []string{"/usr/bin/bash", "/bin/bash"},
 			Finding: "zerosize/empty",
 		},
 		{
 			Name: "zero-systemd", Fault: "zero-size systemd",
-			Break:   func(r string, _ *images.DebianImage) error { return truncate(r, "/usr/lib/systemd/systemd") },
+			Break: func(r string, _ *images.DebianImage) error {
+				return truncateFirst(r, "/usr/lib/systemd/systemd", "/lib/systemd/systemd")
+			},
 			Broken:  Expect{Class: boot.KernelPanic, Note: "no init: Exec format error"},
 			Paths:   []string{"/usr/lib/systemd/systemd", "/lib/systemd/systemd"},
 			Finding: "zerosize/empty",
@@ -464,7 +472,10 @@ func Scenarios() []*Scenario {
 			},
 			// Measured: login prints "configuration error - cannot parse
 			// ERASECHAR value" and goes on to log in.
-			Broken:  noSymptom("every login works; login prints a configuration error", nil),
+			Broken: noSymptom("every login works; login prints a configuration error", nil),
+			// Debian 13 moved /bin/login to util-linux, whose login
+			// does not read ERASECHAR, and rescue's check knows it.
+			Inert:   map[string]string{images.Trixie.Suite: "Debian 13's /bin/login is util-linux's, which does not read ERASECHAR"},
 			Paths:   []string{"/etc/login.defs"},
 			Finding: "logindefs/erasechar",
 			SSH:     true,
@@ -713,6 +724,34 @@ func truncate(root, p string) error {
 		return fmt.Errorf("%s is not a regular file", p)
 	}
 	return os.Truncate(at(root, p), 0)
+}
+
+// firstOf returns the first of paths that exists in the root: where the
+// release keeps the file (/usr/bin/bash under merged /usr, /bin/bash on
+// Debian 11's split /usr).
+func firstOf(root string, paths ...string) (string, error) {
+	for _, p := range paths {
+		if _, err := os.Lstat(at(root, p)); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("none of %s exists", strings.Join(paths, ", "))
+}
+
+func removeFirst(root string, paths ...string) error {
+	p, err := firstOf(root, paths...)
+	if err != nil {
+		return err
+	}
+	return remove(root, p)
+}
+
+func truncateFirst(root string, paths ...string) error {
+	p, err := firstOf(root, paths...)
+	if err != nil {
+		return err
+	}
+	return truncate(root, p)
 }
 
 func remove(root, p string) error {

@@ -25,6 +25,18 @@ const (
 // fakeRoot writes the files the faults touch, shaped like a Debian 12 root.
 func fakeRoot(t *testing.T) (string, *images.DebianImage) {
 	t.Helper()
+	return fakeRootLayout(t, images.UsrMerged)
+}
+
+// splitUsr moves what Debian 11's split /usr keeps outside /usr.
+var splitUsr = strings.NewReplacer("usr/lib/x86_64-linux-gnu/", "lib/x86_64-linux-gnu/", "usr/bin/login", "bin/login",
+	"usr/bin/bash", "bin/bash", "usr/lib/systemd/systemd", "lib/systemd/systemd")
+
+// fakeRootLayout is fakeRoot with the /usr layout given: with a split
+// /usr the libraries, login, bash and systemd are where Debian 11 keeps
+// them, and /lib is a directory of its own.
+func fakeRootLayout(t *testing.T, usr images.UsrLayout) (string, *images.DebianImage) {
+	t.Helper()
 	img := &images.DebianImage{RootUUID: images.DefaultRootUUID, FSType: "ext4", Kernels: []string{kNew, kOld}}
 	root := t.TempDir()
 	files := map[string]string{
@@ -51,6 +63,13 @@ func fakeRoot(t *testing.T) (string, *images.DebianImage) {
 		"usr/lib/x86_64-linux-gnu/libc.so":              "",
 		"usr/lib/x86_64-linux-gnu/libdl.so.2":           "\x7fELF libdl",
 	}
+	if usr == images.UsrSplit {
+		moved := map[string]string{"lib/systemd/system/.keep": ""}
+		for p, c := range files {
+			moved[splitUsr.Replace(p)] = c
+		}
+		files = moved
+	}
 	for p, c := range files {
 		require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte(c), 0o644))
@@ -62,35 +81,38 @@ func fakeRoot(t *testing.T) (string, *images.DebianImage) {
 
 // TestFaultsLandWhereTheySay injects each fault into a fake Debian root and
 // checks that it changes something, and only in the paths on which the
-// scenario expects rescue to report (plus new directories).
+// scenario expects rescue to report (plus new directories), in both /usr
+// layouts: Debian 12 and 13 merge it, Debian 11 does not.
 func TestFaultsLandWhereTheySay(t *testing.T) {
 	for _, sc := range Scenarios() {
 		if sc.Break == nil {
 			continue // an action on a healthy machine: no fault
 		}
-		t.Run(sc.Name, func(t *testing.T) {
-			root, img := fakeRoot(t)
-			all := map[string]bool{}
-			before, err := takeManifest(root, nil)
-			require.NoError(t, err)
-			for p := range before {
-				all[p] = true
-			}
-			before, err = takeManifest(root, all)
-			require.NoError(t, err)
-			require.NoError(t, sc.Break(root, img))
-			after, err := takeManifest(root, all)
-			require.NoError(t, err)
-			d := diffManifests(before, after)
-			require.NotEmpty(t, d, "the fault changed nothing")
-			for _, line := range d {
-				p, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(line, "added "), "missing "), ":")
-				if strings.HasPrefix(line, "added ") && after[p].Type.IsDir() {
-					continue
+		for _, usr := range []images.UsrLayout{images.UsrMerged, images.UsrSplit} {
+			t.Run(sc.Name+"/"+string(usr), func(t *testing.T) {
+				root, img := fakeRootLayout(t, usr)
+				all := map[string]bool{}
+				before, err := takeManifest(root, nil)
+				require.NoError(t, err)
+				for p := range before {
+					all[p] = true
 				}
-				assert.True(t, onPath(p, sc.Paths), "%s changed %q, outside %v", sc.Name, line, sc.Paths)
-			}
-		})
+				before, err = takeManifest(root, all)
+				require.NoError(t, err)
+				require.NoError(t, sc.Break(root, img))
+				after, err := takeManifest(root, all)
+				require.NoError(t, err)
+				d := diffManifests(before, after)
+				require.NotEmpty(t, d, "the fault changed nothing")
+				for _, line := range d {
+					p, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(line, "added "), "missing "), ":")
+					if strings.HasPrefix(line, "added ") && after[p].Type.IsDir() {
+						continue
+					}
+					assert.True(t, onPath(p, sc.Paths), "%s changed %q, outside %v", sc.Name, line, sc.Paths)
+				}
+			})
+		}
 	}
 }
 
@@ -249,7 +271,7 @@ func TestTable(t *testing.T) {
 	tb.Rows[0].Rescanned = true
 	assert.Contains(t, s, "| zero-bash | zero-size /usr/bin/bash | NOT FOUND | NO_SHELL | — | — | — | — | — | — | FAIL | 0s |")
 	assert.Contains(t, s, "| LOGGED_IN (debian@serial NO_SHELL) | 1 applied, exit 4 (want 1) | STILL FOUND, exit 4 |")
-	assert.Contains(t, s, "scenarios: 3 (2 with a symptom, 1 without one on Debian 12), 1 booted broken and repaired; baselines: 1\n")
+	assert.Contains(t, s, "scenarios: 3 (2 with a symptom, 1 without one on the release), 1 booted broken and repaired; baselines: 1\n")
 	assert.Contains(t, s, "status: 2 pass, 2 fail, 0 error\n")
 	assert.Contains(t, s, "boots: 4, 2 at a time, of 1 CPU/1024 MiB, using 120 CPU-seconds; logins tried: 6 on the console, 1 over SSH\n")
 	assert.Contains(t, s, "time: 300s in all\n")

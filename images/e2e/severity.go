@@ -43,3 +43,43 @@ func SeverityAgrees(r *boot.Result, severity string) (bool, string) {
 	}
 	return false, fmt.Sprintf("rescue calls it %s, but the machine %s: want %s", severity, what, strings.Join(allowed, " or "))
 }
+
+// severityRank orders the severities, most severe first.
+var severityRank = map[string]int{"critical": 1, "error": 2, "warning": 3, "info": 4}
+
+// faultSeverity is what rescue says the fault breaks: the most severe of
+// the scenario's own finding (id) and every other finding on the fault's
+// paths. Another check may grade the same file by what it breaks on this
+// release (nss/source-missing on glibc 2.31 for a deleted libnss_files,
+// beside pkgfiles/damaged), and an operator reads the worst of them.
+func faultSeverity(rep *fixReport, id string, paths []string) string {
+	best := ""
+	for _, f := range rep.Findings {
+		if f.ID != id && !onPath(f.Path, paths) {
+			continue
+		}
+		r, ok := severityRank[f.Severity]
+		if !ok {
+			continue
+		}
+		if best == "" || r < severityRank[best] {
+			best = f.Severity
+		}
+	}
+	return best
+}
+
+// expectedBoot is the boot an expectation describes, for comparing a
+// severity with it when no boot ran (E2E_NOBOOT): its class, healthy
+// when the fault has no symptom there, degraded when it logs in with one.
+func expectedBoot(e Expect, static bool) *boot.Result {
+	r := &boot.Result{Class: e.Class}
+	if e.Class == boot.LoggedIn {
+		yes := true
+		r.RootWritable, r.State = &yes, "degraded"
+		if static {
+			r.State = "running"
+		}
+	}
+	return r
+}

@@ -61,6 +61,8 @@ func (t *Table) WriteMarkdown(w io.Writer) error {
 			finding = "none (as wanted)"
 		case r.Kind == "baseline":
 			finding = strings.Join(r.Findings, "<br>")
+		case r.Kind == "inert" && finding == "":
+			finding = "none (as wanted: inert)"
 		case finding == "":
 			finding = "NOT FOUND"
 		}
@@ -118,7 +120,7 @@ func (t *Table) Summary() string {
 		switch r.Kind {
 		case "baseline":
 			baselines++
-		case "no-symptom":
+		case "no-symptom", "inert":
 			quiet++
 		case "runbook":
 			runbook++
@@ -147,7 +149,7 @@ func (t *Table) Summary() string {
 	if t.Rescue != "" {
 		fmt.Fprintf(&b, "program under test: %s (E2E_RESCUE)\n", t.Rescue)
 	}
-	fmt.Fprintf(&b, "scenarios: %d (%d with a symptom, %d without one on Debian 12), %d booted broken and repaired; baselines: %d\n",
+	fmt.Fprintf(&b, "scenarios: %d (%d with a symptom, %d without one on the release), %d booted broken and repaired; baselines: %d\n",
 		symptom+quiet, symptom, quiet, both, baselines)
 	if runbook > 0 {
 		fmt.Fprintf(&b, "runbook rows: %d (a helper VM runs the runbook's own step on the attached disk)\n", runbook)
