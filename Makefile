@@ -95,8 +95,8 @@ E2E_TIMEOUT  ?= 60m
 # boots a fixed set on Debian 11 (E2E_SET_11) and on Debian 13
 # (E2E_SET_13), the faults that bite differently there, on the MBR image
 # only, plus E2E_MATRIX_ROTATE cells a day of the rest of the matrix (every
-# other scenario on 11 and 13), so that the whole matrix is booted in CI
-# over a week. Each release's table is in its own E2E_OUT (E2E_OUT-debian11,
+# other scenario on 11 and 13; 8 a day boot the whole matrix in a week, but
+# it is off by default, see below). Each release's table is in its own E2E_OUT (E2E_OUT-debian11,
 # E2E_OUT-debian13); the scenario × release table of them all is printed
 # last and kept in $(E2E_OUT)/matrix.md. E2E_SET_11= or E2E_SET_13= (empty)
 # and E2E_MATRIX_ROTATE=0 leave them out.
@@ -120,7 +120,11 @@ E2E_TIMEOUT  ?= 60m
 # it in 6 days.
 E2E_SET_11        ?= libnss-files-deleted
 E2E_SET_13        ?= login-defs-erasechar,pam-login-deleted,pam-unix-deleted
-E2E_MATRIX_ROTATE ?= 8
+# The rotation is off in `make e2e` (so in CI) until its cells have been
+# booted here once: 46 cells (other flavors, and scenarios on 11 and 13
+# never booted there) could turn CI red on a day's draw without a change
+# to the code. E2E_MATRIX_ROTATE=8 turns it on.
+E2E_MATRIX_ROTATE ?= 0
 E2E_RELEASE  ?=
 E2E_FLAVORS  ?=
 E2E_RUN = E2E_SCENARIOS=$(2) E2E_OUT=$(E2E_OUT) E2E_CACHE=$(E2E_CACHE) E2E_PARALLEL=$(E2E_PARALLEL) E2E_RESCUE=$(E2E_RESCUE) \
