@@ -30,7 +30,8 @@
 //	chmod 0755 /
 //
 // For every archive the harness builds the root, runs the check, compares
-// the findings, applies the first fix of each finding through the real
+// the findings, fails on a finding of a kind the check does not declare
+// (Check.Kinds), applies the first fix of each finding through the real
 // repair engine (journal outside the tree), compares the whole tree with the
 // expected one (content, modes, owners, symlinks), checks that a second
 // scan offers nothing more to fix, undoes the repair and checks that the
@@ -472,7 +473,22 @@ func scan(t *testing.T, check *checks.Check, dir string, fopt facts.Options) []c
 			t.Fatalf("check %s failed: %s", s.Name, s.Error)
 		}
 	}
+	Undeclared(t, check, res.Findings)
 	return res.Findings
+}
+
+// Undeclared fails the test for every finding whose kind the check does not
+// list in its Kinds. Every golden run (Run, RunWith, RunRoot) and every
+// fuzz run (FuzzCheck) goes through it, so a new kind cannot reach a
+// report, where runbooks and --choose would start to depend on it, without
+// being declared and so documented.
+func Undeclared(t testing.TB, check *checks.Check, findings []checks.Finding) {
+	t.Helper()
+	for _, f := range findings {
+		if !check.Declares(f.Kind) {
+			t.Errorf("%s reported a finding of kind %q (%s), which is not in its Kinds %q", check.Name, f.Kind, f.ID, check.Kinds)
+		}
+	}
 }
 
 // RunRoot is the harness for a root the test builds itself, with what an
@@ -690,8 +706,8 @@ func compareSnap(t testing.TB, what string, want, got map[string]Entry, mtime bo
 }
 
 // FuzzCheck runs check on a root holding files (target-relative names) and
-// fails on a check error or panic, or when a fix of a finding cannot be
-// rendered as a diff. Checks' fuzz targets call it with fuzzed file
+// fails on a check error or panic, on a finding of an undeclared kind, or
+// when a fix of a finding cannot be rendered as a diff. Checks' fuzz targets call it with fuzzed file
 // content: a hostile file must give findings or nothing, never a crash.
 func FuzzCheck(t *testing.T, check *checks.Check, files map[string][]byte) {
 	t.Helper()
@@ -710,6 +726,7 @@ func FuzzCheck(t *testing.T, check *checks.Check, files map[string][]byte) {
 			t.Fatalf("check %s failed: %s", s.Name, s.Error)
 		}
 	}
+	Undeclared(t, check, res.Findings)
 	cands, err := checks.Candidates(res.Findings, nil)
 	if err != nil {
 		t.Fatal(err)

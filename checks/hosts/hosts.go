@@ -18,6 +18,7 @@ var Check = &checks.Check{
 	Family:   intrusion.Family,
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Accounts},
+	Kinds:    []string{"redirect", "pools-blocked"},
 	Run:      run,
 }
 
