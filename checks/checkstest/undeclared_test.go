@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"rescue/checks"
+	"rescue/facts"
 )
 
 // recorder is a testing.TB that keeps the errors reported to it.
@@ -36,5 +37,20 @@ func TestUndeclaredKind(t *testing.T) {
 	Undeclared(r, c, findings[:1])
 	if len(r.errs) != 0 {
 		t.Fatalf("a declared kind was refused: %q", r.errs)
+	}
+}
+
+// TestUndeclaredFact: the harness fails on a fact the check asked for
+// without requiring it, and not on a required one.
+func TestUndeclaredFact(t *testing.T) {
+	c := &checks.Check{Name: "demo", Requires: []facts.Fact{facts.Fstab}}
+	u := &factUse{}
+	u.note(facts.Fstab)
+	u.note(facts.Packages)
+	u.note(facts.Packages)
+	r := &recorder{TB: t}
+	u.check(r, c)
+	if len(r.errs) != 1 || !strings.Contains(r.errs[0], `"packages"`) {
+		t.Fatalf("errors %q: want one, about packages", r.errs)
 	}
 }
