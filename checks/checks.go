@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -29,6 +30,13 @@ type Check struct {
 	Doc string
 	// Requires lists the facts the check reads.
 	Requires []facts.Fact
+	// Kinds lists every finding kind the check can report: the slug after
+	// "check/" in a finding's id ("module-missing" in
+	// "pam/module-missing:/usr/lib64/security/pam_unix.so"). Runbooks and
+	// --choose select findings by these ids, so the list is a contract:
+	// the golden harness fails on a finding whose kind is not listed, and
+	// the generated docs (docs/checks/NAME.md) list them all.
+	Kinds []string
 	// Family, when set, names a group of checks that --checks and --only
 	// select together ("intrusions").
 	Family string
@@ -58,6 +66,9 @@ func (c *Check) Summary() string {
 	s, _, _ := strings.Cut(strings.TrimSpace(c.Doc), "\n")
 	return s
 }
+
+// Declares reports whether kind is one of the check's Kinds.
+func (c *Check) Declares(kind string) bool { return slices.Contains(c.Kinds, kind) }
 
 // Severity says what a finding breaks.
 type Severity int

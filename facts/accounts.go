@@ -33,6 +33,7 @@ const accountFileLimit = 16 << 20
 
 // Accounts returns the target's parsed /etc/passwd and /etc/group.
 func (f *Facts) Accounts() *AccountDB {
+	f.note(Accounts)
 	f.accounts.once.Do(func() {
 		f.accounts.db = &AccountDB{Passwd: readAccountFile(f.root, "/etc/passwd", passwd.Passwd), Group: readAccountFile(f.root, "/etc/group", passwd.Group)}
 	})

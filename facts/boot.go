@@ -6,10 +6,12 @@ import "rescue/facts/boot"
 // grubenv, /etc/default/grub and the kernels in /boot, with every menu
 // entry resolved to its kernel, initramfs and command line.
 func (f *Facts) Boot() (*boot.Layout, error) {
+	f.note(BootLoader)
 	f.bootOnce.Do(func() {
-		fst, _ := f.Fstab()
-		in := boot.Input{Root: f.root, OS: f.OS(), Fstab: fst}
-		if d := f.Devices(); d != nil {
+		g := f.inner()
+		fst, _ := g.Fstab()
+		in := boot.Input{Root: f.root, OS: g.OS(), Fstab: fst}
+		if d := g.Devices(); d != nil {
 			in.Devices, in.RootDev = d.List, d.Root
 		}
 		f.boot, f.bootErr = boot.Load(in)

@@ -90,8 +90,16 @@ func (f *Facts) ctx() context.Context {
 	return context.Background()
 }
 
-// Facts are the shared facts of one target.
+// Facts are the shared facts of one target. A Facts is a view of state
+// that several views share (see Watch): what is parsed is parsed once.
 type Facts struct {
+	*state
+	// use, when set, is told of every declared fact a caller asks for.
+	use func(Fact)
+}
+
+// state is what the views of one target share.
+type state struct {
 	root *sysroot.Root
 	opt  Options
 
@@ -118,13 +126,29 @@ type Facts struct {
 
 // New returns the facts of the target at root.
 func New(root *sysroot.Root, opt Options) *Facts {
-	return &Facts{root: root, opt: opt}
+	return &Facts{state: &state{root: root, opt: opt}}
+}
+
+// Watch returns a view of the same facts that tells use of every declared
+// fact (OSRelease, Fstab, ...) a caller asks it for. The golden harness
+// uses it to hold a check to its Requires. What a fact needs of other
+// facts to build itself is not reported: that is the fact's business.
+func (f *Facts) Watch(use func(Fact)) *Facts { return &Facts{state: f.state, use: use} }
+
+// inner is the view a fact builds itself with: it reports nothing.
+func (f *Facts) inner() *Facts { return &Facts{state: f.state} }
+
+func (f *Facts) note(x Fact) {
+	if f.use != nil {
+		f.use(x)
+	}
 }
 
 // OS returns what /etc/os-release (or /usr/lib/os-release) says, falling
 // back to the release files older systems have. The family is Unknown when
 // nothing says.
 func (f *Facts) OS() osrelease.Info {
+	f.note(OSRelease)
 	f.osOnce.Do(func() {
 		for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
 			if data, err := f.root.ReadFile(p); err == nil {
@@ -162,6 +186,7 @@ func trimNL(b []byte) []byte {
 
 // Fstab returns the parsed /etc/fstab. A missing fstab is (nil, nil).
 func (f *Facts) Fstab() (*fstab.File, error) {
+	f.note(Fstab)
 	f.fstabOnce.Do(func() {
 		data, err := f.root.ReadFile("/etc/fstab")
 		if errors.Is(err, fs.ErrNotExist) {
@@ -177,11 +202,15 @@ func (f *Facts) Fstab() (*fstab.File, error) {
 }
 
 // Devices returns the block devices; nil when unknown.
-func (f *Facts) Devices() *Devices { return f.opt.Devices }
+func (f *Facts) Devices() *Devices {
+	f.note(BlockDevices)
+	return f.opt.Devices
+}
 
 // Memory returns the instance's RAM in bytes: --memory, else what the last
 // boot's kernel log said; 0 when unknown.
 func (f *Facts) Memory() int64 {
+	f.note(Memory)
 	if f.opt.Memory == 0 && f.opt.Machine != nil {
 		return f.opt.Machine.Memory
 	}
@@ -190,6 +219,7 @@ func (f *Facts) Memory() int64 {
 
 // Packages returns the target's package database, or nil when it has none.
 func (f *Facts) Packages() (pkgdb.DB, error) {
+	f.note(Packages)
 	f.pkgOnce.Do(func() {
 		if f.opt.OpenPackages != nil {
 			f.pkg, f.pkgErr = f.opt.OpenPackages(f.root)

@@ -61,11 +61,15 @@ type FsckRun struct {
 
 // Filesystems returns the filesystems of the target's disk; nil when the
 // target is a directory (rescue was not given the disk).
-func (f *Facts) Filesystems() []Filesystem { return f.opt.Filesystems }
+func (f *Facts) Filesystems() []Filesystem {
+	f.note(Filesystems)
+	return f.opt.Filesystems
+}
 
 // FilesystemAt returns the filesystem mounted at the target's mount point
 // p ("/"), or nil.
 func (f *Facts) FilesystemAt(p string) *Filesystem {
+	f.note(Filesystems)
 	for i := range f.opt.Filesystems {
 		if f.opt.Filesystems[i].MountPoint == p {
 			return &f.opt.Filesystems[i]

@@ -26,6 +26,7 @@ func (f *Facts) Machine() *Machine { return f.opt.Machine }
 // MemoryFrom says where Memory came from: "--memory", the boot it was read
 // from, or "" when it is unknown.
 func (f *Facts) MemoryFrom() string {
+	f.note(Memory)
 	switch {
 	case f.opt.Memory > 0:
 		return "--memory"

@@ -60,7 +60,7 @@ func (f *Facts) RestoreEntry(path string) (*pkgdb.Restored, repair.Fix, error) {
 	f.pkgState.restoreOnce.Do(func() {
 		var fetch pkgdb.Fetcher
 		if f.opt.Repos != nil {
-			f.pkgState.repos = pkgrepo.New(f.root, db, f.OS(), *f.opt.Repos)
+			f.pkgState.repos = pkgrepo.New(f.root, db, f.inner().OS(), *f.opt.Repos)
 			fetch = f.pkgState.repos
 		}
 		f.pkgState.restorer = pkgdb.NewRestorer(f.root, db, f.opt.PackageDirs, fetch)

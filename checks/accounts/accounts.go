@@ -20,6 +20,7 @@ var Check = &checks.Check{
 	Name:     "accounts",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Kinds:    []string{"missing", "unreadable", "empty", "crlf", "malformed", "root-missing", "root-uid", "uid0-duplicate", "user-missing", "shadow-missing", "root-group-missing", "shell"},
 	Reads:    []string{"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/login.defs", "/etc/sysusers.d", "/usr/lib/sysusers.d", "/etc/dbus-1/system.conf", "/usr/share/dbus-1/system.conf", "/etc/polkit-1/rules.d", "/usr/share/polkit-1/rules.d"},
 	Run:      run,
 }

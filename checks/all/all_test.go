@@ -10,6 +10,8 @@ import (
 	"rescue/facts"
 )
 
+var kindRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
 // TestRegistry holds every check to the conventions the rest of rescue
 // relies on: a unique name equal to its package directory, a summary line,
 // documentation with a Before/After example, a golden test directory, and
@@ -41,6 +43,22 @@ func TestRegistry(t *testing.T) {
 		}
 		if m, _ := filepath.Glob(filepath.Join(dir, "testdata", "*.txtar")); len(m) < 2 {
 			t.Errorf("%s: want golden archives for a broken and a healthy root in checks/%s/testdata", c.Name, c.Name)
+		}
+		// The finding kinds are ids runbooks and --choose name: each
+		// check declares at least one, each once, as a slug (an id is
+		// check/kind:path#subject, so a kind holds no ':', '#' or '/').
+		if len(c.Kinds) == 0 {
+			t.Errorf("%s declares no finding kinds", c.Name)
+		}
+		kinds := map[string]bool{}
+		for _, k := range c.Kinds {
+			if kinds[k] {
+				t.Errorf("%s declares kind %q twice", c.Name, k)
+			}
+			kinds[k] = true
+			if !kindRE.MatchString(k) {
+				t.Errorf("%s: kind %q: want lowercase letters, digits and dashes", c.Name, k)
+			}
 		}
 		for _, f := range c.Requires {
 			if !known[f] {

@@ -16,6 +16,7 @@ var Check = &checks.Check{
 	Name:     "auditd",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Filesystems},
+	Kinds:    []string{"halt-on-disk"},
 	Run:      run,
 }
 

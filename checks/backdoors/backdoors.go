@@ -21,6 +21,7 @@ var Check = &checks.Check{
 	Family:   intrusion.Family,
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Packages, facts.Accounts},
+	Kinds:    []string{"uid0", "service-shell", "sudo-rule"},
 	Run:      run,
 }
 

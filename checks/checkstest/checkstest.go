@@ -30,7 +30,9 @@
 //	chmod 0755 /
 //
 // For every archive the harness builds the root, runs the check, compares
-// the findings, applies the first fix of each finding through the real
+// the findings, fails on a finding of a kind the check does not declare
+// (Check.Kinds) or on a use of a fact it does not require (Check.Requires),
+// applies the first fix of each finding through the real
 // repair engine (journal outside the tree), compares the whole tree with the
 // expected one (content, modes, owners, symlinks), checks that a second
 // scan offers nothing more to fix, undoes the repair and checks that the
@@ -51,9 +53,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -466,13 +470,59 @@ func scan(t *testing.T, check *checks.Check, dir string, fopt facts.Options) []c
 		t.Fatal(err)
 	}
 	defer root.Close()
-	res := checks.Run(context.Background(), root, facts.New(root, fopt), []*checks.Check{check}, nil)
+	used := &factUse{}
+	res := checks.Run(context.Background(), root, facts.New(root, fopt).Watch(used.note), []*checks.Check{check}, nil)
 	for _, s := range res.Checks {
 		if s.Error != "" {
 			t.Fatalf("check %s failed: %s", s.Name, s.Error)
 		}
 	}
+	Undeclared(t, check, res.Findings)
+	used.check(t, check)
 	return res.Findings
+}
+
+// factUse records the facts a check asked for (from Run and from
+// Prepare, which may run at the same time).
+type factUse struct {
+	mu   sync.Mutex
+	seen []facts.Fact
+}
+
+func (u *factUse) note(f facts.Fact) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !slices.Contains(u.seen, f) {
+		u.seen = append(u.seen, f)
+	}
+}
+
+// check fails the test for every fact the check used without listing it
+// in Requires: the scan prefetches what the required facts read, and the
+// docs and `rescue checks` say what a check depends on from that list.
+func (u *factUse) check(t testing.TB, c *checks.Check) {
+	t.Helper()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, f := range u.seen {
+		if !slices.Contains(c.Requires, f) {
+			t.Errorf("%s used the fact %q, which is not in its Requires %q", c.Name, f, c.Requires)
+		}
+	}
+}
+
+// Undeclared fails the test for every finding whose kind the check does not
+// list in its Kinds. Every golden run (Run, RunWith, RunRoot) and every
+// fuzz run (FuzzCheck) goes through it, so a new kind cannot reach a
+// report, where runbooks and --choose would start to depend on it, without
+// being declared and so documented.
+func Undeclared(t testing.TB, check *checks.Check, findings []checks.Finding) {
+	t.Helper()
+	for _, f := range findings {
+		if !check.Declares(f.Kind) {
+			t.Errorf("%s reported a finding of kind %q (%s), which is not in its Kinds %q", check.Name, f.Kind, f.ID, check.Kinds)
+		}
+	}
 }
 
 // RunRoot is the harness for a root the test builds itself, with what an
@@ -690,8 +740,8 @@ func compareSnap(t testing.TB, what string, want, got map[string]Entry, mtime bo
 }
 
 // FuzzCheck runs check on a root holding files (target-relative names) and
-// fails on a check error or panic, or when a fix of a finding cannot be
-// rendered as a diff. Checks' fuzz targets call it with fuzzed file
+// fails on a check error or panic, on a finding of an undeclared kind or a
+// use of an undeclared fact, or when a fix of a finding cannot be rendered as a diff. Checks' fuzz targets call it with fuzzed file
 // content: a hostile file must give findings or nothing, never a crash.
 func FuzzCheck(t *testing.T, check *checks.Check, files map[string][]byte) {
 	t.Helper()
@@ -704,12 +754,15 @@ func FuzzCheck(t *testing.T, check *checks.Check, files map[string][]byte) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	res := checks.Run(context.Background(), root, facts.New(root, facts.Options{}), []*checks.Check{check}, nil)
+	used := &factUse{}
+	res := checks.Run(context.Background(), root, facts.New(root, facts.Options{}).Watch(used.note), []*checks.Check{check}, nil)
 	for _, s := range res.Checks {
 		if s.Error != "" {
 			t.Fatalf("check %s failed: %s", s.Name, s.Error)
 		}
 	}
+	Undeclared(t, check, res.Findings)
+	used.check(t, check)
 	cands, err := checks.Candidates(res.Findings, nil)
 	if err != nil {
 		t.Fatal(err)

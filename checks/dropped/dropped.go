@@ -19,6 +19,7 @@ var Check = &checks.Check{
 	Family:   intrusion.Family,
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Packages, facts.Accounts},
+	Kinds:    []string{"dropped", "programs"},
 	Run:      run,
 }
 

@@ -19,6 +19,7 @@ var Check = &checks.Check{
 	Name:     "firewall",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease},
+	Kinds:    []string{"ssh-port", "iptables-ssh", "firewalld-ssh", "nftables-ssh", "ufw-ssh"},
 	Run:      run,
 }
 

@@ -18,6 +18,7 @@ var Check = &checks.Check{
 	Name:     "fsstate",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Filesystems},
+	Kinds:    []string{"errors", "not-clean", "needs-recovery", "full", "no-inodes", "nearly-full", "nearly-no-inodes", "duplicate-uuid"},
 	Run:      run,
 }
 

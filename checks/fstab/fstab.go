@@ -18,6 +18,7 @@ var Check = &checks.Check{
 	Name:     "fstab",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Fstab, facts.BlockDevices, facts.OSRelease},
+	Kinds:    []string{"missing", "malformed", "duplicate-mount-point", "crlf", "no-root-entry", "root-source-unknown", "swap-source-unknown", "source-unknown-nofail", "source-unknown", "type-mismatch", "kernel-device-name", "bind-source-missing", "swapfile-missing"},
 	Run:      run,
 }
 

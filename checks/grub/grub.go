@@ -21,6 +21,7 @@ var Check = &checks.Check{
 	Name:     "grub",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.BootLoader, facts.BlockDevices, facts.Fstab, facts.OSRelease},
+	Kinds:    []string{"config-missing", "config-empty", "config-syntax", "config-no-entries", "bls-no-entries", "root-kernel-name", "root-unknown", "root-other-filesystem", "kernelopts-undefined", "kernel-missing", "initramfs-missing", "search-uuid-unknown", "grubenv-invalid", "default-grub-syntax", "default-grub-root", "device-map-stale"},
 	Reads:    []string{"/boot/grub/device.map", "/boot/grub2/device.map"},
 	Run:      run,
 }

@@ -17,7 +17,8 @@ var Check = &checks.Check{
 	Name:     "hosts",
 	Family:   intrusion.Family,
 	Doc:      doc,
-	Requires: []facts.Fact{facts.Accounts},
+	Requires: []facts.Fact{facts.Accounts, facts.Packages},
+	Kinds:    []string{"redirect", "pools-blocked"},
 	Run:      run,
 }
 

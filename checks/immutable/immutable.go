@@ -14,6 +14,7 @@ var Check = &checks.Check{
 	Name:     "immutable",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Accounts},
+	Kinds:    []string{"locked"},
 	Reads:    []string{"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/resolv.conf", "/etc/ssh/sshd_config"},
 	Run:      run,
 }

@@ -20,6 +20,7 @@ var Check = &checks.Check{
 	Name:     "kernels",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.BootLoader, facts.OSRelease, facts.Fstab},
+	Kinds:    []string{"default-not-installed", "default-incomplete", "incomplete"},
 	Reads:    []string{"/boot/vmlinuz-*", "/boot/System.map-*", "/boot/config-*"},
 	Run:      run,
 }

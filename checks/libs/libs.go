@@ -17,6 +17,7 @@ var Check = &checks.Check{
 	Name:     "libs",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Packages},
+	Kinds:    []string{"missing", "empty", "damaged", "preload"},
 	Reads:    []string{"/etc/ld.so.preload", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d/*", "/usr/bin/login", "/usr/sbin/sshd", "/usr/lib/openssh/sshd-session", "/usr/libexec/openssh/sshd-session", "/usr/lib/systemd/systemd", "/usr/bin/bash", "/usr/bin/su", "/usr/bin/sudo", "/usr/sbin/agetty", "/bin/login", "/sbin/sshd", "/lib/systemd/systemd", "/bin/bash", "/bin/su", "/sbin/agetty"},
 	Run:      run,
 }

@@ -18,6 +18,7 @@ var Check = &checks.Check{
 	Name:     "limits",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Kinds:    []string{"nofile-above-nr-open", "nofile-unlimited", "default-limit-nofile", "unit-limit-nofile"},
 	Reads:    []string{"/etc/security/limits.conf", "/etc/security/limits.d/*", "/etc/systemd/system.conf", "/etc/systemd/system.conf.d/*", "/usr/lib/systemd/system.conf.d/*", "/etc/pam.d/*", "/etc/systemd/system/*", "/usr/lib/systemd/system/*", "/lib/systemd/system/*"},
 	Run:      run,
 }

@@ -20,6 +20,7 @@ var Check = &checks.Check{
 	Name:     "logindefs",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease},
+	Kinds:    []string{"erasechar", "killchar", "login-timeout", "uid-range", "gid-range"},
 	Reads:    []string{"/etc/login.defs"},
 	Run:      run,
 }

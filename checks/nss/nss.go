@@ -19,6 +19,7 @@ var Check = &checks.Check{
 	Name:     "nss",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Kinds:    []string{"source-not-installed", "source-missing", "source-empty", "source-damaged"},
 	Reads:    []string{"/etc/nsswitch.conf", "/usr/lib/x86_64-linux-gnu/libnss_files.so.2", "/usr/lib64/libnss_files.so.2", "/lib/x86_64-linux-gnu/libnss_files.so.2", "/usr/lib64/libc.so.6"},
 	Run:      run,
 }

@@ -19,6 +19,7 @@ var Check = &checks.Check{
 	Name:     "pam",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Kinds:    []string{"missing", "unreadable", "empty", "malformed", "include-missing", "include-cycle", "include-too-large", "module-missing", "module-empty", "module-damaged", "module-library", "root-lockout", "securetty-unsafe", "securetty-empty", "securetty-crlf"},
 	Reads:    []string{"/etc/pam.conf", "/etc/pam.d/*", "/usr/lib/pam.d/*", "/etc/securetty", "/usr/lib/x86_64-linux-gnu/security/*", "/lib/x86_64-linux-gnu/security/*", "/usr/lib64/security/*", "/lib64/security/*", "/lib/security/*"},
 	Run:      run,
 }

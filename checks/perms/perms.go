@@ -17,6 +17,7 @@ var Check = &checks.Check{
 	Name:     "perms",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Accounts},
+	Kinds:    []string{"root-dir", "system-dir", "ssh-dir", "host-key", "privsep-dir", "home", "dot-ssh", "authorized-keys", "tmp", "account-file", "shadow-file", "sudoers", "setuid"},
 	Reads:    []string{"/", "/etc", "/usr", "/usr/bin", "/usr/sbin", "/etc/ssh", "/etc/security", "/etc/sudoers", "/etc/sudoers.d"},
 	Run:      run,
 }

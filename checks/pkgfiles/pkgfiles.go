@@ -17,6 +17,7 @@ var Check = &checks.Check{
 	Name:     "pkgfiles",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Packages},
+	Kinds:    []string{"damaged"},
 	Run:      run,
 }
 

@@ -17,6 +17,7 @@ var Check = &checks.Check{
 	Family:   intrusion.Family,
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Packages, facts.Accounts},
+	Kinds:    []string{"preload", "env-preload"},
 	Run:      run,
 }
 

@@ -22,6 +22,7 @@ var Check = &checks.Check{
 	Name:     "profile",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Accounts},
+	Kinds:    []string{"unparsable", "syntax-error", "source-cycle"},
 	Reads:    []string{"/etc/profile", "/etc/profile.d/*", "/etc/bash.bashrc", "/etc/bashrc"},
 	Run:      run,
 }

@@ -20,6 +20,7 @@ var Check = &checks.Check{
 	Name:     "rclocal",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease},
+	Kinds:    []string{"no-interpreter", "crlf", "interpreter-missing", "syntax-error", "after-exit", "exit-missing", "blocks"},
 	Reads:    []string{"/etc/rc.local", "/etc/rc.d/rc.local"},
 	Run:      run,
 }

@@ -18,6 +18,7 @@ var Check = &checks.Check{
 	Family:   intrusion.Family,
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Packages, facts.Accounts},
+	Kinds:    []string{"shadows", "replaced"},
 	Run:      run,
 }
 

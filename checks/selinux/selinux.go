@@ -21,6 +21,7 @@ var Check = &checks.Check{
 	Name:     "selinux",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease},
+	Kinds:    []string{"config-malformed", "config-mode", "no-policy", "unlabelled"},
 	Reads:    []string{"/etc/selinux/config", "/etc/selinux"},
 	Run:      run,
 }

@@ -19,6 +19,7 @@ var Check = &checks.Check{
 	Name:     "sshd",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Accounts},
+	Kinds:    []string{"config-missing", "config-unreadable", "include-problem", "include-cycle", "include-too-large", "bad-line", "no-user-allowed", "login-grace-time", "pam-service-missing", "pam-include-missing", "pam-service-empty", "host-key-mode", "no-host-keys", "strict-modes", "privsep-dir"},
 	Reads:    []string{"/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/*", "/etc/ssh", "/etc/pam.d/sshd"},
 	Run:      run,
 }

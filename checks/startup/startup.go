@@ -16,6 +16,7 @@ var Check = &checks.Check{
 	Family:   intrusion.Family,
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Packages, facts.Accounts},
+	Kinds:    []string{"startup"},
 	Run:      run,
 }
 

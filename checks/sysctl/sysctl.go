@@ -19,6 +19,7 @@ var Check = &checks.Check{
 	Name:     "sysctl",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Memory, facts.Fstab},
+	Kinds:    []string{"min-free-kbytes", "nr-hugepages", "overcommit-memory", "panic-on-oom", "pid-max", "tcp-tw-recycle", "file-max", "threads-max", "nr-open"},
 	Reads:    []string{"/etc/sysctl.conf", "/etc/sysctl.d/*", "/usr/lib/sysctl.d/*", "/lib/sysctl.d/*"},
 	Run:      run,
 }

@@ -21,6 +21,7 @@ var Check = &checks.Check{
 	Name:     "sysdirs",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Fstab, facts.Packages},
+	Kinds:    []string{"no-kernel", "link-missing", "dir-missing", "link-wrong", "dir-instead-of-link", "not-a-directory", "emptied"},
 	Reads:    []string{"/", "/usr", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib64"},
 	Run:      run,
 }

@@ -20,6 +20,7 @@ var Check = &checks.Check{
 	Family:   intrusion.Family,
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Packages, facts.Accounts},
+	Kinds:    []string{"unit", "drop-in", "debug-shell", "generator", "init-script", "rc-local"},
 	Run:      run,
 }
 

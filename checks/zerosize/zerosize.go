@@ -21,6 +21,7 @@ var Check = &checks.Check{
 	Name:     "zerosize",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.Packages},
+	Kinds:    []string{"empty"},
 	Reads:    []string{"/etc/...", "/usr/bin/...", "/usr/sbin/...", "/usr/libexec/...", "/usr/lib/...", "/usr/lib64/...", "/bin/...", "/sbin/...", "/lib/...", "/lib64/..."},
 	Run:      run,
 }

@@ -54,6 +54,14 @@ func genDocs(root *cobra.Command, dir string) error {
 		// The doc text is plain text with indented examples, which is
 		// Markdown already.
 		fmt.Fprintf(&b, "%s\n", rest)
+		// The finding kinds are the check's contract with runbooks and
+		// --choose: each is listed as the id prefix a finding carries.
+		if len(c.Kinds) > 0 {
+			b.WriteString("\nFinding kinds (ids begin with these):\n\n")
+			for _, k := range c.Kinds {
+				fmt.Fprintf(&b, "- `%s/%s`\n", c.Name, k)
+			}
+		}
 		if len(c.Requires) > 0 {
 			var req []string
 			for _, f := range c.Requires {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"rescue/checks/all"
 )
 
 // TestDocsAreCurrent regenerates the man pages and check pages and
@@ -51,3 +53,22 @@ var manHeader = regexp.MustCompile(`(?m)^(\.TH "[^"]*" "[^"]*") "[^"]*"`)
 // manDateless blanks the date in a man page's header: it says when the
 // page was generated, not what it says.
 func manDateless(b []byte) []byte { return manHeader.ReplaceAll(b, []byte(`$1 ""`)) }
+
+// TestDocsListEveryKind holds the check pages to the finding-kind
+// contract: every kind a check declares appears on its page in docs/
+// as the id prefix a finding carries, so a runbook author reading the
+// page sees every id the check can report.
+func TestDocsListEveryKind(t *testing.T) {
+	for _, c := range all.Checks() {
+		page, err := os.ReadFile(filepath.Join("..", "..", "docs", "checks", c.Name+".md"))
+		if err != nil {
+			t.Errorf("%s: %v", c.Name, err)
+			continue
+		}
+		for _, k := range c.Kinds {
+			if !bytes.Contains(page, []byte("`"+c.Name+"/"+k+"`")) {
+				t.Errorf("docs/checks/%s.md does not list the finding kind %s/%s: run make docs", c.Name, c.Name, k)
+			}
+		}
+	}
+}

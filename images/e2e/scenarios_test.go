@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"rescue/actions/access"
+	"rescue/checks/all"
 	"rescue/images"
 	"rescue/images/boot"
 )
@@ -375,4 +376,20 @@ func TestBrokenOnRelease(t *testing.T) {
 	refused := &boot.Result{Class: boot.LoginRefused, State: "running", Why: "Login incorrect"}
 	ok, why := e11.Met(refused)
 	assert.True(t, ok, why)
+}
+
+// TestScenarioFindingsAreDeclared holds the boot proof to the checks'
+// finding-kind contract: the finding every scenario requires (check/kind)
+// is one its check declares.
+func TestScenarioFindingsAreDeclared(t *testing.T) {
+	for _, sc := range Scenarios() {
+		if sc.Finding == "" {
+			continue
+		}
+		name, kind, _ := strings.Cut(sc.Finding, "/")
+		c := all.Lookup(name)
+		if c == nil || !c.Declares(kind) {
+			t.Errorf("scenario %s: finding %s is not a declared kind of a check", sc.Name, sc.Finding)
+		}
+	}
 }

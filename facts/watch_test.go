@@ -1,0 +1,52 @@
+package facts_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"rescue/facts"
+	"rescue/sysroot"
+)
+
+// TestWatch: a watched view reports the declared facts its caller asks for,
+// shares what is parsed with the view it came from, and does not report
+// what a fact needs to build itself (Boot reads fstab and os-release).
+func TestWatch(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etc", "fstab"), []byte("UUID=1 / ext4 defaults 0 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := sysroot.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	base := facts.New(root, facts.Options{})
+	var seen []facts.Fact
+	w := base.Watch(func(f facts.Fact) { seen = append(seen, f) })
+	if _, err := w.Boot(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seen, []facts.Fact{facts.BootLoader}) {
+		t.Fatalf("Boot reported %q, want only boot-loader", seen)
+	}
+	seen = nil
+	fw, _ := w.Fstab()
+	w.Accounts()
+	w.HomeOf("root")
+	if !slices.Equal(seen, []facts.Fact{facts.Fstab, facts.Accounts, facts.Accounts}) {
+		t.Fatalf("reported %q, want fstab, accounts, accounts", seen)
+	}
+	if fb, _ := base.Fstab(); fb != fw || fb == nil {
+		t.Fatal("the watched view parsed fstab again instead of sharing it")
+	}
+	base.OS() // the unwatched view reports to no one
+	if len(seen) != 3 {
+		t.Fatalf("the base view reported to the watcher: %q", seen)
+	}
+}
