@@ -162,6 +162,25 @@ func (r *Row) booted(res *boot.Result) {
 	}
 }
 
+// judgeRepaired records the repaired boot and fails the row unless it is
+// healthy with every login and meets the scenario's own test of it; the
+// scenario rows and the runbook rows judge it alike.
+func (r *Row) judgeRepaired(res *boot.Result, sc *Scenario, base *images.DebianImage) {
+	r.Repaired = res
+	r.booted(res)
+	if ok, why := healthy.Met(res); !ok {
+		r.fail("repaired boot: %s", why)
+	} else if sc.Repaired != nil {
+		if why := sc.Repaired(res); why != "" {
+			r.fail("repaired boot: %s", why)
+		}
+	} else if sc.RepairedCheck != nil {
+		if why := sc.RepairedCheck(res, base); why != "" {
+			r.fail("repaired boot: %s", why)
+		}
+	}
+}
+
 func (r *Row) note(format string, args ...any) {
 	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
 }
@@ -586,19 +605,7 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	if err != nil {
 		return errorf("booting the repaired image: %v", err)
 	}
-	row.Repaired = res
-	row.booted(res)
-	if ok, why := healthy.Met(res); !ok {
-		row.fail("repaired boot: %s", why)
-	} else if sc.Repaired != nil {
-		if why := sc.Repaired(res); why != "" {
-			row.fail("repaired boot: %s", why)
-		}
-	} else if sc.RepairedCheck != nil {
-		if why := sc.RepairedCheck(res, s.Base); why != "" {
-			row.fail("repaired boot: %s", why)
-		}
-	}
+	row.judgeRepaired(res, sc, s.Base)
 
 	// Undo must give back the broken files exactly.
 	for _, p := range fix.touched() {

@@ -525,15 +525,7 @@ func (s *Suite) RunRunbook(ctx context.Context, rs *RunbookScenario, inSet bool)
 	if err != nil {
 		return errorf("booting the repaired image: %v", err)
 	}
-	row.Repaired = res
-	row.booted(res)
-	if ok, why := healthy.Met(res); !ok {
-		row.fail("repaired boot: %s", why)
-	} else if sc.Repaired != nil {
-		if why := sc.Repaired(res); why != "" {
-			row.fail("repaired boot: %s", why)
-		}
-	}
+	row.judgeRepaired(res, sc, base)
 	row.Undo = "— (a runbook keeps a snapshot instead)"
 	return row
 }
