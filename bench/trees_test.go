@@ -91,7 +91,7 @@ func bulkRPMRoot(t *testing.T) string {
 // kernels, systemd, sshd and grub.
 func bootRoot(t *testing.T) string {
 	pkgdbtest.NeedTool(t, "mmdebstrap", "mmdebstrap")
-	root, err := images.BuildBootRoot(context.Background(), "")
+	root, err := images.BuildBootRoot(context.Background(), images.Bookworm, "")
 	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, images.ExtractRoot(root.Tarball, dir))
