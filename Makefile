@@ -19,10 +19,10 @@ build:
 deps:
 	scripts/deps.sh
 
+# vet with the bench and e2e tags, so the benchmark and boot-proof code that
+# only make bench and make e2e build cannot rot unseen (it did once).
 vet:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
-	# With the bench and e2e tags, so the benchmark and boot-proof code that
-	# only make bench and make e2e build cannot rot unseen (it did once).
 	$(GO) vet -tags bench,e2e ./...
 
 # The tests run through scripts/testsummary: go test's usual output (each
