@@ -157,9 +157,12 @@ e2e-full: deps
 # static is booted once without a snapshot, so that its journal lands on
 # the image, and `rescue scan IMAGE --console serial.log` must name the
 # failure and link it to the scenario's finding (evidence/realboot_test.go).
-# The table is in $(E2E_OUT)-lastboot/lastboot.md.
+# The table is in $(E2E_OUT)-lastboot/lastboot.md. LASTBOOT_RELEASE boots
+# another release (bullseye), LASTBOOT_SCENARIOS names the scenarios (by
+# default those with a symptom on the release, Full ones aside).
 e2e-lastboot: deps
-	LASTBOOT_OUT=$(E2E_OUT)-lastboot E2E_CACHE=$(E2E_CACHE) \
+	LASTBOOT_OUT=$(E2E_OUT)-lastboot$(if $(LASTBOOT_RELEASE),-$(LASTBOOT_RELEASE)) E2E_CACHE=$(E2E_CACHE) \
+		LASTBOOT_RELEASE=$(LASTBOOT_RELEASE) LASTBOOT_SCENARIOS=$(LASTBOOT_SCENARIOS) \
 		$(GO) test -tags e2e -run '^TestRealBoots$$' -count=1 -v -timeout 240m ./evidence/
 
 docs: build

@@ -232,6 +232,14 @@ func (sc *Scenario) brokenOn(rel images.Release) (Expect, bool) {
 	return sc.Broken, sc.Static
 }
 
+// SymptomOn says whether the fault shows on release rel's boot: neither
+// static there nor inert (the last-boot test boots only those).
+func (sc *Scenario) SymptomOn(rel images.Release) bool {
+	_, static := sc.brokenOn(rel)
+	_, inert := sc.Inert[rel.Suite]
+	return !static && !inert
+}
+
 func (sc *Scenario) fixExit() int {
 	if sc.ExitZero {
 		return 0
