@@ -231,7 +231,7 @@ func (p *planner) password() error {
 		f[2] = strconv.FormatInt(p.today, 10)
 		p.change("restart the password's age (it expired on day %d): an expired password makes PAM demand a change before a key session starts", lastchg+maxDays)
 	}
-	if exp, ok := num(7); ok && exp > 0 && exp <= p.today {
+	if exp, expired := passwd.AccountExpiry(passwd.Line{Fields: f}, p.today); expired {
 		f[7] = ""
 		p.change("remove the account expiry date (day %d, %s), which makes PAM refuse every login", exp, time.Unix(exp*86400, 0).UTC().Format("2006-01-02"))
 	}

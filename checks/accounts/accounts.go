@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"rescue/checks"
 	"rescue/facts"
@@ -20,7 +21,7 @@ var Check = &checks.Check{
 	Name:     "accounts",
 	Doc:      doc,
 	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
-	Kinds:    []string{"missing", "unreadable", "empty", "crlf", "malformed", "root-missing", "root-uid", "uid0-duplicate", "user-missing", "shadow-missing", "root-group-missing", "shell"},
+	Kinds:    []string{"missing", "unreadable", "empty", "crlf", "malformed", "root-missing", "root-uid", "uid0-duplicate", "user-missing", "shadow-missing", "root-expired", "root-group-missing", "shell"},
 	Reads:    []string{"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/login.defs", "/etc/sysusers.d", "/usr/lib/sysusers.d", "/etc/dbus-1/system.conf", "/usr/share/dbus-1/system.conf", "/etc/polkit-1/rules.d", "/usr/share/polkit-1/rules.d"},
 	Run:      run,
 }
@@ -95,6 +96,7 @@ func run(pass *checks.Pass) error {
 	}
 	c.passwdEntries()
 	c.shadowEntries()
+	c.rootExpiry(time.Now().Unix() / 86400)
 	c.groupEntries()
 	c.reportPending()
 	return nil
@@ -364,6 +366,42 @@ func (c *checker) shadowEntries() {
 		}
 		c.missing(passwd.Shadow, name, f)
 	}
+}
+
+// rootExpiry reports root's account past its expiry date (shadow's eighth
+// field): pam_unix then refuses root everywhere, the password and the key
+// alike, which no other finding explains ("Login incorrect" on the
+// console). Only root: an expired ordinary account is how administrators
+// retire people, and a pristine system has none. The fix removes the date
+// and nothing else; a locked password ('!') stays locked, for `rescue
+// reset-access` to decide.
+func (c *checker) rootExpiry(today int64) {
+	s := c.files[passwd.Shadow]
+	if !s.usable() || c.malformed[passwd.Shadow]["root"] {
+		return
+	}
+	l, ok := s.f.Lookup("root")
+	if !ok {
+		return
+	}
+	day, expired := passwd.AccountExpiry(l, today)
+	if !expired {
+		return
+	}
+	date := time.Unix(day*86400, 0).UTC().Format("2006-01-02")
+	f := checks.Finding{
+		Kind: "root-expired", Severity: checks.Error, Path: s.path, Line: l.N,
+		Message: fmt.Sprintf("root's account expired on %s (day %d in /etc/shadow's expiry field)", date, day),
+		Impact:  "pam_unix refuses every login as root on an expired account: the console (\"Login incorrect\"), su, and SSH even with a key",
+	}
+	fields := slices.Clone(l.Fields)
+	fields[7] = ""
+	text := strings.Join(fields, ":")
+	if l.CR {
+		text += "\r"
+	}
+	f.AddFix(checks.ReplaceLine(c.pass.Root, s.path, s.data, l.N, text, "Remove root's account expiry date in /etc/shadow"))
+	c.pass.Report(f)
 }
 
 func (c *checker) groupEntries() {

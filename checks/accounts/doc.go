@@ -28,12 +28,18 @@ matches, or the shell cannot be run. The check reports:
     empty or is not executable;
   - a passwd entry whose password is in shadow ("x") but that has no shadow
     entry: pam_unix cannot check its password.
+  - root's account past its expiry date (shadow's eighth field, a day
+    count; 0 counts, as chage -E 0 means it): pam_unix refuses root on the
+    console, in su and over SSH even with a key, and the console says only
+    "Login incorrect". Expired ordinary accounts are not reported: that is
+    how administrators retire people.
 
 Fixes never invent a password. shadow-utils keeps the previous version of
 each file as /etc/passwd-, /etc/shadow-, ...; when that backup parses
 cleanly, has root (and is not itself empty), an empty or missing file is
 restored from it and missing entries are copied back from it. CRLF line
-endings are stripped. root's missing shell can be replaced by /bin/bash
+endings are stripped. root's expiry date is removed (nothing else: a
+locked password stays locked; rescue reset-access sets a new one). root's missing shell can be replaced by /bin/bash
 (or /bin/sh), as an alternative to restoring the shell from its package.
 A duplicate uid 0 is reported only: whether it is a backdoor or a
 deliberate "toor" is for a person to decide.

@@ -256,3 +256,20 @@ func UID(l Line, k Kind) (uint32, bool) {
 	n, err := strconv.ParseUint(l.Fields[i], 10, 32)
 	return uint32(n), err == nil
 }
+
+// AccountExpiry returns a shadow entry's account expiry day (field 8, days
+// since 1970-01-01) and whether the account has expired on day today.
+// pam_unix refuses every login of an expired account, whatever the
+// password or key ("curdays >= sp_expire", Linux-PAM's passverify.c), and
+// reads an empty field as never; 0 expires the account, as `chage -E 0`
+// means it to.
+func AccountExpiry(l Line, today int64) (day int64, expired bool) {
+	if len(l.Fields) < 8 || l.Fields[7] == "" {
+		return 0, false
+	}
+	day, err := strconv.ParseInt(l.Fields[7], 10, 64)
+	if err != nil || day < 0 {
+		return 0, false
+	}
+	return day, day <= today
+}

@@ -106,3 +106,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestAccountExpiry(t *testing.T) {
+	for _, c := range []struct {
+		line    string
+		day     int64
+		expired bool
+	}{
+		{"root:*:19800:0:99999:7:::", 0, false},         // no date: never
+		{"root:*:19800:0:99999:7::0:", 0, true},         // chage -E 0
+		{"root:*:19800:0:99999:7::20000:", 20000, true}, // the day itself: pam_unix's curdays >= sp_expire
+		{"root:*:19800:0:99999:7::20001:", 20001, false},
+		{"root:*:19800:0:99999:7::-1:", 0, false}, // glibc's "none"
+		{"root:*:19800:0:99999:7::soon:", 0, false},
+		{"root:*", 0, false},
+	} {
+		l, _ := Parse([]byte(c.line+"\n"), Shadow).Lookup("root")
+		day, expired := AccountExpiry(l, 20000)
+		if day != c.day || expired != c.expired {
+			t.Errorf("%s: got day %d expired %v, want %d %v", c.line, day, expired, c.day, c.expired)
+		}
+	}
+}
