@@ -107,11 +107,11 @@ func openStore(target *Writer, dir string, create bool) (*store, error) {
 				return nil, err
 			}
 		}
-		p, err := target.Resolve(DefaultJournalDir)
+		p, err := target.root.Resolve(DefaultJournalDir)
 		if err != nil {
 			return nil, err
 		}
-		dir = strings.TrimSuffix(target.Dir(), "/") + p
+		dir = strings.TrimSuffix(target.root.HostPath(), "/") + p
 	} else if create {
 		if err := mkdirHost(dir); err != nil {
 			return nil, err
@@ -126,7 +126,7 @@ func openStore(target *Writer, dir string, create bool) (*store, error) {
 
 // close releases the journal directory's handle: an open handle keeps the
 // target's filesystem busy, so that it could not be unmounted.
-func (s *store) close() error { return s.w.Root.Close() }
+func (s *store) close() error { return s.w.root.Close() }
 
 func newID(now time.Time) string {
 	b := make([]byte, 3)
@@ -146,10 +146,10 @@ func (s *store) load(id string) (*Journal, error) {
 	if id == "" || strings.ContainsAny(id, "/\x00") || id == "." || id == ".." {
 		return nil, fmt.Errorf("invalid repair id %q", id)
 	}
-	data, err := s.w.ReadFile(path.Join("/", id, "journal.json"))
+	data, err := s.w.root.ReadFile(path.Join("/", id, "journal.json"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no repair %s in %s", id, s.w.Dir())
+			return nil, fmt.Errorf("no repair %s in %s", id, s.w.root.HostPath())
 		}
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (s *store) load(id string) (*Journal, error) {
 
 // list returns every readable journal, newest first.
 func (s *store) list() ([]*Journal, error) {
-	entries, err := s.w.ReadDir("/")
+	entries, err := s.w.root.ReadDir("/")
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (s *store) list() ([]*Journal, error) {
 // History returns the repairs recorded for a target, newest first. dir is
 // the --journal-dir, or "" for the journal inside the target.
 func History(root *sysroot.Root, dir string) ([]*Journal, error) {
-	w := &Writer{Root: root}
+	w := &Writer{root: root}
 	s, err := openStore(w, dir, false)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
