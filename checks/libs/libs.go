@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/checks/internal/restore"
 	"rescue/checks/libs/ldso"
 	"rescue/facts"
 )
@@ -168,7 +169,7 @@ func report(pass *checks.Pass, l *ldso.Loader, b *broken, arch ldso.Arch) {
 	if d.State == ldso.Empty {
 		f.Impact += "; an empty file fails with \"file too short\" even when a good copy is in a later directory"
 	}
-	ldso.Restore(pass, &f, where)
+	restore.Offer(pass, &f, where)
 	pass.Report(f)
 }
 

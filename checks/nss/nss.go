@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/checks/internal/restore"
 	"rescue/checks/libs/ldso"
 	"rescue/facts"
 	"rescue/parse/nsswitch"
@@ -181,7 +182,7 @@ func (c *checker) report(src string, r ldso.Result) {
 	default:
 		f.Impact = fmt.Sprintf("glibc skips the source for %s lookups", strings.Join(dbs, ", "))
 	}
-	restoreErr := ldso.AddRestore(c.pass, &f, where)
+	restoreErr := restore.Add(c.pass, &f, where)
 	f.AddFix(c.dropFix(src, lines))
 	if len(f.Fixes) == 0 {
 		f.NoFix = restoreErr.Error()

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/checks/internal/restore"
 	"rescue/checks/libs/ldso"
 	"rescue/facts"
 	"rescue/parse/pamconf"
@@ -258,7 +259,7 @@ func (c *checker) fileLevel(f *pfile) {
 			fnd.Severity = checks.Warning
 			fnd.Impact = "libpam installs the line as a handler that always fails: no one can change a password (and an expired one cannot be renewed at login)"
 		}
-		if err := ldso.AddRestore(c.pass, &fnd, f.path); err != nil {
+		if err := restore.Add(c.pass, &fnd, f.path); err != nil {
 			fnd.NoFix = err.Error() + "; or correct the line by hand"
 		}
 		c.pass.Report(fnd)
@@ -311,7 +312,7 @@ func (c *checker) includeMissing(target string, from []string, reach bool) {
 // restoreConfig offers restoring a configuration file from its package,
 // then from a same-named backup that parses cleanly.
 func (c *checker) restoreConfig(f *checks.Finding, target string, exists bool) {
-	pkgErr := ldso.AddRestore(c.pass, f, target)
+	pkgErr := restore.Add(c.pass, f, target)
 	b, data := c.findBackup(target)
 	if b != "" {
 		var op repair.Op
@@ -465,7 +466,7 @@ func (c *checker) module(module string, uses []use) {
 			Impact:   impact,
 			Evidence: evidence,
 		}
-		ldso.Restore(c.pass, &f, r.Path)
+		restore.Offer(c.pass, &f, r.Path)
 		if len(f.Fixes) == 0 {
 			c.leftover(&f, module, uses)
 		}
@@ -482,7 +483,7 @@ func (c *checker) module(module string, uses []use) {
 			Impact:   impact,
 			Evidence: evidence,
 		}
-		ldso.Restore(c.pass, &f, r.Path)
+		restore.Offer(c.pass, &f, r.Path)
 		c.pass.Report(f)
 	}
 }
@@ -518,7 +519,7 @@ func (c *checker) moduleDeps(module, p string, sev checks.Severity, evidence []s
 			Impact:   fmt.Sprintf("dlopen of %s fails, so every line naming it fails", pamconf.ModuleName(module)),
 			Evidence: append([]string{"needed by " + strings.Join(d.NeededBy, ", ")}, evidence...),
 		}
-		ldso.Restore(c.pass, &f, where)
+		restore.Offer(c.pass, &f, where)
 		c.pass.Report(f)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/checks/internal/restore"
 	"rescue/checks/libs/ldso"
 	"rescue/facts"
 	"rescue/parse/osrelease"
@@ -495,7 +496,7 @@ func (c *checker) restoreFix(f *checks.Finding, p string, missing []string) {
 	}
 	b := repair.NewFix(fmt.Sprintf("Restore the %d missing files of %s from their packages", len(missing), p))
 	for _, q := range missing {
-		fix, err := c.pass.Facts.RestoreFix(q)
+		fix, err := restore.Fix(c.pass, q)
 		if err != nil {
 			f.NoFix = fmt.Sprintf("the missing files cannot be restored here (%v); the packages that own them: %s", err, c.owners(missing))
 			return

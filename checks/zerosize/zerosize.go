@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"rescue/checks"
+	"rescue/checks/internal/restore"
 	"rescue/checks/libs/ldso"
 	"rescue/facts"
 	"rescue/pkgdb"
@@ -280,7 +281,7 @@ func (c *checker) empty(name string, fi fs.FileInfo, a area) {
 	if a == config && verdict == unknown && c.db == nil && !neverEmpty[name] {
 		f.NoFix = "without a package database rescue cannot tell whether it should have content; restore it from a backup if it should"
 	} else {
-		ldso.Restore(c.pass, &f, owned)
+		restore.Offer(c.pass, &f, owned)
 	}
 	c.pass.Report(f)
 }
