@@ -9,8 +9,8 @@ import (
 
 	"rescue/checks"
 	"rescue/checks/internal/restore"
-	"rescue/checks/libs/ldso"
 	"rescue/facts"
+	"rescue/facts/ldso"
 	"rescue/parse/nsswitch"
 	"rescue/repair"
 )
@@ -19,7 +19,7 @@ import (
 var Check = &checks.Check{
 	Name:     "nss",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Requires: []facts.Fact{facts.OSRelease, facts.Packages, facts.DynamicLoader},
 	Kinds:    []string{"source-not-installed", "source-missing", "source-empty", "source-damaged"},
 	Reads:    []string{"/etc/nsswitch.conf", "/usr/lib/x86_64-linux-gnu/libnss_files.so.2", "/usr/lib64/libnss_files.so.2", "/lib/x86_64-linux-gnu/libnss_files.so.2", "/usr/lib64/libc.so.6"},
 	Run:      run,
@@ -56,7 +56,7 @@ func run(pass *checks.Pass) error {
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", confPath, err)
 	}
-	c := &checker{pass: pass, file: nsswitch.Parse(data), data: data, loader: ldso.New(pass.Root), state: map[string]ldso.Result{}}
+	c := &checker{pass: pass, file: nsswitch.Parse(data), data: data, loader: pass.Facts.Loader(), state: map[string]ldso.Result{}}
 	c.arch = c.loader.MainArch()
 	c.glibc, c.known = c.loader.Glibc(c.arch)
 	if !c.known {

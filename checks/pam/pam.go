@@ -8,8 +8,8 @@ import (
 
 	"rescue/checks"
 	"rescue/checks/internal/restore"
-	"rescue/checks/libs/ldso"
 	"rescue/facts"
+	"rescue/facts/ldso"
 	"rescue/parse/pamconf"
 	"rescue/repair"
 	"rescue/sysroot"
@@ -19,7 +19,7 @@ import (
 var Check = &checks.Check{
 	Name:     "pam",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Requires: []facts.Fact{facts.OSRelease, facts.Packages, facts.DynamicLoader},
 	Kinds:    []string{"missing", "unreadable", "empty", "malformed", "include-missing", "include-cycle", "include-too-large", "module-missing", "module-empty", "module-damaged", "module-library", "root-lockout", "securetty-unsafe", "securetty-empty", "securetty-crlf"},
 	Reads:    []string{"/etc/pam.conf", "/etc/pam.d/*", "/usr/lib/pam.d/*", "/etc/securetty", "/usr/lib/x86_64-linux-gnu/security/*", "/lib/x86_64-linux-gnu/security/*", "/usr/lib64/security/*", "/lib64/security/*", "/lib/security/*"},
 	Run:      run,
@@ -73,7 +73,7 @@ func run(pass *checks.Pass) error {
 		}
 		return nil
 	}
-	c := &checker{pass: pass, p: newPamd(r), loader: ldso.New(r)}
+	c := &checker{pass: pass, p: newPamd(r), loader: pass.Facts.Loader()}
 	c.arch = c.loader.MainArch()
 	c.secDir = securityDirs(r, c.arch)
 	c.reach = c.reachable()

@@ -10,7 +10,6 @@ import (
 
 	"rescue/checks"
 	"rescue/checks/internal/restore"
-	"rescue/checks/libs/ldso"
 	"rescue/facts"
 	"rescue/parse/osrelease"
 	"rescue/pkgdb"
@@ -21,7 +20,7 @@ import (
 var Check = &checks.Check{
 	Name:     "sysdirs",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease, facts.Fstab, facts.Packages},
+	Requires: []facts.Fact{facts.OSRelease, facts.Fstab, facts.Packages, facts.DynamicLoader},
 	Kinds:    []string{"no-kernel", "link-missing", "dir-missing", "link-wrong", "dir-instead-of-link", "not-a-directory", "emptied"},
 	Reads:    []string{"/", "/usr", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib64"},
 	Run:      run,
@@ -71,7 +70,7 @@ func run(pass *checks.Pass) error {
 		pass.Note("the package database could not be read (%v): emptied directories are judged by the distribution's expectations", err)
 	}
 	c.db = db
-	if o, err := ldso.New(pass.Root).ReadObject(mainProgram(pass)); err == nil {
+	if o, err := pass.Facts.Loader().ReadObject(mainProgram(pass)); err == nil {
 		c.interp = o.Interp
 	}
 	c.merged, c.why = c.isMerged()
