@@ -98,7 +98,7 @@ type store struct {
 
 // openStore opens (creating if asked) the journal directory. dir is a host
 // path when set; otherwise the journal lives in DefaultJournalDir inside the
-// target, created and resolved through the target's writer so that a
+// target, created and opened through the target's root (Sub) so that a
 // planted var/lib/rescue symlink cannot send it elsewhere.
 func openStore(target *Writer, dir string, create bool) (*store, error) {
 	if dir == "" {
@@ -107,12 +107,13 @@ func openStore(target *Writer, dir string, create bool) (*store, error) {
 				return nil, err
 			}
 		}
-		p, err := target.root.Resolve(DefaultJournalDir)
+		sub, err := target.root.Sub(DefaultJournalDir)
 		if err != nil {
 			return nil, err
 		}
-		dir = strings.TrimSuffix(target.root.HostPath(), "/") + p
-	} else if create {
+		return &store{w: &Writer{root: sub}}, nil
+	}
+	if create {
 		if err := mkdirHost(dir); err != nil {
 			return nil, err
 		}
@@ -126,7 +127,7 @@ func openStore(target *Writer, dir string, create bool) (*store, error) {
 
 // close releases the journal directory's handle: an open handle keeps the
 // target's filesystem busy, so that it could not be unmounted.
-func (s *store) close() error { return s.w.root.Close() }
+func (s *store) close() error { return s.w.Close() }
 
 func newID(now time.Time) string {
 	b := make([]byte, 3)

@@ -220,3 +220,30 @@ func TestParentAndMkdirAllStayInside(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, len(before), len(after), "nothing was made in the helper's directory")
 }
+
+// Sub reaches its directory through the root's resolution and confines
+// what is below it to it: the journal inside a target is opened this way.
+func TestSubStaysInside(t *testing.T) {
+	dir, _ := hostile(t)
+	r, err := Open(dir)
+	require.NoError(t, err)
+	defer r.Close()
+
+	_, err = r.Sub("/var/tmp/hostdir")
+	assert.ErrorIs(t, err, unix.ENOENT, "a link to the host's directory leads to the root's own copy of that path")
+	_, err = r.Sub("/etc/hostname")
+	assert.ErrorIs(t, err, unix.ENOTDIR)
+
+	s, err := r.Sub("/up/etc")
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, filepath.Join(dir, "etc"), s.HostPath())
+	b, err := s.ReadFile("/hostname")
+	require.NoError(t, err)
+	assert.Equal(t, "target\n", string(b))
+	// Its own root is the directory: ".." and absolute links stop there.
+	_, err = s.ReadFile("/../etc/hostname")
+	assert.ErrorIs(t, err, unix.ENOENT)
+	_, err = s.ReadFile("/escape")
+	assert.Error(t, err)
+}

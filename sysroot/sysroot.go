@@ -65,6 +65,24 @@ func Open(dir string) (*Root, error) {
 	return &Root{dir: canon, handle: h}, nil
 }
 
+// Sub opens the directory name, resolved inside r, as a root of its own.
+// The repair journal inside the target is opened this way: the directory
+// is reached through r's resolution and held by its handle, so a planted
+// var/lib/rescue symlink cannot send it elsewhere and no host path is
+// resolved again. Its HostPath is where the directory is on the host.
+func (r *Root) Sub(name string) (*Root, error) {
+	h, err := r.resolve(name, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return nil, wrap("open", name, err)
+	}
+	p, err := r.handlePath(h, name)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	return &Root{dir: path.Join(r.dir, p), handle: h}, nil
+}
+
 // Close releases the root handle.
 func (r *Root) Close() error { return r.handle.Close() }
 

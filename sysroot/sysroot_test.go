@@ -167,6 +167,7 @@ func TestEmulatedResolution(t *testing.T) {
 	t.Run("special", TestReadFileRefusesSpecialAndHuge)
 	t.Run("dir", TestDirStaysInside)
 	t.Run("parent", TestParentAndMkdirAllStayInside)
+	t.Run("sub", TestSubStaysInside)
 }
 
 // TestWalkParallelSeesWhatWalkSees compares the two walks entry for entry
