@@ -69,6 +69,9 @@ func runExec(w *Writer, st *store, j *Journal, op Op, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
+		// mount(2) and umount(2) take a host path: the mount point was
+		// resolved inside the root just above (the --allow-chroot run
+		// is the one place a host path into the target is the point).
 		host := strings.TrimSuffix(w.root.HostPath(), "/") + p
 		if err := unix.Mount(source, host, fstype, flags, data); err != nil {
 			return fmt.Errorf("mounting %s in the target: %w", m, err)

@@ -1,13 +1,18 @@
-// Package sysroot is the confined, read-only view of a target root filesystem.
+// Package sysroot is rescue's one confinement: the read-only view of a
+// target root filesystem that checks read through, and the descriptor-level
+// API (OpenDir, OpenParent, MkdirAll, Sub, and Dir's single-name calls)
+// through which the package verifier reads and the repair writer writes.
 //
-// Every path a check asks for is resolved inside the root: symlinks, absolute
-// ones included, are followed as if the root were "/", and ".." never climbs
+// Every path is resolved inside the root: symlinks, absolute ones
+// included, are followed as if the root were "/", and ".." never climbs
 // above it. A hostile disk holding etc/passwd -> /etc/shadow or
-// a -> ../../../.. therefore cannot make rescue read the helper's own files.
+// a -> ../../../.. therefore cannot make rescue read or write the helper's
+// own files.
 //
 // Resolution goes through openat2(RESOLVE_IN_ROOT) where the kernel has it and
 // through filepath-securejoin's emulation where it does not (the helper VM may
-// run an old kernel), so a path is never joined as a string and then opened.
+// run an old kernel), both in one function (resolve), so a path is never
+// joined as a string and then opened.
 package sysroot
 
 import (
