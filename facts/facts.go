@@ -30,6 +30,9 @@ const (
 	Packages     Fact = "packages"
 	Memory       Fact = "memory"
 	BootLoader   Fact = "boot-loader"
+	// DynamicLoader is the target's ld.so model: ld.so.conf, the search
+	// path, the libraries a program loads (Loader, package facts/ldso).
+	DynamicLoader Fact = "dynamic-loader"
 )
 
 // Reads is what computing the fact reads from the target, as
@@ -50,6 +53,8 @@ func Reads(f Fact) []string {
 		return pkgdb.DatabaseFiles()
 	case Accounts:
 		return []string{"/etc/passwd", "/etc/group"}
+	case DynamicLoader:
+		return []string{"/etc/ld.so.conf", "/etc/ld.so.conf.d/*"}
 	}
 	return nil
 }
@@ -122,6 +127,7 @@ type state struct {
 	pkgState packageState
 	selinux  selinuxState
 	accounts accountsState
+	loader   loaderState
 }
 
 // New returns the facts of the target at root.

@@ -49,4 +49,11 @@ func TestWatch(t *testing.T) {
 	if len(seen) != 3 {
 		t.Fatalf("the base view reported to the watcher: %q", seen)
 	}
+	seen = nil
+	if l := w.Loader(); l == nil || l != base.Loader() {
+		t.Fatal("the loader is not one model shared by the views")
+	}
+	if !slices.Equal(seen, []facts.Fact{facts.DynamicLoader}) {
+		t.Fatalf("Loader reported %q, want only dynamic-loader", seen)
+	}
 }

@@ -10,7 +10,8 @@
 //	empty, known := owners[0].ExpectEmpty()    // should this file have content?
 //	rep, err := pass.Facts.PackageVerify(true) // every file, metadata only, once
 //	diff, err := pass.Facts.VerifyPaths(p...)  // these paths, digests included
-//	fix, err := pass.Facts.RestoreFix(p)       // restore from a package file
+//	res, err := pass.Facts.Restored(p)         // what its package installs there
+//	fix, err := restore.Fix(pass, p)           // checks/internal/restore: the fix
 //
 // Open reads the database, Verify compares files with it the way rpm -V
 // and debsums do, and Restorer extracts single files from .rpm and .deb

@@ -504,9 +504,9 @@ func expandVars(s string, vars map[string]string) string {
 // download must never land on the disk being repaired.
 func CheckCache(root *sysroot.Root, cacheDir string) error {
 	c := path.Clean(cacheDir)
-	t := path.Clean(root.Dir())
+	t := path.Clean(root.HostPath())
 	if c == t || strings.HasPrefix(c+"/", t+"/") {
-		return fmt.Errorf("the download cache %s is inside the target %s; give another with --cache", cacheDir, root.Dir())
+		return fmt.Errorf("the download cache %s is inside the target %s; give another with --cache", cacheDir, root.HostPath())
 	}
 	return nil
 }

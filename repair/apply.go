@@ -92,7 +92,7 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 	if opt.Now != nil {
 		now = opt.Now
 	}
-	w := &Writer{Root: root}
+	w := &Writer{root: root}
 	res := &Result{}
 
 	// Preflight: decide which items can run, without changing anything.
@@ -135,8 +135,8 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 		return res, withJournalHint(fmt.Errorf("opening the journal: %w; nothing was changed", err))
 	}
 	defer st.close()
-	j := &Journal{Schema: JournalSchema, ID: newID(now()), Target: root.Dir(), Created: now().UTC(), Status: StatusApplying}
-	res.ID, res.JournalDir = j.ID, st.w.Dir()
+	j := &Journal{Schema: JournalSchema, ID: newID(now()), Target: root.HostPath(), Created: now().UTC(), Status: StatusApplying}
+	res.ID, res.JournalDir = j.ID, st.w.root.HostPath()
 	for _, it := range accepted {
 		ji := JournalItem{Finding: it.Finding, Fix: it.Fix.Message}
 		for _, op := range it.Fix.Ops {
@@ -151,7 +151,7 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 	if err := st.save(j); err != nil {
 		return res, fmt.Errorf("writing the journal (nothing was changed): %w", err)
 	}
-	log.Info("journal written", "id", j.ID, "dir", st.w.Dir())
+	log.Info("journal written", "id", j.ID, "dir", st.w.root.HostPath())
 
 	// Apply, item by item. Each op first checks that its path is still in
 	// the state the backup recorded (or that the ops before it left): a
@@ -219,7 +219,7 @@ func recheck(w *Writer, op Op, expect map[string]State) error {
 		if !ok {
 			continue
 		}
-		cur, err := ReadState(w.Root, p)
+		cur, err := ReadState(w.root, p)
 		if err != nil {
 			return fmt.Errorf("cannot read %s: %w", p, err)
 		}
@@ -240,7 +240,7 @@ func advance(w *Writer, op Op, expect map[string]State) {
 		}
 		if after, known := op.after(before); known {
 			expect[p] = after
-		} else if cur, err := ReadState(w.Root, p); err == nil {
+		} else if cur, err := ReadState(w.root, p); err == nil {
 			expect[p] = cur
 		} else {
 			delete(expect, p)
@@ -264,7 +264,7 @@ func built(w *Writer, it Item) (Item, string) {
 		if op.Kind != KindWrite || op.Data != nil || op.Edits == nil {
 			continue
 		}
-		data, err := op.content(w.Root)
+		data, err := op.content(w.root)
 		if err != nil {
 			return it, err.Error()
 		}
@@ -284,7 +284,7 @@ func preflight(w *Writer, it Item, opt Options, seen map[string]State) string {
 		if s, ok := seen[p]; ok {
 			return s, nil
 		}
-		s, err := ReadState(w.Root, p)
+		s, err := ReadState(w.root, p)
 		if err == nil {
 			seen[p] = s
 		}
@@ -346,7 +346,7 @@ func pathRecords(w *Writer, items []Item, seen map[string]State) ([]PathRecord, 
 					before, read := seen[p]
 					if !read {
 						var err error
-						if before, err = ReadState(w.Root, p); err != nil {
+						if before, err = ReadState(w.root, p); err != nil {
 							return nil, err
 						}
 					}
@@ -384,7 +384,7 @@ func writeBackups(w *Writer, st *store, j *Journal, recs []PathRecord) error {
 		if r.Before.Type == Absent {
 			continue
 		}
-		fi, err := w.Lstat(r.Path)
+		fi, err := w.root.Lstat(r.Path)
 		if err != nil {
 			return err
 		}
@@ -401,7 +401,7 @@ func writeBackups(w *Writer, st *store, j *Journal, recs []PathRecord) error {
 		if r.Before.Type != File {
 			continue
 		}
-		data, err := readAll(w.Root, r.Path)
+		data, err := readAll(w.root, r.Path)
 		if err != nil {
 			return err
 		}
@@ -445,7 +445,7 @@ func runOp(w *Writer, st *store, j *Journal, op Op, opt Options, log *slog.Logge
 		// The file keeps its mode, owner, flags and xattrs: only its
 		// metadata is read here, its content was checked by recheck.
 		meta := Meta{Mode: 0o644}
-		fi, err := w.Root.Lstat(op.Path)
+		fi, err := w.root.Lstat(op.Path)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
@@ -528,7 +528,7 @@ func unlock(w *Writer, p string, opt Options) (func(), error) {
 	}
 	return func() {
 		for _, s := range slices.Backward(restore) {
-			if _, err := w.Lstat(s.path); errors.Is(err, fs.ErrNotExist) {
+			if _, err := w.root.Lstat(s.path); errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			w.SetFlags(s.path, s.flags)
@@ -539,7 +539,7 @@ func unlock(w *Writer, p string, opt Options) (func(), error) {
 // cleanTemps removes temporary files an interrupted write left next to p.
 func cleanTemps(w *Writer, p string) {
 	dir, base := path.Split(p)
-	entries, err := w.ReadDir(dir)
+	entries, err := w.root.ReadDir(dir)
 	if err != nil {
 		return
 	}

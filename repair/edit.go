@@ -286,7 +286,7 @@ func baseOf(r *sysroot.Root, p string) (State, []byte, error) {
 		st, err := ReadState(r, p)
 		return st, nil, err
 	}
-	id := r.Dir() + "\x00" + p
+	id := r.HostPath() + "\x00" + p
 	key, ok := statKey(fi)
 	planCache.Lock()
 	c := planCache.m[id]

@@ -52,7 +52,7 @@ func runExec(w *Writer, st *store, j *Journal, op Op, log *slog.Logger) error {
 		// helper's own root.
 		var missing []string
 		for d := m; d != "/"; d = path.Dir(d) {
-			if _, err := w.Lstat(d); !errors.Is(err, fs.ErrNotExist) {
+			if _, err := w.root.Lstat(d); !errors.Is(err, fs.ErrNotExist) {
 				break
 			}
 			missing = append(missing, d)
@@ -65,11 +65,14 @@ func runExec(w *Writer, st *store, j *Journal, op Op, log *slog.Logger) error {
 				made = append(made, d)
 			}
 		}
-		p, err := w.Resolve(m)
+		p, err := w.root.Resolve(m)
 		if err != nil {
 			return err
 		}
-		host := strings.TrimSuffix(w.Dir(), "/") + p
+		// mount(2) and umount(2) take a host path: the mount point was
+		// resolved inside the root just above (the --allow-chroot run
+		// is the one place a host path into the target is the point).
+		host := strings.TrimSuffix(w.root.HostPath(), "/") + p
 		if err := unix.Mount(source, host, fstype, flags, data); err != nil {
 			return fmt.Errorf("mounting %s in the target: %w", m, err)
 		}
@@ -90,7 +93,7 @@ func runExec(w *Writer, st *store, j *Journal, op Op, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, op.Argv[0], op.Argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: w.Dir()}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: w.root.HostPath()}
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "HOME=/root"}
 	var out bytes.Buffer
@@ -109,7 +112,7 @@ func runExec(w *Writer, st *store, j *Journal, op Op, log *slog.Logger) error {
 		r := &j.Paths[i]
 		for _, t := range op.Touches {
 			if r.Path == t {
-				if s, err := ReadState(w.Root, t); err == nil {
+				if s, err := ReadState(w.root, t); err == nil {
 					r.After, r.AfterKnown = s, true
 				}
 			}
@@ -166,7 +169,7 @@ type nodeKey struct {
 // included, except the trees in notTracked.
 func snapshotTree(w *Writer) (map[string]nodeKey, error) {
 	snap := map[string]nodeKey{}
-	err := w.Walk("/", func(name string, fi fs.FileInfo, err error) error {
+	err := w.root.Walk("/", func(name string, fi fs.FileInfo, err error) error {
 		if err != nil {
 			return nil // an unreadable corner is not the command's doing
 		}
@@ -221,7 +224,7 @@ func recordChanges(w *Writer, j *Journal, op Op, before, after map[string]nodeKe
 	// the children first.
 	slices.Sort(created)
 	for _, p := range created {
-		s, err := ReadState(w.Root, p)
+		s, err := ReadState(w.root, p)
 		if err != nil {
 			other = append(other, "created "+p)
 			continue

@@ -25,7 +25,7 @@ func TestApplyKeepsInodeFlags(t *testing.T) {
 		t.Skipf("chattr +A +d not supported here: %v %s", err, out)
 	}
 	r := open(t, dir)
-	w := &Writer{Root: r}
+	w := &Writer{root: r}
 	before, err := w.Flags("/etc/a")
 	require.NoError(t, err)
 	require.Equal(t, uint32(flagNoAtime|flagNoDump), before&(flagNoAtime|flagNoDump), "chattr set the flags")

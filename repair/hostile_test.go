@@ -3,11 +3,15 @@ package repair
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -114,4 +118,79 @@ func TestLargeBinaryRewriteIsOneEdit(t *testing.T) {
 	got, err := applyEdits(base, edits)
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(got, data))
+}
+
+// A hostile target whose /etc and /var are absolute symlinks to the
+// helper's own directories: every change, through a planned fix and its
+// journal or through the writer directly, lands inside the root (at the
+// link's target taken as if the root were "/") or fails, and the helper's
+// directories stay as they were. A writer that resolved names on the host
+// (a string join onto the root's host path, or an open that follows links
+// the host's way) writes into them.
+func TestWriterDoesNotFollowLinksToTheHost(t *testing.T) {
+	hostEtc, hostVar := t.TempDir(), t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(hostEtc, "passwd"), []byte("host\n"), 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(hostEtc, "ssh"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(hostEtc, "ssh", "sshd_config"), []byte("host\n"), 0o644))
+	dir := build(t, tree{
+		"etc": "->" + hostEtc,
+		"var": "->" + hostVar,
+		// The same paths inside the root, where the links lead when
+		// they are followed as if the root were "/".
+		strings.TrimPrefix(hostEtc, "/") + "/passwd":            "target\n",
+		strings.TrimPrefix(hostEtc, "/") + "/ssh/sshd_config":   "target\n",
+		strings.TrimPrefix(hostVar, "/") + "/":                  "",
+		strings.TrimPrefix(hostEtc, "/") + "/shadow":            "target\n",
+		strings.TrimPrefix(hostEtc, "/") + "/ssh/moduli":        "target\n",
+		strings.TrimPrefix(hostEtc, "/") + "/ssh/ssh_host_key":  "target\n",
+		strings.TrimPrefix(hostEtc, "/") + "/ssh/ssh_host_key2": "target\n",
+	})
+	hostBefore := map[string]map[string]string{hostEtc: snapshot(t, hostEtc), hostVar: snapshot(t, hostVar)}
+
+	// A planned fix, applied with its journal inside the target.
+	r := open(t, dir)
+	m := must(t)
+	p := planOf(Fix{Message: "repair", Ops: []Op{
+		m(WriteFile(r, "/etc/passwd", []byte("fixed\n"))),
+		m(Chmod(r, "/etc/ssh/sshd_config", 0o600)),
+		m(Mkdir(r, "/etc/new.d", 0o755)),
+		m(Remove(r, "/etc/shadow")),
+	}})
+	res, err := Apply(r, p, Options{})
+	require.NoError(t, err)
+	inside := filepath.Join(dir, hostEtc)
+	b, err := os.ReadFile(filepath.Join(inside, "passwd"))
+	require.NoError(t, err)
+	assert.Equal(t, "fixed\n", string(b), "the fix lands inside the root")
+	assert.Equal(t, fs.FileMode(0o600), mustStat(t, filepath.Join(inside, "ssh/sshd_config")).Mode().Perm())
+	assert.True(t, mustStat(t, filepath.Join(inside, "new.d")).IsDir())
+	assert.NoFileExists(t, filepath.Join(inside, "shadow"))
+	assert.True(t, strings.HasPrefix(res.JournalDir, filepath.Join(dir, hostVar)+"/"), res.JournalDir)
+
+	// The writer's own operations, one by one. (A planned op's path is
+	// already resolved by its constructor; these names are not.)
+	w, err := NewWriter(dir)
+	require.NoError(t, err)
+	defer w.Close()
+	own := Meta{Mode: 0o644, UID: os.Getuid(), GID: os.Getgid()}
+	assert.NoError(t, w.WriteFile("/etc/ssh/moduli", []byte("x"), own))
+	assert.NoError(t, w.WriteFile("/etc/created", []byte("x"), own))
+	assert.NoError(t, w.Mkdir("/etc/made", 0o755, Owner{UID: os.Getuid(), GID: os.Getgid()}))
+	assert.NoError(t, w.MkdirAll("/etc/a/b/c"))
+	assert.NoError(t, w.MkdirAll("/var/lib/x"))
+	assert.NoError(t, w.Symlink("/etc/link", "/somewhere", nil))
+	assert.NoError(t, w.Link("/etc/hard", "/etc/ssh/ssh_host_key"))
+	assert.NoError(t, w.Chmod("/etc/ssh/ssh_host_key2", 0o640))
+	assert.NoError(t, w.Chown("/etc/ssh/ssh_host_key2", os.Getuid(), os.Getgid()))
+	assert.NoError(t, w.SetMtime("/etc/ssh/ssh_host_key2", time.Unix(1e9, 0)))
+	assert.NoError(t, w.Remove("/etc/ssh/moduli"))
+	for _, p := range []string{"created", "made", "a/b/c", "link", "hard"} {
+		_, err := os.Lstat(filepath.Join(inside, p))
+		assert.NoError(t, err, "%s is made inside the root", p)
+	}
+	assert.DirExists(t, filepath.Join(dir, hostVar, "lib/x"))
+
+	for host, before := range hostBefore {
+		assert.Equal(t, before, snapshot(t, host), "the helper's %s changed", host)
+	}
 }

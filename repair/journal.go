@@ -98,7 +98,7 @@ type store struct {
 
 // openStore opens (creating if asked) the journal directory. dir is a host
 // path when set; otherwise the journal lives in DefaultJournalDir inside the
-// target, created and resolved through the target's writer so that a
+// target, created and opened through the target's root (Sub) so that a
 // planted var/lib/rescue symlink cannot send it elsewhere.
 func openStore(target *Writer, dir string, create bool) (*store, error) {
 	if dir == "" {
@@ -107,12 +107,13 @@ func openStore(target *Writer, dir string, create bool) (*store, error) {
 				return nil, err
 			}
 		}
-		p, err := target.Resolve(DefaultJournalDir)
+		sub, err := target.root.Sub(DefaultJournalDir)
 		if err != nil {
 			return nil, err
 		}
-		dir = strings.TrimSuffix(target.Dir(), "/") + p
-	} else if create {
+		return &store{w: &Writer{root: sub}}, nil
+	}
+	if create {
 		if err := mkdirHost(dir); err != nil {
 			return nil, err
 		}
@@ -126,7 +127,7 @@ func openStore(target *Writer, dir string, create bool) (*store, error) {
 
 // close releases the journal directory's handle: an open handle keeps the
 // target's filesystem busy, so that it could not be unmounted.
-func (s *store) close() error { return s.w.Root.Close() }
+func (s *store) close() error { return s.w.Close() }
 
 func newID(now time.Time) string {
 	b := make([]byte, 3)
@@ -146,10 +147,10 @@ func (s *store) load(id string) (*Journal, error) {
 	if id == "" || strings.ContainsAny(id, "/\x00") || id == "." || id == ".." {
 		return nil, fmt.Errorf("invalid repair id %q", id)
 	}
-	data, err := s.w.ReadFile(path.Join("/", id, "journal.json"))
+	data, err := s.w.root.ReadFile(path.Join("/", id, "journal.json"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no repair %s in %s", id, s.w.Dir())
+			return nil, fmt.Errorf("no repair %s in %s", id, s.w.root.HostPath())
 		}
 		return nil, err
 	}
@@ -165,7 +166,7 @@ func (s *store) load(id string) (*Journal, error) {
 
 // list returns every readable journal, newest first.
 func (s *store) list() ([]*Journal, error) {
-	entries, err := s.w.ReadDir("/")
+	entries, err := s.w.root.ReadDir("/")
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +193,7 @@ func (s *store) list() ([]*Journal, error) {
 // History returns the repairs recorded for a target, newest first. dir is
 // the --journal-dir, or "" for the journal inside the target.
 func History(root *sysroot.Root, dir string) ([]*Journal, error) {
-	w := &Writer{Root: root}
+	w := &Writer{root: root}
 	s, err := openStore(w, dir, false)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -25,7 +25,7 @@ func keepLink(w *Writer, st *store, j *Journal, rec *PathRecord, name string) {
 		return
 	}
 	defer dst.Close()
-	if err := unix.Linkat(int(src.Fd()), base, int(dst.Fd()), dbase, 0); err == nil {
+	if err := unix.Linkat(src.Fd(), base, dst.Fd(), dbase, 0); err == nil {
 		rec.Link = name
 	}
 }
@@ -35,7 +35,7 @@ func keepLink(w *Writer, st *store, j *Journal, rec *PathRecord, name string) {
 // whether it did.
 func relink(w *Writer, st *store, j *Journal, rec PathRecord, cur State) bool {
 	p := path.Join("/", j.ID, "backup", rec.Link)
-	kept, err := ReadState(st.w.Root, p)
+	kept, err := ReadState(st.w.root, p)
 	if err != nil || kept.Type != File || kept.SHA256 != rec.Before.SHA256 {
 		return false
 	}
@@ -54,7 +54,7 @@ func relink(w *Writer, st *store, j *Journal, rec PathRecord, cur State) bool {
 		return false
 	}
 	defer dst.Close()
-	if err := unix.Renameat(int(src.Fd()), sbase, int(dst.Fd()), dbase); err != nil {
+	if err := unix.Renameat(src.Fd(), sbase, dst.Fd(), dbase); err != nil {
 		return false
 	}
 	syncDir(dst, rec.Path)
@@ -87,6 +87,6 @@ func inode(fi fs.FileInfo) uint64 {
 
 // sameInode reports whether p in w is still the inode rec recorded.
 func sameInode(w *Writer, rec PathRecord) bool {
-	fi, err := w.Lstat(rec.Path)
+	fi, err := w.root.Lstat(rec.Path)
 	return err == nil && rec.Inode != 0 && inode(fi) == rec.Inode
 }

@@ -162,11 +162,11 @@ func (w *Writer) Link(name, existing string) error {
 	}
 	defer d.Close()
 	tmp := tempName(base)
-	if err := unix.Linkat(int(sd.Fd()), sbase, int(d.Fd()), tmp, 0); err != nil {
+	if err := unix.Linkat(sd.Fd(), sbase, d.Fd(), tmp, 0); err != nil {
 		return fmt.Errorf("linking %s to %s: %w", name, existing, err)
 	}
-	if err := unix.Renameat(int(d.Fd()), tmp, int(d.Fd()), base); err != nil {
-		unix.Unlinkat(int(d.Fd()), tmp, 0)
+	if err := unix.Renameat(d.Fd(), tmp, d.Fd(), base); err != nil {
+		unix.Unlinkat(d.Fd(), tmp, 0)
 		return fmt.Errorf("replacing %s: %w", name, err)
 	}
 	return syncDir(d, name)
@@ -184,20 +184,20 @@ func (w *Writer) Mknod(name string, n *Node, mode Mode, owner Owner) error {
 	}
 	defer d.Close()
 	tmp := tempName(base)
-	if err := unix.Mknodat(int(d.Fd()), tmp, typ|0o600, int(unix.Mkdev(n.Major, n.Minor))); err != nil {
+	if err := unix.Mknodat(d.Fd(), tmp, typ|0o600, int(unix.Mkdev(n.Major, n.Minor))); err != nil {
 		return fmt.Errorf("creating %s: %w", name, err)
 	}
 	fail := func(err error) error {
-		unix.Unlinkat(int(d.Fd()), tmp, 0)
+		unix.Unlinkat(d.Fd(), tmp, 0)
 		return err
 	}
-	if err := unix.Fchownat(int(d.Fd()), tmp, owner.UID, owner.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := unix.Fchownat(d.Fd(), tmp, owner.UID, owner.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return fail(fmt.Errorf("setting owner of %s: %w", name, err))
 	}
-	if err := unix.Fchmodat(int(d.Fd()), tmp, uint32(mode), 0); err != nil {
+	if err := unix.Fchmodat(d.Fd(), tmp, uint32(mode), 0); err != nil {
 		return fail(fmt.Errorf("setting mode of %s: %w", name, err))
 	}
-	if err := unix.Renameat2(int(d.Fd()), tmp, int(d.Fd()), base, unix.RENAME_NOREPLACE); err != nil {
+	if err := unix.Renameat2(d.Fd(), tmp, d.Fd(), base, unix.RENAME_NOREPLACE); err != nil {
 		return fail(fmt.Errorf("creating %s: %w", name, err))
 	}
 	return syncDir(d, name)
@@ -217,7 +217,7 @@ func (w *Writer) setNodeXattrs(name string, attrs map[string][]byte) error {
 	defer d.Close()
 	// The directory was opened inside the root; its /proc/self/fd link
 	// reaches it, and the l* call does not follow base.
-	p := procPath(int(d.Fd())) + "/" + base
+	p := procPath(d.Fd()) + "/" + base
 	for _, k := range sortedKeys(attrs) {
 		if err := unix.Lsetxattr(p, k, attrs[k], 0); err != nil {
 			return fmt.Errorf("setting %s on %s: %w", k, name, err)

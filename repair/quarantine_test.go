@@ -124,7 +124,7 @@ func TestUnlockClearsForGood(t *testing.T) {
 	for _, it := range res.Items {
 		assert.Equal(t, OutcomeApplied, it.Status, it.Reason)
 	}
-	w := &Writer{Root: r}
+	w := &Writer{root: r}
 	for _, path := range []string{"/etc/cron.d/x", "/root/.ssh/authorized_keys"} {
 		locked, err := w.Locked(path)
 		require.NoError(t, err)

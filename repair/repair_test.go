@@ -406,7 +406,7 @@ func TestImmutableFileIsRefusedThenLifted(t *testing.T) {
 	assert.Equal(t, OutcomeApplied, res.Items[0].Status)
 	b, _ := os.ReadFile(filepath.Join(dir, "etc/a"))
 	assert.Equal(t, "ONE\n", string(b))
-	w := &Writer{Root: r}
+	w := &Writer{root: r}
 	locked, err := w.Locked("/etc/a")
 	require.NoError(t, err)
 	assert.True(t, locked, "the flag is set again after the change")

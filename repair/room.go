@@ -83,11 +83,11 @@ func checkFilesystems(w *Writer, recs []PathRecord, items []Item, journalDir str
 		if r.Spilled && !kept[r.Path] {
 			continue
 		}
-		dir, err := existingDir(w.Root, path.Dir(r.Path))
+		dir, err := existingDir(w.root, path.Dir(r.Path))
 		if err != nil {
 			return fmt.Errorf("checking the filesystem of %s: %w; nothing was changed", r.Path, err)
 		}
-		st, sfs, err := statDir(w.Root, dir)
+		st, sfs, err := statDir(w.root, dir)
 		if err != nil {
 			return fmt.Errorf("checking the filesystem of %s: %w; nothing was changed", r.Path, err)
 		}
@@ -164,11 +164,11 @@ func journalFS(w *Writer, journalDir string) (unix.Stat_t, unix.Statfs_t, string
 	var st unix.Stat_t
 	var sfs unix.Statfs_t
 	if journalDir == "" {
-		dir, err := existingDir(w.Root, DefaultJournalDir)
+		dir, err := existingDir(w.root, DefaultJournalDir)
 		if err != nil {
 			return st, sfs, "", err
 		}
-		st, sfs, err = statDir(w.Root, dir)
+		st, sfs, err = statDir(w.root, dir)
 		return st, sfs, DefaultJournalDir, err
 	}
 	dir, err := filepath.Abs(journalDir)

@@ -55,7 +55,7 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 	if opt.Now != nil {
 		now = opt.Now
 	}
-	w := &Writer{Root: root}
+	w := &Writer{root: root}
 	st, err := openStore(w, opt.JournalDir, false)
 	if err != nil {
 		return nil, fmt.Errorf("no repairs recorded for this target: %w", err)
@@ -100,7 +100,7 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 	}
 	for _, rec := range slices.Backward(j.Paths) {
 		cleanTemps(w, rec.Path)
-		cur, err := ReadState(w.Root, rec.Path)
+		cur, err := ReadState(w.root, rec.Path)
 		if err != nil {
 			// One path that cannot be read must not keep the others
 			// from being restored.
@@ -181,7 +181,7 @@ func restore(w *Writer, st *store, j *Journal, rec PathRecord) (string, error) {
 	}
 	defer relock()
 	b := rec.Before
-	cur, err := ReadState(w.Root, rec.Path)
+	cur, err := ReadState(w.root, rec.Path)
 	if err != nil {
 		return "", err
 	}
@@ -200,7 +200,7 @@ func restore(w *Writer, st *store, j *Journal, rec PathRecord) (string, error) {
 			}
 		case rec.Link != "" && !sameInode(w, rec) && relink(w, st, j, rec, cur):
 		default:
-			data, err := st.w.ReadFileLimit(path.Join("/", j.ID, "backup", rec.Backup), 1<<40)
+			data, err := st.w.root.ReadFileLimit(path.Join("/", j.ID, "backup", rec.Backup), 1<<40)
 			if err != nil {
 				return "", fmt.Errorf("reading backup: %w", err)
 			}
@@ -262,7 +262,7 @@ func restore(w *Writer, st *store, j *Journal, rec PathRecord) (string, error) {
 			return "", err
 		}
 	}
-	got, err := ReadState(w.Root, rec.Path)
+	got, err := ReadState(w.root, rec.Path)
 	if err != nil {
 		return "", err
 	}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 
 	"rescue/sysroot"
@@ -22,18 +21,29 @@ import (
 // file in the same directory gets the content, mode, owner, extended
 // attributes and (when asked) mtime, is synced, renamed over the old name,
 // and the directory is synced.
+//
+// The writer holds the root it changes rather than being a read-only view
+// itself: what it reads to decide (state, content) it reads through
+// w.root like every other reader, and what it changes it reaches through
+// the root's descriptor-level API (OpenParent, MkdirAll), the same
+// resolution sysroot uses for every read.
 type Writer struct {
-	*sysroot.Root
+	root *sysroot.Root
 }
 
-// NewWriter returns a writer confined to dir.
+// NewWriter returns a writer confined to dir, which it opens; Close
+// releases it.
 func NewWriter(dir string) (*Writer, error) {
 	r, err := sysroot.Open(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{Root: r}, nil
+	return &Writer{root: r}, nil
 }
+
+// Close releases the root the writer opened (NewWriter): an open handle
+// keeps the target's filesystem busy, so that it could not be unmounted.
+func (w *Writer) Close() error { return w.root.Close() }
 
 // Meta is the metadata a written file gets.
 type Meta struct {
@@ -54,23 +64,17 @@ type Meta struct {
 // data) and belong to the new file as the filesystem made it.
 const userFlags = 0x000380FF
 
-// dir opens the directory of name (resolved inside the root) for *at calls.
-func (w *Writer) dir(name string) (*os.File, string, error) {
-	c := sysroot.Clean(name)
-	if c == "/" {
+// dir opens the directory of name (resolved inside the root) for *at
+// calls, and returns name's last element, which is not followed.
+func (w *Writer) dir(name string) (*sysroot.Dir, string, error) {
+	if sysroot.Clean(name) == "/" {
 		return nil, "", fmt.Errorf("refusing to replace the root directory itself")
 	}
-	d, base := path.Split(c)
-	h, err := pathrs.OpenatInRoot(w.Handle(), "."+d)
+	d, base, err := w.root.OpenParent(name)
 	if err != nil {
-		return nil, "", fmt.Errorf("opening %s: %w", d, err)
+		return nil, "", fmt.Errorf("opening %s: %w", path.Dir(sysroot.Clean(name)), err)
 	}
-	defer h.Close()
-	f, err := pathrs.Reopen(h, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
-	if err != nil {
-		return nil, "", fmt.Errorf("opening %s: %w", d, err)
-	}
-	return f, base, nil
+	return d, base, nil
 }
 
 // tempName returns a name for a temporary file next to base. The leading dot
@@ -88,16 +92,16 @@ func (w *Writer) WriteFile(name string, data []byte, meta Meta) error {
 	}
 	defer d.Close()
 	tmp := tempName(base)
-	fd, err := unix.Openat(int(d.Fd()), tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	f, err := d.Create(tmp, 0o600)
 	if err != nil {
 		return fmt.Errorf("creating temporary file for %s: %w", name, err)
 	}
-	f := os.NewFile(uintptr(fd), tmp)
+	fd := int(f.Fd())
 	done := false
 	defer func() {
 		if !done {
 			f.Close()
-			unix.Unlinkat(int(d.Fd()), tmp, 0)
+			unix.Unlinkat(d.Fd(), tmp, 0)
 		}
 	}()
 	if _, err := f.Write(data); err != nil {
@@ -120,7 +124,7 @@ func (w *Writer) WriteFile(name string, data []byte, meta Meta) error {
 	}
 	if meta.Mtime != nil {
 		ts := unix.NsecToTimespec(meta.Mtime.UnixNano())
-		if err := unix.UtimesNanoAt(int(d.Fd()), tmp, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := unix.UtimesNanoAt(d.Fd(), tmp, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("setting mtime of %s: %w", name, err)
 		}
 	}
@@ -130,14 +134,14 @@ func (w *Writer) WriteFile(name string, data []byte, meta Meta) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", name, err)
 	}
-	if err := unix.Renameat(int(d.Fd()), tmp, int(d.Fd()), base); err != nil {
+	if err := unix.Renameat(d.Fd(), tmp, d.Fd(), base); err != nil {
 		return fmt.Errorf("replacing %s: %w", name, err)
 	}
 	done = true
 	return syncDir(d, name)
 }
 
-func syncDir(d *os.File, name string) error {
+func syncDir(d *sysroot.Dir, name string) error {
 	if err := d.Sync(); err != nil {
 		return fmt.Errorf("syncing directory of %s: %w", name, err)
 	}
@@ -154,23 +158,23 @@ func (w *Writer) Symlink(name, target string, owner *Owner) error {
 	}
 	defer d.Close()
 	var st unix.Stat_t
-	if err := unix.Fstatat(int(d.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		if err := unix.Unlinkat(int(d.Fd()), base, unix.AT_REMOVEDIR); err != nil {
+	if err := unix.Fstatat(d.Fd(), base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if err := unix.Unlinkat(d.Fd(), base, unix.AT_REMOVEDIR); err != nil {
 			return fmt.Errorf("removing directory %s to make a symlink: %w", name, err)
 		}
 	}
 	tmp := tempName(base)
-	if err := unix.Symlinkat(target, int(d.Fd()), tmp); err != nil {
+	if err := unix.Symlinkat(target, d.Fd(), tmp); err != nil {
 		return fmt.Errorf("creating symlink %s: %w", name, err)
 	}
 	if owner != nil {
-		if err := unix.Fchownat(int(d.Fd()), tmp, owner.UID, owner.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			unix.Unlinkat(int(d.Fd()), tmp, 0)
+		if err := unix.Fchownat(d.Fd(), tmp, owner.UID, owner.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			unix.Unlinkat(d.Fd(), tmp, 0)
 			return fmt.Errorf("setting owner of symlink %s: %w", name, err)
 		}
 	}
-	if err := unix.Renameat(int(d.Fd()), tmp, int(d.Fd()), base); err != nil {
-		unix.Unlinkat(int(d.Fd()), tmp, 0)
+	if err := unix.Renameat(d.Fd(), tmp, d.Fd(), base); err != nil {
+		unix.Unlinkat(d.Fd(), tmp, 0)
 		return fmt.Errorf("replacing %s: %w", name, err)
 	}
 	return syncDir(d, name)
@@ -183,9 +187,9 @@ func (w *Writer) Remove(name string) error {
 		return err
 	}
 	defer d.Close()
-	err = unix.Unlinkat(int(d.Fd()), base, 0)
+	err = unix.Unlinkat(d.Fd(), base, 0)
 	if errors.Is(err, unix.EISDIR) {
-		err = unix.Unlinkat(int(d.Fd()), base, unix.AT_REMOVEDIR)
+		err = unix.Unlinkat(d.Fd(), base, unix.AT_REMOVEDIR)
 	}
 	if errors.Is(err, unix.ENOENT) {
 		return nil
@@ -203,13 +207,13 @@ func (w *Writer) Mkdir(name string, mode Mode, owner Owner) error {
 		return err
 	}
 	defer d.Close()
-	if err := unix.Mkdirat(int(d.Fd()), base, 0o700); err != nil {
+	if err := d.Mkdir(base, 0o700); err != nil {
 		return fmt.Errorf("creating directory %s: %w", name, err)
 	}
-	if err := unix.Fchownat(int(d.Fd()), base, owner.UID, owner.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := unix.Fchownat(d.Fd(), base, owner.UID, owner.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return fmt.Errorf("setting owner of %s: %w", name, err)
 	}
-	if err := unix.Fchmodat(int(d.Fd()), base, uint32(mode), 0); err != nil {
+	if err := unix.Fchmodat(d.Fd(), base, uint32(mode), 0); err != nil {
 		return fmt.Errorf("setting mode of %s: %w", name, err)
 	}
 	return syncDir(d, name)
@@ -217,11 +221,10 @@ func (w *Writer) Mkdir(name string, mode Mode, owner Owner) error {
 
 // MkdirAll creates name and its missing parents (0755, root) inside the root.
 func (w *Writer) MkdirAll(name string) error {
-	h, err := pathrs.MkdirAllHandle(w.Handle(), "."+sysroot.Clean(name), 0o755)
-	if err != nil {
+	if err := w.root.MkdirAll(name, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", name, err)
 	}
-	return h.Close()
+	return nil
 }
 
 // Chmod sets the mode of name. The last element is not followed: a symlink
@@ -327,20 +330,12 @@ func procPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 // onNode calls fn with an O_PATH fd of name itself (not followed); "/" is
 // the root directory.
 func (w *Writer) onNode(name string, fn func(fd int) error) error {
-	if sysroot.Clean(name) == "/" {
-		fd, err := unix.Openat(int(w.Handle().Fd()), ".", unix.O_PATH|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("opening the root: %w", err)
-		}
-		defer unix.Close(fd)
-		return fn(fd)
-	}
-	d, base, err := w.dir(name)
+	d, base, err := w.root.OpenParent(name)
 	if err != nil {
-		return err
+		return fmt.Errorf("opening %s: %w", path.Dir(sysroot.Clean(name)), err)
 	}
 	defer d.Close()
-	fd, err := unix.Openat(int(d.Fd()), base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := d.OpenNode(base)
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", name, err)
 	}
@@ -375,7 +370,7 @@ func setFileFlags(fd int, flags uint32) error {
 
 // SetFlags sets the inode flags of name.
 func (w *Writer) SetFlags(name string, flags uint32) error {
-	f, err := w.Open(name)
+	f, err := w.root.Open(name)
 	if err != nil {
 		return err
 	}
@@ -396,7 +391,7 @@ func (w *Writer) Locked(name string) (bool, error) {
 // Flags returns the inode flags of name itself when it is a regular file or
 // a directory, or 0 (symlinks and missing paths have none that matter).
 func (w *Writer) Flags(name string) (uint32, error) {
-	fi, err := w.Lstat(name)
+	fi, err := w.root.Lstat(name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return 0, nil
@@ -406,5 +401,5 @@ func (w *Writer) Flags(name string) (uint32, error) {
 	if !fi.Mode().IsRegular() && !fi.IsDir() {
 		return 0, nil
 	}
-	return w.Root.Flags(name)
+	return w.root.Flags(name)
 }

@@ -10,18 +10,21 @@ import (
 	"strings"
 	"unsafe"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 )
 
 // Dir is a directory of the target, opened once, through which the entries
-// in it are reached by their single names: lstat, readlink, extended
-// attributes, open for reading. It is the descriptor-level side of the one
-// confinement: the directory is resolved inside the root like every path,
-// and an entry name is one component that is never followed when it is a
-// symlink, so nothing reached through a Dir lies outside the root. Code
-// that looks at many files of one directory (verify looks at every file of
-// every package) pays one resolution per directory instead of one per file.
+// in it are reached by their single names. It is the descriptor-level side
+// of the one confinement: the directory is resolved inside the root like
+// every path, and an entry name is one component that is never followed
+// when it is a symlink, so nothing reached through a Dir lies outside the
+// root.
+//
+// The package verifier reads through it (lstat, readlink, extended
+// attributes, open for reading: one resolution per directory instead of
+// one per file, for every file of every package), and the repair writer
+// changes the target through it (OpenParent, Create, Mkdir, and its own
+// *at calls on Fd with the single name OpenParent returned).
 type Dir struct {
 	h    *os.File // O_PATH handle
 	fd   int
@@ -30,23 +33,71 @@ type Dir struct {
 
 // OpenDir opens the directory name, following symlinks inside the root.
 func (r *Root) OpenDir(name string) (*Dir, error) {
-	h, ok, err := r.openat2(rel(name), unix.O_PATH|unix.O_DIRECTORY)
-	if !ok {
-		h, err = pathrs.OpenatInRoot(r.handle, rel(name))
-		if err == nil {
-			var st unix.Stat_t
-			if err = unix.Fstat(int(h.Fd()), &st); err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
-				err = unix.ENOTDIR
-			}
-			if err != nil {
-				h.Close()
-			}
-		}
-	}
+	h, err := r.resolve(name, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, wrap("open", name, err)
 	}
 	return &Dir{h: h, fd: int(h.Fd()), name: Clean(name)}, nil
+}
+
+// OpenParent opens the directory that holds name (following symlinks inside
+// the root) and returns it with name's last element, which is not resolved:
+// the caller acts on that entry itself (lstat, readlink, replace, remove),
+// so a symlink there is the symlink, never its target. For "/" the
+// directory is the root and the element is ".".
+//
+// The directory is opened as it resolves, without insisting that it is one:
+// an entry below a file then fails on use with ENOTDIR, as a path lookup
+// would.
+func (r *Root) OpenParent(name string) (*Dir, string, error) {
+	c := Clean(name)
+	dir, base := path.Split(c)
+	if c == "/" {
+		dir, base = "/", "."
+	}
+	h, err := r.resolve(dir, unix.O_PATH)
+	if err != nil {
+		return nil, "", wrap("open", dir, err)
+	}
+	return &Dir{h: h, fd: int(h.Fd()), name: Clean(dir)}, base, nil
+}
+
+// MkdirAll makes the directory name and every missing parent with perm
+// (less the umask), each one created by a single name in its parent, which
+// is resolved inside the root; an existing symlink on the way is followed
+// inside the root like any path.
+func (r *Root) MkdirAll(name string, perm uint32) error {
+	c := Clean(name)
+	for i := 1; i <= len(c); i++ {
+		if i < len(c) && c[i] != '/' {
+			continue
+		}
+		d, err := r.OpenDir(c[:i])
+		if err == nil {
+			d.Close()
+			continue
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		p, base, err := r.OpenParent(c[:i])
+		if err != nil {
+			return err
+		}
+		err = p.Mkdir(base, perm)
+		p.Close()
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		// A name that exists now but did not open as a directory (a
+		// dangling symlink, a file) fails on the next round's OpenDir.
+		if d, err := r.OpenDir(c[:i]); err != nil {
+			return err
+		} else {
+			d.Close()
+		}
+	}
+	return nil
 }
 
 // Name is the directory's target-absolute path, as it was opened.
@@ -54,6 +105,68 @@ func (d *Dir) Name() string { return d.name }
 
 // Close releases the directory.
 func (d *Dir) Close() error { return d.h.Close() }
+
+// Fd is the directory's O_PATH descriptor, for *at system calls on a single
+// name of it that this type has no method for (rename, unlink, link,
+// mknod, chown): the caller must pass one component it got from
+// OpenParent, and use the call's no-follow form.
+func (d *Dir) Fd() int { return d.fd }
+
+// Sync flushes the directory itself (the names in it) to the disk, as a
+// rename or create in it needs before it is durable.
+func (d *Dir) Sync() error {
+	fd, err := unix.Openat(d.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		err = unix.Fsync(fd)
+		unix.Close(fd)
+	}
+	if err != nil {
+		return &fs.PathError{Op: "sync", Path: d.name, Err: err}
+	}
+	return nil
+}
+
+// Mkdir creates the directory name in d with perm (less the umask).
+func (d *Dir) Mkdir(name string, perm uint32) error {
+	p, err := d.entry(name)
+	if err != nil {
+		return err
+	}
+	if err := unix.Mkdirat(d.fd, name, perm); err != nil {
+		return &fs.PathError{Op: "mkdir", Path: p, Err: err}
+	}
+	return nil
+}
+
+// Create creates the regular file name in d for writing, with perm; a
+// name that is already there (a symlink included) is an error, so a new
+// file is never anything but new.
+func (d *Dir) Create(name string, perm uint32) (*os.File, error) {
+	p, err := d.entry(name)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Openat(d.fd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
+	if err != nil {
+		return nil, &fs.PathError{Op: "create", Path: p, Err: err}
+	}
+	return os.NewFile(uintptr(fd), p), nil
+}
+
+// OpenNode returns an O_PATH descriptor of the entry name itself (a
+// symlink is the symlink), for changing its metadata through
+// /proc/self/fd; "." is d. The caller closes it with unix.Close.
+func (d *Dir) OpenNode(name string) (int, error) {
+	p, err := d.entry(name)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := unix.Openat(d.fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	return fd, nil
+}
 
 // errNotOneName is the error for an entry name that is not a single path
 // component: a Dir reaches only its own entries.
@@ -212,19 +325,14 @@ func indexZero(b []byte) int {
 	return -1
 }
 
-// openatNoAtime opens name relative to dirfd with O_NOATIME where the
-// kernel permits it (to the file's owner and to root), and without it
-// where it answers EPERM: reading a target's file must not change what the
-// disk says about when it was last read.
+// openatNoAtime is unix.Openat for reading a target's file or directory
+// (flags without O_NOATIME), with O_NOATIME where permitted, as Open; an
+// interrupted open is retried.
 func openatNoAtime(dirfd int, name string, flags int) (int, error) {
 	for {
-		fd, err := unix.Openat(dirfd, name, flags|unix.O_NOATIME, 0)
-		if errors.Is(err, unix.EPERM) {
-			fd, err = unix.Openat(dirfd, name, flags, 0)
+		fd, err := noAtime(func(noatime int) (int, error) { return unix.Openat(dirfd, name, flags|noatime, 0) })
+		if !errors.Is(err, unix.EINTR) {
+			return fd, err
 		}
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		return fd, err
 	}
 }

@@ -153,3 +153,97 @@ func TestPrefetch(t *testing.T) {
 	cancel()
 	assert.Equal(t, PrefetchStats{}, r.Prefetch(ctx, []string{"/usr/lib/...", "/etc/hostname"}, 0).Stop())
 }
+
+// OpenParent and MkdirAll, the writer's way in, resolve inside the root:
+// the directory part follows links as if the root were "/", the last
+// element is never followed, and nothing is made outside.
+func TestParentAndMkdirAllStayInside(t *testing.T) {
+	dir, secret := hostile(t)
+	host := filepath.Dir(secret)
+	before, err := os.ReadDir(host)
+	require.NoError(t, err)
+	r, err := Open(dir)
+	require.NoError(t, err)
+	defer r.Close()
+
+	// The last element is the link itself, not what it points to.
+	d, base, err := r.OpenParent("/etc/abs-escape")
+	require.NoError(t, err)
+	assert.Equal(t, "abs-escape", base)
+	var st unix.Stat_t
+	require.NoError(t, d.Lstat(base, &st))
+	assert.Equal(t, uint32(unix.S_IFLNK), st.Mode&unix.S_IFMT)
+	_, err = d.Create(base, 0o600)
+	assert.ErrorIs(t, err, unix.EEXIST, "a new file is never written through a link")
+	d.Close()
+
+	// The directory part is followed inside the root: /var/tmp/hostdir
+	// (a link to the host's directory) leads to the root's own copy of
+	// that path, which does not exist.
+	_, _, err = r.OpenParent("/var/tmp/hostdir/new")
+	assert.ErrorIs(t, err, unix.ENOENT)
+	d, base, err = r.OpenParent("/up/up/etc/hostname")
+	require.NoError(t, err, "../.. from the root is the root")
+	fd, err := d.OpenFile(base)
+	require.NoError(t, err)
+	unix.Close(fd)
+	d.Close()
+
+	// "/" is the root itself.
+	d, base, err = r.OpenParent("/")
+	require.NoError(t, err)
+	assert.Equal(t, ".", base)
+	fd, err = d.OpenNode(base)
+	require.NoError(t, err)
+	var rootSt unix.Stat_t
+	require.NoError(t, unix.Fstat(fd, &st))
+	require.NoError(t, unix.Stat(dir, &rootSt))
+	assert.Equal(t, rootSt.Ino, st.Ino)
+	unix.Close(fd)
+	d.Close()
+
+	// MkdirAll through links to the host and out of the root makes its
+	// directories inside the root.
+	assert.ErrorIs(t, r.MkdirAll("/var/tmp/hostdir/a/b", 0o755), unix.ENOENT,
+		"the link leads to the root's copy of the host path, which is not there")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, host), 0o755))
+	require.NoError(t, r.MkdirAll("/var/tmp/hostdir/a/b", 0o755))
+	assert.DirExists(t, filepath.Join(dir, host, "a/b"))
+	require.NoError(t, r.MkdirAll("/up/made", 0o755))
+	assert.DirExists(t, filepath.Join(dir, "made"))
+	require.NoError(t, r.MkdirAll("/etc", 0o755), "an existing directory is no error")
+	assert.ErrorIs(t, r.MkdirAll("/etc/hostname/x", 0o755), unix.ENOTDIR)
+	assert.Error(t, r.MkdirAll("/etc/dangling/x", 0o755), "a dangling link is not made a directory")
+	assert.NoDirExists(t, "/nonexistent")
+
+	after, err := os.ReadDir(host)
+	require.NoError(t, err)
+	assert.Equal(t, len(before), len(after), "nothing was made in the helper's directory")
+}
+
+// Sub reaches its directory through the root's resolution and confines
+// what is below it to it: the journal inside a target is opened this way.
+func TestSubStaysInside(t *testing.T) {
+	dir, _ := hostile(t)
+	r, err := Open(dir)
+	require.NoError(t, err)
+	defer r.Close()
+
+	_, err = r.Sub("/var/tmp/hostdir")
+	assert.ErrorIs(t, err, unix.ENOENT, "a link to the host's directory leads to the root's own copy of that path")
+	_, err = r.Sub("/etc/hostname")
+	assert.ErrorIs(t, err, unix.ENOTDIR)
+
+	s, err := r.Sub("/up/etc")
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, filepath.Join(dir, "etc"), s.HostPath())
+	b, err := s.ReadFile("/hostname")
+	require.NoError(t, err)
+	assert.Equal(t, "target\n", string(b))
+	// Its own root is the directory: ".." and absolute links stop there.
+	_, err = s.ReadFile("/../etc/hostname")
+	assert.ErrorIs(t, err, unix.ENOENT)
+	_, err = s.ReadFile("/escape")
+	assert.Error(t, err)
+}

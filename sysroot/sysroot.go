@@ -1,13 +1,18 @@
-// Package sysroot is the confined, read-only view of a target root filesystem.
+// Package sysroot is rescue's one confinement: the read-only view of a
+// target root filesystem that checks read through, and the descriptor-level
+// API (OpenDir, OpenParent, MkdirAll, Sub, and Dir's single-name calls)
+// through which the package verifier reads and the repair writer writes.
 //
-// Every path a check asks for is resolved inside the root: symlinks, absolute
-// ones included, are followed as if the root were "/", and ".." never climbs
+// Every path is resolved inside the root: symlinks, absolute ones
+// included, are followed as if the root were "/", and ".." never climbs
 // above it. A hostile disk holding etc/passwd -> /etc/shadow or
-// a -> ../../../.. therefore cannot make rescue read the helper's own files.
+// a -> ../../../.. therefore cannot make rescue read or write the helper's
+// own files.
 //
 // Resolution goes through openat2(RESOLVE_IN_ROOT) where the kernel has it and
 // through filepath-securejoin's emulation where it does not (the helper VM may
-// run an old kernel), so a path is never joined as a string and then opened.
+// run an old kernel), both in one function (resolve), so a path is never
+// joined as a string and then opened.
 package sysroot
 
 import (
@@ -65,16 +70,35 @@ func Open(dir string) (*Root, error) {
 	return &Root{dir: canon, handle: h}, nil
 }
 
+// Sub opens the directory name, resolved inside r, as a root of its own.
+// The repair journal inside the target is opened this way: the directory
+// is reached through r's resolution and held by its handle, so a planted
+// var/lib/rescue symlink cannot send it elsewhere and no host path is
+// resolved again. Its HostPath is where the directory is on the host.
+func (r *Root) Sub(name string) (*Root, error) {
+	h, err := r.resolve(name, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return nil, wrap("open", name, err)
+	}
+	p, err := r.handlePath(h, name)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	return &Root{dir: path.Join(r.dir, p), handle: h}, nil
+}
+
 // Close releases the root handle.
 func (r *Root) Close() error { return r.handle.Close() }
 
-// Dir returns the host path of the root. It is for messages and for the
-// repair writer; checks must not join paths onto it.
-func (r *Root) Dir() string { return r.dir }
-
-// Handle returns the O_PATH handle of the root directory, for the repair
-// writer, which resolves its paths the same way.
-func (r *Root) Handle() *os.File { return r.handle }
+// HostPath returns the host path of the root directory. Nothing inside the
+// root is ever reached by joining a name onto it (that would follow the
+// target's symlinks on the host): names go through the root's own
+// resolution (Open, OpenDir, OpenParent, MkdirAll). The host path is for
+// the few places where it is the point: chroot(2) for --allow-chroot, mount
+// points, statfs of the mounted filesystems, and messages and journals
+// that tell the user where the target is.
+func (r *Root) HostPath() string { return r.dir }
 
 // Clean turns any path into the target-absolute form used everywhere in
 // rescue ("/etc/fstab"): rooted, cleaned, with ".." unable to leave "/".
@@ -101,68 +125,78 @@ var useOpenat2 atomic.Bool
 
 func init() { useOpenat2.Store(true) }
 
-// openat2 opens rel (root-relative) with flags, resolved inside the root by
-// the kernel. It retries EAGAIN, which the kernel returns when a rename
-// elsewhere raced the lookup and it could not prove the walk stayed inside.
-// ok is false when the kernel has no openat2 and the caller must emulate.
+// resolve opens name (any form; it is cleaned and taken relative to the
+// root) with flags, resolved inside the root. It is the one place in rescue
+// where a name is resolved inside a target: the read-only view, the package
+// verifier (through OpenDir) and the repair writer (through OpenParent and
+// MkdirAll) all come here.
 //
-// The kernel's own confinement is used directly rather than through
-// pathrs-lite's OpenatInRoot, which after the same openat2 also reads the
-// handle's name back from /proc and, to reopen it for reading, goes through
-// a hardened procfs handle, several system calls more per file: measured on
-// a Debian host (3,674 files in /var/lib/dpkg/info, idle, 2 CPUs), a whole
-// rescue scan of / took 3.5 s that way and 2.5 s this way.
-func (r *Root) openat2(rel string, flags int) (f *os.File, ok bool, err error) {
-	if !useOpenat2.Load() {
-		return nil, false, nil
+// The kernel does the work through openat2(RESOLVE_IN_ROOT), retrying
+// EAGAIN, which it returns when a rename elsewhere raced the lookup and it
+// could not prove the walk stayed inside. The kernel's confinement is used
+// directly rather than through pathrs-lite's OpenatInRoot, which after the
+// same openat2 also reads the handle's name back from /proc and, to reopen
+// it for reading, goes through a hardened procfs handle, several system
+// calls more per file: measured on a Debian host (3,674 files in
+// /var/lib/dpkg/info, idle, 2 CPUs), a whole rescue scan of / took 3.5 s
+// that way and 2.5 s this way.
+//
+// Where the kernel has no openat2 (before 5.6, or a seccomp filter that
+// forbids it: the helper VM may run an old kernel), pathrs-lite's
+// emulation of RESOLVE_IN_ROOT resolves the name instead. It is the only
+// use of pathrs-lite in rescue: writing that emulation again (a component
+// walk that re-checks each step against procfs) is exactly the code that
+// should exist once, reviewed, and not be ours.
+func (r *Root) resolve(name string, flags int) (*os.File, error) {
+	rel := rel(name)
+	if useOpenat2.Load() {
+		how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: inRoot}
+		for range 64 {
+			fd, err := unix.Openat2(int(r.handle.Fd()), rel, how)
+			switch {
+			case err == nil:
+				return os.NewFile(uintptr(fd), path.Join(r.dir, rel)), nil
+			case errors.Is(err, unix.EINTR), errors.Is(err, unix.EAGAIN):
+				continue
+			case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM) && flags&unix.O_PATH != 0:
+				// No openat2, or a seccomp filter that forbids it.
+				useOpenat2.Store(false)
+				return r.resolve(name, flags)
+			default:
+				return nil, err
+			}
+		}
+		return nil, unix.EAGAIN
 	}
-	how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: inRoot}
-	for range 64 {
-		fd, err := unix.Openat2(int(r.handle.Fd()), rel, how)
-		switch {
-		case err == nil:
-			return os.NewFile(uintptr(fd), path.Join(r.dir, rel)), true, nil
-		case errors.Is(err, unix.EINTR), errors.Is(err, unix.EAGAIN):
-			continue
-		case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM) && flags&unix.O_PATH != 0:
-			// No openat2, or a seccomp filter that forbids it.
-			useOpenat2.Store(false)
-			return nil, false, nil
-		default:
-			return nil, true, err
+	h, err := pathrs.OpenatInRoot(r.handle, rel)
+	if err != nil {
+		return nil, err
+	}
+	if flags&unix.O_DIRECTORY != 0 {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(h.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			h.Close()
+			if err == nil {
+				err = unix.ENOTDIR
+			}
+			return nil, err
 		}
 	}
-	return nil, true, unix.EAGAIN
+	if flags&unix.O_PATH != 0 {
+		return h, nil
+	}
+	defer h.Close()
+	return pathrs.Reopen(h, flags|unix.O_CLOEXEC)
 }
 
 // OpenHandle returns an O_PATH handle of name, following symlinks inside the
 // root. Callers must close it.
 func (r *Root) OpenHandle(name string) (*os.File, error) {
-	h, ok, err := r.openat2(rel(name), unix.O_PATH)
-	if !ok {
-		h, err = pathrs.OpenatInRoot(r.handle, rel(name))
-	}
+	h, err := r.resolve(name, unix.O_PATH)
 	if err != nil {
 		return nil, wrap("open", name, err)
 	}
 	return h, nil
-}
-
-// parent returns an O_PATH handle of name's directory (resolved inside the
-// root) and name's last element, which is not followed.
-func (r *Root) parent(name string) (*os.File, string, error) {
-	c := Clean(name)
-	if c == "/" {
-		// The root has no parent inside the root; callers that do not
-		// follow the last element treat "/" as the root itself.
-		return nil, "", nil
-	}
-	dir, base := path.Split(c)
-	h, err := r.OpenHandle(dir)
-	if err != nil {
-		return nil, "", err
-	}
-	return h, base, nil
 }
 
 // Open opens name for reading, following symlinks inside the root.
@@ -187,11 +221,7 @@ func (r *Root) Open(name string) (*os.File, error) {
 	// still the file just judged: only a rename racing the scan on a
 	// mounted target could make them differ, and then nothing is read.
 	f, err := noAtime(func(noatime int) (*os.File, error) {
-		f, ok, err := r.openat2(rel(name), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|noatime)
-		if !ok {
-			f, err = pathrs.Reopen(h, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|noatime)
-		}
-		return f, err
+		return r.resolve(name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|noatime)
 	})
 	if err != nil {
 		return nil, wrap("open", name, err)
@@ -216,12 +246,6 @@ func noAtime[T any](open func(noatime int) (T, error)) (T, error) {
 		return open(0)
 	}
 	return f, err
-}
-
-// OpenatNoAtime is unix.Openat for reading a target's file or directory
-// (flags without O_NOATIME), with O_NOATIME where permitted, as Open.
-func OpenatNoAtime(dirfd int, name string, flags int) (int, error) {
-	return noAtime(func(noatime int) (int, error) { return unix.Openat(dirfd, name, flags|noatime, 0) })
 }
 
 // ReadFile reads a whole file of at most MaxFileSize bytes.
@@ -293,36 +317,33 @@ func (r *Root) Stat(name string) (fs.FileInfo, error) {
 
 // Lstat returns the file info of name without following its last element.
 func (r *Root) Lstat(name string) (fs.FileInfo, error) {
-	p, base, err := r.parent(name)
+	d, base, err := r.OpenParent(name)
 	if err != nil {
 		return nil, err
 	}
+	defer d.Close()
 	var st unix.Stat_t
-	if p == nil {
-		err = unix.Fstat(int(r.handle.Fd()), &st)
-		base = "/"
-	} else {
-		defer p.Close()
-		err = unix.Fstatat(int(p.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW)
-	}
-	if err != nil {
+	if err := unix.Fstatat(d.fd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return nil, wrap("lstat", name, err)
+	}
+	if base == "." {
+		base = "/"
 	}
 	return newInfo(base, &st), nil
 }
 
 // Readlink returns the target of the symlink name, as stored in the target.
 func (r *Root) Readlink(name string) (string, error) {
-	p, base, err := r.parent(name)
+	if Clean(name) == "/" {
+		return "", &fs.PathError{Op: "readlink", Path: "/", Err: unix.EINVAL}
+	}
+	d, base, err := r.OpenParent(name)
 	if err != nil {
 		return "", err
 	}
-	if p == nil {
-		return "", &fs.PathError{Op: "readlink", Path: "/", Err: unix.EINVAL}
-	}
-	defer p.Close()
+	defer d.Close()
 	buf := make([]byte, unix.PathMax)
-	n, err := unix.Readlinkat(int(p.Fd()), base, buf)
+	n, err := unix.Readlinkat(d.fd, base, buf)
 	if err != nil {
 		return "", wrap("readlink", name, err)
 	}
@@ -404,15 +425,12 @@ func (r *Root) Xattr(name, attr string) ([]byte, error) {
 
 // openNoFollow returns an O_PATH handle of name itself, a symlink included.
 func (r *Root) openNoFollow(name string) (*os.File, error) {
-	p, base, err := r.parent(name)
+	d, base, err := r.OpenParent(name)
 	if err != nil {
 		return nil, err
 	}
-	if p == nil {
-		return os.OpenFile(r.dir, unix.O_PATH|unix.O_CLOEXEC, 0)
-	}
-	defer p.Close()
-	fd, err := unix.Openat(int(p.Fd()), base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	defer d.Close()
+	fd, err := unix.Openat(d.fd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, wrap("open", name, err)
 	}

@@ -165,6 +165,9 @@ func TestEmulatedResolution(t *testing.T) {
 	t.Run("symlinks", TestSymlinksStayInside)
 	t.Run("walk", TestWalkDoesNotFollowLinks)
 	t.Run("special", TestReadFileRefusesSpecialAndHuge)
+	t.Run("dir", TestDirStaysInside)
+	t.Run("parent", TestParentAndMkdirAllStayInside)
+	t.Run("sub", TestSubStaysInside)
 }
 
 // TestWalkParallelSeesWhatWalkSees compares the two walks entry for entry

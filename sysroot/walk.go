@@ -259,7 +259,7 @@ func readDirAt(dir *os.File, openErr error) ([]string, *os.File, error) {
 		}
 		return nil, nil, openErr
 	}
-	fd, err := OpenatNoAtime(int(dir.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	fd, err := openatNoAtime(int(dir.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, nil, err
 	}

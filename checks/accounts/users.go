@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"rescue/checks"
-	"rescue/checks/libs/ldso"
+	"rescue/checks/internal/restore"
 	"rescue/parse/osrelease"
 	"rescue/parse/passwd"
 	"rescue/repair"
@@ -193,7 +193,7 @@ func (c *checker) shells(a *file) {
 			f.Severity = checks.Error
 		}
 		var whyNot string
-		if err := ldso.AddRestore(c.pass, &f, shell); err != nil {
+		if err := restore.Add(c.pass, &f, shell); err != nil {
 			whyNot = err.Error()
 		}
 		if name == "root" {

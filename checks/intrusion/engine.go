@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"rescue/checks"
+	"rescue/checks/internal/restore"
 	"rescue/parse/logindefs"
 	"rescue/parse/passwd"
 	"rescue/pkgdb"
@@ -374,7 +375,7 @@ func (e *Engine) fix(f *checks.Finding, en *Entry, j *Judged) {
 		case file.Role == "entry":
 			continue
 		case file.Replaced:
-			fx, err := e.pass.Facts.RestoreFix(file.Resolved)
+			fx, err := restore.Fix(e.pass, file.Resolved)
 			if err != nil {
 				why = append(why, fmt.Sprintf("%s cannot be restored: %v", file.Resolved, err))
 				continue

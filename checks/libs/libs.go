@@ -8,15 +8,16 @@ import (
 	"strings"
 
 	"rescue/checks"
-	"rescue/checks/libs/ldso"
+	"rescue/checks/internal/restore"
 	"rescue/facts"
+	"rescue/facts/ldso"
 )
 
 // Check is the libs check.
 var Check = &checks.Check{
 	Name:     "libs",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.Packages},
+	Requires: []facts.Fact{facts.Packages, facts.DynamicLoader},
 	Kinds:    []string{"missing", "empty", "damaged", "preload"},
 	Reads:    []string{"/etc/ld.so.preload", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d/*", "/usr/bin/login", "/usr/sbin/sshd", "/usr/lib/openssh/sshd-session", "/usr/libexec/openssh/sshd-session", "/usr/lib/systemd/systemd", "/usr/bin/bash", "/usr/bin/su", "/usr/bin/sudo", "/usr/sbin/agetty", "/bin/login", "/sbin/sshd", "/lib/systemd/systemd", "/bin/bash", "/bin/su", "/sbin/agetty"},
 	Run:      run,
@@ -50,7 +51,7 @@ type broken struct {
 }
 
 func run(pass *checks.Pass) error {
-	l := ldso.New(pass.Root)
+	l := pass.Facts.Loader()
 	for _, err := range l.Problems {
 		pass.Note("ld.so.conf: %v", err)
 	}
@@ -168,7 +169,7 @@ func report(pass *checks.Pass, l *ldso.Loader, b *broken, arch ldso.Arch) {
 	if d.State == ldso.Empty {
 		f.Impact += "; an empty file fails with \"file too short\" even when a good copy is in a later directory"
 	}
-	ldso.Restore(pass, &f, where)
+	restore.Offer(pass, &f, where)
 	pass.Report(f)
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/checks/internal/restore"
 	"rescue/facts"
 	"rescue/parse/ifcfg"
 	"rescue/parse/osrelease"
@@ -354,7 +355,7 @@ func (c *checker) networkScripts() {
 
 // restore offers restoring p from its package.
 func (c *checker) restore(f *checks.Finding, p, pkg string) {
-	fix, err := c.pass.Facts.RestoreFix(p)
+	fix, err := restore.Fix(c.pass, p)
 	if err == nil {
 		f.AddFix(fix, nil)
 		return

@@ -8,8 +8,9 @@ import (
 	"strings"
 
 	"rescue/checks"
-	"rescue/checks/libs/ldso"
+	"rescue/checks/internal/restore"
 	"rescue/facts"
+	"rescue/facts/ldso"
 	"rescue/parse/nsswitch"
 	"rescue/repair"
 )
@@ -18,7 +19,7 @@ import (
 var Check = &checks.Check{
 	Name:     "nss",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Requires: []facts.Fact{facts.OSRelease, facts.Packages, facts.DynamicLoader},
 	Kinds:    []string{"source-not-installed", "source-missing", "source-empty", "source-damaged"},
 	Reads:    []string{"/etc/nsswitch.conf", "/usr/lib/x86_64-linux-gnu/libnss_files.so.2", "/usr/lib64/libnss_files.so.2", "/lib/x86_64-linux-gnu/libnss_files.so.2", "/usr/lib64/libc.so.6"},
 	Run:      run,
@@ -55,7 +56,7 @@ func run(pass *checks.Pass) error {
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", confPath, err)
 	}
-	c := &checker{pass: pass, file: nsswitch.Parse(data), data: data, loader: ldso.New(pass.Root), state: map[string]ldso.Result{}}
+	c := &checker{pass: pass, file: nsswitch.Parse(data), data: data, loader: pass.Facts.Loader(), state: map[string]ldso.Result{}}
 	c.arch = c.loader.MainArch()
 	c.glibc, c.known = c.loader.Glibc(c.arch)
 	if !c.known {
@@ -181,7 +182,7 @@ func (c *checker) report(src string, r ldso.Result) {
 	default:
 		f.Impact = fmt.Sprintf("glibc skips the source for %s lookups", strings.Join(dbs, ", "))
 	}
-	restoreErr := ldso.AddRestore(c.pass, &f, where)
+	restoreErr := restore.Add(c.pass, &f, where)
 	f.AddFix(c.dropFix(src, lines))
 	if len(f.Fixes) == 0 {
 		f.NoFix = restoreErr.Error()

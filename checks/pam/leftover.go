@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"rescue/checks"
-	"rescue/checks/libs/ldso"
+	"rescue/facts/ldso"
 	"rescue/parse/pamconf"
 	"rescue/repair"
 )

@@ -7,8 +7,9 @@ import (
 	"strings"
 
 	"rescue/checks"
-	"rescue/checks/libs/ldso"
+	"rescue/checks/internal/restore"
 	"rescue/facts"
+	"rescue/facts/ldso"
 	"rescue/parse/pamconf"
 	"rescue/repair"
 	"rescue/sysroot"
@@ -18,7 +19,7 @@ import (
 var Check = &checks.Check{
 	Name:     "pam",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Requires: []facts.Fact{facts.OSRelease, facts.Packages, facts.DynamicLoader},
 	Kinds:    []string{"missing", "unreadable", "empty", "malformed", "include-missing", "include-cycle", "include-too-large", "module-missing", "module-empty", "module-damaged", "module-library", "root-lockout", "securetty-unsafe", "securetty-empty", "securetty-crlf"},
 	Reads:    []string{"/etc/pam.conf", "/etc/pam.d/*", "/usr/lib/pam.d/*", "/etc/securetty", "/usr/lib/x86_64-linux-gnu/security/*", "/lib/x86_64-linux-gnu/security/*", "/usr/lib64/security/*", "/lib64/security/*", "/lib/security/*"},
 	Run:      run,
@@ -72,7 +73,7 @@ func run(pass *checks.Pass) error {
 		}
 		return nil
 	}
-	c := &checker{pass: pass, p: newPamd(r), loader: ldso.New(r)}
+	c := &checker{pass: pass, p: newPamd(r), loader: pass.Facts.Loader()}
 	c.arch = c.loader.MainArch()
 	c.secDir = securityDirs(r, c.arch)
 	c.reach = c.reachable()
@@ -258,7 +259,7 @@ func (c *checker) fileLevel(f *pfile) {
 			fnd.Severity = checks.Warning
 			fnd.Impact = "libpam installs the line as a handler that always fails: no one can change a password (and an expired one cannot be renewed at login)"
 		}
-		if err := ldso.AddRestore(c.pass, &fnd, f.path); err != nil {
+		if err := restore.Add(c.pass, &fnd, f.path); err != nil {
 			fnd.NoFix = err.Error() + "; or correct the line by hand"
 		}
 		c.pass.Report(fnd)
@@ -311,7 +312,7 @@ func (c *checker) includeMissing(target string, from []string, reach bool) {
 // restoreConfig offers restoring a configuration file from its package,
 // then from a same-named backup that parses cleanly.
 func (c *checker) restoreConfig(f *checks.Finding, target string, exists bool) {
-	pkgErr := ldso.AddRestore(c.pass, f, target)
+	pkgErr := restore.Add(c.pass, f, target)
 	b, data := c.findBackup(target)
 	if b != "" {
 		var op repair.Op
@@ -465,7 +466,7 @@ func (c *checker) module(module string, uses []use) {
 			Impact:   impact,
 			Evidence: evidence,
 		}
-		ldso.Restore(c.pass, &f, r.Path)
+		restore.Offer(c.pass, &f, r.Path)
 		if len(f.Fixes) == 0 {
 			c.leftover(&f, module, uses)
 		}
@@ -482,7 +483,7 @@ func (c *checker) module(module string, uses []use) {
 			Impact:   impact,
 			Evidence: evidence,
 		}
-		ldso.Restore(c.pass, &f, r.Path)
+		restore.Offer(c.pass, &f, r.Path)
 		c.pass.Report(f)
 	}
 }
@@ -518,7 +519,7 @@ func (c *checker) moduleDeps(module, p string, sev checks.Severity, evidence []s
 			Impact:   fmt.Sprintf("dlopen of %s fails, so every line naming it fails", pamconf.ModuleName(module)),
 			Evidence: append([]string{"needed by " + strings.Join(d.NeededBy, ", ")}, evidence...),
 		}
-		ldso.Restore(c.pass, &f, where)
+		restore.Offer(c.pass, &f, where)
 		c.pass.Report(f)
 	}
 }

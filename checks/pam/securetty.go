@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"rescue/checks"
-	"rescue/checks/libs/ldso"
+	"rescue/checks/internal/restore"
 	"rescue/parse/pamconf"
 	"rescue/repair"
 )
@@ -94,7 +94,7 @@ func (c *checker) usesSecuretty() bool {
 // restoreConfigFile offers restoring a non-PAM configuration file from its
 // package or a same-named backup with content.
 func (c *checker) restoreConfigFile(f *checks.Finding, target string) {
-	pkgErr := ldso.AddRestore(c.pass, f, target)
+	pkgErr := restore.Add(c.pass, f, target)
 	for _, s := range backupSuffixes {
 		b := target + s
 		data, err := c.pass.Root.ReadFileLimit(b, 1<<20)

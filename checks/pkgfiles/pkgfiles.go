@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/checks/internal/restore"
 	"rescue/facts"
 	"rescue/pkgdb"
 	"rescue/repair"
@@ -134,7 +135,7 @@ func report(pass *checks.Pass, d *damaged, kind string) {
 	var why []string
 	restored := 0
 	for _, p := range paths {
-		fx, err := pass.Facts.RestoreFix(p)
+		fx, err := restore.Fix(pass, p)
 		if err != nil {
 			why = append(why, err.Error())
 			continue

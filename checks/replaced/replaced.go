@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/checks/internal/restore"
 	"rescue/checks/intrusion"
 	"rescue/facts"
 	"rescue/pkgdb"
@@ -111,7 +112,7 @@ func replacedFile(e *intrusion.Engine, r pkgdb.Result) {
 		}
 	}
 	fd.Indicators = ind
-	fx, err := e.Pass().Facts.RestoreFix(p)
+	fx, err := restore.Fix(e.Pass(), p)
 	if err != nil {
 		fd.NoFix = err.Error()
 	} else {

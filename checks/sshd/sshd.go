@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/checks/internal/restore"
 	"rescue/facts"
 	"rescue/parse/osrelease"
 	"rescue/parse/sshdconfig"
@@ -50,7 +51,7 @@ func run(pass *checks.Pass) error {
 			Message: fmt.Sprintf("%s is missing while %s is installed", configPath, binary),
 			Impact:  "sshd exits at start (\"No such file or directory\"): no one can log in over SSH",
 		}
-		f.AddFix(pass.Facts.RestoreFix(configPath))
+		f.AddFix(restore.Fix(pass, configPath))
 		if len(f.Fixes) == 0 {
 			f.NoFix = "restore it from the openssh-server package (rescue restores package files once a package database and package file are at hand)"
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"rescue/checks"
-	"rescue/checks/libs/ldso"
+	"rescue/checks/internal/restore"
 	"rescue/facts"
 	"rescue/parse/osrelease"
 	"rescue/pkgdb"
@@ -20,7 +20,7 @@ import (
 var Check = &checks.Check{
 	Name:     "sysdirs",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease, facts.Fstab, facts.Packages},
+	Requires: []facts.Fact{facts.OSRelease, facts.Fstab, facts.Packages, facts.DynamicLoader},
 	Kinds:    []string{"no-kernel", "link-missing", "dir-missing", "link-wrong", "dir-instead-of-link", "not-a-directory", "emptied"},
 	Reads:    []string{"/", "/usr", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib64"},
 	Run:      run,
@@ -70,7 +70,7 @@ func run(pass *checks.Pass) error {
 		pass.Note("the package database could not be read (%v): emptied directories are judged by the distribution's expectations", err)
 	}
 	c.db = db
-	if o, err := ldso.New(pass.Root).ReadObject(mainProgram(pass)); err == nil {
+	if o, err := pass.Facts.Loader().ReadObject(mainProgram(pass)); err == nil {
 		c.interp = o.Interp
 	}
 	c.merged, c.why = c.isMerged()
@@ -495,7 +495,7 @@ func (c *checker) restoreFix(f *checks.Finding, p string, missing []string) {
 	}
 	b := repair.NewFix(fmt.Sprintf("Restore the %d missing files of %s from their packages", len(missing), p))
 	for _, q := range missing {
-		fix, err := c.pass.Facts.RestoreFix(q)
+		fix, err := restore.Fix(c.pass, q)
 		if err != nil {
 			f.NoFix = fmt.Sprintf("the missing files cannot be restored here (%v); the packages that own them: %s", err, c.owners(missing))
 			return

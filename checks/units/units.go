@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/checks/internal/restore"
 	"rescue/checks/intrusion"
 	"rescue/facts"
 	"rescue/parse/unitfile"
@@ -319,7 +320,7 @@ func (s *scan) judgeUnit(u *unit) {
 	switch {
 	case f.Owned && f.Replaced:
 		// A package's unit whose content changed: the package has it.
-		fx, err := s.e.Pass().Facts.RestoreFix(u.real)
+		fx, err := restore.Fix(s.e.Pass(), u.real)
 		if err != nil {
 			en.DisableErr = err
 			break

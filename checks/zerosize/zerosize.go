@@ -10,8 +10,9 @@ import (
 	"sync"
 
 	"rescue/checks"
-	"rescue/checks/libs/ldso"
+	"rescue/checks/internal/restore"
 	"rescue/facts"
+	"rescue/facts/ldso"
 	"rescue/pkgdb"
 	"rescue/sysroot"
 )
@@ -20,7 +21,7 @@ import (
 var Check = &checks.Check{
 	Name:     "zerosize",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.Packages},
+	Requires: []facts.Fact{facts.Packages, facts.DynamicLoader},
 	Kinds:    []string{"empty"},
 	Reads:    []string{"/etc/...", "/usr/bin/...", "/usr/sbin/...", "/usr/libexec/...", "/usr/lib/...", "/usr/lib64/...", "/bin/...", "/sbin/...", "/lib/...", "/lib64/..."},
 	Run:      run,
@@ -165,7 +166,7 @@ func walkOrder(a, b string) int {
 // classify marks the programs and libraries boot and login need, from the
 // loader's view of systemd and the login programs.
 func (c *checker) classify() {
-	l := ldso.New(c.pass.Root)
+	l := c.pass.Facts.Loader()
 	mark := func(m map[string]string, p, why string) {
 		if r, err := c.pass.Root.Resolve(p); err == nil {
 			if _, ok := m[r]; !ok {
@@ -280,7 +281,7 @@ func (c *checker) empty(name string, fi fs.FileInfo, a area) {
 	if a == config && verdict == unknown && c.db == nil && !neverEmpty[name] {
 		f.NoFix = "without a package database rescue cannot tell whether it should have content; restore it from a backup if it should"
 	} else {
-		ldso.Restore(c.pass, &f, owned)
+		restore.Offer(c.pass, &f, owned)
 	}
 	c.pass.Report(f)
 }

@@ -178,7 +178,7 @@ func spillOutside(t *target, dir string) error {
 	if err != nil {
 		return usagef("--spill %s: %v", dir, err)
 	}
-	top := filepath.Clean(t.root.Dir())
+	top := filepath.Clean(t.root.HostPath())
 	if abs == top || strings.HasPrefix(abs+"/", top+"/") {
 		return usagef("--spill %s is inside the target (%s): give a directory on the helper", dir, top)
 	}

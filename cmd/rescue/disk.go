@@ -196,7 +196,7 @@ func (t *target) refreshSpace() {
 			continue
 		}
 		var sf unix.Statfs_t
-		if unix.Statfs(filepath.Join(t.root.Dir(), fs.MountPoint), &sf) == nil {
+		if unix.Statfs(filepath.Join(t.root.HostPath(), fs.MountPoint), &sf) == nil {
 			bs := uint64(sf.Bsize)
 			fs.SizeBytes, fs.AvailBytes, fs.FreeBytes = sf.Blocks*bs, sf.Bavail*bs, sf.Bfree*bs
 			fs.Inodes, fs.FreeInodes = sf.Files, sf.Ffree

@@ -162,7 +162,7 @@ func (a *app) runVerify(ctx context.Context, arg string, pkgs []string, o *verif
 	db, err := openPackages(t.root)
 	a.log.Info("package database read", "seconds", time.Since(start).Seconds())
 	if err == nil && db == nil {
-		return withHint(fmt.Errorf("%s has no package database rescue can read", t.root.Dir()),
+		return withHint(fmt.Errorf("%s has no package database rescue can read", t.root.HostPath()),
 			"rescue looks for rpm's database in /usr/lib/sysimage/rpm, /var/lib/rpm and /usr/share/rpm, and for /var/lib/dpkg/status")
 	}
 	if err != nil {
@@ -258,7 +258,7 @@ func (a *app) openVerifyTarget(ctx context.Context, arg string, opt targetOption
 	if err != nil {
 		return nil, err
 	}
-	return &target{root: root, opt: opt, info: report.Target{Path: root.Dir()}}, nil
+	return &target{root: root, opt: opt, info: report.Target{Path: root.HostPath()}}, nil
 }
 
 // writeVerifyText prints the results in rpm -V's notation, configuration

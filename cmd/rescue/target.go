@@ -93,8 +93,8 @@ func (a *app) openTarget(ctx context.Context, arg string, opt targetOptions, wri
 	if err != nil {
 		return nil, err
 	}
-	t := &target{root: root, opt: opt, info: report.Target{Path: root.Dir()}}
-	if t.devices, err = a.devicesFor(root.Dir(), opt); err != nil {
+	t := &target{root: root, opt: opt, info: report.Target{Path: root.HostPath()}}
+	if t.devices, err = a.devicesFor(root.HostPath(), opt); err != nil {
 		root.Close()
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package ldso
+package restore
 
 import (
 	"fmt"
@@ -7,63 +7,14 @@ import (
 	"strings"
 
 	"rescue/checks"
+	"rescue/facts/ldso"
 	"rescue/pkgdb"
 	"rescue/sysroot"
 )
 
-// usrmerge maps the top-level directories that merged-/usr systems make
-// symlinks into /usr to their /usr counterparts.
-var usrmerge = map[string]string{
-	"/bin": "/usr/bin", "/sbin": "/usr/sbin", "/lib": "/usr/lib", "/lib64": "/usr/lib64",
-	"/lib32": "/usr/lib32", "/libx32": "/usr/libx32",
-}
-
-// Aliases returns p and the other spellings of it that the target's
-// merged-/usr symlinks make equivalent (/bin/bash and /usr/bin/bash when
-// /bin -> usr/bin). Package databases record one spelling, often the old
-// one (dpkg on Debian 12 lists /bin/bash), while a walk reaches the other.
-func Aliases(root *sysroot.Root, p string) []string {
-	p = sysroot.Clean(p)
-	out := []string{p}
-	dir := path.Dir(p)
-	realDir, err := root.Resolve(dir)
-	if err != nil {
-		return out
-	}
-	for short, long := range usrmerge {
-		var alt string
-		switch {
-		case dir == short || strings.HasPrefix(dir, short+"/"):
-			alt = long + strings.TrimPrefix(p, short)
-		case dir == long || strings.HasPrefix(dir, long+"/"):
-			alt = short + strings.TrimPrefix(p, long)
-		default:
-			continue
-		}
-		if r, err := root.Resolve(path.Dir(alt)); err == nil && r == realDir {
-			out = append(out, alt)
-		}
-	}
-	return out
-}
-
-// Owned returns the spelling of p that the package database records and
-// its records, or p and nil when no package owns it (or there is no
-// database).
-func Owned(db pkgdb.DB, root *sysroot.Root, p string) (string, []pkgdb.File) {
-	if db == nil {
-		return sysroot.Clean(p), nil
-	}
-	for _, a := range Aliases(root, p) {
-		if recs := db.Owners(a); len(recs) > 0 {
-			return a, recs
-		}
-	}
-	return sysroot.Clean(p), nil
-}
-
-// AddRestore offers, as a fix of f, restoring the file at p from the
-// package that owns it. When no such fix can be planned it returns an error
+// Add offers, as a fix of f, restoring the file at p (in whichever
+// spelling the package database records it: /bin/bash or /usr/bin/bash)
+// from the package that owns it. When no such fix can be planned it returns an error
 // that says what to do instead (naming the package to fetch when the
 // database knows it), for the caller to use as NoFix or to follow with
 // another fix.
@@ -74,10 +25,10 @@ func Owned(db pkgdb.DB, root *sysroot.Root, p string) (string, []pkgdb.File) {
 // is gone, and the fix restores exactly that: the symlink alone when its
 // file is there, both when both are gone. When p is the real file and a
 // symlink still points to it, the message says so too.
-func AddRestore(pass *checks.Pass, f *checks.Finding, p string) error {
+func Add(pass *checks.Pass, f *checks.Finding, p string) error {
 	db, _ := pass.Facts.Packages()
-	owned, _ := Owned(db, pass.Root, p)
-	res, fix, err := pass.Facts.RestoreEntry(owned)
+	owned, _ := ldso.Owned(db, pass.Root, p)
+	res, fix, err := Entry(pass, owned)
 	if err != nil {
 		if real := sonameFile(db, pass.Root, owned); real != "" {
 			// dpkg records no file types: only the package file can
@@ -102,8 +53,8 @@ func AddRestore(pass *checks.Pass, f *checks.Finding, p string) error {
 			break
 		}
 		// Both halves are gone: bring back the file too, in the same fix.
-		targetOwned, _ := Owned(db, pass.Root, target)
-		tres, tfix, err := pass.Facts.RestoreEntry(targetOwned)
+		targetOwned, _ := ldso.Owned(db, pass.Root, target)
+		tres, tfix, err := Entry(pass, targetOwned)
 		if err != nil || !tres.IsRegular() {
 			f.Message += fmt.Sprintf(": the symlink %s -> %s is gone, and so is the file it points to", owned, res.LinkTarget)
 			break
@@ -147,65 +98,12 @@ func linksTo(root *sysroot.Root, p string) []string {
 	return out
 }
 
-// Restore is AddRestore for findings that have no other fix: the error
-// becomes the finding's NoFix.
-func Restore(pass *checks.Pass, f *checks.Finding, p string) {
-	if err := AddRestore(pass, f, p); err != nil && len(f.Fixes) == 0 {
+// Offer is Add for findings that have no other fix: the error becomes the
+// finding's NoFix.
+func Offer(pass *checks.Pass, f *checks.Finding, p string) {
+	if err := Add(pass, f, p); err != nil && len(f.Fixes) == 0 {
 		f.NoFix = err.Error()
 	}
-}
-
-// Expected returns where a missing library belongs: the file a dangling
-// link of that name points to, else the path a package owns for it in one
-// of the search directories when the database knows it, else next to
-// libc.so.6, else in the first default directory.
-func (l *Loader) Expected(name string, a Arch, db pkgdb.DB) string {
-	// A dangling link left where the library was names the file to
-	// bring back (libnss_files.so.2 -> libnss_files-2.28.so).
-	for _, d := range l.SearchPath(a) {
-		p := path.Join(d, name)
-		if fi, err := l.root.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return FileOf(l.root, p)
-		}
-	}
-	if db != nil {
-		for _, d := range l.SearchPath(a) {
-			if p, recs := Owned(db, l.root, path.Join(d, name)); len(recs) > 0 {
-				return FileOf(l.root, p)
-			}
-		}
-	}
-	if r := l.Find("libc.so.6", a, nil); r.Path != "" {
-		return path.Join(path.Dir(r.Path), name)
-	}
-	return path.Join(DefaultDirs(a)[0], name)
-}
-
-// FileOf returns the file a library path really is: the path with the
-// symlinks of its last element followed (libtinfo.so.6 -> libtinfo.so.6.4),
-// which is what a restore must write. A dangling link gives the missing
-// file it points to. The directory part keeps its spelling
-// (/lib/x86_64-linux-gnu, as dpkg records it, not /usr/lib/...).
-func FileOf(root *sysroot.Root, p string) string {
-	if p == "" {
-		return p
-	}
-	cur := sysroot.Clean(p)
-	for i := 0; i < 40; i++ {
-		fi, err := root.Lstat(cur)
-		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
-			return cur
-		}
-		target, err := root.Readlink(cur)
-		if err != nil {
-			return cur
-		}
-		if !strings.HasPrefix(target, "/") {
-			target = path.Join(path.Dir(cur), target)
-		}
-		cur = sysroot.Clean(target)
-	}
-	return sysroot.Clean(p)
 }
 
 // sonameFile returns, for a missing soname path (libnss_files.so.2), the

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"rescue/parse/ldconf"
 	"rescue/sysroot"
@@ -79,13 +80,18 @@ func ArchOf(f *elf.File) Arch {
 	return a
 }
 
-// Loader resolves libraries inside one target root.
+// Loader resolves libraries inside one target root. It is a shared fact
+// (facts.DynamicLoader, pass.Facts.Loader()): the checks that resolve
+// libraries use one Loader, concurrently, so that ld.so.conf is read and
+// each object's dynamic section parsed once per scan.
 type Loader struct {
 	root     *sysroot.Root
 	confDirs []string
 	// Problems are what could not be read of the loader configuration.
 	Problems []error
-	objects  map[string]*Object
+
+	mu      sync.Mutex
+	objects map[string]*Object // read objects by path; never changed once stored
 }
 
 // New reads the target's /etc/ld.so.conf and its includes.
@@ -258,7 +264,10 @@ var ErrNotELF = errors.New("not an ELF file")
 // ReadObject reads the dynamic section of the ELF file at p.
 func (l *Loader) ReadObject(p string) (*Object, error) {
 	p = sysroot.Clean(p)
-	if o, ok := l.objects[p]; ok {
+	l.mu.Lock()
+	o, ok := l.objects[p]
+	l.mu.Unlock()
+	if ok {
 		return o, nil
 	}
 	real, err := l.root.Resolve(p)
@@ -274,11 +283,18 @@ func (l *Loader) ReadObject(p string) (*Object, error) {
 	if _, err := f.ReadAt(magic[:], 0); err != nil || string(magic[:]) != elf.ELFMAG {
 		return nil, fmt.Errorf("%s: %w", p, ErrNotELF)
 	}
-	o, err := readObject(f)
+	o, err = readObject(f)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p, err)
 	}
 	o.Path, o.Real = p, real
+	// Two checks may read the same object at once; either copy is the
+	// same, and the first stored is kept.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if first, ok := l.objects[p]; ok {
+		return first, nil
+	}
 	l.objects[p] = o
 	return o, nil
 }
