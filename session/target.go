@@ -129,10 +129,15 @@ func devicesFor(dir string, opt OpenOptions) (*facts.Devices, error) {
 		if opt.RootDevice != "" {
 			return nil, Usagef("--root-device needs --devices")
 		}
-		d := facts.HostDevices(dir)
-		if d != nil {
-			opt.logger().Info("block devices from the helper's blkid", "count", len(d.List), "root", d.Root)
+		list, root := disk.HostDevices(dir)
+		if list == nil {
+			return nil, nil
 		}
+		d := &facts.Devices{Source: "host", List: list}
+		if root >= 0 {
+			d.Root = &d.List[root]
+		}
+		opt.logger().Info("block devices from the helper's blkid", "count", len(d.List), "root", d.Root)
 		return d, nil
 	}
 	data, err := os.ReadFile(opt.DevicesFile)
