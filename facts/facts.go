@@ -30,6 +30,17 @@ const (
 	Packages     Fact = "packages"
 	Memory       Fact = "memory"
 	BootLoader   Fact = "boot-loader"
+	// MachineInfo is what the last boot's kernel log told about the
+	// machine (Machine): its disk bus and NICs.
+	MachineInfo Fact = "machine"
+	// SELinuxConfig is /etc/selinux/config (SELinuxMode).
+	SELinuxConfig Fact = "selinux-config"
+	// FileContexts are the SELinux policy's file labelling rules
+	// (SELinuxLabels).
+	FileContexts Fact = "selinux-labels"
+	// EnabledUnits are the systemd units enabled in the usual targets
+	// (UnitEnabled).
+	EnabledUnits Fact = "enabled-units"
 )
 
 // Reads is what computing the fact reads from the target, as
@@ -50,6 +61,8 @@ func Reads(f Fact) []string {
 		return pkgdb.DatabaseFiles()
 	case Accounts:
 		return []string{"/etc/passwd", "/etc/group"}
+	case SELinuxConfig:
+		return []string{"/etc/selinux/config"}
 	}
 	return nil
 }
@@ -231,7 +244,10 @@ func (f *Facts) Packages() (pkgdb.DB, error) {
 // SELinuxMode returns the SELINUX= value of /etc/selinux/config
 // ("enforcing", "permissive", "disabled"), or "" when there is no such file
 // or line.
-func (f *Facts) SELinuxMode() string { return f.selinuxConfig().Mode }
+func (f *Facts) SELinuxMode() string {
+	f.note(SELinuxConfig)
+	return f.selinuxConfig().Mode
+}
 
 // HomeOf returns the home directory /etc/passwd gives user, or "" when the
 // user or the file is missing.

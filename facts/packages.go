@@ -97,7 +97,9 @@ func (f *Facts) RestoreEntry(path string) (*pkgdb.Restored, repair.Fix, error) {
 // assigns it, when the target runs SELinux. A file that is replaced keeps
 // its own label (the writer copies it).
 func (f *Facts) label(ops []repair.Op, res *pkgdb.Restored) {
-	set := f.SELinuxLabels()
+	// The labels are part of building a restore, which the caller asked
+	// for as packages: they are not charged to it.
+	set := f.inner().SELinuxLabels()
 	if set == nil {
 		return
 	}

@@ -22,8 +22,9 @@ type selinuxState struct {
 // nil. Restored files get their label from these rules, as restorecon
 // would give it, so that confined services can read them at once.
 func (f *Facts) SELinuxLabels() *filecontexts.Set {
+	f.note(FileContexts)
 	f.selinux.once.Do(func() {
-		mode := f.SELinuxMode()
+		mode := f.selinuxConfig().Mode
 		if mode != "enforcing" && mode != "permissive" {
 			return
 		}
