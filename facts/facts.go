@@ -15,6 +15,7 @@ import (
 	"rescue/parse/osrelease"
 	"rescue/pkgdb"
 	"rescue/pkgrepo"
+	"rescue/repair"
 	"rescue/sysroot"
 )
 
@@ -201,7 +202,9 @@ func trimNL(b []byte) []byte {
 func (f *Facts) Fstab() (*fstab.File, error) {
 	f.note(Fstab)
 	f.fstabOnce.Do(func() {
-		data, err := f.root.ReadFile("/etc/fstab")
+		// Read through the planning cache: a fix editing fstab is planned
+		// from this very read, not from a second one.
+		data, err := repair.ReadContent(f.root, "/etc/fstab", sysroot.MaxFileSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			return
 		}

@@ -132,9 +132,11 @@ func (t *Target) PlanAction(tool report.Tool, apply bool, plan ActionPlanner) (*
 }
 
 // Plan orders the candidates into a plan (repair.NewPlan, reading line
-// edits' bases from the target) with the policies of a whole repair.
+// edits' bases from the target through the planning cache EditFile
+// filled, so a file is not read again to build its new content) with the
+// policies of a whole repair.
 func (t *Target) Plan(f *facts.Facts, cands []repair.Candidate) *repair.Plan {
-	return repair.NewPlan(cands, func(p string) ([]byte, error) { return t.Root.ReadFileLimit(p, 1<<30) },
+	return repair.NewPlan(cands, func(p string) ([]byte, error) { return repair.ReadContent(t.Root, p, 1<<30) },
 		t.relabelPolicy(f))
 }
 
