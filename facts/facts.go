@@ -15,6 +15,7 @@ import (
 	"rescue/parse/osrelease"
 	"rescue/pkgdb"
 	"rescue/pkgrepo"
+	"rescue/repair"
 	"rescue/sysroot"
 )
 
@@ -33,6 +34,17 @@ const (
 	// DynamicLoader is the target's ld.so model: ld.so.conf, the search
 	// path, the libraries a program loads (Loader, package facts/ldso).
 	DynamicLoader Fact = "dynamic-loader"
+	// MachineInfo is what the last boot's kernel log told about the
+	// machine (Machine): its disk bus and NICs.
+	MachineInfo Fact = "machine"
+	// SELinuxConfig is /etc/selinux/config (SELinuxMode).
+	SELinuxConfig Fact = "selinux-config"
+	// FileContexts are the SELinux policy's file labelling rules
+	// (SELinuxLabels).
+	FileContexts Fact = "selinux-labels"
+	// EnabledUnits are the systemd units enabled in the usual targets
+	// (UnitEnabled).
+	EnabledUnits Fact = "enabled-units"
 )
 
 // Reads is what computing the fact reads from the target, as
@@ -55,6 +67,8 @@ func Reads(f Fact) []string {
 		return []string{"/etc/passwd", "/etc/group"}
 	case DynamicLoader:
 		return []string{"/etc/ld.so.conf", "/etc/ld.so.conf.d/*"}
+	case SELinuxConfig:
+		return []string{"/etc/selinux/config"}
 	}
 	return nil
 }
@@ -194,7 +208,9 @@ func trimNL(b []byte) []byte {
 func (f *Facts) Fstab() (*fstab.File, error) {
 	f.note(Fstab)
 	f.fstabOnce.Do(func() {
-		data, err := f.root.ReadFile("/etc/fstab")
+		// Read through the planning cache: a fix editing fstab is planned
+		// from this very read, not from a second one.
+		data, err := repair.ReadContent(f.root, "/etc/fstab", sysroot.MaxFileSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			return
 		}
@@ -237,7 +253,10 @@ func (f *Facts) Packages() (pkgdb.DB, error) {
 // SELinuxMode returns the SELINUX= value of /etc/selinux/config
 // ("enforcing", "permissive", "disabled"), or "" when there is no such file
 // or line.
-func (f *Facts) SELinuxMode() string { return f.selinuxConfig().Mode }
+func (f *Facts) SELinuxMode() string {
+	f.note(SELinuxConfig)
+	return f.selinuxConfig().Mode
+}
 
 // HomeOf returns the home directory /etc/passwd gives user, or "" when the
 // user or the file is missing.

@@ -21,7 +21,10 @@ type Machine struct {
 
 // Machine returns what the last boot told about the machine; nil when no
 // log told anything.
-func (f *Facts) Machine() *Machine { return f.opt.Machine }
+func (f *Facts) Machine() *Machine {
+	f.note(MachineInfo)
+	return f.opt.Machine
+}
 
 // MemoryFrom says where Memory came from: "--memory", the boot it was read
 // from, or "" when it is unknown.

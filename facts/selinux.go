@@ -22,8 +22,9 @@ type selinuxState struct {
 // nil. Restored files get their label from these rules, as restorecon
 // would give it, so that confined services can read them at once.
 func (f *Facts) SELinuxLabels() *filecontexts.Set {
+	f.note(FileContexts)
 	f.selinux.once.Do(func() {
-		mode := f.SELinuxMode()
+		mode := f.selinuxConfig().Mode
 		if mode != "enforcing" && mode != "permissive" {
 			return
 		}
@@ -61,3 +62,8 @@ func (f *Facts) selinuxConfig() selinuxconfig.Config {
 	})
 	return f.selinux.cfg
 }
+
+// RestoreLabels is SELinuxLabels for planning a restore: the labels are
+// part of building it, which the check asked for as packages, so they are
+// not charged to the check.
+func (f *Facts) RestoreLabels() *filecontexts.Set { return f.inner().SELinuxLabels() }

@@ -57,3 +57,24 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("Loader reported %q, want only dynamic-loader", seen)
 	}
 }
+
+// TestWatchMachineSELinuxUnits: the accessors that had no Fact (the
+// machine of the last boot, the SELinux mode and labels, enabled units)
+// report one each, so the golden harness holds a check to declaring them.
+func TestWatchMachineSELinuxUnits(t *testing.T) {
+	root, err := sysroot.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	var seen []facts.Fact
+	w := facts.New(root, facts.Options{}).Watch(func(f facts.Fact) { seen = append(seen, f) })
+	w.Machine()
+	w.SELinuxMode()
+	w.SELinuxLabels()
+	w.UnitEnabled("sshd.service")
+	want := []facts.Fact{facts.MachineInfo, facts.SELinuxConfig, facts.FileContexts, facts.EnabledUnits}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("reported %q, want %q (SELinuxLabels reads the mode for itself, unreported)", seen, want)
+	}
+}

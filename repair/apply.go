@@ -97,14 +97,18 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 
 	// Preflight: decide which items can run, without changing anything.
 	// Each path is read (and a file hashed) once here; the records below
-	// reuse these states, since nothing has changed in between.
+	// reuse these states, since nothing has changed in between, and the
+	// backups are written from the content read (kept for files up to a
+	// bound): the check before each op's write (recheck) makes sure the
+	// file is still what was read and backed up.
 	var accepted []Item
 	seen := map[string]State{}
+	kept := &keptContent{m: map[string][]byte{}}
 	for _, it := range plan.Items {
 		ir := ItemResult{Finding: it.Finding, Fix: it.Fix.Message}
 		it, reason := built(w, it)
 		if reason == "" {
-			reason = preflight(w, it, opt, seen)
+			reason = preflight(w, it, opt, seen, kept)
 		}
 		if reason != "" {
 			ir.Status, ir.Reason = OutcomeRefused, reason
@@ -144,7 +148,7 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 		}
 		j.Items = append(j.Items, ji)
 	}
-	if err := writeBackups(w, st, j, records); err != nil {
+	if err := writeBackups(w, st, j, records, kept); err != nil {
 		return res, fmt.Errorf("writing backups (nothing was changed): %w", err)
 	}
 	j.Paths = records
@@ -279,14 +283,15 @@ func built(w *Writer, it Item) (Item, string) {
 
 // preflight returns why an item cannot be applied, or "". seen holds the
 // states already read, and gets the ones it reads.
-func preflight(w *Writer, it Item, opt Options, seen map[string]State) string {
+func preflight(w *Writer, it Item, opt Options, seen map[string]State, kept *keptContent) string {
 	state := func(p string) (State, error) {
 		if s, ok := seen[p]; ok {
 			return s, nil
 		}
-		s, err := ReadState(w.root, p)
+		s, data, err := readStateKeep(w.root, p, kept.room())
 		if err == nil {
 			seen[p] = s
+			kept.add(p, data)
 		}
 		return s, err
 	}
@@ -372,7 +377,7 @@ func pathRecords(w *Writer, items []Item, seen map[string]State) ([]PathRecord, 
 
 // writeBackups copies, for every path that exists, its content (files),
 // extended attributes, mtime and inode flags into the journal, synced.
-func writeBackups(w *Writer, st *store, j *Journal, recs []PathRecord) error {
+func writeBackups(w *Writer, st *store, j *Journal, recs []PathRecord, kept *keptContent) error {
 	if err := st.w.Mkdir(path.Join("/", j.ID), 0o700, Owner{UID: os.Getuid(), GID: os.Getgid()}); err != nil {
 		return err
 	}
@@ -401,11 +406,15 @@ func writeBackups(w *Writer, st *store, j *Journal, recs []PathRecord) error {
 		if r.Before.Type != File {
 			continue
 		}
-		data, err := readAll(w.root, r.Path)
-		if err != nil {
-			return err
+		// Content kept by preflight is what hashed to r.Before: it is not
+		// read or hashed again.
+		data := kept.m[r.Path]
+		if data == nil {
+			if data, err = readAll(w.root, r.Path); err != nil {
+				return err
+			}
 		}
-		if sum(data) != r.Before.SHA256 {
+		if kept.m[r.Path] == nil && sum(data) != r.Before.SHA256 {
 			return fmt.Errorf("%s changed while it was being backed up", r.Path)
 		}
 		r.Backup = fmt.Sprintf("%04d-%s", i+1, path.Base(r.Path))
@@ -418,6 +427,26 @@ func writeBackups(w *Writer, st *store, j *Journal, recs []PathRecord) error {
 		}
 	}
 	return nil
+}
+
+// keptContent holds what preflight read of the files it hashed, up to a
+// bound, for their backups.
+type keptContent struct {
+	m     map[string][]byte
+	bytes int64
+}
+
+// maxKept bounds the content preflight keeps for backups (one file, and
+// all together); a larger file is read again for its backup.
+const maxKept = 64 << 20
+
+func (k *keptContent) room() int64 { return maxKept - k.bytes }
+
+func (k *keptContent) add(p string, data []byte) {
+	if data != nil {
+		k.m[p] = data
+		k.bytes += int64(len(data))
+	}
 }
 
 // readAll reads a whole file of any size (a backed-up initramfs is larger

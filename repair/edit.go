@@ -278,6 +278,22 @@ type cachedBase struct {
 	data []byte // nil when the file is too large to keep
 }
 
+// ReadContent reads a regular file of the target for planning through the
+// planning cache: the scan's fact and the planner then share the one read
+// and hash that EditFile's state needs, instead of reading the file once
+// each. Anything else (a symlink, a file larger than limit or than the
+// cache keeps, an error) is read as r.ReadFileLimit reads it, with its
+// errors. The cache holds a file only while its inode, size and times stay
+// the same, so a changed file is read again.
+func ReadContent(r *sysroot.Root, name string, limit int64) ([]byte, error) {
+	if fi, err := r.Lstat(name); err == nil && fi.Mode().IsRegular() && fi.Size() <= min(limit, maxCachedFile) {
+		if _, data, err := baseOf(r, sysroot.Clean(name)); err == nil && data != nil && int64(len(data)) <= limit {
+			return data, nil
+		}
+	}
+	return r.ReadFileLimit(name, limit)
+}
+
 // baseOf returns the state of p in r (p resolved, its last element not
 // followed) and, for a regular file not too large, its content.
 func baseOf(r *sysroot.Root, p string) (State, []byte, error) {

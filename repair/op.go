@@ -1,6 +1,7 @@
 package repair
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -140,26 +141,44 @@ func (o Op) Summary() string {
 // ReadState returns the state of name in r without following its last
 // element. A missing path is the Absent state, not an error.
 func ReadState(r *sysroot.Root, name string) (State, error) {
+	s, _, err := readStateKeep(r, name, 0)
+	return s, err
+}
+
+// readStateKeep is ReadState that also returns the content of a regular
+// file of at most keep bytes (nil for anything else), read in the same
+// pass as its hash.
+func readStateKeep(r *sysroot.Root, name string, keep int64) (State, []byte, error) {
 	fi, err := r.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return State{Type: Absent}, nil
+		return State{Type: Absent}, nil, nil
 	}
 	if err != nil {
-		return State{}, err
+		return State{}, nil, err
 	}
 	uid, gid := sysroot.Owner(fi)
 	s := State{Mode: ModeOf(fi.Mode()), UID: uid, GID: gid}
+	var data []byte
 	switch {
 	case fi.Mode().IsRegular():
 		s.Type, s.Size = File, fi.Size()
 		f, err := r.Open(name)
 		if err != nil {
-			return State{}, err
+			return State{}, nil, err
 		}
 		defer f.Close()
 		h := sha256.New()
-		if _, err := io.Copy(h, f); err != nil {
-			return State{}, fmt.Errorf("reading %s: %w", name, err)
+		if fi.Size() > 0 && fi.Size() <= keep {
+			var b bytes.Buffer
+			b.Grow(int(fi.Size()) + 1)
+			if _, err := io.Copy(io.MultiWriter(h, &b), f); err != nil {
+				return State{}, nil, fmt.Errorf("reading %s: %w", name, err)
+			}
+			if int64(b.Len()) == fi.Size() {
+				data = b.Bytes()
+			}
+		} else if _, err := io.Copy(h, f); err != nil {
+			return State{}, nil, fmt.Errorf("reading %s: %w", name, err)
 		}
 		s.SHA256 = hex.EncodeToString(h.Sum(nil))
 	case fi.IsDir():
@@ -167,13 +186,13 @@ func ReadState(r *sysroot.Root, name string) (State, error) {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		s.Type, s.Mode = Symlink, 0o777
 		if s.Target, err = r.Readlink(name); err != nil {
-			return State{}, err
+			return State{}, nil, err
 		}
 	default:
 		s.Type = Other
 		s.Node, s.Rdev = nodeOf(fi)
 	}
-	return s, nil
+	return s, data, nil
 }
 
 // resolveFollow resolves name fully inside r. A name that does not exist is

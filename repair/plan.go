@@ -88,100 +88,127 @@ func (p *Plan) Empty() bool { return len(p.Ops()) == 0 }
 // uses it to merge line edits.
 type ContentReader func(path string) ([]byte, error)
 
+// Policy is a rule of the whole plan rather than of one finding: given the
+// ops planned so far, it offers further candidates (an SELinux relabel when
+// the plan creates files). NewPlan places what a policy offers after every
+// other candidate, through the same overlap handling, so a policy's op that
+// collides with a fix's is merged or skipped like any other.
+type Policy func(ops []Op) []Candidate
+
 // NewPlan orders candidates by stage (stable, so findings keep their order
 // inside a stage) and resolves overlaps: writes to one file made from the
 // same content are merged when their line edits do not overlap, identical
 // metadata ops are kept once, and anything else touching a path an earlier
-// fix touches is skipped with a reason that says to re-run.
-func NewPlan(cands []Candidate, read ContentReader) *Plan {
+// fix touches is skipped with a reason that says to re-run. Then each
+// policy, in order, sees the plan's ops and adds its candidates the same
+// way.
+func NewPlan(cands []Candidate, read ContentReader, policies ...Policy) *Plan {
 	cands = slices.Clone(cands)
 	slices.SortStableFunc(cands, func(a, b Candidate) int { return int(a.Stage) - int(b.Stage) })
 
-	p := &Plan{}
-	// owner maps a path to the index of the item whose ops touch it.
-	owner := map[string]int{}
-	// sets hold the merged edits of each file edited by several fixes.
-	sets := map[string]*editSet{}
+	pl := &planner{p: &Plan{}, read: read, owner: map[string]int{}, sets: map[string]*editSet{}}
 	for _, c := range cands {
-		item := Item{Finding: c.Finding, Stage: c.Stage, Fix: c.Fix}
-		item.Fix.Ops = nil
-		type merge struct {
-			item, op int
-			data     []byte
-			edits    []Edit
-			set      *editSet
-		}
-		var merges []merge
-		conflict := ""
-		for _, op := range c.Fix.Ops {
-			var touchedBy []int
-			for _, path := range op.Paths() {
-				if i, ok := owner[path]; ok {
-					touchedBy = append(touchedBy, i)
-					if conflict == "" {
-						conflict = path
-					}
-				}
-			}
-			if len(touchedBy) == 0 {
-				item.Fix.Ops = append(item.Fix.Ops, op)
-				continue
-			}
-			if len(touchedBy) > 1 || op.Kind == KindExec {
-				break
-			}
-			i := touchedBy[0]
-			if set, j := editsOf(sets, p.Items[i].Fix.Ops, op); set != nil {
-				// Edits of one file from one content: merged without
-				// reading or copying the file.
-				if !set.fits(op.Edits) {
-					break
-				}
-				conflict = ""
-				merges = append(merges, merge{item: i, op: j, edits: op.Edits, set: set})
-			} else {
-				j, merged, edits, ok := mergeInto(p.Items[i].Fix.Ops, op, read)
-				if !ok {
-					break
-				}
-				conflict = ""
-				if j >= 0 {
-					merges = append(merges, merge{i, j, merged, edits, nil})
-				}
-			}
-			if !slices.Contains(item.MergedInto, p.Items[i].Finding) {
-				item.MergedInto = append(item.MergedInto, p.Items[i].Finding)
-			}
-		}
-		if conflict != "" {
-			p.Skipped = append(p.Skipped, Skipped{
-				Finding: c.Finding,
-				Fix:     c.Fix.Message,
-				Reason: fmt.Sprintf("%s is also changed by the fix for %s; run rescue fix again after this repair",
-					conflict, p.Items[owner[conflict]].Finding),
-			})
-			continue
-		}
-		for _, m := range merges {
-			o := &p.Items[m.item].Fix.Ops[m.op]
-			if m.set != nil {
-				m.set.add(m.edits)
-				o.Edits = m.set.edits
-				continue
-			}
-			o.Data, o.Edits = m.data, m.edits
-			delete(sets, o.Path)
-		}
-		idx := len(p.Items)
-		p.Items = append(p.Items, item)
-		for _, op := range item.Fix.Ops {
-			for _, path := range op.Paths() {
-				owner[path] = idx
-			}
+		pl.add(c)
+	}
+	for _, policy := range policies {
+		for _, c := range policy(pl.p.Ops()) {
+			pl.add(c)
 		}
 	}
-	p.build(read)
-	return p
+	pl.p.build(read)
+	return pl.p
+}
+
+// planner is the state of NewPlan while it places candidates.
+type planner struct {
+	p    *Plan
+	read ContentReader
+	// owner maps a path to the index of the item whose ops touch it.
+	owner map[string]int
+	// sets hold the merged edits of each file edited by several fixes.
+	sets map[string]*editSet
+}
+
+// add places one candidate: into the plan, merged with earlier items, or
+// among the skipped.
+func (pl *planner) add(c Candidate) {
+	p, owner, sets, read := pl.p, pl.owner, pl.sets, pl.read
+	item := Item{Finding: c.Finding, Stage: c.Stage, Fix: c.Fix}
+	item.Fix.Ops = nil
+	type merge struct {
+		item, op int
+		data     []byte
+		edits    []Edit
+		set      *editSet
+	}
+	var merges []merge
+	conflict := ""
+	for _, op := range c.Fix.Ops {
+		var touchedBy []int
+		for _, path := range op.Paths() {
+			if i, ok := owner[path]; ok {
+				touchedBy = append(touchedBy, i)
+				if conflict == "" {
+					conflict = path
+				}
+			}
+		}
+		if len(touchedBy) == 0 {
+			item.Fix.Ops = append(item.Fix.Ops, op)
+			continue
+		}
+		if len(touchedBy) > 1 || op.Kind == KindExec {
+			break
+		}
+		i := touchedBy[0]
+		if set, j := editsOf(sets, p.Items[i].Fix.Ops, op); set != nil {
+			// Edits of one file from one content: merged without
+			// reading or copying the file.
+			if !set.fits(op.Edits) {
+				break
+			}
+			conflict = ""
+			merges = append(merges, merge{item: i, op: j, edits: op.Edits, set: set})
+		} else {
+			j, merged, edits, ok := mergeInto(p.Items[i].Fix.Ops, op, read)
+			if !ok {
+				break
+			}
+			conflict = ""
+			if j >= 0 {
+				merges = append(merges, merge{i, j, merged, edits, nil})
+			}
+		}
+		if !slices.Contains(item.MergedInto, p.Items[i].Finding) {
+			item.MergedInto = append(item.MergedInto, p.Items[i].Finding)
+		}
+	}
+	if conflict != "" {
+		p.Skipped = append(p.Skipped, Skipped{
+			Finding: c.Finding,
+			Fix:     c.Fix.Message,
+			Reason: fmt.Sprintf("%s is also changed by the fix for %s; run rescue fix again after this repair",
+				conflict, p.Items[owner[conflict]].Finding),
+		})
+		return
+	}
+	for _, m := range merges {
+		o := &p.Items[m.item].Fix.Ops[m.op]
+		if m.set != nil {
+			m.set.add(m.edits)
+			o.Edits = m.set.edits
+			continue
+		}
+		o.Data, o.Edits = m.data, m.edits
+		delete(sets, o.Path)
+	}
+	idx := len(p.Items)
+	p.Items = append(p.Items, item)
+	for _, op := range item.Fix.Ops {
+		for _, path := range op.Paths() {
+			owner[path] = idx
+		}
+	}
 }
 
 // build makes the new content of every write that carries edits, once per

@@ -472,3 +472,43 @@ func TestPlanKeepsOneOfIdenticalWrites(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.Applied())
 }
+
+// TestPolicyGoesThroughOverlapHandling: what a policy offers (the SELinux
+// relabel, say) is placed after every fix and through the same overlap
+// handling: when a fix already creates the same file the same way, the
+// policy's op is merged into it instead of a second create that apply
+// would refuse; a different change of that file is skipped with a reason.
+func TestPolicyGoesThroughOverlapHandling(t *testing.T) {
+	dir := build(t, tree{"etc/": ""})
+	r := open(t, dir)
+	m := must(t)
+	var seen []string
+	relabel := func(data []byte) Policy {
+		return func(ops []Op) []Candidate {
+			seen = nil
+			for _, op := range ops {
+				seen = append(seen, op.Path)
+			}
+			return []Candidate{{Finding: "selinux/relabel", Stage: StageOther,
+				Fix: Fix{Message: "relabel", Ops: []Op{m(CreateFile(r, "/.autorelabel", data, 0o644, 0, 0))}}}}
+		}
+	}
+	cands := []Candidate{
+		{Finding: "selinux/x", Stage: StageOther, Fix: Fix{Message: "schedule a relabel", Ops: []Op{m(CreateFile(r, "/.autorelabel", nil, 0o644, 0, 0))}}},
+		{Finding: "new", Stage: StageBoot, Fix: Fix{Message: "create", Ops: []Op{m(CreateFile(r, "/etc/new", []byte("x"), 0o644, 0, 0))}}},
+	}
+	p := NewPlan(cands, nil, relabel(nil))
+	assert.Equal(t, []string{"/etc/new", "/.autorelabel"}, seen, "the policy sees the plan's ops in apply order")
+	require.Len(t, p.Items, 3)
+	assert.Equal(t, "selinux/relabel", p.Items[2].Finding, "a policy's item comes last")
+	assert.Equal(t, []string{"selinux/x"}, p.Items[2].MergedInto)
+	assert.Len(t, p.Ops(), 2, "one create of /.autorelabel, not two")
+	res, err := Apply(r, p, Options{JournalDir: t.TempDir()})
+	require.NoError(t, err)
+	assert.Equal(t, 3, res.Applied())
+
+	p = NewPlan(cands, nil, relabel([]byte("other")))
+	require.Len(t, p.Skipped, 1)
+	assert.Equal(t, "selinux/relabel", p.Skipped[0].Finding)
+	assert.Contains(t, p.Skipped[0].Reason, "/.autorelabel is also changed by the fix for selinux/x")
+}

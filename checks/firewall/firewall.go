@@ -18,7 +18,7 @@ import (
 var Check = &checks.Check{
 	Name:     "firewall",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease},
+	Requires: []facts.Fact{facts.OSRelease, facts.EnabledUnits},
 	Kinds:    []string{"ssh-port", "iptables-ssh", "firewalld-ssh", "nftables-ssh", "ufw-ssh"},
 	Run:      run,
 }

@@ -23,7 +23,7 @@ import (
 var Check = &checks.Check{
 	Name:     "initramfs",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.BootLoader, facts.BlockDevices, facts.Fstab, facts.OSRelease},
+	Requires: []facts.Fact{facts.BootLoader, facts.BlockDevices, facts.Fstab, facts.OSRelease, facts.MachineInfo},
 	Kinds:    []string{"unreadable", "root-fs-module-missing", "disk-driver-missing", "cloud-driver-missing"},
 	Reads:    []string{"/boot/initrd.img-*", "/boot/initramfs-*.img", "/lib/modules/*/modules.dep", "/lib/modules/*/modules.builtin", "/usr/lib/modules/*/modules.dep", "/usr/lib/modules/*/modules.builtin", "/etc/initramfs-tools/modules", "/etc/dracut.conf.d/*.conf"},
 	Prepare:  prepare,

@@ -20,7 +20,7 @@ import (
 var Check = &checks.Check{
 	Name:     "network",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Requires: []facts.Fact{facts.OSRelease, facts.Packages, facts.MachineInfo, facts.EnabledUnits},
 	Kinds:    []string{"gatewaydev", "gatewaydev-subnet", "ifcfg-stale-name", "ifcfg-hwaddr", "ifcfg-gateway-subnet", "ifup-missing", "persistent-net-rules", "stale-interface-name", "interfaces-gateway-subnet", "netplan-invalid", "netplan-macaddress", "netplan-gateway-subnet", "nm-gateway-subnet"},
 	Reads:    []string{"/etc/NetworkManager/system-connections/*", "/etc/network/interfaces", "/etc/network/interfaces.d/*", "/etc/netplan/*.yaml", "/etc/sysconfig/network", "/etc/sysconfig/network-scripts/*", "/etc/cloud/cloud.cfg", "/etc/cloud/cloud.cfg.d/*.cfg", "/etc/udev/rules.d/70-persistent-net.rules", "/etc/systemd/system/*", "/etc/systemd/network/*"},
 	Run:      run,

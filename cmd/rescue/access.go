@@ -16,6 +16,7 @@ import (
 	"rescue/facts"
 	"rescue/repair"
 	"rescue/report"
+	"rescue/session"
 )
 
 // accessOptions are the flags of rescue reset-access.
@@ -111,13 +112,13 @@ func (a *app) runResetAccess(ctx context.Context, arg string, o *accessOptions) 
 		}
 		ao.Keys = data
 	}
-	return a.runAction(ctx, arg, o.target, o.run, func(t *target, f *facts.Facts) ([]repair.Candidate, []report.Action, error) {
+	return a.runAction(ctx, arg, o.target, o.run, func(t *session.Target, f *facts.Facts) ([]repair.Candidate, []report.Action, error) {
 		if method != "" {
-			if err := access.CheckMethod(t.root, method); err != nil {
+			if err := access.CheckMethod(t.Root, method); err != nil {
 				return nil, nil, err
 			}
 		}
-		res, err := access.Plan(t.root, ao)
+		res, err := access.Plan(t.Root, ao)
 		if err != nil {
 			return nil, nil, err
 		}

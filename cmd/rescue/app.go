@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"rescue/report"
+	"rescue/session"
 )
 
 // app holds what every command shares: the streams, the logger, and the
@@ -66,7 +67,7 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &session.UsageError{Err: err} })
 	root.PersistentFlags().CountVarP(&a.verbose, "verbose", "v", "log more to stderr (-vv for debug)")
 	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "log only errors")
 	root.PersistentFlags().StringVar(&a.cpuprofile, "cpuprofile", "", "write a CPU profile of the command to `FILE` (for tuning)")

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -19,26 +18,9 @@ func (a *app) checksCommand() *cobra.Command {
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if asJSON {
-				type row struct {
-					Name     string   `json:"name"`
-					Summary  string   `json:"summary"`
-					Requires []string `json:"requires,omitempty"`
-				}
-				var rows []row
-				for _, c := range all.Checks() {
-					r := row{Name: c.Name, Summary: c.Summary()}
-					for _, f := range c.Requires {
-						r.Requires = append(r.Requires, string(f))
-					}
-					rows = append(rows, r)
-				}
-				return report.WriteValue(a.stdout, rows)
+				return report.WriteChecksJSON(a.stdout, all.Checks())
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			for _, c := range all.Checks() {
-				fmt.Fprintf(tw, "%s\t%s\n", c.Name, c.Summary())
-			}
-			return tw.Flush()
+			return report.WriteChecksText(a.stdout, all.Checks())
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the list as JSON")

@@ -4,225 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
-	"rescue/bytesize"
 	"rescue/disk"
-	"rescue/facts"
-	"rescue/parse/blkid"
 	"rescue/report"
-	"rescue/safetext"
-	"rescue/sysroot"
+	"rescue/session"
 )
-
-// stateDir is where mount sessions are recorded. RESCUE_STATE_DIR moves it
-// (for tests that must not share /run/rescue with anyone).
-func stateDir() string {
-	if d := os.Getenv("RESCUE_STATE_DIR"); d != "" {
-		return d
-	}
-	return disk.DefaultStateDir
-}
-
-// openDisk opens a block device or image file as a target (target.go
-// calls it for anything that is not a directory).
-var openDisk func(ctx context.Context, a *app, path string, opt targetOptions, writable bool) (*target, error) = openDiskTarget
-
-// openDiskTarget opens a block device or image file as a target: probe
-// it, find the root, mount the root and the target's own /boot,
-// /boot/efi, /usr and /var (read-only unless writable) in a private
-// directory, and unmount everything when the target is closed.
-func openDiskTarget(ctx context.Context, a *app, path string, opt targetOptions, writable bool) (*target, error) {
-	if opt.devicesFile != "" || opt.rootDevice != "" {
-		return nil, usagef("--devices and --root-device are for a directory target; for a device or image rescue reads the disk itself (use --root-partition to name the root)")
-	}
-	if os.Geteuid() != 0 {
-		return nil, withHint(fmt.Errorf("%s is a device or image: mounting it needs root", path),
-			"run rescue as root, or mount the disk yourself and give the mount point")
-	}
-	d, err := disk.Probe(path)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range d.Warnings {
-		a.log.Warn(w, "disk", path)
-	}
-	sd := stateDir()
-	if err := os.MkdirAll(sd, 0o700); err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp(sd, "target-")
-	if err != nil {
-		return nil, err
-	}
-	s, err := disk.Mount(ctx, d, dir, disk.MountOptions{
-		Writable: writable, Root: opt.rootPartition, StateDir: sd, Temporary: true,
-		AllowFsck: opt.allowFsck, AllowZeroLog: opt.allowZeroLog, Log: a.log,
-	})
-	if s != nil {
-		logFscks(a, s)
-	}
-	if err != nil {
-		os.Remove(dir)
-		return nil, diskHint(err, path)
-	}
-	for _, n := range s.Notes {
-		a.log.Warn(n)
-	}
-	closeSession := func() error {
-		err := s.Close()
-		os.Remove(dir)
-		if err != nil {
-			// The command's own result is already out; this must not be
-			// lost (an ESP change that was not written back).
-			a.log.Error("unmounting the target", "error", err)
-			a.exit = report.ExitError
-		}
-		return err
-	}
-	root, err := sysroot.Open(dir)
-	if err != nil {
-		closeSession()
-		return nil, err
-	}
-	t := &target{root: root, opt: opt, closers: []func() error{closeSession}}
-	t.info = report.Target{Path: dir, Device: d.Path, Partition: s.Root.Name, Filesystem: s.Root.FS.Type, UUID: s.Root.FS.UUID}
-	t.devices = devicesOf(d, s.Root)
-	t.filesystems = filesystemsOf(d, s, writable)
-	t.location = locator(s)
-	a.log.Info("target mounted", "disk", d.Path, "root", s.Root.Describe(), "dir", dir, "writable", writable)
-	return t, nil
-}
-
-func logFscks(a *app, s *disk.Session) {
-	for _, f := range s.Fscks {
-		a.log.Warn("checked a filesystem before mounting it read-write; this cannot be undone",
-			"volume", f.Volume, "command", strings.Join(f.Command, " "), "exit", f.ExitCode, "clean", f.Clean)
-	}
-}
-
-// diskHint adds what to do to the errors an operator can act on.
-func diskHint(err error, path string) error {
-	switch {
-	case errors.Is(err, disk.ErrAmbiguousRoot):
-		return withHint(err, fmt.Sprintf("rescue probe %s lists the candidates; then add --root-partition N", path))
-	case errors.Is(err, disk.ErrNoRoot):
-		return withHint(err, fmt.Sprintf("rescue probe %s shows what is on the disk; --root-partition names the root if rescue missed it", path))
-	case errors.Is(err, disk.ErrInUse):
-		return withHint(err, "unmount it first (rescue umount DIR for a rescue mount --rw), or attach the disk to another helper; a read-only scan works meanwhile")
-	case errors.Is(err, disk.ErrNeedsFsck):
-		return withHint(err, "add --allow-fsck to check the filesystem first, or scan without --apply to only look")
-	}
-	return err
-}
-
-// devicesOf is the device list checks compare fstab and boot loader
-// entries with: every volume that holds something with a UUID or label.
-func devicesOf(d *disk.Disk, root *disk.Volume) *facts.Devices {
-	devs := &facts.Devices{Source: "probe"}
-	rootIdx := -1
-	for _, v := range d.Volumes {
-		if v.FS == nil {
-			continue
-		}
-		dev := blkid.Device{Path: v.Name, UUID: v.FS.UUID, Label: v.FS.Label, Type: v.FS.Type}
-		if v.Partition != nil {
-			dev.PartUUID, dev.PartLabel = v.Partition.PartUUID, v.Partition.Name
-		}
-		if v == root {
-			rootIdx = len(devs.List)
-		}
-		devs.List = append(devs.List, dev)
-	}
-	if rootIdx >= 0 {
-		devs.Root = &devs.List[rootIdx]
-	}
-	return devs
-}
-
-// filesystemsOf describes every filesystem of the disk for checks.
-func filesystemsOf(d *disk.Disk, s *disk.Session, writable bool) []facts.Filesystem {
-	mounted := map[*disk.Volume]string{}
-	for _, m := range s.Mounts {
-		mounted[m.Volume] = m.Point
-	}
-	fscks := map[string]*facts.FsckRun{}
-	for _, f := range s.Fscks {
-		fscks[f.Volume] = &facts.FsckRun{Command: strings.Join(f.Command, " "), ExitCode: f.ExitCode, Output: f.Output, Clean: f.Clean}
-	}
-	var out []facts.Filesystem
-	for _, v := range d.Volumes {
-		if v.FS == nil || v.FS.Usage != "filesystem" {
-			continue
-		}
-		fs := facts.Filesystem{Device: v.Name, Disk: d.Path, Type: v.FS.Type, UUID: v.FS.UUID, Label: v.FS.Label,
-			MountPoint: mounted[v], Fsck: fscks[v.Name], HostDuplicate: v.HostDuplicate}
-		if st := v.FS.State; st != nil {
-			fs.Errors, fs.ErrorCount, fs.LastError = st.Errors, st.ErrorCount, st.LastError
-			fs.NeedsRecovery, fs.NotClean, fs.LogUnknown = st.NeedsRecovery, st.NotClean, st.LogUnknown
-			if writable && fs.MountPoint != "" {
-				// The read-write mount has just replayed the journal.
-				fs.NeedsRecovery = false
-			}
-		}
-		if p := mounted[v]; p != "" {
-			var sf unix.Statfs_t
-			if unix.Statfs(filepath.Join(s.Dir, p), &sf) == nil {
-				bs := uint64(sf.Bsize)
-				fs.SizeBytes, fs.AvailBytes, fs.FreeBytes = sf.Blocks*bs, sf.Bavail*bs, sf.Bfree*bs
-				fs.Inodes, fs.FreeInodes = sf.Files, sf.Ffree
-			}
-		}
-		out = append(out, fs)
-	}
-	return out
-}
-
-// refreshSpace measures the free space and inodes of the target's mounted
-// filesystems again: the scan after a repair must see the room a spill made
-// (the figures were taken when the disk was mounted).
-func (t *target) refreshSpace() {
-	for i := range t.filesystems {
-		fs := &t.filesystems[i]
-		if fs.MountPoint == "" {
-			continue
-		}
-		var sf unix.Statfs_t
-		if unix.Statfs(filepath.Join(t.root.HostPath(), fs.MountPoint), &sf) == nil {
-			bs := uint64(sf.Bsize)
-			fs.SizeBytes, fs.AvailBytes, fs.FreeBytes = sf.Blocks*bs, sf.Bavail*bs, sf.Bfree*bs
-			fs.Inodes, fs.FreeInodes = sf.Files, sf.Ffree
-		}
-	}
-}
-
-// locator names the device, partition and filesystem a target path is on:
-// the deepest mount point above it.
-func locator(s *disk.Session) func(string) string {
-	mounts := append([]disk.Mounted(nil), s.Mounts...)
-	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i].Point) > len(mounts[j].Point) })
-	return func(p string) string {
-		p = sysroot.Clean(p)
-		for _, m := range mounts {
-			if m.Point == "/" || p == m.Point || strings.HasPrefix(p, m.Point+"/") {
-				desc := m.Volume.Describe()
-				if m.Copy {
-					desc += ", read through a copy of the FAT"
-				}
-				return desc
-			}
-		}
-		return ""
-	}
-}
 
 // diskCommands are probe, mount and umount.
 func (a *app) diskCommands() []*cobra.Command {
@@ -260,17 +50,8 @@ read-only for a moment, which needs root.`,
 	return cmd
 }
 
-// probeResult is rescue probe's JSON.
-type probeResult struct {
-	Schema     string           `json:"schema"`
-	Disk       *disk.Disk       `json:"disk"`
-	Candidates []disk.Candidate `json:"candidates,omitempty"`
-	Root       string           `json:"root,omitempty"`
-	RootError  string           `json:"root_error,omitempty"`
-}
-
 func (a *app) runProbe(ctx context.Context, path string, o *probeOptions) error {
-	path, err := resolveTarget(path)
+	path, err := session.ResolveTarget(path)
 	if err != nil {
 		return err
 	}
@@ -283,14 +64,14 @@ func (a *app) runProbe(ctx context.Context, path string, o *probeOptions) error 
 	if err != nil && d == nil {
 		return err
 	}
-	res := &probeResult{Schema: "rescue.probe/v1", Disk: d}
+	res := &report.Probe{Schema: report.ProbeSchema, Disk: d}
 	if err != nil {
 		res.RootError = err.Error()
 	} else if os.Geteuid() != 0 {
 		res.RootError = "looking inside the filesystems to find the root needs root"
 	} else {
 		disk.MarkHostDuplicates(d, a.log)
-		opt := disk.MountOptions{StateDir: stateDir(), Root: o.rootPartition, Log: a.log}
+		opt := disk.MountOptions{StateDir: session.StateDir(), Root: o.rootPartition, Log: a.log}
 		disk.SweepStale(opt.StateDir, a.log)
 		root, cands, rerr := disk.ChooseRoot(ctx, d, opt)
 		res.Candidates = cands
@@ -308,133 +89,11 @@ func (a *app) runProbe(ctx context.Context, path string, o *probeOptions) error 
 		// is an error, in JSON too.
 		return err
 	}
-	writeProbe(a.stdout, res)
+	report.WriteProbe(a.stdout, res)
 	if err != nil {
 		return err
 	}
 	return nil
-}
-
-// size writes a disk, partition or extent size as probe shows it.
-func size(n int64) string { return bytesize.Format(n, bytesize.Short) }
-
-func writeProbe(w io.Writer, r *probeResult) {
-	d := r.Disk
-	table := "no partition table"
-	if d.Table != nil {
-		table = fmt.Sprintf("%s partition table, id %s", strings.ToUpper(d.Table.Kind), d.Table.ID)
-	}
-	fmt.Fprintf(w, "%s: %s, %s\n", d.Path, size(d.Size), table)
-	if d.Table != nil && len(d.Table.Partitions) > 0 {
-		fmt.Fprintln(w)
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  #\tSTART\tSIZE\tTYPE\tPARTUUID\tNAME")
-		for _, p := range d.Table.Partitions {
-			typ := p.TypeName
-			if typ == "" {
-				typ = p.Type
-			}
-			if p.Bootable {
-				typ += " (boot)"
-			}
-			if p.Logical {
-				typ += " (logical)"
-			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", p.Number, size(p.Start), size(p.Size), typ, p.PartUUID, safetext.Line(p.Name))
-		}
-		tw.Flush()
-	}
-	roles := map[string]disk.Candidate{}
-	for _, c := range r.Candidates {
-		roles[c.Name] = c
-	}
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  VOLUME\tTYPE\tUUID\tLABEL\tROLE\tSTATE")
-	for _, v := range d.Volumes {
-		typ, uuid, label, state := "-", "", "", ""
-		if v.FS != nil {
-			typ, uuid, label = v.FS.Type, v.FS.UUID, v.FS.Label
-			state = fsState(v.FS.State)
-		}
-		if v.Problem != "" {
-			state = joinState(state, "unusable: "+v.Problem)
-		}
-		if v.HostDuplicate != "" {
-			state = joinState(state, "same UUID as the helper's "+v.HostDuplicate)
-		}
-		role := roles[v.Name].Role
-		if role == "" && v.FS != nil {
-			switch v.FS.Type {
-			case "swap":
-				role = "swap"
-			case "LVM2_member":
-				role = "lvm-pv"
-			}
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", v.Name, safetext.Line(typ), safetext.Line(uuid), safetext.Line(label), role, safetext.Line(state))
-	}
-	tw.Flush()
-	for _, vg := range d.Groups {
-		fmt.Fprintf(w, "\nLVM volume group %s: %d PV(s), %d LV(s), extent %s\n", safetext.Line(vg.Name), len(vg.PVs), len(vg.LVs), size(vg.ExtentSize))
-	}
-	fmt.Fprintln(w)
-	switch {
-	case r.Root != "":
-		c := roles[r.Root]
-		osName := ""
-		if c.OS != "" {
-			osName = fmt.Sprintf(" holding %s", c.OS)
-		}
-		fmt.Fprintf(w, "Root: %s%s\n  %s\n", r.Root, safetext.Line(osName), safetext.Line(c.Why()))
-	case r.RootError != "":
-		fmt.Fprintf(w, "Root: not determined: %s\n", safetext.Line(r.RootError))
-	}
-	for _, c := range r.Candidates {
-		if c.Role == disk.RoleRoot && c.Name != r.Root {
-			fmt.Fprintf(w, "  also a candidate: %s (%s), scored %d: %s\n", c.Name, safetext.Line(c.OS), c.Score, safetext.Line(strings.Join(c.Reasons, "; ")))
-		}
-		if c.Error != "" {
-			fmt.Fprintf(w, "  %s could not be looked into: %s\n", c.Name, safetext.Line(c.Error))
-		}
-	}
-	if len(d.Warnings) > 0 {
-		fmt.Fprintln(w)
-		for _, x := range d.Warnings {
-			fmt.Fprintf(w, "warning: %s\n", safetext.Line(x))
-		}
-	}
-}
-
-func fsState(st *disk.FSState) string {
-	if st == nil {
-		return ""
-	}
-	var parts []string
-	if st.Errors {
-		p := "errors recorded"
-		if st.LastError != "" {
-			p += " (" + st.LastError + ")"
-		}
-		parts = append(parts, p)
-	}
-	if st.NeedsRecovery {
-		parts = append(parts, "needs journal/log recovery")
-	}
-	if st.NotClean {
-		parts = append(parts, "not cleanly unmounted")
-	}
-	if len(parts) == 0 {
-		return "clean"
-	}
-	return strings.Join(parts, ", ")
-}
-
-func joinState(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "; " + b
 }
 
 type mountOptions struct {
@@ -492,7 +151,7 @@ func (a *app) runMount(ctx context.Context, path, dir string, o *mountOptions) e
 	if o.allowZeroLog && !o.allowFsck {
 		return usagef("--allow-fsck-zero-log needs --allow-fsck")
 	}
-	path, err := resolveTarget(path)
+	path, err := session.ResolveTarget(path)
 	if err != nil {
 		return err
 	}
@@ -511,32 +170,15 @@ func (a *app) runMount(ctx context.Context, path, dir string, o *mountOptions) e
 	for _, w := range d.Warnings {
 		a.log.Warn(w, "disk", path)
 	}
-	s, err := disk.Mount(ctx, d, dir, disk.MountOptions{Writable: o.rw, Root: o.rootPartition, StateDir: stateDir(),
+	s, err := disk.Mount(ctx, d, dir, disk.MountOptions{Writable: o.rw, Root: o.rootPartition, StateDir: session.StateDir(),
 		AllowFsck: o.allowFsck, AllowZeroLog: o.allowZeroLog, Log: a.log})
 	if s != nil {
-		logFscks(a, s)
+		session.LogFscks(a.log, s)
 	}
 	if err != nil {
-		return diskHint(err, path)
+		return session.DiskHint(err, path)
 	}
-	mode := "read-only"
-	if o.rw {
-		mode = "read-write"
-	}
-	fmt.Fprintf(a.stdout, "Mounted %s %s at %s:\n", path, mode, s.Dir)
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	for _, m := range s.Mounts {
-		how := m.Why
-		if m.Copy {
-			how += "; a copy of the FAT, written back by umount"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t(%s)\n", safetext.Line(filepath.Join(s.Dir, m.Point)), m.Volume.Name, m.Volume.FS.Type, safetext.Line(how))
-	}
-	tw.Flush()
-	for _, n := range s.Notes {
-		fmt.Fprintf(a.stdout, "note: %s\n", safetext.Line(n))
-	}
-	fmt.Fprintf(a.stdout, "Unmount with: rescue umount %s\n", s.Dir)
+	report.WriteMount(a.stdout, path, o.rw, s)
 	return nil
 }
 
@@ -564,9 +206,9 @@ func (a *app) runUmount(arg string) error {
 	if abs, err := filepath.Abs(arg); err == nil {
 		dir = abs
 	}
-	if _, err := disk.LoadState(stateDir(), dir); errors.Is(err, os.ErrNotExist) {
+	if _, err := disk.LoadState(session.StateDir(), dir); errors.Is(err, os.ErrNotExist) {
 		// Perhaps the device or image itself was named.
-		list, _ := disk.Sessions(stateDir())
+		list, _ := disk.Sessions(session.StateDir())
 		var match []*disk.State
 		for _, st := range list {
 			if st.Disk == arg || st.Disk == dir {
@@ -582,7 +224,7 @@ func (a *app) runUmount(arg string) error {
 			return fmt.Errorf("%s is mounted by rescue at %d places; name the directory", arg, len(match))
 		}
 	}
-	if err := disk.Unmount(stateDir(), dir, a.log); err != nil {
+	if err := disk.Unmount(session.StateDir(), dir, a.log); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "Unmounted %s.\n", dir)

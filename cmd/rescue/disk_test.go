@@ -34,6 +34,7 @@ import (
 
 	"rescue/disk"
 	"rescue/images"
+	"rescue/report"
 )
 
 func needDiskRoot(t *testing.T) {
@@ -126,11 +127,11 @@ func sha256File(t *testing.T, p string) string {
 
 // probeAgrees runs rescue probe --json and compares every filesystem it
 // reports with blkid -p on the same byte range.
-func probeAgrees(t *testing.T, img string) probeResult {
+func probeAgrees(t *testing.T, img string) report.Probe {
 	t.Helper()
 	code, out, errOut := cli(t, "probe", img, "--json")
 	require.Equal(t, 0, code, errOut)
-	var res probeResult
+	var res report.Probe
 	require.NoError(t, json.Unmarshal([]byte(out), &res))
 	if _, err := exec.LookPath("blkid"); err != nil {
 		t.Log("blkid is not installed: the probe is not compared with it")

@@ -11,15 +11,17 @@ import (
 
 	"rescue/checks"
 	"rescue/checks/all"
-	"rescue/facts"
 	"rescue/pkgrepo"
 	"rescue/repair"
 	"rescue/report"
 	"rescue/safetext"
+	"rescue/session"
 )
 
-// fixOptions are the flags of rescue fix.
+// fixOptions are the flags and argument of rescue fix, and what they
+// parse to.
 type fixOptions struct {
+	arg            string
 	target         targetOptions
 	apply          bool
 	json           bool
@@ -43,9 +45,17 @@ type fixOptions struct {
 	mirrors []string
 	cache   string
 	offline bool
+
+	list   []*checks.Check // --only
+	chosen map[string]int  // --choose
+	mem    int64           // --memory
 }
 
-func (a *app) fixCommand() *cobra.Command {
+func (a *app) fixCommand() *cobra.Command { return newFixCmd(a, a.runFix) }
+
+// newFixCmd makes rescue fix: it parses the flags into fixOptions and
+// hands them to runF (tests pass their own to see what was parsed).
+func newFixCmd(a *app, runF func(context.Context, *fixOptions) error) *cobra.Command {
 	o := &fixOptions{}
 	cmd := &cobra.Command{
 		Use:   "fix TARGET",
@@ -85,7 +95,11 @@ the target's package database; the JSON plan lists the checks per file.
   rescue fix /dev/vdb --apply --spill /srv/spill   # a full disk: move logs and caches to the helper`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runFix(cmd.Context(), args[0], o)
+			o.arg = args[0]
+			if err := o.parse(); err != nil {
+				return err
+			}
+			return runF(cmd.Context(), o)
 		},
 	}
 	o.target.addFlags(cmd)
@@ -130,252 +144,84 @@ func parseChoose(vals []string) (map[string]int, error) {
 	return m, nil
 }
 
-func (a *app) runFix(ctx context.Context, arg string, o *fixOptions) error {
-	list, err := checks.Select(all.Checks(), o.only)
-	if err != nil {
-		return &usageError{err}
+// parse checks the flags and reads what they name, before anything is
+// opened.
+func (o *fixOptions) parse() error {
+	var err error
+	if o.list, err = checks.Select(all.Checks(), o.only); err != nil {
+		return &session.UsageError{Err: err}
 	}
-	choose, err := parseChoose(o.choose)
-	if err != nil {
+	if o.chosen, err = parseChoose(o.choose); err != nil {
 		return err
 	}
-	a.machine = o.json
 	if o.spill != "" {
 		if o.journalDir != "" && o.journalDir != o.spill {
 			return usagef("--spill DIR keeps the journal in DIR: give --journal-dir the same directory, or leave it out")
 		}
 		o.journalDir = o.spill
 	}
-	mem, err := parseMemory(o.memory)
-	if err != nil {
-		return err
-	}
-	t, err := a.openTarget(ctx, arg, o.target, o.apply)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	if err := pkgrepo.CheckCache(t.root, o.cache); err != nil {
-		return &usageError{err}
-	}
-	// A dry run resolves where packages would come from (repository
-	// metadata only); --apply downloads them.
-	t.repos = &pkgrepo.Options{Mirrors: o.mirrors, CacheDir: o.cache, Offline: o.offline, Mode: pkgrepo.Resolve}
-	if o.apply {
-		t.repos.Mode = pkgrepo.Download
-	}
+	o.mem, err = parseMemory(o.memory)
+	return err
+}
 
-	// The machine's facts from its last boot, so that fix judges what
-	// scan judged.
-	_, machine, err := a.readLastBoot(t, "")
+func (a *app) runFix(ctx context.Context, o *fixOptions) error {
+	a.machine = o.json
+	t, err := a.openTarget(ctx, o.arg, o.target, o.apply)
 	if err != nil {
 		return err
 	}
-	res, f := a.scanTarget(ctx, t, list, mem, machine)
-	if res.Failed() {
-		for _, c := range res.Checks {
-			if c.Error != "" {
-				a.log.Error("check could not run", "check", c.Name, "error", firstLine(c.Error))
-			}
-		}
-	}
-	cands, err := checks.Candidates(res.Findings, choose)
-	if err != nil {
-		return &usageError{err}
-	}
-	acts, err := fixActions(t, f, o, &cands)
+	defer a.closeTarget(t)
+	r, err := t.PlanFix(ctx, session.FixOptions{
+		Tool: a.tool(), Checks: o.list, Choose: o.chosen, Memory: o.mem, Apply: o.apply, Progress: a.progress,
+		Repos: pkgrepo.Options{Mirrors: o.mirrors, CacheDir: o.cache, Offline: o.offline},
+		Actions: session.ActionOptions{BootKernel: o.bootKernel, BootPrevious: o.bootPrevious,
+			SerialConsole: o.serialConsole, Spill: o.spill},
+	})
 	if err != nil {
 		return err
 	}
-	plan := repair.NewPlan(cands, func(p string) ([]byte, error) { return t.root.ReadFileLimit(p, 1<<30) })
-	addRelabel(t, f, plan)
-
-	rep := &report.FixReport{Schema: report.FixSchema, Tool: a.tool(), Target: t.info, OS: f.OS(),
-		DryRun: !o.apply, Findings: res.Findings, Actions: acts, Plan: plan}
 	if !o.json {
-		writeActions(a.stdout, acts)
+		report.WriteActions(a.stdout, r.Actions)
 	}
 
 	if !o.apply {
-		rep.ExitCode = report.ExitOK
-		rep.FindingsLeft = report.Problems(res.Findings)
-		if rep.FindingsLeft > 0 {
-			rep.ExitCode = report.ExitFindings
-		}
-		if res.Failed() {
-			// As scan: what a check could not look at may need fixing.
-			rep.ExitCode = report.ExitError
-		}
+		rep := r.DryRun()
 		a.exit = rep.ExitCode
 		if o.json {
 			return rep.WriteJSON(a.stdout)
 		}
-		if plan.Empty() {
-			fmt.Fprintf(a.stderr, "rescue: nothing to fix (%d finding(s), none with a fix)\n", len(res.Findings))
+		if r.Plan.Empty() {
+			fmt.Fprintf(a.stderr, "rescue: nothing to fix (%d finding(s), none with a fix)\n", len(r.Scan.Findings))
 			return nil
 		}
-		if err := repair.WriteDiff(a.stdout, t.root, plan); err != nil {
+		if err := repair.WriteDiff(a.stdout, t.Root, r.Plan); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stderr, "rescue: this is a dry run; nothing was changed. Apply with: rescue fix %s --apply\n", arg)
+		fmt.Fprintf(a.stderr, "rescue: this is a dry run; nothing was changed. Apply with: rescue fix %s --apply\n", o.arg)
 		return nil
 	}
 
-	result, applyErr := repair.Apply(t.root, plan, repair.Options{
-		JournalDir: o.journalDir, AllowExec: o.allowChroot, ClearImmutable: o.clearImmutable, Log: a.log,
-	})
-	rep.Result = result
-	// Scan again with every check, whatever --only chose: what remains
-	// on the target is what the closing line and the exit code report.
-	t.refreshSpace()
-	after, _ := a.scanTarget(ctx, t, all.Checks(), mem, machine)
-	rep.Remaining = after.Findings
-	failed := notRun(res, after)
-	rep.FindingsLeft = report.Problems(after.Findings)
-	switch {
-	case applyErr != nil:
-		rep.Error, rep.ExitCode = applyErr.Error(), report.ExitError
-	case failed != "":
-		// A check that could not run may have something to repair: the
-		// repair cannot be called complete.
-		rep.Error, rep.ExitCode = failed, report.ExitError
-	case report.Problems(after.Findings) > 0:
-		rep.ExitCode = report.ExitFindings
-	case result != nil && result.ID != "", fscked(t):
-		// A filesystem check that ran before mounting changed the
-		// disk as much as a fix does: a runbook must not read "nothing
-		// to do".
-		rep.ExitCode = report.ExitRepaired
-	default:
-		rep.ExitCode = report.ExitOK
-	}
-	a.exit = rep.ExitCode
+	out := r.ApplyFix(ctx, session.ApplyOptions{JournalDir: o.journalDir, AllowExec: o.allowChroot, ClearImmutable: o.clearImmutable})
+	a.exit = r.Report.ExitCode
 	if o.json {
-		if err := rep.WriteJSON(a.stdout); err != nil {
+		if err := r.Report.WriteJSON(a.stdout); err != nil {
 			return err
 		}
-		if applyErr != nil {
+		if out.Err != nil {
 			a.exit = report.ExitError
-			fmt.Fprintf(a.stderr, "rescue: error: %s\n", safetext.Line(applyErr.Error()))
+			fmt.Fprintf(a.stderr, "rescue: error: %s\n", safetext.Line(out.Err.Error()))
 		}
 		return nil
 	}
-	a.writeFixText(arg, plan, result, after.Findings, failed != "")
-	if applyErr != nil {
-		if result == nil || result.ID == "" {
-			return applyErr // refused before the journal: nothing to undo
+	report.WriteFixText(a.stdout, o.arg, r.Plan, out.Result, out.Remaining, out.NotRun != "", a.style())
+	if out.Err != nil {
+		if out.Result == nil || out.Result.ID == "" {
+			return out.Err // refused before the journal: nothing to undo
 		}
-		return withHint(applyErr, fmt.Sprintf("what was done is journaled: rescue undo %s %s", arg, result.ID))
+		return withHint(out.Err, fmt.Sprintf("what was done is journaled: rescue undo %s %s", o.arg, out.Result.ID))
 	}
-	if failed != "" {
-		return errors.New(failed)
+	if out.NotRun != "" {
+		return errors.New(out.NotRun)
 	}
 	return nil
-}
-
-// notRun names the checks that could not run before or after the repair,
-// or is "".
-func notRun(results ...*checks.Result) string {
-	var names []string
-	seen := map[string]bool{}
-	for _, r := range results {
-		for _, c := range r.Checks {
-			if c.Error != "" && !seen[c.Name] {
-				seen[c.Name] = true
-				names = append(names, c.Name+" ("+firstLine(c.Error)+")")
-			}
-		}
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	return "check(s) could not run, so the repair is not known to be complete: " + strings.Join(names, "; ")
-}
-
-// fscked says whether a filesystem check (--allow-fsck) ran on the
-// target's disk before it was mounted read-write.
-func fscked(t *target) bool {
-	for _, fs := range t.filesystems {
-		if fs.Fsck != nil {
-			return true
-		}
-	}
-	return false
-}
-
-// addRelabel schedules an SELinux relabel when the target runs SELinux and
-// the plan creates files: a new file has no security.selinux label, and an
-// unlabelled file under enforcing SELinux is unreadable to confined
-// services. Replaced files keep their labels (the writer copies xattrs).
-func addRelabel(t *target, f *facts.Facts, plan *repair.Plan) {
-	mode := f.SELinuxMode()
-	if mode != "enforcing" && mode != "permissive" {
-		return
-	}
-	creates := false
-	for _, op := range plan.Ops() {
-		if _, labelled := op.Xattrs["security.selinux"]; labelled {
-			continue // restored from a package with the policy's label
-		}
-		if op.Expect.Type == repair.Absent && (op.Kind == repair.KindWrite || op.Kind == repair.KindSymlink || op.Kind == repair.KindMkdir || op.Kind == repair.KindMknod) && op.Path != "/.autorelabel" {
-			creates = true
-		}
-	}
-	if !creates || t.root.Exists("/.autorelabel") {
-		return
-	}
-	op, err := repair.CreateFile(t.root, "/.autorelabel", nil, 0o644, 0, 0)
-	if err != nil {
-		return
-	}
-	plan.Items = append(plan.Items, repair.Item{
-		Finding: "selinux/relabel", Stage: repair.StageOther,
-		Fix: repair.Fix{Message: "Schedule an SELinux relabel at next boot (/.autorelabel) for the files this repair creates", Ops: []repair.Op{op}},
-	})
-}
-
-func (a *app) writeFixText(arg string, plan *repair.Plan, res *repair.Result, remaining []checks.Finding, failed bool) {
-	w := a.stdout
-	if res != nil {
-		for _, it := range res.Items {
-			switch it.Status {
-			case repair.OutcomeApplied:
-				fmt.Fprintf(w, "applied  %s\n         %s\n", safetext.Line(it.Finding), safetext.Line(it.Fix))
-			default:
-				fmt.Fprintf(w, "%-8s %s\n         %s\n", it.Status, safetext.Line(it.Finding), safetext.Line(it.Fix))
-				if it.Reason != "" {
-					fmt.Fprintf(w, "         because: %s\n", safetext.Line(it.Reason))
-				}
-			}
-		}
-		for _, s := range plan.Skipped {
-			fmt.Fprintf(w, "skipped  %s\n         %s\n         because: %s\n", safetext.Line(s.Finding), safetext.Line(s.Fix), safetext.Line(s.Reason))
-		}
-		for _, x := range res.Warnings {
-			fmt.Fprintf(w, "warning  %s\n", safetext.Line(x))
-		}
-		if res.ID != "" {
-			fmt.Fprintf(w, "\nRepair %s: %d fix(es) applied; journal and backups in %s/%s\n", res.ID, res.Applied(), res.JournalDir, res.ID)
-			fmt.Fprintf(w, "Undo with: rescue undo %s %s\n", arg, res.ID)
-		} else {
-			fmt.Fprintln(w, "\nNothing was changed.")
-		}
-	}
-	if n := report.Problems(remaining); n > 0 {
-		fmt.Fprintf(w, "\n%d finding(s) remain:\n", n)
-		var shown []checks.Finding
-		for _, f := range remaining {
-			if f.Severity != checks.Info {
-				shown = append(shown, f)
-			}
-		}
-		report.WriteFindings(w, shown, a.style())
-	} else if !failed {
-		fmt.Fprintln(w, "\nThe target is in order now: a new scan finds nothing to fix.")
-	}
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\n")
-	return l
 }

@@ -17,6 +17,7 @@ import (
 
 	"rescue/report"
 	"rescue/safetext"
+	"rescue/session"
 )
 
 // version is set by the build (-ldflags "-X main.version=…").
@@ -42,7 +43,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return app.exit
 	}
-	var ue *usageError
+	var ue *session.UsageError
 	code := report.ExitError
 	if errors.As(err, &ue) || unknownCommand(ran, err) {
 		code = report.ExitUsage
@@ -66,29 +67,8 @@ func unknownCommand(ran *cobra.Command, err error) bool {
 	return ran != nil && !ran.HasParent() && strings.HasPrefix(err.Error(), "unknown command ")
 }
 
-// usageError is a mistake on the command line (exit 16).
-type usageError struct{ err error }
+// usagef makes a usage error (exit 16).
+func usagef(format string, args ...any) error { return session.Usagef(format, args...) }
 
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error {
-	return &usageError{fmt.Errorf(format, args...)}
-}
-
-// hintError carries a hint printed after the error.
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (e *hintError) Error() string { return e.err.Error() }
-func (e *hintError) Hint() string  { return e.hint }
-func (e *hintError) Unwrap() error { return e.err }
-
-func withHint(err error, hint string) error {
-	if err == nil {
-		return nil
-	}
-	return &hintError{err: err, hint: hint}
-}
+// withHint attaches a hint printed after the error.
+func withHint(err error, hint string) error { return session.WithHint(err, hint) }

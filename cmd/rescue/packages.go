@@ -2,30 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"rescue/bytesize"
 	"rescue/pkgdb"
 	"rescue/report"
 	"rescue/safetext"
-	"rescue/sysroot"
+	"rescue/session"
 )
-
-// openPackages opens a target's package database (rpm or dpkg).
-var openPackages = pkgdb.Open
 
 // packageCommands is verify.
 func (a *app) packageCommands() []*cobra.Command { return []*cobra.Command{a.verifyCommand()} }
-
-// VerifySchema versions the JSON of rescue verify.
-const VerifySchema = "rescue.verify/v1"
 
 // verifyOptions are the flags of rescue verify.
 type verifyOptions struct {
@@ -88,7 +78,7 @@ func (a *app) verifyCommand() *cobra.Command {
 	}
 	o.target.addFlags(cmd)
 	f := cmd.Flags()
-	f.BoolVar(&o.json, "json", false, "print the result as JSON (schema "+VerifySchema+") on stdout")
+	f.BoolVar(&o.json, "json", false, "print the result as JSON (schema "+report.VerifySchema+") on stdout")
 	f.BoolVar(&o.fast, "fast", false, "compare metadata only (size, mode, owner, time, link), reading no file")
 	f.IntVar(&o.workers, "workers", 0, "hash on `N` cores at once (default: every core)")
 	f.MarkHidden("workers")
@@ -97,72 +87,21 @@ func (a *app) verifyCommand() *cobra.Command {
 	return cmd
 }
 
-// verifyJSON is the JSON document of rescue verify.
-type verifyJSON struct {
-	Schema   string          `json:"schema"`
-	Tool     report.Tool     `json:"tool"`
-	Target   report.Target   `json:"target"`
-	Database verifyDatabase  `json:"database"`
-	Fast     bool            `json:"fast"`
-	Summary  verifySummary   `json:"summary"`
-	Results  []verifyResult  `json:"results"`
-	Unknown  []string        `json:"unknown_packages,omitempty"`
-	Problems []string        `json:"problems,omitempty"`
-	Stats    verifyStatsJSON `json:"stats"`
-}
-
-type verifyDatabase struct {
-	Kind     string `json:"kind"` // rpm, dpkg
-	Path     string `json:"path"`
-	Packages int    `json:"packages"`
-}
-
-type verifySummary struct {
-	Changed       int `json:"changed"`        // files (not config) that differ
-	Missing       int `json:"missing"`        // files (not config) that are gone
-	ZeroSize      int `json:"zero_size"`      // emptied files
-	ConfigChanged int `json:"config_changed"` // configuration files that differ
-	ConfigMissing int `json:"config_missing"` // configuration files that are gone
-}
-
-type verifyResult struct {
-	Package  string   `json:"package"`
-	Version  string   `json:"version"`
-	Arch     string   `json:"arch,omitempty"`
-	Path     string   `json:"path"`
-	Code     string   `json:"code"` // "S.5....T." or "missing"
-	Line     string   `json:"line"` // the line as rpm -V prints it
-	Attrs    []string `json:"attrs,omitempty"`
-	Config   bool     `json:"config"`
-	Missing  bool     `json:"missing"`
-	ZeroSize bool     `json:"zero_size"`
-	Error    string   `json:"error,omitempty"`
-	State    string   `json:"state,omitempty"`
-}
-
-type verifyStatsJSON struct {
-	Packages int     `json:"packages"`
-	Files    int     `json:"files"`
-	Paths    int     `json:"paths"`
-	Bytes    int64   `json:"bytes"`
-	Seconds  float64 `json:"seconds"`
-}
-
 func (a *app) runVerify(ctx context.Context, arg string, pkgs []string, o *verifyOptions) error {
 	// The garbage collector runs as usual: turning it off saved no
 	// measurable CPU time and let the peak memory grow with every byte
 	// ever allocated, with the size of the system (make bench prints the
 	// peak memory of each verify).
 	start := time.Now()
-	t, err := a.openVerifyTarget(ctx, arg, o.target)
+	t, err := session.OpenForVerify(ctx, arg, o.target.open(a, false))
 	if err != nil {
 		return err
 	}
-	defer t.Close()
-	db, err := openPackages(t.root)
+	defer a.closeTarget(t)
+	db, err := pkgdb.Open(t.Root)
 	a.log.Info("package database read", "seconds", time.Since(start).Seconds())
 	if err == nil && db == nil {
-		return withHint(fmt.Errorf("%s has no package database rescue can read", t.root.HostPath()),
+		return withHint(fmt.Errorf("%s has no package database rescue can read", t.Root.HostPath()),
 			"rescue looks for rpm's database in /usr/lib/sysimage/rpm, /var/lib/rpm and /usr/share/rpm, and for /var/lib/dpkg/status")
 	}
 	if err != nil {
@@ -181,139 +120,30 @@ func (a *app) runVerify(ctx context.Context, arg string, pkgs []string, o *verif
 	began := time.Now()
 	progress := func(p pkgdb.Progress) {
 		rate := float64(p.Bytes) / max(time.Since(began).Seconds(), 1e-3)
-		show("verifying: %d/%d paths, %s read, %s/s", p.Paths, p.Total, humanBytes(p.Bytes), humanBytes(int64(rate)))
+		show("verifying: %d/%d paths, %s read, %s/s", p.Paths, p.Total, session.HumanBytes(p.Bytes), session.HumanBytes(int64(rate)))
 	}
-	rep, err := pkgdb.Verify(ctx, t.root, db, pkgdb.VerifyOptions{Packages: pkgs, Fast: o.fast, Workers: o.workers, Readers: o.readers, Progress: progress})
+	rep, err := pkgdb.Verify(ctx, t.Root, db, pkgdb.VerifyOptions{Packages: pkgs, Fast: o.fast, Workers: o.workers, Readers: o.readers, Progress: progress})
 	done()
 	if err != nil {
 		return err
 	}
 	a.log.Info("verified", "seconds", time.Since(start).Seconds())
 	if len(rep.Unknown) > 0 && len(rep.Unknown) == len(pkgs) {
-		return &usageError{fmt.Errorf("no installed package is named %s", strings.Join(rep.Unknown, ", "))}
+		return &session.UsageError{Err: fmt.Errorf("no installed package is named %s", strings.Join(rep.Unknown, ", "))}
 	}
 	elapsed := time.Since(start)
 
-	var sum verifySummary
-	for _, r := range rep.Results {
-		switch {
-		case r.Config() && r.Missing:
-			sum.ConfigMissing++
-		case r.Config():
-			sum.ConfigChanged++
-		case r.Missing:
-			sum.Missing++
-		default:
-			sum.Changed++
-		}
-		if r.ZeroSize {
-			sum.ZeroSize++
-		}
-	}
-	a.exit = report.ExitOK
-	if sum.Changed+sum.Missing+sum.ConfigMissing > 0 {
-		a.exit = report.ExitFindings
-	}
-
+	sum := report.SummarizeVerify(rep)
+	a.exit = sum.ExitCode()
 	if o.json {
-		doc := verifyJSON{
-			Schema: VerifySchema, Tool: a.tool(), Target: t.info, Fast: o.fast, Summary: sum,
-			Database: verifyDatabase{Kind: db.Kind(), Path: pkgdb.Source(db), Packages: len(db.Packages())},
-			Results:  []verifyResult{}, Unknown: rep.Unknown, Problems: problems,
-			Stats: verifyStatsJSON{Packages: rep.Packages, Files: rep.Files, Paths: rep.Paths, Bytes: rep.Bytes, Seconds: elapsed.Seconds()},
-		}
-		for _, r := range rep.Results {
-			doc.Results = append(doc.Results, verifyResult{
-				Package: r.File.Package, Version: r.File.Version, Arch: r.File.Arch, Path: r.File.Path,
-				Code: r.Code(), Line: r.Line(), Attrs: r.AttrNames(), Config: r.Config(), Missing: r.Missing,
-				ZeroSize: r.ZeroSize, Error: r.Err, State: r.File.State,
-			})
-		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(doc)
+		return report.NewVerify(a.tool(), t.Info, db, rep, o.fast, problems, elapsed.Seconds()).WriteJSON(a.stdout)
 	}
-
-	writeVerifyText(a.stdout, rep)
+	report.WriteVerifyText(a.stdout, rep)
 	for _, u := range rep.Unknown {
 		fmt.Fprintf(a.stderr, "rescue: warning: package %s is not installed\n", safetext.Line(u))
 	}
 	if !a.quiet {
-		fmt.Fprintf(a.stderr, "rescue: %s database %s: %d packages, %d files (%d paths, %s read) in %.2fs; %s\n",
-			db.Kind(), pkgdb.Source(db), rep.Packages, rep.Files, rep.Paths, humanBytes(rep.Bytes), elapsed.Seconds(), describeSummary(sum, o.fast))
+		fmt.Fprintf(a.stderr, "rescue: %s\n", report.VerifyClosing(db, rep, elapsed.Seconds(), o.fast))
 	}
 	return nil
 }
-
-// openVerifyTarget opens TARGET for verify. A directory is opened as it
-// is: verify needs no block device list, and asking the helper's blkid for
-// one would only cost time.
-func (a *app) openVerifyTarget(ctx context.Context, arg string, opt targetOptions) (*target, error) {
-	fi, err := os.Stat(arg)
-	if err != nil || !fi.IsDir() || opt.devicesFile != "" {
-		return a.openTarget(ctx, arg, opt, false)
-	}
-	root, err := sysroot.Open(arg)
-	if err != nil {
-		return nil, err
-	}
-	return &target{root: root, opt: opt, info: report.Target{Path: root.HostPath()}}, nil
-}
-
-// writeVerifyText prints the results in rpm -V's notation, configuration
-// files apart.
-func writeVerifyText(w io.Writer, rep *pkgdb.Report) {
-	var files, configs []pkgdb.Result
-	for _, r := range rep.Results {
-		if r.Config() {
-			configs = append(configs, r)
-		} else {
-			files = append(files, r)
-		}
-	}
-	line := func(r pkgdb.Result) string {
-		s := safetext.Line(r.Line())
-		if r.ZeroSize {
-			s += " (zero size)"
-		}
-		return s
-	}
-	for _, r := range files {
-		fmt.Fprintln(w, line(r))
-	}
-	if len(configs) > 0 {
-		if len(files) > 0 {
-			fmt.Fprintln(w)
-		}
-		fmt.Fprintln(w, "Configuration files (a changed one is normal, a missing one is not):")
-		for _, r := range configs {
-			fmt.Fprintln(w, line(r))
-		}
-	}
-}
-
-func describeSummary(s verifySummary, fast bool) string {
-	var parts []string
-	add := func(n int, what string) {
-		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, what))
-		}
-	}
-	add(s.Changed, plural(s.Changed, "file differs", "files differ"))
-	add(s.Missing, plural(s.Missing, "file missing", "files missing"))
-	add(s.ZeroSize, plural(s.ZeroSize, "file emptied", "files emptied"))
-	add(s.ConfigChanged, plural(s.ConfigChanged, "configuration file changed", "configuration files changed"))
-	add(s.ConfigMissing, plural(s.ConfigMissing, "configuration file missing", "configuration files missing"))
-	out := "everything matches"
-	if len(parts) > 0 {
-		out = strings.Join(parts, ", ")
-	}
-	if fast {
-		out += " (metadata only: --fast read no file)"
-	}
-	return out
-}
-
-// humanBytes writes a count of bytes read or fetched for progress lines.
-func humanBytes(n int64) string { return bytesize.Format(n, bytesize.Download) }

@@ -8,21 +8,30 @@ import (
 	"rescue/bytesize"
 	"rescue/checks"
 	"rescue/checks/all"
-	"rescue/evidence"
 	"rescue/pkgrepo"
 	"rescue/report"
+	"rescue/session"
 )
 
-// scanOptions are the flags of rescue scan.
+// scanOptions are the flags and argument of rescue scan, and what they
+// parse to.
 type scanOptions struct {
+	arg     string
 	target  targetOptions
 	json    bool
 	checks  string
 	memory  string
 	console string
+
+	list []*checks.Check // --checks
+	mem  int64           // --memory
 }
 
-func (a *app) scanCommand() *cobra.Command {
+func (a *app) scanCommand() *cobra.Command { return newScanCmd(a, a.runScan) }
+
+// newScanCmd makes rescue scan: it parses the flags into scanOptions and
+// hands them to runF (tests pass their own to see what was parsed).
+func newScanCmd(a *app, runF func(context.Context, *scanOptions) error) *cobra.Command {
 	o := &scanOptions{}
 	cmd := &cobra.Command{
 		Use:   "scan TARGET",
@@ -49,7 +58,15 @@ boot's kernel log shows are what the checks judge the machine by, unless
   rescue scan /dev/vdb --console console.json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runScan(cmd.Context(), args[0], o)
+			o.arg = args[0]
+			var err error
+			if o.list, err = checks.Select(all.Checks(), o.checks); err != nil {
+				return &session.UsageError{Err: err}
+			}
+			if o.mem, err = parseMemory(o.memory); err != nil {
+				return err
+			}
+			return runF(cmd.Context(), o)
 		},
 	}
 	o.target.addFlags(cmd)
@@ -73,32 +90,22 @@ func parseMemory(s string) (int64, error) {
 	return n, nil
 }
 
-func (a *app) runScan(ctx context.Context, arg string, o *scanOptions) error {
-	list, err := checks.Select(all.Checks(), o.checks)
-	if err != nil {
-		return &usageError{err}
-	}
-	mem, err := parseMemory(o.memory)
-	if err != nil {
-		return err
-	}
+func (a *app) runScan(ctx context.Context, o *scanOptions) error {
 	a.machine = o.json
-	t, err := a.openTarget(ctx, arg, o.target, false)
+	t, err := a.openTarget(ctx, o.arg, o.target, false)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
-	lb, machine, err := a.readLastBoot(t, o.console)
+	defer a.closeTarget(t)
+	lb, machine, err := t.LastBoot(o.console)
 	if err != nil {
 		return err
 	}
 	// A scan downloads nothing: restores only name the repositories that
 	// rescue fix would get the package from.
-	t.repos = &pkgrepo.Options{Mode: pkgrepo.Describe}
-	res, f := a.scanTarget(ctx, t, list, mem, machine)
-	r := report.New(a.tool(), t.info, f.OS(), t.devices, res)
-	evidence.Link(lb.Boots, res.Findings)
-	r.LastBoot = lb
+	res, f := t.Scan(ctx, o.list, session.ScanOptions{Memory: o.mem, Machine: machine,
+		Repos: &pkgrepo.Options{Mode: pkgrepo.Describe}, Progress: a.progress})
+	r := t.ScanReport(a.tool(), f, res, lb)
 	if o.json {
 		if err := r.WriteJSON(a.stdout); err != nil {
 			return err

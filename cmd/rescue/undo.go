@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"rescue/repair"
 	"rescue/report"
-	"rescue/safetext"
 )
 
 type undoOptions struct {
@@ -53,18 +49,15 @@ func (a *app) runUndo(ctx context.Context, arg, id string, o *undoOptions) error
 	if err != nil {
 		return err
 	}
-	defer t.Close()
-	res, err := repair.Undo(t.root, repair.UndoOptions{JournalDir: o.journalDir, ID: id, Force: o.force, Log: a.log})
+	defer a.closeTarget(t)
+	res, err := repair.Undo(t.Root, repair.UndoOptions{JournalDir: o.journalDir, ID: id, Force: o.force, Log: a.log})
 	if err != nil {
 		return err
 	}
 	if o.json {
 		return report.WriteUndo(a.stdout, res)
 	}
-	for _, p := range res.Paths {
-		fmt.Fprintf(a.stdout, "%-9s %s\n", p.Action, safetext.Line(p.Path))
-	}
-	fmt.Fprintf(a.stdout, "Repair %s undone.\n", res.ID)
+	report.WriteUndoText(a.stdout, res)
 	return nil
 }
 
@@ -97,30 +90,13 @@ func (a *app) runHistory(ctx context.Context, arg string, o *historyOptions) err
 	if err != nil {
 		return err
 	}
-	defer t.Close()
-	js, err := repair.History(t.root, o.journalDir)
+	defer a.closeTarget(t)
+	js, err := repair.History(t.Root, o.journalDir)
 	if err != nil {
 		return err
 	}
 	if o.json {
 		return report.WriteHistory(a.stdout, js)
 	}
-	if len(js) == 0 {
-		fmt.Fprintln(a.stdout, "No repairs recorded.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tWHEN (UTC)\tSTATUS\tFIXES\tPATHS")
-	for _, j := range js {
-		var paths []string
-		for _, p := range j.Paths {
-			paths = append(paths, p.Path)
-		}
-		ps := safetext.Line(strings.Join(paths, " "))
-		if len(ps) > 60 {
-			ps = ps[:59] + "…"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", j.ID, j.Created.Format("2006-01-02 15:04:05"), j.Status, len(j.Items), ps)
-	}
-	return tw.Flush()
+	return report.WriteHistoryText(a.stdout, js)
 }

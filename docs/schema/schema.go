@@ -28,6 +28,8 @@ var Files = map[string]string{
 	"rescue.fix/v1":     "fix.v1.json",
 	"rescue.verify/v1":  "verify.v1.json",
 	"rescue.runbook/v1": "runbook.v1.json",
+	// rescue checks --json is a list with no schema field: ValidateAs.
+	"rescue.checks/v1": "checks.v1.json",
 }
 
 var (

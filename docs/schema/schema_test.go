@@ -55,3 +55,24 @@ func TestEveryFileIsUsed(t *testing.T) {
 		t.Error("an empty fix report validated")
 	}
 }
+
+// TestChecksSchema: rescue checks --json (a list without a schema field,
+// validated by name) wants each check's finding kinds, as slugs.
+func TestChecksSchema(t *testing.T) {
+	valid := `[{"name":"fstab","summary":"s","requires":["fstab"],"kinds":["missing","root-source-unknown"]},{"name":"grub","summary":"s","kinds":["config-missing"]}]`
+	if err := ValidateAs("rescue.checks/v1", []byte(valid)); err != nil {
+		t.Fatalf("a valid list: %v", err)
+	}
+	for name, broken := range map[string]string{
+		"no kinds":                strings.Replace(valid, `,"kinds":["config-missing"]`, ``, 1),
+		"an empty list of kinds":  strings.Replace(valid, `["config-missing"]`, `[]`, 1),
+		"a kind that is no slug":  strings.Replace(valid, `"config-missing"`, `"Config missing"`, 1),
+		"a kind twice":            strings.Replace(valid, `["config-missing"]`, `["x","x"]`, 1),
+		"an undocumented field":   strings.Replace(valid, `"summary":"s",`, `"summary":"s","surprise":1,`, 1),
+		"a summary that is empty": strings.Replace(valid, `"summary":"s",`, `"summary":"",`, 1),
+	} {
+		if err := ValidateAs("rescue.checks/v1", []byte(broken)); err == nil {
+			t.Errorf("%s: validated", name)
+		}
+	}
+}

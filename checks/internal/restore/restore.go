@@ -73,7 +73,7 @@ func Entry(pass *checks.Pass, path string) (*pkgdb.Restored, repair.Fix, error) 
 // assigns it, when the target runs SELinux. A file that is replaced keeps
 // its own label (the writer copies it).
 func label(f *facts.Facts, ops []repair.Op, res *pkgdb.Restored) {
-	set := f.SELinuxLabels()
+	set := f.RestoreLabels()
 	if set == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package main
+package session
 
 import (
 	"fmt"
@@ -15,10 +15,10 @@ import (
 // Cloud, AWS) to 1 MiB (Google) at a time, base64 or JSON around it.
 const maxConsole = 64 << 20
 
-// readLastBoot reads what the target's logs (and the console capture, when
-// given) say about its last boot, and the facts about the machine the
-// checks take from it.
-func (a *app) readLastBoot(t *target, consolePath string) (*evidence.Report, *facts.Machine, error) {
+// LastBoot reads what the target's logs (and the console capture at
+// consolePath, when given) say about its last boot, and the facts about the
+// machine the checks take from it.
+func (t *Target) LastBoot(consolePath string) (*evidence.Report, *facts.Machine, error) {
 	opt := evidence.Options{}
 	if consolePath != "" {
 		data, err := readConsole(consolePath)
@@ -27,9 +27,9 @@ func (a *app) readLastBoot(t *target, consolePath string) (*evidence.Report, *fa
 		}
 		opt.Console, opt.ConsoleName = data, filepath.Base(consolePath)
 	}
-	lb := evidence.Read(t.root, opt)
+	lb := evidence.Read(t.Root, opt)
 	for _, b := range lb.Boots {
-		a.log.Info("last boot", "source", b.Source, "boot", b.Boot, "class", b.Class, "reached", b.Reached, "lines", b.Lines)
+		t.log.Info("last boot", "source", b.Source, "boot", b.Boot, "class", b.Class, "reached", b.Reached, "lines", b.Lines)
 	}
 	m := lb.Machine
 	var fm *facts.Machine
@@ -53,7 +53,7 @@ func (a *app) readLastBoot(t *target, consolePath string) (*evidence.Report, *fa
 func readConsole(p string) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("reading --console: %w", err), "give the file that `aliyun ecs GetInstanceConsoleOutput`, `aws ec2 get-console-output` or `gcloud compute instances get-serial-port-output` wrote")
+		return nil, WithHint(fmt.Errorf("reading --console: %w", err), "give the file that `aliyun ecs GetInstanceConsoleOutput`, `aws ec2 get-console-output` or `gcloud compute instances get-serial-port-output` wrote")
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxConsole+1))
