@@ -3,7 +3,6 @@ package facts_test
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,32 +13,6 @@ import (
 	"rescue/sysroot"
 )
 
-func rpmPackages() []pkgdbtest.RPMSpec {
-	return []pkgdbtest.RPMSpec{
-		{Name: "util-linux", Version: "2.32.1", Release: "43.el8", Arch: "x86_64", Payload: "w19.zstdio", Files: []pkgdbtest.RPMFile{
-			{Path: "/etc/pam.d/login", Content: "#%PAM-1.0\nauth       substack     system-auth\naccount    required     pam_nologin.so\n", Attrs: "%config(noreplace)"},
-			{Path: "/etc/mail.conf", Content: "relay=localhost\n", Mode: "0640", Group: "mail", Attrs: "%config"},
-			{Path: "/usr/bin/login", Content: "\x7fELF login stand-in\n", Mode: "0755"},
-		}},
-		{Name: "glibc", Version: "2.28", Release: "236.el8", Arch: "x86_64", Payload: "w6.xzdio", Files: []pkgdbtest.RPMFile{
-			{Path: "/usr/lib64/libnss_files.so.2", Content: strings.Repeat("\x7fELF libnss_files stand-in ", 3000), Mode: "0755"},
-			{Path: "/usr/lib64/libc.so.6", Content: strings.Repeat("\x7fELF libc stand-in ", 3000), Mode: "0755"},
-			{Path: "/usr/lib64/libc.so", Kind: "symlink", Target: "libc.so.6"},
-		}},
-	}
-}
-
-func rpmRoot(t *testing.T) (root, pkgs string) {
-	pkgdbtest.NeedRoot(t, "rpm --root installs into a scratch root by chrooting")
-	pkgdbtest.NeedTool(t, "rpmbuild", "rpm")
-	pkgs = t.TempDir()
-	var files []string
-	for _, s := range rpmPackages() {
-		files = append(files, pkgdbtest.BuildRPM(t, pkgs, s))
-	}
-	return pkgdbtest.RPMRoot(t, files...), pkgs
-}
-
 func openFacts(t *testing.T, dir string, dirs ...string) (*sysroot.Root, *facts.Facts) {
 	root, err := sysroot.Open(dir)
 	require.NoError(t, err)
@@ -48,7 +21,7 @@ func openFacts(t *testing.T, dir string, dirs ...string) (*sysroot.Root, *facts.
 }
 
 func TestPackageVerifyFacts(t *testing.T) {
-	dir, _ := rpmRoot(t)
+	dir, _ := pkgdbtest.LoginRPMRoot(t)
 	require.NoError(t, os.Remove(filepath.Join(dir, "etc/pam.d/login")))
 	require.NoError(t, os.Truncate(filepath.Join(dir, "usr/lib64/libc.so.6"), 0))
 	_, f := openFacts(t, dir)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"rescue/images"
@@ -156,4 +157,35 @@ func DebianMirror(t testing.TB, root, debs string) string {
 		t.Fatalf("building the apt mirror: %v", err)
 	}
 	return dir
+}
+
+// LoginRPMs are two small EL8 packages the restore tests break and restore
+// from: util-linux (/etc/pam.d/login, a %config file of group mail,
+// /usr/bin/login) and glibc (libnss_files.so.2, libc.so.6 and a link).
+func LoginRPMs() []RPMSpec {
+	return []RPMSpec{
+		{Name: "util-linux", Version: "2.32.1", Release: "43.el8", Arch: "x86_64", Payload: "w19.zstdio", Files: []RPMFile{
+			{Path: "/etc/pam.d/login", Content: "#%PAM-1.0\nauth       substack     system-auth\naccount    required     pam_nologin.so\n", Attrs: "%config(noreplace)"},
+			{Path: "/etc/mail.conf", Content: "relay=localhost\n", Mode: "0640", Group: "mail", Attrs: "%config"},
+			{Path: "/usr/bin/login", Content: "\x7fELF login stand-in\n", Mode: "0755"},
+		}},
+		{Name: "glibc", Version: "2.28", Release: "236.el8", Arch: "x86_64", Payload: "w6.xzdio", Files: []RPMFile{
+			{Path: "/usr/lib64/libnss_files.so.2", Content: strings.Repeat("\x7fELF libnss_files stand-in ", 3000), Mode: "0755"},
+			{Path: "/usr/lib64/libc.so.6", Content: strings.Repeat("\x7fELF libc stand-in ", 3000), Mode: "0755"},
+			{Path: "/usr/lib64/libc.so", Kind: "symlink", Target: "libc.so.6"},
+		}},
+	}
+}
+
+// LoginRPMRoot builds LoginRPMs and installs them into a scratch root with
+// rpm; it returns the root and the directory holding the .rpm files.
+func LoginRPMRoot(t *testing.T) (root, pkgs string) {
+	NeedRoot(t, "rpm --root installs into a scratch root by chrooting")
+	NeedTool(t, "rpmbuild", "rpm")
+	pkgs = t.TempDir()
+	var files []string
+	for _, s := range LoginRPMs() {
+		files = append(files, BuildRPM(t, pkgs, s))
+	}
+	return RPMRoot(t, files...), pkgs
 }

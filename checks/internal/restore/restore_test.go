@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,32 +24,6 @@ import (
 // lock-out on EL7/EL8 and Debian 11), plan the restores, apply them through
 // the repair engine, and end with rescue's verify and the distribution's
 // own tool (rpm -Va, debsums) both clean.
-
-func rpmPackages() []pkgdbtest.RPMSpec {
-	return []pkgdbtest.RPMSpec{
-		{Name: "util-linux", Version: "2.32.1", Release: "43.el8", Arch: "x86_64", Payload: "w19.zstdio", Files: []pkgdbtest.RPMFile{
-			{Path: "/etc/pam.d/login", Content: "#%PAM-1.0\nauth       substack     system-auth\naccount    required     pam_nologin.so\n", Attrs: "%config(noreplace)"},
-			{Path: "/etc/mail.conf", Content: "relay=localhost\n", Mode: "0640", Group: "mail", Attrs: "%config"},
-			{Path: "/usr/bin/login", Content: "\x7fELF login stand-in\n", Mode: "0755"},
-		}},
-		{Name: "glibc", Version: "2.28", Release: "236.el8", Arch: "x86_64", Payload: "w6.xzdio", Files: []pkgdbtest.RPMFile{
-			{Path: "/usr/lib64/libnss_files.so.2", Content: strings.Repeat("\x7fELF libnss_files stand-in ", 3000), Mode: "0755"},
-			{Path: "/usr/lib64/libc.so.6", Content: strings.Repeat("\x7fELF libc stand-in ", 3000), Mode: "0755"},
-			{Path: "/usr/lib64/libc.so", Kind: "symlink", Target: "libc.so.6"},
-		}},
-	}
-}
-
-func rpmRoot(t *testing.T) (root, pkgs string) {
-	pkgdbtest.NeedRoot(t, "rpm --root installs into a scratch root by chrooting")
-	pkgdbtest.NeedTool(t, "rpmbuild", "rpm")
-	pkgs = t.TempDir()
-	var files []string
-	for _, s := range rpmPackages() {
-		files = append(files, pkgdbtest.BuildRPM(t, pkgs, s))
-	}
-	return pkgdbtest.RPMRoot(t, files...), pkgs
-}
 
 // openPass opens dir as a check's pass sees it, with package files from
 // dirs.
@@ -88,7 +61,7 @@ func verify(t *testing.T, root *sysroot.Root) []string {
 }
 
 func TestRestoreRPM(t *testing.T) {
-	dir, pkgs := rpmRoot(t)
+	dir, pkgs := pkgdbtest.LoginRPMRoot(t)
 	for _, p := range []string{"etc/pam.d/login", "usr/lib64/libnss_files.so.2", "etc/mail.conf", "usr/lib64/libc.so"} {
 		require.NoError(t, os.Remove(filepath.Join(dir, p)))
 	}
@@ -115,7 +88,7 @@ func TestRestoreRPM(t *testing.T) {
 
 // Without a package file, the error names the exact package to fetch.
 func TestRestoreRPMNoPackageFile(t *testing.T) {
-	dir, _ := rpmRoot(t)
+	dir, _ := pkgdbtest.LoginRPMRoot(t)
 	require.NoError(t, os.Remove(filepath.Join(dir, "etc/pam.d/login")))
 	_, pass := openPass(t, dir)
 	_, err := restore.Fix(pass, "/etc/pam.d/login")
@@ -132,7 +105,7 @@ func TestRestoreRPMNoPackageFile(t *testing.T) {
 
 // The target's own dnf cache is a source too.
 func TestRestoreRPMFromTargetCache(t *testing.T) {
-	dir, pkgs := rpmRoot(t)
+	dir, pkgs := pkgdbtest.LoginRPMRoot(t)
 	cache := filepath.Join(dir, "var/cache/dnf/baseos-1234/packages")
 	require.NoError(t, os.MkdirAll(cache, 0o755))
 	out, err := exec.Command("cp", filepath.Join(pkgs, "util-linux-2.32.1-43.el8.x86_64.rpm"), cache).CombinedOutput()
@@ -149,9 +122,9 @@ func TestRestoreRPMFromTargetCache(t *testing.T) {
 // A package file with the right name and version but other content (a
 // rebuilt package, a corrupt download) is refused.
 func TestRestoreRPMMismatch(t *testing.T) {
-	dir, _ := rpmRoot(t)
+	dir, _ := pkgdbtest.LoginRPMRoot(t)
 	other := t.TempDir()
-	spec := rpmPackages()[0]
+	spec := pkgdbtest.LoginRPMs()[0]
 	spec.Files[0].Content = "#%PAM-1.0\nauth sufficient pam_permit.so\n"
 	pkgdbtest.BuildRPM(t, other, spec)
 	require.NoError(t, os.Remove(filepath.Join(dir, "etc/pam.d/login")))
