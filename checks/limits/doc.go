@@ -26,7 +26,12 @@ files have no effect).
 
 systemd's DefaultLimitNOFILE in /etc/systemd/system.conf and
 system.conf.d drop-ins is checked against the same ceiling: a value above
-it cannot be applied to the services that inherit it.
+it cannot be applied to the services that inherit it, and they get it the
+way a unit's own LimitNOFILE= is applied (below): usually a lower limit
+than written, a warning (before systemd 240 the fallback is 65536, so
+CentOS 7's DefaultLimitNOFILE=infinity starts every service with 65536);
+an error only where the fallback is refused too, which fails every
+service that inherits it, sshd and the gettys included.
 
 LimitNOFILE= of the services that start at boot (named in a .wants
 directory of /etc/systemd/system), of the units written in

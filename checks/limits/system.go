@@ -40,6 +40,27 @@ type system struct {
 // modern reports whether systemd raises fs.nr_open at boot (240 and later).
 func (s *system) modern() bool { return s.systemd >= 240 }
 
+// pid1NoFileBefore240 is the hard open-file limit systemd before 240 gives
+// itself at boot (src/core/main.c: "Bump up the resource limit for
+// ourselves substantially", 64*1024, through setrlimit_closest).
+const pid1NoFileBefore240 = 64 * 1024
+
+// fallbackHard is PID 1's own hard RLIMIT_NOFILE, which systemd falls back
+// to when the kernel refuses a service's limit: src/core/execute.c applies
+// every Limit*= with setrlimit_closest (src/basic/rlimit-util.c), which on
+// EPERM retries with MIN(wanted, getrlimit().rlim_max) and fails the
+// service (EXIT_LIMITS, status 205) only when that is refused too. systemd
+// 240 and later raise their own to fs.nr_open as they raised it
+// (bump_rlimit_nofile), before the target's sysctl settings can lower
+// fs.nr_open; older ones to 65536. An unknown version is read as the
+// older (the fallback that fails less often: an error must be certain).
+func (s *system) fallbackHard() uint64 {
+	if s.modern() {
+		return systemdNrOpen
+	}
+	return pid1NoFileBefore240
+}
+
 func (s *system) describe() string {
 	switch {
 	case s.systemd > 0:

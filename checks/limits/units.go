@@ -206,7 +206,7 @@ func (c *checker) units() {
 			Message:  fmt.Sprintf("LimitNOFILE=%s of %s is above %s: %s", a.value, name, c.ceiling(), arith),
 			Evidence: []string{fmt.Sprintf("%s:%d: %s", a.path, a.line, strings.TrimSpace(string(lineOf(a.data, a.line)))), c.sys.evidence()},
 		}
-		fails := c.sys.modern() && min(h, uint64(systemdNrOpen)) > m
+		fails := min(h, c.sys.fallbackHard()) > m
 		switch {
 		case fails:
 			f.Impact = fmt.Sprintf("the kernel refuses a hard open-file limit above fs.nr_open, and systemd's fallback, its own hard limit (%d, raised by %s at boot before the fs.nr_open = %d %s applies), is above it too: %s fails to start (status 205/LIMITS)", systemdNrOpen, c.sys.describe(), m, c.sys.nrOpenSource, name)
