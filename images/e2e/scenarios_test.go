@@ -402,3 +402,20 @@ func TestScenarioFindingsAreDeclared(t *testing.T) {
 		}
 	}
 }
+
+func TestDiskFullExpectation(t *testing.T) {
+	sc, err := Lookup("disk-full-spill")
+	require.NoError(t, err)
+	r := healthyResult()
+	r.Logins = append(r.Logins, boot.LoginResult{User: "root", Via: boot.ViaSSH, Class: boot.LoggedIn},
+		boot.LoginResult{User: images.LoginUser, Via: boot.ViaSSH, Class: boot.LoggedIn})
+	ok, why := sc[0].Broken.Met(r)
+	assert.False(t, ok, "a healthy boot is not the measured full disk")
+	assert.Contains(t, why, "want degraded")
+	r.State, r.FailedUnits = "degraded", []string{"systemd-machine-id-commit.service", "systemd-random-seed.service", "systemd-update-utmp.service"}
+	ok, why = sc[0].Broken.Met(r)
+	assert.True(t, ok, why)
+	r.FailedUnits = r.FailedUnits[:2]
+	ok, _ = sc[0].Broken.Met(r)
+	assert.False(t, ok)
+}
