@@ -255,13 +255,18 @@ func (c *checker) systemdDefault() {
 	// falls back to PID 1's hard limit, and only when that is above
 	// fs.nr_open too do they fail, sshd and the gettys among them.
 	fb := c.sys.fallbackHard()
+	s, _, sok := c.nofileValue(soft)
+	if !sok {
+		s = h
+	}
+	got, fails := c.sys.nofileOutcome(s, h, m)
 	f := checks.Finding{
 		Kind: "default-limit-nofile", Severity: checks.Warning, Path: last.path, Line: last.line,
 		Message:  fmt.Sprintf("systemd's DefaultLimitNOFILE=%s is above %s: %s", last.value, c.ceiling(), arith),
-		Impact:   fmt.Sprintf("the kernel refuses it; systemd falls back to its own hard limit (%d on %s), so the services that inherit the default start with min(%d, %d) open files, not what is written", fb, c.sys.describe(), h, fb),
+		Impact:   fmt.Sprintf("the kernel refuses it; systemd falls back to its own limit (%d on %s), so the services that inherit the default start with %d open files, not what is written", fb, c.sys.describe(), got),
 		Evidence: []string{fmt.Sprintf("%s:%d: DefaultLimitNOFILE=%s", last.path, last.line, last.value), c.sys.evidence()},
 	}
-	if min(h, fb) > m {
+	if fails {
 		f.Severity = checks.Error
 		f.Impact = fmt.Sprintf("the kernel refuses a hard open-file limit above fs.nr_open, and systemd's fallback, its own hard limit (%d on %s), is above it too: every service that inherits the default fails to start (status 205/LIMITS), sshd and the gettys included, so nobody logs in", fb, c.sys.describe())
 	}

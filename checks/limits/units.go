@@ -206,8 +206,13 @@ func (c *checker) units() {
 			Message:  fmt.Sprintf("LimitNOFILE=%s of %s is above %s: %s", a.value, name, c.ceiling(), arith),
 			Evidence: []string{fmt.Sprintf("%s:%d: %s", a.path, a.line, strings.TrimSpace(string(lineOf(a.data, a.line)))), c.sys.evidence()},
 		}
-		fails := min(h, c.sys.fallbackHard()) > m
+		if !sok {
+			s = h
+		}
+		got, fails := c.sys.nofileOutcome(s, h, m)
 		switch {
+		case !fails && got > m:
+			f.Impact = fmt.Sprintf("the kernel refuses it; systemd falls back to %d, its own limit, which %s already has from PID 1, so it sets nothing and %s starts with %d open files (above fs.nr_open, which the kernel allows for a limit it is not asked to set)", got, name, name, got)
 		case fails:
 			f.Impact = fmt.Sprintf("the kernel refuses a hard open-file limit above fs.nr_open, and systemd's fallback, its own hard limit (%d, raised by %s at boot before the fs.nr_open = %d %s applies), is above it too: %s fails to start (status 205/LIMITS)", systemdNrOpen, c.sys.describe(), m, c.sys.nrOpenSource, name)
 			if isLoginUnit(name) {
