@@ -70,7 +70,7 @@ func (s *system) fallbackHard() uint64 {
 // anything"): a service asking for PID 1's limit or more on both sides
 // (LimitNOFILE=infinity) keeps PID 1's, above a lowered fs.nr_open
 // (measured on Debian 12: ssh.service with LimitNOFILE=infinity and
-// fs.nr_open = 1048576 runs, and its sessions get 1073741816). Otherwise
+// fs.nr_open = 1048576 runs and takes logins). Otherwise
 // the fallback is set, and refused too when its hard side is still above
 // fs.nr_open.
 func (s *system) nofileOutcome(soft, hard, m uint64) (limit uint64, fails bool) {
