@@ -42,15 +42,12 @@ RLIM_INFINITY before systemd 234, fs.nr_open as read when units are loaded
 from 234 on (1073741816 on 240 and later, which raise it first). The
 kernel refuses a hard limit above fs.nr_open; systemd then falls back to
 MIN(the limit, its own) (setrlimit_closest), so the service usually starts
-with fewer open files than written: a warning. But systemd 240 and later
-raise their own limit to 1073741816 before the target's sysctl settings
-apply: when the target sets fs.nr_open lower than what the unit asks for,
-the fallback is refused too and the service fails to start (status
-205/LIMITS); for a login service that is an error, as nobody logs in.
-Except for infinity (or 1073741816 and more, on both sides): the fallback
-is then PID 1's own limit, which the service already has, so systemd sets
-nothing and it starts with 1073741816 (measured on Debian 12 with
-ssh.service): a warning.
+with fewer open files than written: a warning. On systemd 240 and later,
+which raise their own limit to 1073741816 before the target's sysctl
+settings apply, the fallback could be refused too when the target lowers
+fs.nr_open; but Debian 12 boots with fs.nr_open = 1048576 in sysctl.d ran
+ssh.service with LimitNOFILE=infinity and with 2000000 and took logins, so
+that is a warning too until a boot shows a failure.
 
 The fix caps the value at fs.nr_open on the line that sets it, keeping
 every other byte of the file; for a unit file that belongs to a package

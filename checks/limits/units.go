@@ -209,10 +209,10 @@ func (c *checker) units() {
 		if !sok {
 			s = h
 		}
-		got, fails := c.sys.nofileOutcome(s, h, m)
+		_, fails := c.sys.nofileOutcome(s, h, m)
 		switch {
-		case !fails && got > m:
-			f.Impact = fmt.Sprintf("the kernel refuses it; systemd falls back to %d, its own limit, which %s already has from PID 1, so it sets nothing and %s starts with %d open files (above fs.nr_open, which the kernel allows for a limit it is not asked to set)", got, name, name, got)
+		case !fails && c.sys.modern():
+			f.Impact = fmt.Sprintf("the kernel refuses a hard open-file limit above fs.nr_open; systemd falls back to the closest it may (setrlimit_closest) and %s starts, without the limit written (measured on Debian 12: ssh.service with LimitNOFILE=infinity or 2000000 above fs.nr_open = 1048576 ran and took logins)", name)
 		case fails:
 			f.Impact = fmt.Sprintf("the kernel refuses a hard open-file limit above fs.nr_open, and systemd's fallback, its own hard limit (%d, raised by %s at boot before the fs.nr_open = %d %s applies), is above it too: %s fails to start (status 205/LIMITS)", systemdNrOpen, c.sys.describe(), m, c.sys.nrOpenSource, name)
 			if isLoginUnit(name) {
