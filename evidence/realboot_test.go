@@ -92,7 +92,7 @@ func TestRealBoots(t *testing.T) {
 	var list []*e2e.Scenario
 	want := os.Getenv("LASTBOOT_SCENARIOS")
 	for _, sc := range e2e.Scenarios() {
-		if ok, _ := sc.Applies(rel.Suite); !ok || want != "" && !slices.Contains(strings.Split(want, ","), sc.Name) || want == "" && (sc.Full || !sc.SymptomOn(rel)) {
+		if ok, _ := sc.Applies(rel.Suite); !ok || want != "" && !slices.Contains(strings.Split(want, ","), sc.Name) || want == "" && (sc.FullOnly != "" || !sc.SymptomOn(rel)) {
 			continue
 		}
 		list = append(list, sc)

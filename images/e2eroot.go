@@ -15,6 +15,10 @@ var BootPackages = []string{
 	"grub-pc", "grub-efi-amd64-bin", "grub-efi-amd64-signed",
 	"initramfs-tools", "kmod", "iproute2", "ifupdown", "e2fsprogs", "xfsprogs", "lvm2",
 	"procps", "less", "cron",
+	// nftables: the firewall row's ruleset must be what the image's own
+	// nftables.service loads at boot (Debian ships it disabled, so the
+	// healthy image runs without a ruleset).
+	"nftables",
 }
 
 // bootRootHooks are mmdebstrap customize hooks, run in order. The root

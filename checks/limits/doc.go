@@ -26,7 +26,12 @@ files have no effect).
 
 systemd's DefaultLimitNOFILE in /etc/systemd/system.conf and
 system.conf.d drop-ins is checked against the same ceiling: a value above
-it cannot be applied to the services that inherit it.
+it cannot be applied to the services that inherit it, and they get it the
+way a unit's own LimitNOFILE= is applied (below): usually a lower limit
+than written, a warning (before systemd 240 the fallback is 65536, so
+CentOS 7's DefaultLimitNOFILE=infinity starts every service with 65536);
+an error only where the fallback is refused too, which fails every
+service that inherits it, sshd and the gettys included.
 
 LimitNOFILE= of the services that start at boot (named in a .wants
 directory of /etc/systemd/system), of the units written in
@@ -36,12 +41,13 @@ arithmetic in the finding. "infinity" is what systemd asks the kernel for:
 RLIM_INFINITY before systemd 234, fs.nr_open as read when units are loaded
 from 234 on (1073741816 on 240 and later, which raise it first). The
 kernel refuses a hard limit above fs.nr_open; systemd then falls back to
-its own hard limit (setrlimit_closest), so the service usually starts with
-fewer open files than written: a warning. But systemd 240 and later raise
-their own hard limit to 1073741816 before the target's sysctl settings
-apply: when the target sets fs.nr_open lower than what the unit asks for,
-the fallback is refused too and the service fails to start (status
-205/LIMITS); for a login service that is an error, as nobody logs in.
+MIN(the limit, its own) (setrlimit_closest), so the service usually starts
+with fewer open files than written: a warning. On systemd 240 and later,
+which raise their own limit to 1073741816 before the target's sysctl
+settings apply, the fallback could be refused too when the target lowers
+fs.nr_open; but Debian 12 boots with fs.nr_open = 1048576 in sysctl.d ran
+ssh.service with LimitNOFILE=infinity and with 2000000 and took logins, so
+that is a warning too until a boot shows a failure.
 
 The fix caps the value at fs.nr_open on the line that sets it, keeping
 every other byte of the file; for a unit file that belongs to a package

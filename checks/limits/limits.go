@@ -232,29 +232,43 @@ func (c *checker) systemdDefault() {
 	if hard == "" {
 		hard = soft
 	}
+	m := uint64(c.sys.nrOpen)
 	over := func(v string) bool {
-		v = strings.TrimSpace(v)
-		if v == "infinity" {
-			// systemd 234 and later read "infinity" for NOFILE as
-			// fs.nr_open; older ones ask for RLIM_INFINITY.
-			return c.sys.systemd < 234
-		}
-		n, err := strconv.ParseUint(v, 10, 64)
-		return err == nil && n > uint64(c.sys.nrOpen)
+		n, _, ok := c.nofileValue(v)
+		return ok && n > m
 	}
 	if !over(hard) {
 		return
+	}
+	h, how, _ := c.nofileValue(hard)
+	arith := fmt.Sprintf("%d > %d", h, m)
+	if how != "" {
+		arith = fmt.Sprintf("%d (%s) > %d", h, how, m)
 	}
 	capped := strconv.FormatInt(c.sys.nrOpen, 10)
 	newValue := capped
 	if soft != hard && !over(soft) {
 		newValue = strings.TrimSpace(soft) + ":" + capped
 	}
+	// The services that inherit the default get it the way a unit's own
+	// LimitNOFILE= is applied (units): the kernel refuses it, systemd
+	// falls back to PID 1's hard limit, and only when that is above
+	// fs.nr_open too do they fail, sshd and the gettys among them.
+	fb := c.sys.fallbackHard()
+	s, _, sok := c.nofileValue(soft)
+	if !sok {
+		s = h
+	}
+	got, fails := c.sys.nofileOutcome(s, h, m)
 	f := checks.Finding{
-		Kind: "default-limit-nofile", Severity: c.severity(), Path: last.path, Line: last.line,
-		Message:  fmt.Sprintf("systemd's DefaultLimitNOFILE=%s is above %s", last.value, c.ceiling()),
-		Impact:   "systemd cannot give that limit to the services that inherit it: depending on the version they start with a lower limit or fail at step LIMITS (status 205/LIMITS), sshd and the gettys included",
+		Kind: "default-limit-nofile", Severity: checks.Warning, Path: last.path, Line: last.line,
+		Message:  fmt.Sprintf("systemd's DefaultLimitNOFILE=%s is above %s: %s", last.value, c.ceiling(), arith),
+		Impact:   fmt.Sprintf("the kernel refuses it; systemd falls back to its own limit (%d on %s), so the services that inherit the default start with %d open files, not what is written", fb, c.sys.describe(), got),
 		Evidence: []string{fmt.Sprintf("%s:%d: DefaultLimitNOFILE=%s", last.path, last.line, last.value), c.sys.evidence()},
+	}
+	if fails {
+		f.Severity = checks.Error
+		f.Impact = fmt.Sprintf("the kernel refuses a hard open-file limit above fs.nr_open, and systemd's fallback, its own hard limit (%d on %s), is above it too: every service that inherits the default fails to start (status 205/LIMITS), sshd and the gettys included, so nobody logs in", fb, c.sys.describe())
 	}
 	f.AddFix(checks.ReplaceLine(c.pass.Root, last.path, last.data, last.line, last.key+newValue,
 		fmt.Sprintf("Cap DefaultLimitNOFILE at fs.nr_open (%s)", capped)))

@@ -40,6 +40,57 @@ type system struct {
 // modern reports whether systemd raises fs.nr_open at boot (240 and later).
 func (s *system) modern() bool { return s.systemd >= 240 }
 
+// pid1NoFileBefore240 is the hard open-file limit systemd before 240 gives
+// itself at boot (src/core/main.c: "Bump up the resource limit for
+// ourselves substantially", 64*1024, through setrlimit_closest).
+const pid1NoFileBefore240 = 64 * 1024
+
+// fallbackHard is PID 1's own RLIMIT_NOFILE (soft and hard alike), which
+// a service inherits and systemd falls back to when the kernel refuses
+// the service's limit. systemd 240 and later raise theirs to fs.nr_open as
+// they raised it (bump_rlimit_nofile), before the target's sysctl settings
+// can lower fs.nr_open; older ones to 65536. An unknown version is read as
+// the older (the fallback that fails less often: an error must be
+// certain).
+func (s *system) fallbackHard() uint64 {
+	if s.modern() {
+		return systemdNrOpen
+	}
+	return pid1NoFileBefore240
+}
+
+// nofileOutcome is what systemd makes of a NOFILE limit soft:hard whose
+// hard side is above fs.nr_open m: the limit the service runs with, or
+// that it fails to start (status 205/LIMITS). src/core/execute.c applies
+// every Limit*= with setrlimit_closest (src/basic/rlimit-util.c): the
+// kernel refuses a hard limit above fs.nr_open (EPERM); systemd then asks
+// for MIN(wanted, the hard limit the service inherited from PID 1), soft
+// and hard, and when that is exactly what the service already has it
+// sets nothing and succeeds ("Shortcut things if we wouldn't change
+// anything"): a service asking for PID 1's limit or more on both sides
+// (LimitNOFILE=infinity) keeps PID 1's, above a lowered fs.nr_open
+// (measured on Debian 12: ssh.service with LimitNOFILE=infinity and
+// fs.nr_open = 1048576 runs and takes logins). Otherwise
+// the fallback is set, and refused too when its hard side is still above
+// fs.nr_open.
+//
+// But two Debian 12 boots (systemd 252, /etc/sysctl.d/90-fd.conf setting
+// fs.nr_open = 1048576) ran ssh.service with LimitNOFILE=infinity and
+// with LimitNOFILE=2000000, and took logins, where this reading says the
+// second fails. Until a boot shows a failure, systemd 240 and later are
+// graded by what was measured: the service starts (a warning).
+func (s *system) nofileOutcome(soft, hard, m uint64) (limit uint64, fails bool) {
+	fb := s.fallbackHard()
+	fh := min(hard, fb)
+	if s.modern() {
+		return fh, false
+	}
+	if fh > m {
+		return 0, true
+	}
+	return fh, false
+}
+
 func (s *system) describe() string {
 	switch {
 	case s.systemd > 0:

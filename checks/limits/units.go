@@ -206,8 +206,13 @@ func (c *checker) units() {
 			Message:  fmt.Sprintf("LimitNOFILE=%s of %s is above %s: %s", a.value, name, c.ceiling(), arith),
 			Evidence: []string{fmt.Sprintf("%s:%d: %s", a.path, a.line, strings.TrimSpace(string(lineOf(a.data, a.line)))), c.sys.evidence()},
 		}
-		fails := c.sys.modern() && min(h, uint64(systemdNrOpen)) > m
+		if !sok {
+			s = h
+		}
+		_, fails := c.sys.nofileOutcome(s, h, m)
 		switch {
+		case !fails && c.sys.modern():
+			f.Impact = fmt.Sprintf("the kernel refuses a hard open-file limit above fs.nr_open; systemd falls back to the closest it may (setrlimit_closest) and %s starts, without the limit written (measured on Debian 12: ssh.service with LimitNOFILE=infinity or 2000000 above fs.nr_open = 1048576 ran and took logins)", name)
 		case fails:
 			f.Impact = fmt.Sprintf("the kernel refuses a hard open-file limit above fs.nr_open, and systemd's fallback, its own hard limit (%d, raised by %s at boot before the fs.nr_open = %d %s applies), is above it too: %s fails to start (status 205/LIMITS)", systemdNrOpen, c.sys.describe(), m, c.sys.nrOpenSource, name)
 			if isLoginUnit(name) {

@@ -59,6 +59,9 @@ type Options struct {
 	// forwarded to its port 22; otherwise it has no network.
 	SSH    []string
 	SSHKey string
+	// SSHKeys gives some of those users a key of their own (by user
+	// name), such as the one an action authorized for root.
+	SSHKeys map[string]string
 	// SerialLog is the file the serial transcript is written to as it
 	// arrives (default: none).
 	SerialLog string
@@ -311,7 +314,11 @@ loop:
 	if streamOpen && len(o.SSH) > 0 && sshWorth(res) {
 		wait := time.Duration(float64(60*time.Second) * max(o.Patience, 1))
 		for _, user := range o.SSH {
-			l := sshLogin(ctx, o.fwdPort, o.SSHKey, user, wait)
+			key := o.SSHKey
+			if k := o.SSHKeys[user]; k != "" {
+				key = k
+			}
+			l := sshLogin(ctx, o.fwdPort, key, user, wait)
 			res.Logins = append(res.Logins, l)
 			if l.Class == Unreachable {
 				// No server answered the first time: the next user

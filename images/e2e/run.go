@@ -382,12 +382,13 @@ func (s *Suite) scanArgs() []string {
 // that gets a shell as root logs in as the ordinary user too; with ssh,
 // root and that user log in over SSH as well.
 func (s *Suite) bootImage(ctx context.Context, img *images.DebianImage, imgPath, log string, ssh bool) (*boot.Result, error) {
-	return s.bootImageAs(ctx, img, imgPath, log, ssh, "")
+	return s.bootImageAs(ctx, img, imgPath, log, ssh, "", "")
 }
 
 // bootImageAs is bootImage with root logging in with password ("": the
-// base image's), as after an action that set a new one.
-func (s *Suite) bootImageAs(ctx context.Context, img *images.DebianImage, imgPath, log string, ssh bool, password string) (*boot.Result, error) {
+// base image's) and over SSH with the private key rootKey ("": the base
+// image's), as after an action that set a new password or key.
+func (s *Suite) bootImageAs(ctx context.Context, img *images.DebianImage, imgPath, log string, ssh bool, password, rootKey string) (*boot.Result, error) {
 	select {
 	case s.bootSem <- struct{}{}:
 	case <-ctx.Done():
@@ -403,6 +404,9 @@ func (s *Suite) bootImageAs(ctx context.Context, img *images.DebianImage, imgPat
 	o.Logins = []boot.Login{{User: images.LoginUser, Password: images.LoginPassword}}
 	if ssh {
 		o.SSH, o.SSHKey = []string{"root", images.LoginUser}, img.SSHKey
+		if rootKey != "" {
+			o.SSHKeys = map[string]string{"root": rootKey}
+		}
 	}
 	return boot.Run(ctx, o)
 }
@@ -491,6 +495,9 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 		return errorf("%v", err)
 	}
 	defer os.RemoveAll(work)
+	if err := s.prepareRow(ctx, sc, work); err != nil {
+		return errorf("%v", err)
+	}
 
 	// The broken image: a sparse copy of the base with the fault in it.
 	img := filepath.Join(work, "disk.img")
@@ -508,26 +515,30 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	// rescue must find the fault: its own finding, on its own path. The
 	// dry run also says what the repair will touch, so that the broken
 	// content of exactly those files is hashed before anything changes.
-	plan, code, err := s.rescueJSON(ctx, s.Base, img, work, filepath.Join(out, "plan.json"), s.fixArgs(sc, false)...)
+	plan, code, err := s.rescueJSON(ctx, s.Base, img, work, filepath.Join(out, "plan.json"), s.fixArgs(sc, false, work)...)
 	if err != nil {
 		return rescueFailed(err)
 	}
 	row.Findings = plan.ids()
 	// An operator action (sc.Action) repairs no finding: its proof is
 	// the action applied, a rescan without findings and the repaired
-	// boot that shows what it did (RepairedCheck, Password).
+	// boot that shows what it did (RepairedCheck, Password). An action
+	// that answers a finding without being its fix (fix --spill for a
+	// full disk, which fsstate reports without a fix) names it: rescue
+	// must report it, with a severity the broken boot agrees with, and
+	// the rescan after the action must no longer.
 	if why, ok := sc.Inert[s.Env.release().Suite]; ok {
 		return s.runInert(ctx, sc, row, plan, img, out, why)
 	}
 	id := ""
-	if sc.Action == nil {
+	if sc.Action == nil || sc.Finding != "" {
 		var why string
 		if id, why = findingOf(sc, plan); id == "" {
 			row.fail("%s", why)
 			return row
 		}
 		row.Finding = id
-		if code != 4 {
+		if code != 4 && sc.Action == nil {
 			row.fail("rescue fix (the dry run) exited %d with findings, want 4", code)
 		}
 		row.Severity = faultSeverity(plan, id, sc.Paths)
@@ -570,7 +581,7 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	// The repair: the finding's own fix applied, the exit code wanted,
 	// and a rescan in which the finding is gone.
 	row.FixExitWant = sc.fixExit()
-	fix, code, err := s.rescueJSON(ctx, s.Base, img, work, filepath.Join(out, "fix.json"), s.fixArgs(sc, true)...)
+	fix, code, err := s.rescueJSON(ctx, s.Base, img, work, filepath.Join(out, "fix.json"), s.fixArgs(sc, true, work)...)
 	row.FixExit = code
 	if err != nil {
 		return rescueFailed(err)
@@ -601,7 +612,11 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 
 	// The repaired image must boot healthy, every login answering (root
 	// with the password an action set, if it set one).
-	res, err = s.bootImageAs(ctx, s.Base, img, filepath.Join(out, "repaired-serial.log"), sc.SSH, sc.Password)
+	rootKey := ""
+	if sc.NewSSHKey {
+		rootKey = filepath.Join(work, "newkey")
+	}
+	res, err = s.bootImageAs(ctx, s.Base, img, filepath.Join(out, "repaired-serial.log"), sc.SSH, sc.Password, rootKey)
 	if err != nil {
 		return errorf("booting the repaired image: %v", err)
 	}
@@ -614,7 +629,7 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 			touched[p] = true
 		}
 	}
-	uout, _, err := s.rescueOn(ctx, s.Base, img, work, "undo")
+	uout, _, err := s.rescueOn(ctx, s.Base, img, work, append([]string{"undo"}, expandArgs(sc.UndoArgs, work)...)...)
 	_ = os.WriteFile(filepath.Join(out, "undo.txt"), uout, 0o644)
 	if err != nil {
 		return rescueFailed(fmt.Errorf("rescue undo: %w", err))
@@ -666,6 +681,22 @@ func (s *Suite) runInert(ctx context.Context, sc *Scenario, row *Row, plan *fixR
 	return row
 }
 
+// prepareRow makes what the row's command lines name besides the image:
+// the new key pair of a NewSSHKey row, the spill directory on the helper.
+func (s *Suite) prepareRow(ctx context.Context, sc *Scenario, work string) error {
+	if sc.NewSSHKey {
+		key := filepath.Join(work, "newkey")
+		out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "rescue-e2e-new-key", "-f", key).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("making the new key: %v: %s", err, out)
+		}
+	}
+	if strings.Contains(strings.Join(append(append([]string{}, sc.Action...), sc.UndoArgs...), " "), spillTag) {
+		return os.Mkdir(filepath.Join(work, "spill"), 0o700)
+	}
+	return nil
+}
+
 // mounted runs f on the mounted root of a copy of the base image.
 func (s *Suite) mounted(ctx context.Context, img, work string, f func(dir string) error) error {
 	return s.mountedOn(ctx, s.Base, img, work, f)
@@ -694,9 +725,9 @@ func (s *Suite) mountedOn(ctx context.Context, base *images.DebianImage, img, wo
 // fixArgs is the rescue fix command line of a scenario: the machine's
 // memory, the root's packages for restoring files, and the scenario's own
 // flags.
-func (s *Suite) fixArgs(sc *Scenario, apply bool) []string {
+func (s *Suite) fixArgs(sc *Scenario, apply bool, work string) []string {
 	if sc.Action != nil {
-		args := append(append([]string{}, sc.Action...), "--json")
+		args := append(expandArgs(sc.Action, work), "--json")
 		if apply {
 			args = append(args, "--apply")
 		}

@@ -54,6 +54,8 @@ func fakeRootLayout(t *testing.T, usr images.UsrLayout) (string, *images.DebianI
 		"etc/profile":                                   "PATH=/usr/bin:/bin\n",
 		"etc/security/limits.conf":                      "# /etc/security/limits.conf\n",
 		"etc/login.defs":                                "ERASECHAR\t0177\nKILLCHAR\t025\n",
+		"usr/lib/systemd/system/nftables.service":       "[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n",
+		"root/.ssh/authorized_keys":                     "ssh-ed25519 AAAA root@base\n",
 		"etc/passwd":                                    "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
 		"etc/shadow":                                    "root:$y$j9T$abc$def:20000:0:99999:7:::\ndaemon:*:20000:0:99999:7:::\n",
 		"boot/initrd.img-" + kNew:                       "initrd new",
@@ -85,6 +87,11 @@ func fakeRootLayout(t *testing.T, usr images.UsrLayout) (string, *images.DebianI
 // scenario expects rescue to report (plus new directories), in both /usr
 // layouts: Debian 12 and 13 merge it, Debian 11 does not.
 func TestFaultsLandWhereTheySay(t *testing.T) {
+	// The fake roots are on the helper's own disk: the disk-full row
+	// writes its files there but must not fill it.
+	fill := fillRest
+	fillRest = func(r string) error { return writeFile(r, fillFile, "data\n") }
+	defer func() { fillRest = fill }()
 	for _, sc := range Scenarios() {
 		if sc.Break == nil {
 			continue // an action on a healthy machine: no fault
@@ -172,9 +179,9 @@ func TestLookup(t *testing.T) {
 	assert.Len(t, all, 25)
 	full, err := Lookup("full")
 	require.NoError(t, err)
-	assert.Len(t, full, 26, "full adds the scenarios whose broken boot is long by design")
+	assert.Len(t, full, 30, "full adds the scenarios whose broken boot is long by design, and issue 18's rows")
 	for _, s := range full {
-		if s.Full {
+		if s.FullOnly != "" {
 			assert.NotContains(t, all, s, "%s is left out of all", s.Name)
 		}
 	}
@@ -183,14 +190,16 @@ func TestLookup(t *testing.T) {
 	assert.NotEmpty(t, ci)
 	assert.Less(t, len(ci), len(all))
 	names := map[string]bool{}
-	for _, s := range all {
+	for _, s := range full {
 		assert.False(t, names[s.Name], "duplicate %s", s.Name)
 		names[s.Name] = true
 		assert.NotEmpty(t, s.Paths, s.Name)
-		if s.Action == nil {
+		switch {
+		case s.Action == nil:
 			assert.Regexp(t, `^[a-z0-9]+/[a-z0-9-]+$`, s.Finding, "%s: the finding rescue must report, check/kind", s.Name)
-		} else {
-			assert.Empty(t, s.Finding, "%s: an action repairs no finding", s.Name)
+		case s.Finding != "":
+			// fix --spill answers fsstate/full, which has no fix of its own.
+			assert.Equal(t, []string{"fix", "--spill", spillTag}, s.Action, "%s: only fix --spill answers a finding it is not the fix of", s.Name)
 		}
 		if s.Static {
 			assert.Equal(t, boot.LoggedIn, s.Broken.Class, "%s: a static fault has no symptom", s.Name)
@@ -291,7 +300,7 @@ func TestTable(t *testing.T) {
 
 func TestRotation(t *testing.T) {
 	ci, _ := Lookup("ci")
-	all := Scenarios()
+	all, _ := Lookup("all")
 	rest := len(all) - len(ci)
 	seen := map[string]bool{}
 	for day := 20000; day < 20000+(rest+2)/3; day++ {
@@ -392,4 +401,21 @@ func TestScenarioFindingsAreDeclared(t *testing.T) {
 			t.Errorf("scenario %s: finding %s is not a declared kind of a check", sc.Name, sc.Finding)
 		}
 	}
+}
+
+func TestDiskFullExpectation(t *testing.T) {
+	sc, err := Lookup("disk-full-spill")
+	require.NoError(t, err)
+	r := healthyResult()
+	r.Logins = append(r.Logins, boot.LoginResult{User: "root", Via: boot.ViaSSH, Class: boot.LoggedIn},
+		boot.LoginResult{User: images.LoginUser, Via: boot.ViaSSH, Class: boot.LoggedIn})
+	ok, why := sc[0].Broken.Met(r)
+	assert.False(t, ok, "a healthy boot is not the measured full disk")
+	assert.Contains(t, why, "want degraded")
+	r.State, r.FailedUnits = "degraded", []string{"systemd-machine-id-commit.service", "systemd-random-seed.service", "systemd-update-utmp.service"}
+	ok, why = sc[0].Broken.Met(r)
+	assert.True(t, ok, why)
+	r.FailedUnits = r.FailedUnits[:2]
+	ok, _ = sc[0].Broken.Met(r)
+	assert.False(t, ok)
 }
