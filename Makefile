@@ -159,7 +159,7 @@ e2e-full: deps
 # failure and link it to the scenario's finding (evidence/realboot_test.go).
 # The table is in $(E2E_OUT)-lastboot/lastboot.md. LASTBOOT_RELEASE boots
 # another release (bullseye), LASTBOOT_SCENARIOS names the scenarios (by
-# default those with a symptom on the release, Full ones aside).
+# default those with a symptom on the release, FullOnly ones aside).
 e2e-lastboot: deps
 	LASTBOOT_OUT=$(E2E_OUT)-lastboot$(if $(LASTBOOT_RELEASE),-$(LASTBOOT_RELEASE)) E2E_CACHE=$(E2E_CACHE) \
 		LASTBOOT_RELEASE=$(LASTBOOT_RELEASE) LASTBOOT_SCENARIOS=$(LASTBOOT_SCENARIOS) \

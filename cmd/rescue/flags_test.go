@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -13,31 +14,20 @@ import (
 	"rescue/session"
 )
 
-// parseScan runs rescue scan's flag parsing alone: the command made by
-// newScanCmd with a runF that only keeps the options.
+// parseScan and parseFix run a command's flag parsing alone: the command
+// made by newScanCmd or newFixCmd with a runF that only keeps the options.
 func parseScan(t *testing.T, args ...string) (*scanOptions, error) {
-	t.Helper()
-	var got *scanOptions
-	cmd := newScanCmd(newApp(nil, &bytes.Buffer{}, &bytes.Buffer{}), func(_ context.Context, o *scanOptions) error {
-		got = o
-		return nil
-	})
-	cmd.SetArgs(args)
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	err := cmd.Execute()
-	if err == nil {
-		require.NotNil(t, got, "runF was not called")
-	} else {
-		require.Nil(t, got, "runF was called although the flags were refused")
-	}
-	return got, err
+	return parseFlags(t, newScanCmd, args)
 }
 
 func parseFix(t *testing.T, args ...string) (*fixOptions, error) {
+	return parseFlags(t, newFixCmd, args)
+}
+
+func parseFlags[O any](t *testing.T, newCmd func(*app, func(context.Context, *O) error) *cobra.Command, args []string) (*O, error) {
 	t.Helper()
-	var got *fixOptions
-	cmd := newFixCmd(newApp(nil, &bytes.Buffer{}, &bytes.Buffer{}), func(_ context.Context, o *fixOptions) error {
+	var got *O
+	cmd := newCmd(newApp(nil, &bytes.Buffer{}, &bytes.Buffer{}), func(_ context.Context, o *O) error {
 		got = o
 		return nil
 	})

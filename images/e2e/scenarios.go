@@ -136,7 +136,7 @@ type Scenario struct {
 	// and the day's rotation of "ci" does not pick it. Two reasons so
 	// far: a broken boot that takes many minutes by design (a console
 	// left silent ends only when the harness gives up), and the rows
-	// added after CI's 90 minutes were spent (issue 18's operator
+	// added after CI's 90 minutes were spent (the operator
 	// actions and faults), which wait for a row to leave CI or for more
 	// time there.
 	FullOnly string
@@ -604,7 +604,7 @@ func Scenarios() []*Scenario {
 			Paths:   []string{"/etc/sysctl.conf", "/etc/sysctl.d/99-sysctl.conf"},
 			Finding: "sysctl/min-free-kbytes",
 		},
-	}, append(append(mirrorScenarios(), intrusionScenarios()...), issue18Scenarios()...)...)
+	}, append(append(mirrorScenarios(), intrusionScenarios()...), operatorScenarios()...)...)
 }
 
 // bootedKernel checks that the boot ran the image's kernel number i

@@ -179,7 +179,7 @@ func TestLookup(t *testing.T) {
 	assert.Len(t, all, 25)
 	full, err := Lookup("full")
 	require.NoError(t, err)
-	assert.Len(t, full, 30, "full adds the scenarios whose broken boot is long by design, and issue 18's rows")
+	assert.Len(t, full, 30, "full adds the scenarios whose broken boot is long by design, and the operator rows")
 	for _, s := range full {
 		if s.FullOnly != "" {
 			assert.NotContains(t, all, s, "%s is left out of all", s.Name)

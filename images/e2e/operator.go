@@ -14,11 +14,12 @@ import (
 	"rescue/images/boot"
 )
 
-// The rows of issue 18's faults and operator actions. They stay out of
-// "all" (FullOnly) because CI's 90 minutes were spent when they came:
-// make e2e-full and their names run them.
+// The rows of the operator faults and actions: a firewall that drops SSH,
+// a unit's open-files limit above fs.nr_open, an SSH key reset, a full
+// root spilled. They stay out of "all" (FullOnly) because CI's 90 minutes
+// were spent when they came: make e2e-full and their names run them.
 
-const issue18OutOfCI = "added after CI's budget was spent (issue 18): make e2e-full and its name run it"
+const outOfCIBudget = "added after CI's budget was spent: make e2e-full and its name run it"
 
 // lockoutRuleset is an /etc/nftables.conf that drops SSH before the rule
 // that would accept it (a rule meant for another port copied with the
@@ -45,8 +46,8 @@ table inet filter {
 }
 `
 
-// issue18Scenarios are the rows of issue 18.
-func issue18Scenarios() []*Scenario {
+// operatorScenarios are those rows.
+func operatorScenarios() []*Scenario {
 	return []*Scenario{
 		{
 			// nftables.service loads a ruleset that drops port 22: the
@@ -63,7 +64,7 @@ func issue18Scenarios() []*Scenario {
 			Paths:    []string{"/etc/nftables.conf", "/etc/systemd/system/sysinit.target.wants/nftables.service"},
 			Finding:  "firewall/nftables-ssh",
 			SSH:      true,
-			FullOnly: issue18OutOfCI,
+			FullOnly: outOfCIBudget,
 		},
 		{
 			// fs.nr_open lowered back to the kernel's 1048576 and ssh.service
@@ -88,7 +89,7 @@ func issue18Scenarios() []*Scenario {
 			Paths:    []string{"/etc/systemd/system/ssh.service.d/override.conf", "/etc/sysctl.d/90-fd.conf"},
 			Finding:  "limits/unit-limit-nofile",
 			SSH:      true,
-			FullOnly: issue18OutOfCI,
+			FullOnly: outOfCIBudget,
 		},
 		{
 			// The cloud's "inject key": root's ~/.ssh is gone, so its key
@@ -109,7 +110,7 @@ func issue18Scenarios() []*Scenario {
 			ExitZero:  true,
 			NewSSHKey: true,
 			SSH:       true,
-			FullOnly:  issue18OutOfCI,
+			FullOnly:  outOfCIBudget,
 		},
 		{
 			// A root filesystem filled to the last block (as a root daemon
@@ -131,7 +132,7 @@ func issue18Scenarios() []*Scenario {
 			Action:   []string{"fix", "--spill", spillTag},
 			UndoArgs: []string{"--journal-dir", spillTag},
 			SSH:      true,
-			FullOnly: issue18OutOfCI,
+			FullOnly: outOfCIBudget,
 		},
 	}
 }
