@@ -361,6 +361,10 @@ func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (
 	if readers <= 0 {
 		readers = DefaultReaders
 	}
+	// No more readers than paths: a scan's checks verify a few paths at a
+	// time, hundreds of times, and each reader costs a goroutine and a
+	// mapped read buffer.
+	readers = max(1, min(readers, len(tasks)))
 	var (
 		done, bytes atomic.Int64
 		wg          sync.WaitGroup
