@@ -3,10 +3,11 @@ package pkgdb
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"rescue/sysroot"
 )
 
 // onceReader reads files whole, once each, in large reads, the way verify
@@ -84,25 +85,11 @@ func (r *onceReader) each(ctx context.Context, fd int, size int64, fn func([]byt
 	}
 }
 
-// noCachestat is set once the kernel has shown it has no cachestat(2)
-// (before Linux 6.5): every file is then read through the cache.
-var noCachestat atomic.Bool
-
-// cold reports whether none of the file's pages are in the page cache, as
-// cachestat(2) tells without reading anything; false when it cannot tell.
+// cold reports whether none of the file's pages are in the page cache;
+// false when it cannot tell.
 func cold(fd int, size int64) bool {
-	if size <= 0 || noCachestat.Load() {
-		return false
-	}
-	var cs unix.Cachestat_t
-	err := unix.Cachestat(uint(fd), &unix.CachestatRange{Len: uint64(size)}, &cs, 0)
-	if err != nil {
-		if errors.Is(err, unix.ENOSYS) {
-			noCachestat.Store(true)
-		}
-		return false
-	}
-	return cs.Cache == 0
+	cached, _, ok := sysroot.Cached(fd, size)
+	return ok && cached == 0
 }
 
 // want is how much to ask for at off: through the cache, one byte more

@@ -2,6 +2,7 @@ package sysroot
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -123,6 +124,12 @@ func TestPrefetch(t *testing.T) {
 	require.NoError(t, os.Symlink("usr/lib", filepath.Join(dir, "lib")))
 	require.NoError(t, mkfifo(filepath.Join(dir, "etc/fifo")))
 
+	// The files are made cold, as on a disk just attached: a file wholly
+	// in the page cache is not read again.
+	for _, p := range []string{"etc/hostname", "etc/shadow", "usr/lib/mod/a/b/x.ko"} {
+		evict(t, filepath.Join(dir, p))
+	}
+
 	// Escaping links resolve inside the root (to nothing), a FIFO is not
 	// opened (the prefetch would hang), a directory is listed, a tree is
 	// walked once however many names lead to it.
@@ -147,11 +154,70 @@ func TestPrefetch(t *testing.T) {
 
 	// A large file is handed to read-ahead; Stop on a finished
 	// prefetch is harmless, and a cancelled context stops it.
+	evict(t, filepath.Join(dir, "usr/lib/mod/a/b/x.ko"))
 	st = r.Prefetch(context.Background(), []string{"/lib/mod/a/b/x.ko"}, 0).Wait()
 	assert.Equal(t, PrefetchStats{Files: 1, Bytes: 300 << 10}, st)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	assert.Equal(t, PrefetchStats{}, r.Prefetch(ctx, []string{"/usr/lib/...", "/etc/hostname"}, 0).Stop())
+}
+
+// evict empties the page cache of a file, or skips the test where that
+// cannot be done (a TMPDIR on tmpfs).
+func evict(t *testing.T, p string) {
+	t.Helper()
+	f, err := os.Open(p)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, f.Sync())
+	fi, err := f.Stat()
+	require.NoError(t, err)
+	require.NoError(t, unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED))
+	if cached, _, ok := Cached(int(f.Fd()), fi.Size()); ok && cached > 0 {
+		t.Skipf("the page cache of %s cannot be emptied (a TMPDIR on tmpfs?)", p)
+	}
+}
+
+// A prefetch whose files were all found in the page cache calls the disk
+// warm and leaves trees to the checks that walk them (on a warm disk its
+// walk would only repeat theirs); one that met a cold file walks them.
+func TestPrefetchLeavesTreesOnAWarmDisk(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i := range warmSample {
+		name := fmt.Sprintf("etc/f%02d", i)
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "etc"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("x\n"), 0o644))
+		files = append(files, "/"+name)
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "usr/lib/a/b"), 0o755))
+	r, err := Open(dir)
+	require.NoError(t, err)
+	defer r.Close()
+	f, err := os.Open(filepath.Join(dir, "etc/f00"))
+	require.NoError(t, err)
+	_, _, ok := Cached(int(f.Fd()), 2)
+	f.Close()
+	if !ok {
+		t.Skip("the kernel has no cachestat(2) (Linux 6.5): every disk is taken as cold")
+	}
+
+	// Just written, so in the cache: warm. The tree comes first in the
+	// list and the readers are many: trees still wait for the files.
+	st := r.Prefetch(context.Background(), append([]string{"/usr/lib/..."}, files...), 0).Wait()
+	assert.Equal(t, PrefetchStats{Files: warmSample, Cached: warmSample, SkippedTrees: 1}, st)
+
+	// One file in ten out of the cache is still warm (a first scan
+	// stopped its prefetch early); two is cold, and the tree is walked.
+	evict(t, filepath.Join(dir, "etc/f03"))
+	st = r.Prefetch(context.Background(), append([]string{"/usr/lib/..."}, files...), 0).Wait()
+	assert.Equal(t, int64(1), st.SkippedTrees)
+	evict(t, filepath.Join(dir, "etc/f03"))
+	evict(t, filepath.Join(dir, "etc/f07"))
+	st = r.Prefetch(context.Background(), append([]string{"/usr/lib/..."}, files...), 0).Wait()
+	assert.Equal(t, int64(warmSample-2), st.Cached)
+	assert.Equal(t, int64(0), st.SkippedTrees)
+	assert.Equal(t, int64(3), st.Dirs, "usr/lib, a and b")
 }
 
 // OpenParent and MkdirAll, the writer's way in, resolve inside the root:
