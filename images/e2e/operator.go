@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -134,7 +135,75 @@ func operatorScenarios() []*Scenario {
 			SSH:      true,
 			FullOnly: outOfCIBudget,
 		},
+		{
+			// ifupdown's "gateway" under the wrong stanza: ifup runs "ip
+			// route add default via 10.0.6.1 dev dummy0", which the kernel
+			// refuses (the gateway is on dummy1's network), so
+			// networking.service fails. Under qemu's user network the
+			// harness's SSH comes from the NIC's own network, so no login
+			// depends on the default route: the symptom is the failed
+			// unit. rescue moves the line to dummy1's stanza.
+			Name: "interfaces-gateway-subnet", Fault: "ifupdown gateway under an interface whose network does not hold it",
+			Break: gatewayBreak,
+			Broken: Expect{Class: boot.LoggedIn, Check: unitsFailed("networking.service"),
+				Note: "every login works; degraded: networking.service fails (Nexthop has invalid gateway)"},
+			Paths:    []string{dummiesFile, unmanagedFile, "/etc/systemd/system/multi-user.target.wants/networking.service"},
+			Finding:  "network/interfaces-gateway-subnet",
+			FullOnly: outOfCIBudget,
+		},
 	}
+}
+
+// dummiesFile holds the gateway row's two interfaces, in the directory
+// Debian's /etc/network/interfaces sources.
+const dummiesFile = "/etc/network/interfaces.d/rescue-e2e-dummies"
+
+// dummies are two ifupdown-managed dummy interfaces (the harness's NIC is
+// systemd-networkd's, and the machine has only that one), with the default
+// gateway 10.0.6.1 written under dummy0 although it is on dummy1's network.
+// Once repaired, ifup's default route (metric 0) does not clash with the
+// NIC's (networkd's DHCP route, metric 1024).
+const dummies = `# Test plumbing of the rescue boot proof: two interfaces with a gateway
+# in the wrong stanza.
+auto dummy0
+iface dummy0 inet static
+    pre-up ip link add dummy0 type dummy
+    address 10.0.5.5/24
+    gateway 10.0.6.1
+    post-down ip link del dummy0
+
+auto dummy1
+iface dummy1 inet static
+    pre-up ip link add dummy1 type dummy
+    address 10.0.6.5/24
+    post-down ip link del dummy1
+`
+
+// unmanagedDummies keeps systemd-networkd off the dummies: the harness's
+// .network matches Type=ether, which a dummy interface is too, and
+// networkd would drop the addresses ifup gives them.
+const (
+	unmanagedFile    = "/etc/systemd/network/10-rescue-e2e-dummies.network"
+	unmanagedDummies = "# Test plumbing of the rescue boot proof: ifupdown's interfaces.\n[Match]\nName=dummy*\n\n[Link]\nUnmanaged=yes\n"
+)
+
+// gatewayBreak writes the dummies and enables networking.service, which
+// brings them up (ifup -a).
+func gatewayBreak(r string, _ *images.DebianImage) error {
+	data, err := os.ReadFile(at(r, "/etc/network/interfaces"))
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(data), "source /etc/network/interfaces.d/*") {
+		return fmt.Errorf("/etc/network/interfaces does not source /etc/network/interfaces.d/*")
+	}
+	if err := writeFile(r, dummiesFile, dummies); err != nil {
+		return err
+	}
+	if err := writeFile(r, unmanagedFile, unmanagedDummies); err != nil {
+		return err
+	}
+	return enableUnit(r, "networking.service", "multi-user.target")
 }
 
 // enableUnit does what systemctl enable does for a unit of the package's
