@@ -26,10 +26,13 @@ IMAGE) and from the mounted filesystems:
     and root and an ordinary user logged in on the console and over SSH;
     logs, package installs and services that write their data at start
     fail. auditd set to HALT or SINGLE on a full disk takes the machine
-    down (the auditd check reports that), and a PAM stack with
-    "session required pam_lastlog.so" (CIS, STIG) refuses a login whose
-    lastlog record cannot be written. A full /boot leaves a kernel update
-    without its initramfs, and the next kernel unbootable;
+    down (the auditd check reports that). An error where a login stack
+    (login, sshd) has "session required pam_lastlog.so" (CIS, STIG
+    hardening) and not even root has room on the filesystem of
+    /var/log/lastlog: pam_lastlog fails the session when it cannot write
+    the record, so a login whose record needs a new block (a user's first
+    login there) is refused. A full /boot leaves a kernel update without
+    its initramfs, and the next kernel unbootable;
   - a filesystem out of inodes (an error, not measured by a boot): no file
     can be created. The largest directories (or those with the most files)
     are named, apparent sizes, to show where the space went;
