@@ -136,6 +136,33 @@ func operatorScenarios() []*Scenario {
 			FullOnly: outOfCIBudget,
 		},
 		{
+			// The same full root, and login's PAM stack hardened with
+			// "session required pam_lastlog.so" (as CIS and STIG have
+			// it): pam_lastlog cannot write the lastlog record and fails
+			// the session, so the console refuses every login; SSH's
+			// stack is Debian's own and still lets everyone in. rescue
+			// grades fsstate/full as an error here (a warning on the
+			// plain full root), and fix --spill makes the room.
+			Name: "disk-full-lastlog", Fault: "root filesystem full, login requires pam_lastlog; rescue fix --spill",
+			Break: func(r string, img *images.DebianImage) error {
+				if _, err := firstOf(r, "/usr/lib/x86_64-linux-gnu/security/pam_lastlog.so", "/lib/x86_64-linux-gnu/security/pam_lastlog.so"); err != nil {
+					return fmt.Errorf("pam_lastlog is not installed: %w", err)
+				}
+				if err := appendTo(r, "/etc/pam.d/login", "session    required   pam_lastlog.so showfailed\n"); err != nil {
+					return err
+				}
+				return fillRoot(r, img)
+			},
+			Broken: Expect{Class: boot.LoginRefused, Note: "the console refuses every login (pam_lastlog cannot write); SSH lets everyone in",
+				Logins: map[string]boot.Class{"root@ssh": boot.LoggedIn, images.LoginUser + "@ssh": boot.LoggedIn}},
+			Paths:    append(spillPaths(), "/etc/pam.d/login"),
+			Finding:  "fsstate/full",
+			Action:   []string{"fix", "--spill", spillTag},
+			UndoArgs: []string{"--journal-dir", spillTag},
+			SSH:      true,
+			FullOnly: outOfCIBudget,
+		},
+		{
 			// ifupdown's "gateway" under the wrong stanza: ifup runs "ip
 			// route add default via 10.0.6.1 dev dummy0", which the kernel
 			// refuses (the gateway is on dummy1's network), so
