@@ -139,7 +139,7 @@ func operatorScenarios() []*Scenario {
 			// The same full root, and login's PAM stack hardened with
 			// "session required pam_lastlog.so" (as CIS and STIG have
 			// it): pam_lastlog cannot write the lastlog record and fails
-			// the session, so the console refuses every login; SSH's
+			// the session, so the console gives no shell; SSH's
 			// stack is Debian's own and still lets everyone in. rescue
 			// grades fsstate/full as an error here (a warning on the
 			// plain full root), and fix --spill makes the room.
@@ -153,7 +153,7 @@ func operatorScenarios() []*Scenario {
 				}
 				return fillRoot(r, img)
 			},
-			Broken: Expect{Class: boot.LoginRefused, Note: "the console refuses every login (pam_lastlog cannot write); SSH lets everyone in",
+			Broken: Expect{Class: boot.NoShell, Note: "root's password is accepted on the console, then the session fails (pam_lastlog cannot write its record) and the login prompt comes back; SSH lets everyone in",
 				Logins: map[string]boot.Class{"root@ssh": boot.LoggedIn, images.LoginUser + "@ssh": boot.LoggedIn}},
 			Paths:    append(spillPaths(), "/etc/pam.d/login"),
 			Finding:  "fsstate/full",
