@@ -422,3 +422,27 @@ func TestDiskFullExpectation(t *testing.T) {
 	ok, _ = sc[0].Broken.Met(r)
 	assert.False(t, ok)
 }
+
+// The serial-console row's broken boot is a silent console on a machine
+// that runs: a hang (no SSH answers) or a console that logs in is not it,
+// and the row is the only one whose broken boot ends early on silence.
+func TestQuietConsoleExpectation(t *testing.T) {
+	sc, err := Lookup("serial-console")
+	require.NoError(t, err)
+	require.True(t, sc[0].QuietConsole && sc[0].SSH, "the silence is judged by SSH")
+	ok, _ := sc[0].Broken.Met(healthyResult())
+	assert.False(t, ok, "a console that logs in is not the fault")
+	hang := &boot.Result{Class: boot.Timeout}
+	ok, why := sc[0].Broken.Met(hang)
+	assert.False(t, ok, "a machine that hangs is not the fault")
+	assert.Contains(t, why, "was not tried")
+	runs := &boot.Result{Class: boot.Timeout, Logins: []boot.LoginResult{
+		{User: "root", Via: boot.ViaSSH, Class: boot.LoggedIn}, {User: images.LoginUser, Via: boot.ViaSSH, Class: boot.LoggedIn}}}
+	ok, why = sc[0].Broken.Met(runs)
+	assert.True(t, ok, why)
+	full, err := Lookup("full")
+	require.NoError(t, err)
+	for _, s := range full {
+		assert.Equal(t, s.Name == "serial-console", s.QuietConsole, s.Name)
+	}
+}
