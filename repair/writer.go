@@ -188,7 +188,7 @@ func (w *Writer) CreateFile(name string, src io.Reader, size int64, meta Meta, v
 	}
 	defer d.Close()
 	tmp := ""
-	fd, err := unix.Openat(d.Fd(), ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	fd, err := openTmpfile(d.Fd())
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EINVAL) {
 		tmp = tempName(base)
 		var f *os.File
@@ -246,6 +246,13 @@ func (w *Writer) CreateFile(name string, src io.Reader, size int64, meta Meta, v
 	}
 	done = true
 	return syncDir(d, name)
+}
+
+// openTmpfile opens a new nameless file in the directory dirfd (a
+// variable so that a test can take the path of a filesystem without
+// O_TMPFILE).
+var openTmpfile = func(dirfd int) (int, error) {
+	return unix.Openat(dirfd, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
 }
 
 // roomOf says how much room the filesystem of d has left, for a message.
