@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // TestSpillNeedsHelperJournal spills a rotated log: without a journal
@@ -49,4 +50,24 @@ func TestSpillNeedsHelperJournal(t *testing.T) {
 	_, err = Undo(r, UndoOptions{JournalDir: journal})
 	require.NoError(t, err)
 	assert.Equal(t, before, snapshot(t, dir))
+}
+
+// TestUndoWithoutTmpfile: on a filesystem without O_TMPFILE, undo puts a
+// removed file back through a temporary name renamed without replacing,
+// and leaves no temporary file.
+func TestUndoWithoutTmpfile(t *testing.T) {
+	orig := openTmpfile
+	openTmpfile = func(int) (int, error) { return -1, unix.EOPNOTSUPP }
+	defer func() { openTmpfile = orig }()
+	dir := build(t, tree{"var/log/syslog.1": "old log lines\n"})
+	before := snapshot(t, dir)
+	r := open(t, dir)
+	journal := t.TempDir()
+	_, err := Apply(r, planOf(Fix{Message: "spill", Ops: []Op{must(t)(Spill(r, "/var/log/syslog.1"))}}), Options{JournalDir: journal})
+	require.NoError(t, err)
+	assert.NoFileExists(t, filepath.Join(dir, "var/log/syslog.1"))
+	_, err = Undo(r, UndoOptions{JournalDir: journal})
+	require.NoError(t, err)
+	assert.Equal(t, before, snapshot(t, dir))
+	assertNoTemps(t, dir)
 }

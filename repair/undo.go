@@ -1,8 +1,12 @@
 package repair
 
 import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path"
 	"slices"
@@ -128,6 +132,26 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 	if len(changed) > 0 {
 		return nil, fmt.Errorf("%w: %v; nothing was restored (use --force to restore anyway and lose those changes)", ErrChangedSinceRepair, changed)
 	}
+	// Spilled files go back last and the largest first. They are
+	// independent of each other and of the rest (regular files the repair
+	// only removed), so the order is free; this one suits a filesystem
+	// that has less room now than the spill freed (the machine wrote logs
+	// since): the other paths, small, are restored before the room runs
+	// out, and what does not fit is the smallest files, each left whole in
+	// the journal and named, as a file too large for the room left fails
+	// before it writes anything (CreateFile).
+	slices.SortStableFunc(steps, func(a, b step) int {
+		switch {
+		case a.rec.Spilled != b.rec.Spilled:
+			if a.rec.Spilled {
+				return 1
+			}
+			return -1
+		case a.rec.Spilled:
+			return cmp.Compare(b.rec.Before.Size, a.rec.Before.Size)
+		}
+		return 0
+	})
 	for _, s := range steps {
 		if s.skip {
 			res.Paths = append(res.Paths, PathOutcome{Path: s.rec.Path, Action: "unchanged"})
@@ -135,6 +159,11 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 		}
 		action, err := restore(w, st, j, s.rec)
 		if err != nil {
+			if s.rec.Spilled {
+				// Nothing is lost: the file is whole in the journal,
+				// and undo again puts it back once there is room.
+				err = fmt.Errorf("%w; it stays in the journal, %s", err, path.Join(st.w.root.HostPath(), j.ID, "backup", s.rec.Backup))
+			}
 			fail(s.rec.Path, err)
 			continue
 		}
@@ -199,6 +228,15 @@ func restore(w *Writer, st *store, j *Journal, rec PathRecord) (string, error) {
 				return "", err
 			}
 		case rec.Link != "" && !sameInode(w, rec) && relink(w, st, j, rec, cur):
+		case cur.Type == Absent:
+			// The repair removed the file (a spill, a quarantine):
+			// it is made again from the backup without a temporary
+			// name, streamed and verified before it gets its name
+			// (CreateFile says what that does for the room on a full
+			// filesystem and for a crash).
+			if err := createFromBackup(w, st, j, rec); err != nil {
+				return "", err
+			}
 		default:
 			data, err := st.w.root.ReadFileLimit(path.Join("/", j.ID, "backup", rec.Backup), 1<<40)
 			if err != nil {
@@ -270,6 +308,25 @@ func restore(w *Writer, st *store, j *Journal, rec PathRecord) (string, error) {
 		return "", fmt.Errorf("after restoring: %s", b.Diff(got))
 	}
 	return action, nil
+}
+
+// createFromBackup makes the absent file of rec from its backup in the
+// journal, checked against the recorded sha256 before it gets its name.
+func createFromBackup(w *Writer, st *store, j *Journal, rec PathRecord) error {
+	b := rec.Before
+	src, err := st.w.root.Open(path.Join("/", j.ID, "backup", rec.Backup))
+	if err != nil {
+		return fmt.Errorf("reading backup: %w", err)
+	}
+	defer src.Close()
+	h := sha256.New()
+	mtime := rec.Mtime
+	return w.CreateFile(rec.Path, io.TeeReader(src, h), b.Size, Meta{Mode: b.Mode, UID: b.UID, GID: b.GID, Xattrs: rec.Xattrs, Mtime: &mtime}, func() error {
+		if got := hex.EncodeToString(h.Sum(nil)); got != b.SHA256 {
+			return fmt.Errorf("backup %s does not match the recorded sha256 (%s, want %s)", rec.Backup, got, b.SHA256)
+		}
+		return nil
+	})
 }
 
 // setMeta restores owner, mode, extended attributes and mtime of the object

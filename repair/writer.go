@@ -3,6 +3,7 @@ package repair
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -11,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"rescue/bytesize"
 	"rescue/sysroot"
 )
 
@@ -107,6 +109,25 @@ func (w *Writer) WriteFile(name string, data []byte, meta Meta) error {
 	if _, err := f.Write(data); err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
+	if err := setOpenMeta(fd, name, meta); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("closing %s: %w", name, err)
+	}
+	if err := unix.Renameat(d.Fd(), tmp, d.Fd(), base); err != nil {
+		return fmt.Errorf("replacing %s: %w", name, err)
+	}
+	done = true
+	return syncDir(d, name)
+}
+
+// setOpenMeta gives the open file fd (to be name) the owner, mode,
+// extended attributes, inode flags and mtime of meta.
+func setOpenMeta(fd int, name string, meta Meta) error {
 	// Owner before mode: chown clears setuid and setgid bits.
 	if err := unix.Fchown(fd, meta.UID, meta.GID); err != nil {
 		return fmt.Errorf("setting owner of %s: %w", name, err)
@@ -123,22 +144,131 @@ func (w *Writer) WriteFile(name string, data []byte, meta Meta) error {
 		return fmt.Errorf("setting flags of %s: %w", name, err)
 	}
 	if meta.Mtime != nil {
+		// Through /proc/self/fd, the very inode that is open: a file
+		// made with O_TMPFILE has no name to give utimensat yet.
 		ts := unix.NsecToTimespec(meta.Mtime.UnixNano())
-		if err := unix.UtimesNanoAt(d.Fd(), tmp, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, procPath(fd), []unix.Timespec{ts, ts}, 0); err != nil {
 			return fmt.Errorf("setting mtime of %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// CreateFile makes name, which must not exist, with the size bytes src
+// gives and meta. verify is called once the content is synced to the disk
+// and before the file has its name; its error leaves nothing behind. Undo
+// puts back this way the files a repair removed (a spilled log, a
+// quarantined file), where WriteFile's temporary name and rename would do
+// two things wrong on a filesystem filled to its last block:
+//
+//   - Room. The blocks are allocated in one request (fallocate) before a
+//     byte is written, which gets them in as few extents as the free space
+//     allows; written page by page, the last file of an undo that filled
+//     exactly what the spill had freed needed a block more than was there,
+//     for its extent tree, and failed with ENOSPC
+//     (TestUndoSpillOnFilesystemFullToTheLastBlock). A file that does not
+//     fit at all fails at once, having written nothing. And the file is
+//     made without a name (O_TMPFILE) and linked under its own name at the
+//     end, so that the directory only ever gains that one entry, in the
+//     slot its removal freed: a longer temporary name can need a new
+//     directory block, and there is none.
+//   - A crash. Until the link the file has no name: a crash at any point
+//     before it leaves nothing in the directory (the filesystem frees the
+//     nameless inode at its next read-write mount: ext4's orphan list, xfs's
+//     unlinked list), so the path is still absent as the journal says and
+//     undo can run again. The name appears only on content that is
+//     complete, verified and synced; never on a half-written file.
+//
+// On a filesystem without O_TMPFILE a temporary name takes its place, and
+// is renamed without replacing anything (RENAME_NOREPLACE).
+func (w *Writer) CreateFile(name string, src io.Reader, size int64, meta Meta, verify func() error) error {
+	d, base, err := w.dir(name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	tmp := ""
+	fd, err := openTmpfile(d.Fd())
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EINVAL) {
+		tmp = tempName(base)
+		var f *os.File
+		if f, err = d.Create(tmp, 0o600); err == nil {
+			fd, err = unix.Dup(int(f.Fd()))
+			f.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", name, err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	done := false
+	defer func() {
+		f.Close()
+		if tmp != "" && !done {
+			unix.Unlinkat(d.Fd(), tmp, 0)
+		}
+	}()
+	if size > 0 {
+		err := unix.Fallocate(fd, 0, 0, size)
+		if errors.Is(err, unix.ENOSPC) {
+			// What the failed request did allocate is given back
+			// first, so that the message counts it free.
+			unix.Ftruncate(fd, 0)
+			return fmt.Errorf("no room to put %s back: it needs %s and a few blocks for the filesystem's records of it%s: %w", name, bytesize.Format(size, bytesize.Tenths), roomOf(d), err)
+		}
+		if err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
+			return fmt.Errorf("allocating %s: %w", name, err)
+		}
+	}
+	n, err := io.Copy(f, src)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	if n != size {
+		return fmt.Errorf("writing %s: got %d bytes, want %d", name, n, size)
+	}
+	if err := setOpenMeta(fd, name, meta); err != nil {
+		return err
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("syncing %s: %w", name, err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", name, err)
+	if err := verify(); err != nil {
+		return err
 	}
-	if err := unix.Renameat(d.Fd(), tmp, d.Fd(), base); err != nil {
-		return fmt.Errorf("replacing %s: %w", name, err)
+	if tmp == "" {
+		err = unix.Linkat(unix.AT_FDCWD, procPath(fd), d.Fd(), base, unix.AT_SYMLINK_FOLLOW)
+	} else {
+		err = unix.Renameat2(d.Fd(), tmp, d.Fd(), base, unix.RENAME_NOREPLACE)
+	}
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", name, err)
 	}
 	done = true
 	return syncDir(d, name)
+}
+
+// openTmpfile opens a new nameless file in the directory dirfd (a
+// variable so that a test can take the path of a filesystem without
+// O_TMPFILE).
+var openTmpfile = func(dirfd int) (int, error) {
+	return unix.Openat(dirfd, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+}
+
+// roomOf says how much room the filesystem of d has left, for a message.
+// On ext4 part of what statfs counts free is a pool nobody can allocate
+// (2% of the blocks, at most 4096: ext4_calculate_resv_clusters), and
+// without that the numbers would seem to say the file fits.
+func roomOf(d *sysroot.Dir) string {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(d.Fd(), &st); err != nil {
+		return ""
+	}
+	s := " and " + bytesize.Format(int64(st.Bfree)*st.Bsize, bytesize.Tenths) + " is free"
+	if st.Type == unix.EXT4_SUPER_MAGIC {
+		s += ", part of which ext4 keeps for itself (2% of its blocks, at most 4096)"
+	}
+	return s
 }
 
 func syncDir(d *sysroot.Dir, name string) error {

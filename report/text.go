@@ -37,8 +37,16 @@ func WriteMount(w io.Writer, path string, rw bool, s *disk.Session) {
 
 // WriteUndoText writes what undo did to each path.
 func WriteUndoText(w io.Writer, res *repair.UndoResult) {
+	failed := 0
 	for _, p := range res.Paths {
 		fmt.Fprintf(w, "%-9s %s\n", p.Action, safetext.Line(p.Path))
+		if p.Action == "failed" {
+			failed++
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(w, "Repair %s partly undone: %d path(s) not restored; undo again once their cause is mended.\n", res.ID, failed)
+		return
 	}
 	fmt.Fprintf(w, "Repair %s undone.\n", res.ID)
 }

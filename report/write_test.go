@@ -175,6 +175,11 @@ func TestWriteUndoAndHistory(t *testing.T) {
 		"paths": []any{map[string]any{"path": "/etc/fstab", "action": "restored"}}}, undo)
 
 	b.Reset()
+	partial := &repair.UndoResult{ID: "x", Paths: []repair.PathOutcome{{Path: "/var/log/a.1", Action: "restored"}, {Path: "/var/log/b.1", Action: "failed", Error: "no room"}}}
+	WriteUndoText(&b, partial)
+	assert.Equal(t, "restored  /var/log/a.1\nfailed    /var/log/b.1\nRepair x partly undone: 1 path(s) not restored; undo again once their cause is mended.\n", b.String())
+
+	b.Reset()
 	require.NoError(t, WriteHistory(&b, nil))
 	assert.JSONEq(t, `{"schema": "rescue.history/v1", "repairs": []}`, b.String())
 

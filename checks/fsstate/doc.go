@@ -19,11 +19,23 @@ IMAGE) and from the mounted filesystems:
     A scan mounts without replaying (so that it writes nothing), so what it
     sees may lag behind what the next boot sees; an xfs log that cannot be
     replayed makes the mount, and the boot, fail;
-  - a filesystem that is full or out of inodes: services fail to start or
-    to write their state, logins fail where a session must be recorded, and
-    an initramfs that cannot be rebuilt on a full /boot leaves the next
-    kernel unbootable. The largest directories are named, apparent sizes,
-    to show where the space went;
+  - a full filesystem, a warning: what must write fails, logins do not. A
+    boot of Debian 12 with its root full to the last block (the reserved
+    blocks too) was degraded, as the units that save state at boot failed
+    (systemd-random-seed, systemd-update-utmp, systemd-machine-id-commit),
+    and root and an ordinary user logged in on the console and over SSH;
+    logs, package installs and services that write their data at start
+    fail. auditd set to HALT or SINGLE on a full disk takes the machine
+    down (the auditd check reports that). An error where a login stack
+    (login, sshd) has "session required pam_lastlog.so" (CIS, STIG
+    hardening) and not even root has room on the filesystem of
+    /var/log/lastlog: pam_lastlog fails the session when it cannot write
+    the record, so a login whose record needs a new block (a user's first
+    login there) is refused. A full /boot leaves a kernel update without
+    its initramfs, and the next kernel unbootable;
+  - a filesystem out of inodes (an error, not measured by a boot): no file
+    can be created. The largest directories (or those with the most files)
+    are named, apparent sizes, to show where the space went;
   - a filesystem with the same UUID as one of the helper's own (the target
     is a clone of the helper's disk): when both disks are attached at boot,
     the boot loader and the initramfs may pick the wrong one.
@@ -44,8 +56,11 @@ active ones), package caches (/var/cache/apt/archives/*.deb,
 /var/cache/dnf, /var/cache/yum) and core dumps (/var/lib/systemd/coredump,
 /var/crash); regular files with a single name only, nothing else. Every
 file is backed up (content, mode, owner, xattrs, mtime) and synced before
-it is unlinked, and rescue undo TARGET --journal-dir DIR puts it back. DIR
-must not be on the target's filesystems.
+it is unlinked, and rescue undo TARGET --journal-dir DIR puts it back,
+each file made whole before it gets its name again. A file for which there
+is no room any more (the machine wrote since) stays whole in DIR, and undo
+names it and exits 8; undo again once there is room. DIR must not be on the
+target's filesystems.
 
 Before (rescue scan /dev/vdb):
 

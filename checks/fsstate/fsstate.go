@@ -3,6 +3,7 @@ package fsstate
 import (
 	"fmt"
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
 
@@ -11,6 +12,8 @@ import (
 	"rescue/bytesize"
 	"rescue/checks"
 	"rescue/facts"
+	"rescue/parse/pamconf"
+	"rescue/sysroot"
 )
 
 // Check is the fsstate check.
@@ -32,6 +35,13 @@ const (
 	nearFull   = 0.95
 	nearBytes  = 1 << 30
 )
+
+// fullImpact is what a full filesystem breaks, as a boot measured it.
+const fullImpact = "what must write fails, logins do not: on Debian 12 with its root full to the last block (the reserved blocks too), " +
+	"the units that save state at boot failed (systemd-random-seed, systemd-update-utmp, systemd-machine-id-commit) and the system was degraded, " +
+	"while root and an ordinary user logged in on the console and over SSH; logs, package installs and services that write their data at start fail. " +
+	"auditd set to HALT or SINGLE on a full disk takes the machine down instead (auditd/halt-on-disk), " +
+	"and a PAM stack with pam_lastlog as required refuses the first login of a user whose lastlog record cannot be written"
 
 // maxWalk bounds the entries counted to find the largest directories.
 const maxWalk = 500000
@@ -162,12 +172,37 @@ func (c *checker) space() {
 	}
 	var kind, msg string
 	sev := checks.Warning
+	impact := "services fail to start or to write their state and logs, and logins fail where a session must be recorded"
 	switch {
 	case f.AvailBytes < fullBytes:
-		kind, sev = "full", checks.Error
+		// A warning, not an error (cannot log in): a boot of Debian 12
+		// with its root filled to the last block, the reserved blocks
+		// too, let root and an ordinary user log in on the console and
+		// over SSH (e2e row disk-full-spill). Nothing a login needs is
+		// written to the disk: sshd's privilege separation is in /run,
+		// logind's sessions in /run, and the utmp, wtmp and lastlog
+		// records that login, sshd and PAM write are not required
+		// (OpenSSH's loginrec logs a failed write and goes on; Debian's
+		// and RHEL's default stacks load pam_lastlog as optional).
+		// auditd's HALT or SINGLE takes the machine down on a full
+		// disk: the auditd check grades that as critical or error. A
+		// stack hardened with "session required pam_lastlog.so" (CIS,
+		// STIG) fails a login whose lastlog record needs a new block
+		// (pam_lastlog returns PAM_SERVICE_ERR when the write fails):
+		// an error when not even root has room (lastlogRequired).
+		kind = "full"
+		impact = fullImpact
 		msg = fmt.Sprintf("%s is full: %s of %s available", c.name(), size(f.AvailBytes), size(f.SizeBytes))
-		if f.FreeBytes > f.AvailBytes+fullBytes {
-			msg += fmt.Sprintf(" (%s more reserved for root)", size(f.FreeBytes-f.AvailBytes))
+		if f.FreeBytes > f.AvailBytes+c.pool()+fullBytes {
+			msg += fmt.Sprintf(" (%s more reserved for root)", size(f.FreeBytes-f.AvailBytes-c.pool()))
+		}
+		if c.rootFull() && c.holds(f.MountPoint, lastlogFile) {
+			if at := lastlogRequired(c.pass.Root); at != "" {
+				sev = checks.Error
+				msg += fmt.Sprintf("; %s has pam_lastlog as required, and %s has no room for a new lastlog record even for root", at, lastlogFile)
+				impact = "logins are refused whose lastlog record needs a new block (a user's first login here): pam_lastlog fails the session when it cannot write the record. " +
+					"Besides, " + fullImpact
+			}
 		}
 	case f.Inodes > 0 && f.FreeInodes < fullInodes:
 		kind, sev = "no-inodes", checks.Error
@@ -181,7 +216,6 @@ func (c *checker) space() {
 	default:
 		return
 	}
-	impact := "services fail to start or to write their state and logs, and logins fail where a session must be recorded"
 	if f.MountPoint == "/boot" {
 		impact = "a kernel update cannot write its initramfs, which leaves the next kernel unable to boot"
 	}
@@ -199,6 +233,86 @@ func (c *checker) space() {
 			"or free space and inodes by hand: rotated and old logs in /var/log (journalctl --vacuum-size on the running system), " +
 			"package caches (/var/cache/apt, /var/cache/dnf, /var/cache/yum), core dumps (/var/crash, /var/lib/systemd/coredump), old files in /tmp and /var/tmp",
 	})
+}
+
+// lastlogFile is where pam_lastlog (and login, sshd) record the last login.
+const lastlogFile = "/var/log/lastlog"
+
+// rootFull reports whether not even root can allocate on the filesystem:
+// what is free is no more than ext4's pool that nobody can allocate and
+// fullBytes.
+// A filesystem filled by root's own daemons (logs) is full this way; one
+// filled by ordinary users still has the blocks reserved for root.
+func (c *checker) rootFull() bool {
+	return c.fs.FreeBytes < c.pool()+fullBytes
+}
+
+// pool is what ext4 keeps free for itself (s_resv_clusters, which statfs
+// counts free but not available, to root neither): 2% of its blocks, at
+// most 4096 (ext4_calculate_resv_clusters), taken as at most 16 MiB.
+func (c *checker) pool() uint64 {
+	if c.fs.Type != "ext4" {
+		return 0
+	}
+	return min(c.fs.SizeBytes/50, 16<<20)
+}
+
+// holds reports whether the filesystem mounted at mount is the one that
+// holds p: the longest of the target's mount points that is p's prefix.
+func (c *checker) holds(mount, p string) bool {
+	best := ""
+	for m := range c.mounts {
+		if (m == "/" || p == m || strings.HasPrefix(p, m+"/")) && len(m) > len(best) {
+			best = m
+		}
+	}
+	return best == mount
+}
+
+// lastlogRequired returns where a login stack (login, sshd) loads
+// pam_lastlog as required or requisite and updating the record (no
+// noupdate), as "/etc/pam.d/login:12", or "". pam_lastlog returns
+// PAM_SERVICE_ERR when it cannot write the record (last_login_write), which
+// fails the session: CIS and STIG hardening write such a line. Includes are
+// followed (@include, include, substack) a few levels deep; a "[...]"
+// control is not judged.
+func lastlogRequired(r *sysroot.Root) string {
+	var walk func(name string, depth int) string
+	walk = func(name string, depth int) string {
+		if depth > 4 {
+			return ""
+		}
+		for _, dir := range []string{"/etc/pam.d", "/usr/lib/pam.d"} {
+			p := path.Join(dir, name)
+			data, err := r.ReadFileLimit(p, 1<<20)
+			if err != nil {
+				continue
+			}
+			for _, l := range pamconf.Parse(data).Lines {
+				if l.Err != nil {
+					continue
+				}
+				if l.IsInclude() && (l.Include != "" || l.Type == "session") {
+					if at := walk(path.Base(l.Target()), depth+1); at != "" {
+						return at
+					}
+					continue
+				}
+				if l.Type == "session" && (l.Control == "required" || l.Control == "requisite") &&
+					pamconf.ModuleName(l.Module) == "pam_lastlog.so" && !slices.Contains(l.Args, "noupdate") {
+					return fmt.Sprintf("%s:%d", p, l.N)
+				}
+			}
+			return ""
+		}
+		return ""
+	}
+	for _, svc := range []string{"login", "sshd"} {
+		if at := walk(svc, 0); at != "" {
+			return at
+		}
+	}
+	return ""
 }
 
 // dirSize is the apparent size and file count of a directory tree.

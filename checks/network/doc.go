@@ -23,11 +23,18 @@ them, and says how sure it is:
     scripts run "ip route add default via GATEWAY dev GATEWAYDEV", which
     the kernel refuses ("Nexthop has invalid gateway"). Fix: name the
     device the gateway is on (or comment out GATEWAYDEV). The same for
-    GATEWAY= in an ifcfg file that is not on that device's network, and
-    for a "gateway" line of an /etc/network/interfaces stanza (ifup runs
-    the same command): fix, move the line to the device the gateway is
-    on. Reported only when another device's network holds the gateway: a
-    /32 address with an on-link gateway is a valid design.
+    GATEWAY= in an ifcfg file that is not on that device's network: fix,
+    move the line to the device the gateway is on. Reported only when
+    another device's network holds the gateway: a /32 address with an
+    on-link gateway is a valid design.
+  - The same for a "gateway" line of an /etc/network/interfaces stanza,
+    but a warning: ifupdown adds the route with onlink ("ip route add
+    default via GATEWAY dev IFACE onlink"), which the kernel accepts, so
+    the default route leads out of the wrong interface to a gateway that
+    does not answer there (unless both interfaces share a link). Measured
+    on Debian 12: networking.service succeeds and logins from the
+    interface's own network work. Fix: move the line to the stanza of the
+    interface whose network holds the gateway.
   - The same for netplan (gateway4, or a route "to: default" with "via",
     not on-link) against the device's static addresses: systemd-networkd,
     netplan's default renderer, asks for a route the kernel refuses, so

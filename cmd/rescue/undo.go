@@ -51,14 +51,20 @@ func (a *app) runUndo(ctx context.Context, arg, id string, o *undoOptions) error
 	}
 	defer a.closeTarget(t)
 	res, err := repair.Undo(t.Root, repair.UndoOptions{JournalDir: o.journalDir, ID: id, Force: o.force, Log: a.log})
-	if err != nil {
+	if res == nil {
 		return err
 	}
+	// Undo that restored some paths and not others (a spilled file with
+	// no room left for it) still says what it did to each: the failed
+	// ones are named, and the exit code is 8.
 	if o.json {
-		return report.WriteUndo(a.stdout, res)
+		if werr := report.WriteUndo(a.stdout, res); err == nil {
+			err = werr
+		}
+		return err
 	}
 	report.WriteUndoText(a.stdout, res)
-	return nil
+	return err
 }
 
 type historyOptions struct {

@@ -62,6 +62,11 @@ type Options struct {
 	// SSHKeys gives some of those users a key of their own (by user
 	// name), such as the one an action authorized for root.
 	SSHKeys map[string]string
+	// SSHWhenSilent tries the SSH logins after a boot that fell silent
+	// before a login prompt (Timeout) too: for a machine whose serial
+	// console is silent by design, they tell a machine that runs without
+	// a console from one that hangs.
+	SSHWhenSilent bool
 	// SerialLog is the file the serial transcript is written to as it
 	// arrives (default: none).
 	SerialLog string
@@ -311,7 +316,7 @@ loop:
 		}
 	}
 	res.SerialLog = o.SerialLog
-	if streamOpen && len(o.SSH) > 0 && sshWorth(res) {
+	if streamOpen && len(o.SSH) > 0 && (sshWorth(res) || o.SSHWhenSilent && res.Class == Timeout) {
 		wait := time.Duration(float64(60*time.Second) * max(o.Patience, 1))
 		for _, user := range o.SSH {
 			key := o.SSHKey

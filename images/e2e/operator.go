@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -134,7 +135,103 @@ func operatorScenarios() []*Scenario {
 			SSH:      true,
 			FullOnly: outOfCIBudget,
 		},
+		{
+			// The same full root, and login's PAM stack hardened with
+			// "session required pam_lastlog.so" (as CIS and STIG have
+			// it): pam_lastlog cannot write the lastlog record and fails
+			// the session, so the console gives no shell; SSH's
+			// stack is Debian's own and still lets everyone in. rescue
+			// grades fsstate/full as an error here (a warning on the
+			// plain full root), and fix --spill makes the room.
+			Name: "disk-full-lastlog", Fault: "root filesystem full, login requires pam_lastlog; rescue fix --spill",
+			Break: func(r string, img *images.DebianImage) error {
+				if _, err := firstOf(r, "/usr/lib/x86_64-linux-gnu/security/pam_lastlog.so", "/lib/x86_64-linux-gnu/security/pam_lastlog.so"); err != nil {
+					return fmt.Errorf("pam_lastlog is not installed: %w", err)
+				}
+				if err := appendTo(r, "/etc/pam.d/login", "session    required   pam_lastlog.so showfailed\n"); err != nil {
+					return err
+				}
+				return fillRoot(r, img)
+			},
+			Broken: Expect{Class: boot.NoShell, Note: "root's password is accepted on the console, then the session fails (pam_lastlog cannot write its record) and the login prompt comes back; SSH lets everyone in",
+				Logins: map[string]boot.Class{"root@ssh": boot.LoggedIn, images.LoginUser + "@ssh": boot.LoggedIn}},
+			Paths:    append(spillPaths(), "/etc/pam.d/login"),
+			Finding:  "fsstate/full",
+			Action:   []string{"fix", "--spill", spillTag},
+			UndoArgs: []string{"--journal-dir", spillTag},
+			SSH:      true,
+			FullOnly: outOfCIBudget,
+		},
+		{
+			// ifupdown's "gateway" under the wrong stanza. Measured on
+			// Debian 12 (2026-12-01): ifup adds the route with onlink,
+			// which the kernel accepts, so networking.service succeeds;
+			// and under qemu's user network the harness's SSH comes from
+			// the NIC's own network, so no login depends on the default
+			// route. A no-symptom row: the claim is a healthy boot (and
+			// rescue's warning), the proof the finding, its fix (the line
+			// moved to dummy1's stanza) and the rescan.
+			Name: "interfaces-gateway-subnet", Fault: "ifupdown gateway under an interface whose network does not hold it",
+			Break:    gatewayBreak,
+			Broken:   noSymptom("networking.service succeeds: ifup adds the gateway with onlink; every login works from the NIC's own network", nil),
+			Static:   true,
+			Paths:    []string{dummiesFile, unmanagedFile, "/etc/systemd/system/multi-user.target.wants/networking.service"},
+			Finding:  "network/interfaces-gateway-subnet",
+			FullOnly: outOfCIBudget,
+		},
 	}
+}
+
+// dummiesFile holds the gateway row's two interfaces, in the directory
+// Debian's /etc/network/interfaces sources.
+const dummiesFile = "/etc/network/interfaces.d/rescue-e2e-dummies"
+
+// dummies are two ifupdown-managed dummy interfaces (the harness's NIC is
+// systemd-networkd's, and the machine has only that one), with the default
+// gateway 10.0.6.1 written under dummy0 although it is on dummy1's network.
+// Once repaired, ifup's default route (metric 0) does not clash with the
+// NIC's (networkd's DHCP route, metric 1024).
+const dummies = `# Test plumbing of the rescue boot proof: two interfaces with a gateway
+# in the wrong stanza.
+auto dummy0
+iface dummy0 inet static
+    pre-up ip link add dummy0 type dummy
+    address 10.0.5.5/24
+    gateway 10.0.6.1
+    post-down ip link del dummy0
+
+auto dummy1
+iface dummy1 inet static
+    pre-up ip link add dummy1 type dummy
+    address 10.0.6.5/24
+    post-down ip link del dummy1
+`
+
+// unmanagedDummies keeps systemd-networkd off the dummies: the harness's
+// .network matches Type=ether, which a dummy interface is too, and
+// networkd would drop the addresses ifup gives them.
+const (
+	unmanagedFile    = "/etc/systemd/network/10-rescue-e2e-dummies.network"
+	unmanagedDummies = "# Test plumbing of the rescue boot proof: ifupdown's interfaces.\n[Match]\nName=dummy*\n\n[Link]\nUnmanaged=yes\n"
+)
+
+// gatewayBreak writes the dummies and enables networking.service, which
+// brings them up (ifup -a) and would fail if ifup's route were refused.
+func gatewayBreak(r string, _ *images.DebianImage) error {
+	data, err := os.ReadFile(at(r, "/etc/network/interfaces"))
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(data), "source /etc/network/interfaces.d/*") {
+		return fmt.Errorf("/etc/network/interfaces does not source /etc/network/interfaces.d/*")
+	}
+	if err := writeFile(r, dummiesFile, dummies); err != nil {
+		return err
+	}
+	if err := writeFile(r, unmanagedFile, unmanagedDummies); err != nil {
+		return err
+	}
+	return enableUnit(r, "networking.service", "multi-user.target")
 }
 
 // enableUnit does what systemctl enable does for a unit of the package's

@@ -389,6 +389,28 @@ func (s *Suite) bootImage(ctx context.Context, img *images.DebianImage, imgPath,
 // base image's) and over SSH with the private key rootKey ("": the base
 // image's), as after an action that set a new password or key.
 func (s *Suite) bootImageAs(ctx context.Context, img *images.DebianImage, imgPath, log string, ssh bool, password, rootKey string) (*boot.Result, error) {
+	return s.bootWith(ctx, img, imgPath, log, ssh, password, rootKey, nil)
+}
+
+// quietIdle is how long the broken boot of a QuietConsole row waits on a
+// silent console (scaled by patience, like the usual idle limit): after
+// GRUB nothing more is expected on it, so there is nothing to wait for
+// but the machine's SSH.
+const quietIdle = 30 * time.Second
+
+// bootBroken boots the broken image of sc: for a row whose fault silences
+// the serial console, the boot ends after quietIdle of silence and then
+// tries the SSH logins, which show that the machine runs.
+func (s *Suite) bootBroken(ctx context.Context, sc *Scenario, img *images.DebianImage, imgPath, log string) (*boot.Result, error) {
+	return s.bootWith(ctx, img, imgPath, log, sc.SSH, "", "", func(o *boot.Options) {
+		if sc.QuietConsole {
+			o.Idle, o.SSHWhenSilent = quietIdle, true
+		}
+	})
+}
+
+// bootWith is bootImageAs with the options changed by set (nil: none).
+func (s *Suite) bootWith(ctx context.Context, img *images.DebianImage, imgPath, log string, ssh bool, password, rootKey string, set func(*boot.Options)) (*boot.Result, error) {
 	select {
 	case s.bootSem <- struct{}{}:
 	case <-ctx.Done():
@@ -407,6 +429,9 @@ func (s *Suite) bootImageAs(ctx context.Context, img *images.DebianImage, imgPat
 		if rootKey != "" {
 			o.SSHKeys = map[string]string{"root": rootKey}
 		}
+	}
+	if set != nil {
+		set(&o)
 	}
 	return boot.Run(ctx, o)
 }
@@ -564,7 +589,7 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 
 	// The broken boot: the symptom, or for a fault without one, the
 	// claim that every login works.
-	res, err := s.bootImage(ctx, s.Base, img, filepath.Join(out, "broken-serial.log"), sc.SSH)
+	res, err := s.bootBroken(ctx, sc, s.Base, img, filepath.Join(out, "broken-serial.log"))
 	if err != nil {
 		return errorf("booting the broken image: %v", err)
 	}
@@ -669,7 +694,7 @@ func (s *Suite) runInert(ctx context.Context, sc *Scenario, row *Row, plan *fixR
 		row.note("not booted (E2E_NOBOOT): findings only")
 		return row
 	}
-	res, err := s.bootImage(ctx, s.Base, img, filepath.Join(out, "broken-serial.log"), sc.SSH)
+	res, err := s.bootBroken(ctx, sc, s.Base, img, filepath.Join(out, "broken-serial.log"))
 	if err != nil {
 		return row.errorf("booting the broken image: %v", err)
 	}

@@ -41,30 +41,33 @@ func fakeRootLayout(t *testing.T, usr images.UsrLayout) (string, *images.DebianI
 	img := &images.DebianImage{RootUUID: images.DefaultRootUUID, FSType: "ext4", Kernels: []string{kNew, kOld}}
 	root := t.TempDir()
 	files := map[string]string{
-		"etc/fstab":                                     "UUID=" + img.RootUUID + " / ext4 errors=remount-ro 0 1\n",
-		"boot/grub/grub.cfg":                            "menuentry 'Debian GNU/Linux' {\n\tlinux\t/boot/vmlinuz-" + kNew + " root=UUID=" + img.RootUUID + " ro console=ttyS0\n\tinitrd\t/boot/initrd.img-" + kNew + "\n}\n",
-		"etc/ssh/sshd_config":                           "Include /etc/ssh/sshd_config.d/*.conf\n",
-		"etc/ssh/ssh_host_key":                          "key\n",
-		"usr/lib/x86_64-linux-gnu/libnss_files.so.2":    "\x7fELF",
-		"usr/lib/x86_64-linux-gnu/security/pam_unix.so": "\x7fELF",
-		"etc/pam.d/login":                               "@include common-auth\n",
-		"usr/bin/login":                                 "\x7fELF login",
-		"usr/bin/bash":                                  "\x7fELF bash",
-		"usr/lib/systemd/systemd":                       "\x7fELF systemd",
-		"etc/profile":                                   "PATH=/usr/bin:/bin\n",
-		"etc/security/limits.conf":                      "# /etc/security/limits.conf\n",
-		"etc/login.defs":                                "ERASECHAR\t0177\nKILLCHAR\t025\n",
-		"usr/lib/systemd/system/nftables.service":       "[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n",
-		"root/.ssh/authorized_keys":                     "ssh-ed25519 AAAA root@base\n",
-		"etc/passwd":                                    "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
-		"etc/shadow":                                    "root:$y$j9T$abc$def:20000:0:99999:7:::\ndaemon:*:20000:0:99999:7:::\n",
-		"boot/initrd.img-" + kNew:                       "initrd new",
-		"boot/initrd.img-" + kOld:                       "initrd old",
-		"etc/sysctl.conf":                               "# sysctl\n",
-		"etc/ld.so.conf":                                "include /etc/ld.so.conf.d/*.conf\n",
-		"etc/selinux/.keep":                             "",
-		"usr/lib/x86_64-linux-gnu/libc.so":              "",
-		"usr/lib/x86_64-linux-gnu/libdl.so.2":           "\x7fELF libdl",
+		"etc/fstab":                                        "UUID=" + img.RootUUID + " / ext4 errors=remount-ro 0 1\n",
+		"boot/grub/grub.cfg":                               "menuentry 'Debian GNU/Linux' {\n\tlinux\t/boot/vmlinuz-" + kNew + " root=UUID=" + img.RootUUID + " ro console=ttyS0\n\tinitrd\t/boot/initrd.img-" + kNew + "\n}\n",
+		"etc/ssh/sshd_config":                              "Include /etc/ssh/sshd_config.d/*.conf\n",
+		"etc/ssh/ssh_host_key":                             "key\n",
+		"usr/lib/x86_64-linux-gnu/libnss_files.so.2":       "\x7fELF",
+		"usr/lib/x86_64-linux-gnu/security/pam_unix.so":    "\x7fELF",
+		"etc/pam.d/login":                                  "@include common-auth\n",
+		"usr/lib/x86_64-linux-gnu/security/pam_lastlog.so": "\x7fELF",
+		"usr/bin/login":                                    "\x7fELF login",
+		"usr/bin/bash":                                     "\x7fELF bash",
+		"usr/lib/systemd/systemd":                          "\x7fELF systemd",
+		"etc/profile":                                      "PATH=/usr/bin:/bin\n",
+		"etc/security/limits.conf":                         "# /etc/security/limits.conf\n",
+		"etc/login.defs":                                   "ERASECHAR\t0177\nKILLCHAR\t025\n",
+		"usr/lib/systemd/system/nftables.service":          "[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n",
+		"usr/lib/systemd/system/networking.service":        "[Service]\nExecStart=/sbin/ifup -a --read-environment\n",
+		"etc/network/interfaces":                           "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n",
+		"root/.ssh/authorized_keys":                        "ssh-ed25519 AAAA root@base\n",
+		"etc/passwd":                                       "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
+		"etc/shadow":                                       "root:$y$j9T$abc$def:20000:0:99999:7:::\ndaemon:*:20000:0:99999:7:::\n",
+		"boot/initrd.img-" + kNew:                          "initrd new",
+		"boot/initrd.img-" + kOld:                          "initrd old",
+		"etc/sysctl.conf":                                  "# sysctl\n",
+		"etc/ld.so.conf":                                   "include /etc/ld.so.conf.d/*.conf\n",
+		"etc/selinux/.keep":                                "",
+		"usr/lib/x86_64-linux-gnu/libc.so":                 "",
+		"usr/lib/x86_64-linux-gnu/libdl.so.2":              "\x7fELF libdl",
 	}
 	if usr == images.UsrSplit {
 		moved := map[string]string{"lib/systemd/system/.keep": ""}
@@ -179,7 +182,7 @@ func TestLookup(t *testing.T) {
 	assert.Len(t, all, 25)
 	full, err := Lookup("full")
 	require.NoError(t, err)
-	assert.Len(t, full, 30, "full adds the scenarios whose broken boot is long by design, and the operator rows")
+	assert.Len(t, full, 32, "full adds the operator rows (out of CI's budget)")
 	for _, s := range full {
 		if s.FullOnly != "" {
 			assert.NotContains(t, all, s, "%s is left out of all", s.Name)
@@ -418,4 +421,28 @@ func TestDiskFullExpectation(t *testing.T) {
 	r.FailedUnits = r.FailedUnits[:2]
 	ok, _ = sc[0].Broken.Met(r)
 	assert.False(t, ok)
+}
+
+// The serial-console row's broken boot is a silent console on a machine
+// that runs: a hang (no SSH answers) or a console that logs in is not it,
+// and the row is the only one whose broken boot ends early on silence.
+func TestQuietConsoleExpectation(t *testing.T) {
+	sc, err := Lookup("serial-console")
+	require.NoError(t, err)
+	require.True(t, sc[0].QuietConsole && sc[0].SSH, "the silence is judged by SSH")
+	ok, _ := sc[0].Broken.Met(healthyResult())
+	assert.False(t, ok, "a console that logs in is not the fault")
+	hang := &boot.Result{Class: boot.Timeout}
+	ok, why := sc[0].Broken.Met(hang)
+	assert.False(t, ok, "a machine that hangs is not the fault")
+	assert.Contains(t, why, "was not tried")
+	runs := &boot.Result{Class: boot.Timeout, Logins: []boot.LoginResult{
+		{User: "root", Via: boot.ViaSSH, Class: boot.LoggedIn}, {User: images.LoginUser, Via: boot.ViaSSH, Class: boot.LoggedIn}}}
+	ok, why = sc[0].Broken.Met(runs)
+	assert.True(t, ok, why)
+	full, err := Lookup("full")
+	require.NoError(t, err)
+	for _, s := range full {
+		assert.Equal(t, s.Name == "serial-console", s.QuietConsole, s.Name)
+	}
 }
