@@ -19,8 +19,12 @@ type UndoOptions struct {
 	// Force restores paths that changed after the repair too, and
 	// discards those changes.
 	Force bool
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Disk is the disk the target was opened from now (a device or an
+	// image), where the journal's disk regions are written back; "" uses
+	// the disk the journal recorded.
+	Disk string
+	Log  *slog.Logger
+	Now  func() time.Time
 }
 
 // PathOutcome says what undo did with one path.
@@ -125,6 +129,8 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 			changed = append(changed, fmt.Sprintf("%s (expected %s, found %s)", rec.Path, want, cur.Describe()))
 		}
 	}
+	regions, sameRegions, regionsChanged := undoRegions(j, opt.Disk, opt.Force)
+	changed = append(changed, regionsChanged...)
 	if len(changed) > 0 {
 		return nil, fmt.Errorf("%w: %v; nothing was restored (use --force to restore anyway and lose those changes)", ErrChangedSinceRepair, changed)
 	}
@@ -140,6 +146,17 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 		}
 		log.Info("restored", "path", s.rec.Path, "action", action)
 		res.Paths = append(res.Paths, PathOutcome{Path: s.rec.Path, Action: action})
+	}
+	for _, rec := range sameRegions {
+		res.Paths = append(res.Paths, PathOutcome{Path: rec.Describe(), Action: "unchanged"})
+	}
+	for _, rec := range regions {
+		if err := restoreRegion(st, j, rec); err != nil {
+			fail(rec.Describe(), err)
+			continue
+		}
+		log.Info("restored", "region", rec.Describe())
+		res.Paths = append(res.Paths, PathOutcome{Path: rec.Describe(), Action: "restored"})
 	}
 	if len(failed) > 0 {
 		// The journal stays as it is: once the cause is mended, undo
