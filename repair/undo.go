@@ -117,7 +117,7 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 			continue
 		}
 		switch {
-		case cur.Equal(rec.Before) && !relocked:
+		case cur.Equal(rec.Before) && !relocked && !touchedSame(w, rec):
 			steps = append(steps, step{rec, true})
 		case rec.AfterKnown && cur.Equal(rec.After), opt.Force:
 			steps = append(steps, step{rec, false})
@@ -306,4 +306,16 @@ func setMeta(w *Writer, rec PathRecord) error {
 		}
 	}
 	return w.SetMtime(rec.Path, rec.Mtime)
+}
+
+// touchedSame reports whether a file holds its old content and metadata
+// but not its old mtime: a command run in the chroot (grub-install copying
+// its modules again) rewrote it with the same bytes. Undo puts the mtime
+// back as well.
+func touchedSame(w *Writer, rec PathRecord) bool {
+	if rec.Before.Type != File || rec.Mtime.IsZero() {
+		return false
+	}
+	fi, err := w.root.Lstat(rec.Path)
+	return err == nil && !fi.ModTime().Equal(rec.Mtime)
 }

@@ -120,7 +120,7 @@ type ActionPlanner func(t *Target, f *facts.Facts) ([]repair.Candidate, []report
 // PlanAction plans an operator action (reset-access) as a repair: the
 // same plan, policies, diff, journal and undo as fix, without a scan.
 func (t *Target) PlanAction(tool report.Tool, apply bool, plan ActionPlanner) (*Repair, error) {
-	f := facts.New(t.Root, facts.Options{Devices: t.Devices, Filesystems: t.Filesystems})
+	f := facts.New(t.Root, facts.Options{Devices: t.Devices, Filesystems: t.Filesystems, Disk: t.Disk})
 	cands, acts, err := plan(t, f)
 	if err != nil {
 		return nil, err
