@@ -47,6 +47,9 @@ type DiskPartition struct {
 	// unformatted partition).
 	FSType     string `json:"fs_type,omitempty"`
 	MountPoint string `json:"mount_point,omitempty"`
+	// Copy: the helper's kernel cannot mount it (FAT without vfat), so
+	// rescue mounted a copy of its files, written back at the end.
+	Copy bool `json:"copy,omitempty"`
 }
 
 // FirstPartition is the offset of the first partition, or 0.

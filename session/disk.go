@@ -254,8 +254,10 @@ func bootDiskOf(d *disk.Disk, s *disk.Session) *facts.Disk {
 	}
 	fd := &facts.Disk{Path: abs}
 	mounted := map[*disk.Volume]string{}
+	copied := map[*disk.Volume]bool{}
 	for _, m := range s.Mounts {
 		mounted[m.Volume] = m.Point
+		copied[m.Volume] = m.Copy
 	}
 	if d.Table != nil {
 		fd.Table = d.Table.Kind
@@ -265,7 +267,7 @@ func bootDiskOf(d *disk.Disk, s *disk.Session) *facts.Disk {
 			continue
 		}
 		p := facts.DiskPartition{Name: v.Name, Number: v.Partition.Number, Start: v.Partition.Start, Size: v.Partition.Size,
-			Kind: v.Partition.TypeName, MountPoint: mounted[v]}
+			Kind: v.Partition.TypeName, MountPoint: mounted[v], Copy: copied[v]}
 		if v.FS != nil {
 			p.FSType = v.FS.Type
 		}

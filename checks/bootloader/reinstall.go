@@ -171,6 +171,11 @@ func planUEFI(r *sysroot.Root, d *facts.Disk, installer, bootDir string) (*Reins
 	if esp.MountPoint == "" {
 		return nil, fmt.Errorf("the EFI system partition of %s is not mounted in the target: its fstab has no /boot/efi", d.Path)
 	}
+	if esp.Copy {
+		// grub-install checks that the EFI directory is on a FAT
+		// filesystem; the copy is not.
+		return nil, errors.New("this helper's kernel cannot mount FAT (no vfat), so rescue mounted a copy of the EFI system partition, which grub-install refuses as \"not an EFI partition\": reinstall from a helper whose kernel has vfat (every cloud helper image has)")
+	}
 	if !isDir(r, "/usr/lib/grub/x86_64-efi") && !isDir(r, "/usr/lib/grub/x86_64-efi-signed") {
 		return nil, errors.New("the target lacks GRUB's EFI modules (/usr/lib/grub/x86_64-efi: package grub-efi-amd64-bin, grub2-efi-x64): grub-install --target=x86_64-efi would fail")
 	}
