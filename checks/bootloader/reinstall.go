@@ -172,9 +172,11 @@ func planUEFI(r *sysroot.Root, d *facts.Disk, installer, bootDir string) (*Reins
 		return nil, fmt.Errorf("the EFI system partition of %s is not mounted in the target: its fstab has no /boot/efi", d.Path)
 	}
 	if esp.Copy {
-		// grub-install checks that the EFI directory is on a FAT
-		// filesystem; the copy is not.
-		return nil, errors.New("this helper's kernel cannot mount FAT (no vfat), so rescue mounted a copy of the EFI system partition, which grub-install refuses as \"not an EFI partition\": reinstall from a helper whose kernel has vfat (every cloud helper image has)")
+		// grub-install probes the device under the EFI directory; the
+		// copy's is the helper's own (measured: grub-install exits 1
+		// with "disk `hostdisk//dev/vda' not found" for a copy on the
+		// helper's disk).
+		return nil, errors.New("this helper's kernel cannot mount FAT (no vfat), so rescue mounted a copy of the EFI system partition, and grub-install cannot install onto a copy (it probes the device under it, which is the helper's): reinstall from a helper whose kernel has vfat (every cloud helper image has)")
 	}
 	if !isDir(r, "/usr/lib/grub/x86_64-efi") && !isDir(r, "/usr/lib/grub/x86_64-efi-signed") {
 		return nil, errors.New("the target lacks GRUB's EFI modules (/usr/lib/grub/x86_64-efi: package grub-efi-amd64-bin, grub2-efi-x64): grub-install --target=x86_64-efi would fail")
