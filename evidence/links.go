@@ -32,7 +32,7 @@ var (
 	mountChecks  = []string{"fstab/*", "fsstate/*"}
 	rootChecks   = []string{"grub/*", "fstab/root-*", "initramfs/*", "kernels/*", "fsstate/*"}
 	initChecks   = []string{"zerosize/empty:*systemd*", "zerosize/empty:*init*", "zerosize/empty:*/lib*.so*", "pkgfiles/damaged:*systemd*", "pkgfiles/damaged:*init*", "pkgfiles/damaged:*libc*", "libs/*", "selinux/*"}
-	loaderChecks = []string{"grub/*", "kernels/*"}
+	loaderChecks = []string{"bootloader/*", "grub/*", "kernels/*"}
 	loginChecks  = []string{"pam/*", "accounts/*", "nss/*", "logindefs/*", "limits/*", "libs/*",
 		"zerosize/empty:*login*", "zerosize/empty:*pam*", "zerosize/empty:*nss*", "pkgfiles/damaged:*login*", "pkgfiles/damaged:*pam*", "pkgfiles/damaged:*nss*"}
 	shellChecks = []string{"accounts/*", "profile/*", "limits/*", "libs/*",

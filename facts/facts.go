@@ -96,6 +96,9 @@ type Options struct {
 	// Filesystems are the filesystems of the target's disk, when rescue
 	// was given the disk (see filesystems.go); nil for a directory.
 	Filesystems []Filesystem
+	// Disk is the target's whole disk (see bootdisk.go); nil for a
+	// directory.
+	Disk *Disk
 	// Context, when set, stops long work (verifying every package file)
 	// when it is cancelled: a SIGTERM must not wait for it.
 	Context context.Context
@@ -136,6 +139,10 @@ type state struct {
 	bootOnce sync.Once
 	boot     *boot.Layout
 	bootErr  error
+
+	areasOnce sync.Once
+	areas     *BootAreas
+	areasErr  error
 
 	// pkgState caches what facts/packages.go derives from the database.
 	pkgState packageState

@@ -152,6 +152,9 @@ func Apply(root *sysroot.Root, plan *Plan, opt Options) (*Result, error) {
 		return res, fmt.Errorf("writing backups (nothing was changed): %w", err)
 	}
 	j.Paths = records
+	if err := backupRegions(st, j, accepted); err != nil {
+		return res, fmt.Errorf("backing up the disk outside its filesystems (nothing was changed): %w", err)
+	}
 	if err := st.save(j); err != nil {
 		return res, fmt.Errorf("writing the journal (nothing was changed): %w", err)
 	}
@@ -304,6 +307,15 @@ func preflight(w *Writer, it Item, opt Options, seen map[string]State, kept *kep
 		}
 		if op.Kind == KindExec && !opt.AllowExec {
 			return fmt.Sprintf("it runs the target's own %s in a chroot; allow it with --allow-chroot", path.Base(op.Argv[0]))
+		}
+		for _, r := range op.Regions {
+			d, err := r.digest(r.Disk)
+			if err != nil {
+				return fmt.Sprintf("cannot read %s: %v", r.Describe(), err)
+			}
+			if d != r.SHA256 {
+				return fmt.Sprintf("%s changed since the scan; scan again", r.Describe())
+			}
 		}
 		paths, expects := op.Paths(), []State{op.Expect}
 		if op.Kind == KindExec {

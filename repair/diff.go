@@ -159,6 +159,12 @@ func writeOpDiff(out io.Writer, root *sysroot.Root, op Op) error {
 		}
 	case KindExec:
 		fmt.Fprintf(out, "# run in the target's chroot: %s\n", safetext.Line(strings.Join(op.Argv, " ")))
+		if op.Disk != "" && strings.Contains(strings.Join(op.Argv, " "), DiskArg) {
+			fmt.Fprintf(out, "#   %s is the target's disk %s (a loop device over it when it is an image)\n", DiskArg, safetext.Line(op.Disk))
+		}
+		for _, r := range op.Regions {
+			fmt.Fprintf(out, "#   may rewrite %s, outside the filesystems (backed up first; undo writes it back)\n", safetext.Line(r.Describe()))
+		}
 		for _, t := range op.Touches {
 			fmt.Fprintf(out, "#   rewrites %s (backed up first)\n", safetext.Line(t))
 		}

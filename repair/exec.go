@@ -90,16 +90,24 @@ func runExec(w *Writer, st *store, j *Journal, op Op, log *slog.Logger) error {
 			return err
 		}
 	}
+	argv, release, err := diskArgv(op)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, op.Argv[0], op.Argv[1:]...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: w.root.HostPath()}
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "HOME=/root"}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	log.Info("running in the target's chroot", "argv", op.Argv)
+	log.Info("running in the target's chroot", "argv", argv)
 	runErr := cmd.Run()
+	// The disk's regions as the command left them, once what it wrote
+	// through the loop device is in the image.
+	release()
+	regionsAfter(j, op)
 	for i := len(mounted) - 1; i >= 0; i-- {
 		unix.Unmount(mounted[i], unix.MNT_DETACH)
 	}

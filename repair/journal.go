@@ -47,6 +47,9 @@ type Journal struct {
 	// or removed besides the files it was meant to rewrite: undo cannot
 	// put those back.
 	Unrecorded []string `json:"unrecorded,omitempty"`
+	// Regions are the byte ranges of the disk outside its filesystems
+	// that the repair may have rewritten, with their backups.
+	Regions []RegionRecord `json:"regions,omitempty"`
 }
 
 // JournalItem is one applied fix.

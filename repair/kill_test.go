@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == "fake-rebuild" {
 		os.Exit(fakeRebuild())
 	}
+	if filepath.Base(os.Args[0]) == "fake-grub-install" {
+		os.Exit(fakeGrubInstall(os.Args[1:]))
+	}
 	if at := os.Getenv("RESCUE_KILL_AT"); at != "" {
 		os.Exit(killVictim(at, os.Getenv("RESCUE_KILL_ROOT"), os.Getenv("RESCUE_KILL_JOURNAL")))
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -86,6 +87,13 @@ type Op struct {
 	Touches []string `json:"touches,omitempty"`
 	// TouchStates are the states of Touches when the op was planned.
 	TouchStates []State `json:"touch_states,omitempty"`
+	// Disk is the target's whole disk on the helper (a device or an
+	// image), which DiskArg in Argv stands for.
+	Disk string `json:"disk,omitempty"`
+	// Regions are the byte ranges of the disk outside its filesystems
+	// that an exec op may rewrite (a boot sector): backed up before it
+	// runs, written back by undo.
+	Regions []Region `json:"regions,omitempty"`
 
 	// Flags are the inode flags an unlock op found at the plan.
 	Flags uint32 `json:"flags,omitempty"`
@@ -118,7 +126,14 @@ func (o Op) Summary() string {
 	case KindMkdir:
 		return fmt.Sprintf("mkdir %s %s", o.Mode, o.Path)
 	case KindExec:
-		return fmt.Sprintf("run in chroot: %q", o.Argv)
+		s := fmt.Sprintf("run in chroot: %q", o.Argv)
+		if o.Disk != "" && strings.Contains(strings.Join(o.Argv, " "), DiskArg) {
+			s += fmt.Sprintf(" (%s: %s)", DiskArg, o.Disk)
+		}
+		for _, r := range o.Regions {
+			s += "; back up " + r.Describe()
+		}
+		return s
 	case KindQuarantine:
 		if o.Expect.Type == File {
 			return fmt.Sprintf("quarantine %s (%d bytes, sha256 %s) into the repair journal", o.Path, o.Expect.Size, o.Expect.SHA256)

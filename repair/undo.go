@@ -23,8 +23,12 @@ type UndoOptions struct {
 	// Force restores paths that changed after the repair too, and
 	// discards those changes.
 	Force bool
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Disk is the disk the target was opened from now (a device or an
+	// image), where the journal's disk regions are written back; "" uses
+	// the disk the journal recorded.
+	Disk string
+	Log  *slog.Logger
+	Now  func() time.Time
 }
 
 // PathOutcome says what undo did with one path.
@@ -117,7 +121,7 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 			continue
 		}
 		switch {
-		case cur.Equal(rec.Before) && !relocked:
+		case cur.Equal(rec.Before) && !relocked && !touchedSame(w, rec):
 			steps = append(steps, step{rec, true})
 		case rec.AfterKnown && cur.Equal(rec.After), opt.Force:
 			steps = append(steps, step{rec, false})
@@ -129,6 +133,8 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 			changed = append(changed, fmt.Sprintf("%s (expected %s, found %s)", rec.Path, want, cur.Describe()))
 		}
 	}
+	regions, sameRegions, regionsChanged := undoRegions(j, opt.Disk, opt.Force)
+	changed = append(changed, regionsChanged...)
 	if len(changed) > 0 {
 		return nil, fmt.Errorf("%w: %v; nothing was restored (use --force to restore anyway and lose those changes)", ErrChangedSinceRepair, changed)
 	}
@@ -169,6 +175,17 @@ func Undo(root *sysroot.Root, opt UndoOptions) (*UndoResult, error) {
 		}
 		log.Info("restored", "path", s.rec.Path, "action", action)
 		res.Paths = append(res.Paths, PathOutcome{Path: s.rec.Path, Action: action})
+	}
+	for _, rec := range sameRegions {
+		res.Paths = append(res.Paths, PathOutcome{Path: rec.Describe(), Action: "unchanged"})
+	}
+	for _, rec := range regions {
+		if err := restoreRegion(st, j, rec); err != nil {
+			fail(rec.Describe(), err)
+			continue
+		}
+		log.Info("restored", "region", rec.Describe())
+		res.Paths = append(res.Paths, PathOutcome{Path: rec.Describe(), Action: "restored"})
 	}
 	if len(failed) > 0 {
 		// The journal stays as it is: once the cause is mended, undo
@@ -346,4 +363,16 @@ func setMeta(w *Writer, rec PathRecord) error {
 		}
 	}
 	return w.SetMtime(rec.Path, rec.Mtime)
+}
+
+// touchedSame reports whether a file holds its old content and metadata
+// but not its old mtime: a command run in the chroot (grub-install copying
+// its modules again) rewrote it with the same bytes. Undo puts the mtime
+// back as well.
+func touchedSame(w *Writer, rec PathRecord) bool {
+	if rec.Before.Type != File || rec.Mtime.IsZero() {
+		return false
+	}
+	fi, err := w.root.Lstat(rec.Path)
+	return err == nil && !fi.ModTime().Equal(rec.Mtime)
 }

@@ -105,6 +105,7 @@ func openDisk(ctx context.Context, path string, opt OpenOptions) (*Target, error
 	t.Info = report.Target{Path: dir, Device: d.Path, Partition: s.Root.Name, Filesystem: s.Root.FS.Type, UUID: s.Root.FS.UUID}
 	t.Devices = devicesOf(d, s.Root)
 	t.Filesystems = filesystemsOf(d, s, opt.Writable)
+	t.Disk = bootDiskOf(d, s)
 	t.Location = locator(s)
 	log.Info("target mounted", "disk", d.Path, "root", s.Root.Describe(), "dir", dir, "writable", opt.Writable)
 	return t, nil
@@ -242,4 +243,48 @@ func locator(s *disk.Session) func(string) string {
 		}
 		return ""
 	}
+}
+
+// bootDiskOf describes the disk as the firmware reads it: its table and
+// partitions; the facts read its boot areas when a check asks.
+func bootDiskOf(d *disk.Disk, s *disk.Session) *facts.Disk {
+	abs, err := filepath.Abs(d.Path)
+	if err != nil {
+		abs = d.Path
+	}
+	fd := &facts.Disk{Path: abs}
+	mounted := map[*disk.Volume]string{}
+	copied := map[*disk.Volume]bool{}
+	for _, m := range s.Mounts {
+		mounted[m.Volume] = m.Point
+		copied[m.Volume] = m.Copy
+	}
+	if d.Table != nil {
+		fd.Table = d.Table.Kind
+	}
+	for _, v := range d.Volumes {
+		if v.Partition == nil {
+			continue
+		}
+		p := facts.DiskPartition{Name: v.Name, Number: v.Partition.Number, Start: v.Partition.Start, Size: v.Partition.Size,
+			Kind: v.Partition.TypeName, MountPoint: mounted[v], Copy: copied[v]}
+		if v.FS != nil {
+			p.FSType = v.FS.Type
+		}
+		fd.Partitions = append(fd.Partitions, p)
+	}
+	if d.Table != nil {
+		// Partitions without a volume (a BIOS boot partition holds no
+		// filesystem, and the disk layer may list it all the same).
+		for _, tp := range d.Table.Partitions {
+			known := false
+			for _, p := range fd.Partitions {
+				known = known || p.Start == tp.Start
+			}
+			if !known && !tp.IsExtended() {
+				fd.Partitions = append(fd.Partitions, facts.DiskPartition{Number: tp.Number, Start: tp.Start, Size: tp.Size, Kind: tp.TypeName})
+			}
+		}
+	}
+	return fd
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"rescue/actions/bootkernel"
+	reinstall "rescue/actions/bootloader"
 	"rescue/actions/console"
 	"rescue/actions/spill"
 	"rescue/checks"
@@ -49,6 +50,10 @@ type ActionOptions struct {
 	BootPrevious  bool
 	SerialConsole string
 	Spill         string
+	// ReinstallBootloader reinstalls GRUB on the target's disk
+	// (--reinstall-bootloader); AllowChroot says whether it may run.
+	ReinstallBootloader bool
+	AllowChroot         bool
 }
 
 // FixOptions say what a fix plans.
@@ -120,7 +125,7 @@ type ActionPlanner func(t *Target, f *facts.Facts) ([]repair.Candidate, []report
 // PlanAction plans an operator action (reset-access) as a repair: the
 // same plan, policies, diff, journal and undo as fix, without a scan.
 func (t *Target) PlanAction(tool report.Tool, apply bool, plan ActionPlanner) (*Repair, error) {
-	f := facts.New(t.Root, facts.Options{Devices: t.Devices, Filesystems: t.Filesystems})
+	f := facts.New(t.Root, facts.Options{Devices: t.Devices, Filesystems: t.Filesystems, Disk: t.Disk})
 	cands, acts, err := plan(t, f)
 	if err != nil {
 		return nil, err
@@ -212,6 +217,13 @@ func (t *Target) actions(f *facts.Facts, o ActionOptions, cands *[]repair.Candid
 		r.Notes = append(r.Notes, "undo with: rescue undo TARGET --journal-dir "+o.Spill)
 		acts = append(acts, report.Action{Name: "spill", Changes: r.Changes, Notes: r.Notes})
 	}
+	if o.ReinstallBootloader {
+		act, err := t.reinstallBootloader(f, o, cands)
+		if err != nil {
+			return nil, err
+		}
+		acts = append(acts, act)
+	}
 	if o.SerialConsole != "" {
 		r, err := console.Plan(t.Root, console.Options{Port: o.SerialConsole})
 		if err != nil {
@@ -261,4 +273,23 @@ func (t *Target) spillOutside(dir string) error {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// reinstallBootloader plans --reinstall-bootloader. When the scan found
+// the boot loader broken, the finding's own fix is that reinstall: it is
+// planned once, as the finding's.
+func (t *Target) reinstallBootloader(f *facts.Facts, o ActionOptions, cands *[]repair.Candidate) (report.Action, error) {
+	r, err := reinstall.Plan(t.Root, f.Disk(), reinstall.Options{AllowChroot: o.AllowChroot})
+	if err != nil {
+		return report.Action{}, Usagef("--reinstall-bootloader: %v", err)
+	}
+	act := report.Action{Name: "reinstall-bootloader", Changes: r.Changes, Notes: r.Notes}
+	for _, c := range *cands {
+		if strings.HasPrefix(c.Finding, "bootloader/") && len(c.Fix.Ops) > 0 && c.Fix.Ops[0].Kind == repair.KindExec {
+			act.Notes = append(act.Notes, "the fix of "+c.Finding+" is this reinstall: it is planned once, as that finding's")
+			return act, nil
+		}
+	}
+	*cands = append(*cands, repair.Candidate{Finding: reinstall.Finding, Stage: repair.StageBoot, Fix: r.Fix})
+	return act, nil
 }

@@ -47,7 +47,7 @@ func (t *Target) Scan(ctx context.Context, list []*checks.Check, o ScanOptions) 
 		repos = &r
 	}
 	f := facts.New(t.Root, facts.Options{Devices: t.Devices, Memory: o.Memory, Machine: o.Machine, OpenPackages: pkgdb.Open,
-		PackageDirs: t.packages, Filesystems: t.Filesystems, Repos: repos, Context: ctx})
+		PackageDirs: t.packages, Filesystems: t.Filesystems, Disk: t.Disk, Repos: repos, Context: ctx})
 	// The line names the check running and what was read so far; a
 	// ticker redraws it while a long check (a walk of /usr) runs.
 	began := time.Now()

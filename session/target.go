@@ -54,6 +54,9 @@ type Target struct {
 	Location func(path string) string
 	// Filesystems are what the disk layer found (nil for a directory).
 	Filesystems []facts.Filesystem
+	// Disk is the whole disk as the firmware reads it (nil for a
+	// directory).
+	Disk *facts.Disk
 
 	packages []string
 	log      *slog.Logger

@@ -8,6 +8,7 @@ import (
 	"rescue/checks/accounts"
 	"rescue/checks/auditd"
 	"rescue/checks/backdoors"
+	"rescue/checks/bootloader"
 	"rescue/checks/cron"
 	"rescue/checks/dropped"
 	"rescue/checks/firewall"
@@ -47,6 +48,7 @@ import (
 func Checks() []*checks.Check {
 	return []*checks.Check{
 		fstab.Check,
+		bootloader.Check,
 		grub.Check,
 		kernels.Check,
 		initramfs.Check,

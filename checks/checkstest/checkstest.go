@@ -289,6 +289,13 @@ func FactOptions(t testing.TB, a *txtar.Archive) facts.Options {
 			if err := json.Unmarshal(f.Data, &opt.Filesystems); err != nil {
 				t.Fatalf(".filesystems: %v", err)
 			}
+		case ".disk":
+			// The target's whole disk (facts.Disk); its path is a file
+			// the check's Setup made.
+			opt.Disk = &facts.Disk{}
+			if err := json.Unmarshal(f.Data, opt.Disk); err != nil {
+				t.Fatalf(".disk: %v", err)
+			}
 		case ".options":
 			for _, line := range strings.Split(string(f.Data), "\n") {
 				k, v, _ := strings.Cut(strings.TrimSpace(line), " ")

@@ -40,6 +40,8 @@ type fixOptions struct {
 	// spill is the helper directory --spill moves files into ("" when
 	// not asked); it holds the journal.
 	spill string
+	// reinstallBootloader: --reinstall-bootloader.
+	reinstallBootloader bool
 	// Where restores get packages that --packages and the target's
 	// caches do not hold.
 	mirrors []string
@@ -92,7 +94,8 @@ the target's package database; the JSON plan lists the checks per file.
   rescue fix /dev/vdb --apply --only fstab,grub --json
   rescue fix /mnt/broken --choose 'fstab/source-unknown:/etc/fstab#/data=2'
   rescue fix /mnt/broken --apply --mirror http://mirror.internal/debian
-  rescue fix /dev/vdb --apply --spill /srv/spill   # a full disk: move logs and caches to the helper`,
+  rescue fix /dev/vdb --apply --spill /srv/spill   # a full disk: move logs and caches to the helper
+  rescue fix /dev/vdb --apply --allow-chroot --reinstall-bootloader   # GRUB again, by the target's grub-install`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.arg = args[0]
@@ -117,6 +120,7 @@ the target's package database; the JSON plan lists the checks per file.
 	f.Lookup("serial-console").NoOptDefVal = "ttyS0"
 	f.StringVar(&o.bootKernel, "boot-kernel", "", "also make GRUB boot kernel `VERSION` by default (it must be installed and complete)")
 	f.BoolVar(&o.bootPrevious, "boot-previous-kernel", false, "also make GRUB boot the newest complete kernel before the newest installed one")
+	f.BoolVar(&o.reinstallBootloader, "reinstall-bootloader", false, "also reinstall GRUB on the target's disk with the target's own grub-install, in a chroot (needs --allow-chroot to apply): BIOS boot code and core image (the sectors it rewrites are backed up for undo), or the ESP's loaders")
 	f.StringVar(&o.spill, "spill", "", "make room on a full target: move its rotated logs, archived journal files, package caches and core dumps into `DIR` on the helper, which holds the journal (rescue undo --journal-dir DIR puts them back)")
 	f.StringArrayVar(&o.mirrors, "mirror", nil, "get the packages restores need from `URL` instead of the target's configured repositories (repeatable): an apt archive root (used with the target's suites), or an rpm-md repository ($releasever, $basearch expanded)")
 	f.StringVar(&o.cache, "cache", pkgrepo.DefaultCacheDir, "keep downloaded packages and repository metadata in `DIR` on the helper (never inside the target)")
@@ -175,7 +179,8 @@ func (a *app) runFix(ctx context.Context, o *fixOptions) error {
 		Tool: a.tool(), Checks: o.list, Choose: o.chosen, Memory: o.mem, Apply: o.apply, Progress: a.progress,
 		Repos: pkgrepo.Options{Mirrors: o.mirrors, CacheDir: o.cache, Offline: o.offline},
 		Actions: session.ActionOptions{BootKernel: o.bootKernel, BootPrevious: o.bootPrevious,
-			SerialConsole: o.serialConsole, Spill: o.spill},
+			SerialConsole: o.serialConsole, Spill: o.spill,
+			ReinstallBootloader: o.reinstallBootloader, AllowChroot: o.allowChroot},
 	})
 	if err != nil {
 		return err

@@ -50,7 +50,7 @@ func (a *app) runUndo(ctx context.Context, arg, id string, o *undoOptions) error
 		return err
 	}
 	defer a.closeTarget(t)
-	res, err := repair.Undo(t.Root, repair.UndoOptions{JournalDir: o.journalDir, ID: id, Force: o.force, Log: a.log})
+	res, err := repair.Undo(t.Root, repair.UndoOptions{JournalDir: o.journalDir, ID: id, Force: o.force, Disk: t.Info.Device, Log: a.log})
 	if res == nil {
 		return err
 	}

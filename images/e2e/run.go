@@ -537,6 +537,11 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	}); err != nil {
 		return errorf("injecting the fault: %v", err)
 	}
+	if sc.BreakDisk != nil {
+		if err := sc.BreakDisk(img); err != nil {
+			return errorf("injecting the fault into the disk: %v", err)
+		}
+	}
 	// rescue must find the fault: its own finding, on its own path. The
 	// dry run also says what the repair will touch, so that the broken
 	// content of exactly those files is hashed before anything changes.
@@ -586,6 +591,10 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	}); err != nil {
 		return errorf("recording the broken state: %v", err)
 	}
+	diskBefore, err := diskHash(img, sc.DiskBytes)
+	if err != nil {
+		return errorf("recording the broken disk: %v", err)
+	}
 
 	// The broken boot: the symptom, or for a fault without one, the
 	// claim that every login works.
@@ -634,6 +643,13 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	}
 	row.Rescanned, row.Gone = true, !has(after, id)
 	row.failAll(judgeRescan(id, after, code, sc.scanExit()))
+	if sc.DiskBytes > 0 {
+		if h, err := diskHash(img, sc.DiskBytes); err != nil {
+			return errorf("reading the repaired disk: %v", err)
+		} else if h == diskBefore {
+			row.fail("the repair left the first %d bytes of the disk as they were broken", sc.DiskBytes)
+		}
+	}
 
 	// The repaired image must boot healthy, every login answering (root
 	// with the password an action set, if it set one).
@@ -665,6 +681,12 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 		return err
 	}); err != nil {
 		return errorf("recording the state after undo: %v", err)
+	}
+	if h, err := diskHash(img, sc.DiskBytes); err != nil {
+		return errorf("reading the disk after undo: %v", err)
+	} else if h != diskBefore {
+		row.fail("undo left the first %d bytes of the disk different from the broken ones", sc.DiskBytes)
+		return row
 	}
 	if d := diffManifests(before, undone); len(d) > 0 {
 		if len(d) > 8 {

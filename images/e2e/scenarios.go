@@ -110,6 +110,13 @@ type Scenario struct {
 	Fault string
 	// Break injects the fault into the mounted root of an image.
 	Break func(root string, img *images.DebianImage) error
+	// BreakDisk injects a fault outside the filesystems into the image
+	// file itself (sector 0's boot code), after Break.
+	BreakDisk func(img string) error
+	// DiskBytes, when set, is how much of the start of the image the
+	// repair must change and undo must give back byte for byte (the
+	// boot sector and the gap after it), besides the files.
+	DiskBytes int64
 	// Broken is how the broken image fails. Static scenarios are faults
 	// with no symptom on Debian 12: their broken boot must be healthy
 	// with every login (that is the claim, measured on each run), and
@@ -616,7 +623,7 @@ func Scenarios() []*Scenario {
 			Paths:   []string{"/etc/sysctl.conf", "/etc/sysctl.d/99-sysctl.conf"},
 			Finding: "sysctl/min-free-kbytes",
 		},
-	}, append(append(mirrorScenarios(), intrusionScenarios()...), operatorScenarios()...)...)
+	}, append(append(append(mirrorScenarios(), intrusionScenarios()...), operatorScenarios()...), bootloaderScenarios()...)...)
 }
 
 // bootedKernel checks that the boot ran the image's kernel number i
