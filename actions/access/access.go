@@ -622,16 +622,3 @@ func (p *planner) sshdNotes() {
 		}
 	}
 }
-
-// Text is the account rescue prints before the diff: what the reset
-// changes, then what it leaves in the way.
-func (r *Result) Text() string {
-	var b strings.Builder
-	for _, c := range r.Changes {
-		b.WriteString("change: " + c + "\n")
-	}
-	for _, n := range r.Notes {
-		b.WriteString("note: " + n + "\n")
-	}
-	return b.String()
-}

@@ -37,7 +37,7 @@ func planArchive(t testing.TB, root *sysroot.Root, args actionstest.Args, a *txt
 	if err != nil {
 		return nil, "", err
 	}
-	return []repair.Candidate{{Finding: Finding, Stage: repair.StageLogin, Fix: res.Fix}}, res.Text(), nil
+	return []repair.Candidate{{Finding: Finding, Stage: repair.StageLogin, Fix: res.Fix}}, actionstest.Account(res.Changes, res.Notes), nil
 }
 
 func TestGolden(t *testing.T) {
@@ -77,7 +77,7 @@ func TestTallylog(t *testing.T) {
 
 	res, err := Plan(root, Options{User: "bob", PasswordHash: SHA512Crypt("pw", "s", 0), Today: 20000})
 	require.NoError(t, err)
-	assert.Contains(t, res.Text(), "clear bob's 7 failed logins in /var/log/tallylog")
+	assert.Contains(t, actionstest.Account(res.Changes, res.Notes), "clear bob's 7 failed logins in /var/log/tallylog")
 	var got []byte
 	for _, op := range res.Fix.Ops {
 		if op.Path == "/var/log/tallylog" {
@@ -92,7 +92,7 @@ func TestTallylog(t *testing.T) {
 
 	res, err = Plan(root, Options{User: "root", PasswordHash: SHA512Crypt("pw", "s", 0), Today: 20000})
 	require.NoError(t, err)
-	assert.Contains(t, res.Text(), "clear root's 5 failed logins")
+	assert.Contains(t, actionstest.Account(res.Changes, res.Notes), "clear root's 5 failed logins")
 }
 
 // TestParseKeys checks what reset-access accepts as a key file: a paste

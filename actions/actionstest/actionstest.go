@@ -179,3 +179,16 @@ func setSection(a *txtar.Archive, name, data string) {
 	}
 	a.Files = append(a.Files[:insert], append([]txtar.File{{Name: name, Data: []byte(data)}}, a.Files[insert:]...)...)
 }
+
+// Account is an action's account as a golden records it: one "change:"
+// line per change, then one "note:" line per note.
+func Account(changes, notes []string) string {
+	var s strings.Builder
+	for _, c := range changes {
+		s.WriteString("change: " + c + "\n")
+	}
+	for _, n := range notes {
+		s.WriteString("note: " + n + "\n")
+	}
+	return s.String()
+}

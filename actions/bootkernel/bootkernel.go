@@ -156,15 +156,3 @@ func lower(s string) string {
 	}
 	return strings.ToLower(s[:1]) + s[1:]
 }
-
-// Text is the action's account.
-func (r *Result) Text() string {
-	var s strings.Builder
-	for _, c := range r.Changes {
-		s.WriteString("change: " + c + "\n")
-	}
-	for _, n := range r.Notes {
-		s.WriteString("note: " + n + "\n")
-	}
-	return s.String()
-}

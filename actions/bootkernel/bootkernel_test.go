@@ -20,7 +20,7 @@ func planArchive(t testing.TB, root *sysroot.Root, args actionstest.Args, a *txt
 	if err != nil {
 		return nil, "", err
 	}
-	return []repair.Candidate{{Finding: Finding, Stage: repair.StageBoot, Fix: r.Fix}}, r.Text(), nil
+	return []repair.Candidate{{Finding: Finding, Stage: repair.StageBoot, Fix: r.Fix}}, actionstest.Account(r.Changes, r.Notes), nil
 }
 
 func TestGolden(t *testing.T) {

@@ -76,15 +76,3 @@ func Plan(root *sysroot.Root, d *facts.Disk, o Options) (*Result, error) {
 	}
 	return r, nil
 }
-
-// Text is the action's account.
-func (r *Result) Text() string {
-	var s strings.Builder
-	for _, c := range r.Changes {
-		s.WriteString("change: " + c + "\n")
-	}
-	for _, n := range r.Notes {
-		s.WriteString("note: " + n + "\n")
-	}
-	return s.String()
-}

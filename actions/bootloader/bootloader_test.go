@@ -3,6 +3,7 @@ package bootloader
 import (
 	"os"
 	"path/filepath"
+	"rescue/actions/actionstest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,11 +57,11 @@ func TestBIOSPlan(t *testing.T) {
 	assert.Equal(t, int64(0), op.Regions[0].Offset)
 	assert.Equal(t, int64(1<<20), op.Regions[0].Size)
 	assert.Equal(t, []string{"/boot/grub/i386-pc/normal.mod"}, op.Touches)
-	assert.Contains(t, res.Text(), "apply with --apply --allow-chroot")
+	assert.Contains(t, actionstest.Account(res.Changes, res.Notes), "apply with --apply --allow-chroot")
 
 	res, err = Plan(r, d, Options{AllowChroot: true})
 	require.NoError(t, err)
-	assert.NotContains(t, res.Text(), "--allow-chroot")
+	assert.NotContains(t, actionstest.Account(res.Changes, res.Notes), "--allow-chroot")
 
 	// Without GRUB's BIOS modules grub-install would fail: said up front.
 	_, err = Plan(root(t, "usr/sbin/grub-install", "boot/grub/i386-pc/normal.mod"), d, Options{})

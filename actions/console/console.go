@@ -257,15 +257,3 @@ func securetty(root *sysroot.Root, o Options, r *Result, b *repair.Builder) {
 	b.Add(repair.WriteFile(root, p, checks.JoinLines(lines, nl || len(lines) == 1)))
 	r.Changes = append(r.Changes, fmt.Sprintf("let root log in on %s (%s lists the terminals pam_securetty allows)", o.Port, p))
 }
-
-// Text is the action's account.
-func (r *Result) Text() string {
-	var s strings.Builder
-	for _, c := range r.Changes {
-		s.WriteString("change: " + c + "\n")
-	}
-	for _, n := range r.Notes {
-		s.WriteString("note: " + n + "\n")
-	}
-	return s.String()
-}

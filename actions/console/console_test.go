@@ -23,7 +23,7 @@ func planArchive(t testing.TB, root *sysroot.Root, args actionstest.Args, _ *txt
 	if err != nil {
 		return nil, "", err
 	}
-	return []repair.Candidate{{Finding: Finding, Stage: repair.StageOther, Fix: r.Fix}}, r.Text(), nil
+	return []repair.Candidate{{Finding: Finding, Stage: repair.StageOther, Fix: r.Fix}}, actionstest.Account(r.Changes, r.Notes), nil
 }
 
 func TestGolden(t *testing.T) {
