@@ -1,15 +1,15 @@
 package repair
 
 import (
-	"debug/elf"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"rescue/repair/repairtest"
 )
 
 // fakeRebuild plays update-initramfs in the chroot of a test root: it
@@ -35,33 +35,13 @@ func fakeRebuild() int {
 	return 0
 }
 
-func staticTestBinary(t *testing.T) string {
-	self, err := os.Executable()
-	require.NoError(t, err)
-	f, err := elf.Open(self)
-	require.NoError(t, err)
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			out := filepath.Join(t.TempDir(), "repair.test")
-			cmd := exec.Command("go", "test", "-c", "-o", out, ".")
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if b, err := cmd.CombinedOutput(); err != nil {
-				t.Skipf("no static test binary to run in the chroot: %v %s", err, b)
-			}
-			return out
-		}
-	}
-	return self
-}
-
 // A command run in the target's chroot gets its own /run and /tmp; what it
 // creates elsewhere is journaled and removed by undo;
 // what it changes beyond its own files is reported.
 func TestChrootChangesAreJournaledOrReported(t *testing.T) {
 	requireRoot(t)
 	dir := build(t, tree{".rescue-test-root": "", "boot/initrd.img": "old image\n", "etc/other": "mine\n", "var/lib/": "", "usr/sbin/": ""})
-	bin, err := os.ReadFile(staticTestBinary(t))
+	bin, err := os.ReadFile(repairtest.StaticTestBinary(t))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "usr/sbin/fake-rebuild"), bin, 0o755))
 	r := open(t, dir)

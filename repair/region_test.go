@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"rescue/repair/repairtest"
 )
 
 // fakeGrubInstall plays grub-install --target=i386-pc DISK in the chroot
@@ -43,7 +45,7 @@ func fakeGrubInstall(args []string) int {
 func TestExecDiskRegionUndo(t *testing.T) {
 	requireRoot(t)
 	dir := build(t, tree{".rescue-test-root": "", "boot/grub/i386-pc/core.img": "old core\n", "usr/sbin/": "", "var/lib/": ""})
-	bin, err := os.ReadFile(staticTestBinary(t))
+	bin, err := os.ReadFile(repairtest.StaticTestBinary(t))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "usr/sbin/fake-grub-install"), bin, 0o755))
 	img := filepath.Join(t.TempDir(), "disk.img")

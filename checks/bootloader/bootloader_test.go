@@ -3,10 +3,8 @@ package bootloader
 import (
 	"bufio"
 	"bytes"
-	"debug/elf"
 	_ "embed"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"rescue/checks/checkstest"
+	"rescue/repair/repairtest"
 )
 
 // grubHead is sectors 0-61 of a Debian 12 image as its grub-install
@@ -73,28 +72,6 @@ func fakeGrubInstall(args []string) int {
 		return 7
 	}
 	return 0
-}
-
-// staticTestBinary is this test binary, built static when it is not, so
-// that it runs in the chroot of a golden root as the fake grub-install.
-func staticTestBinary(t testing.TB) string {
-	self, err := os.Executable()
-	require.NoError(t, err)
-	f, err := elf.Open(self)
-	require.NoError(t, err)
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			out := filepath.Join(t.TempDir(), "bootloader.test")
-			cmd := exec.Command("go", "test", "-c", "-o", out, ".")
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if b, err := cmd.CombinedOutput(); err != nil {
-				t.Skipf("no static test binary to run in the chroot: %v %s", err, b)
-			}
-			return out
-		}
-	}
-	return self
 }
 
 // setup makes the disk image a golden's .disk names ("{disk}") from its
@@ -165,5 +142,5 @@ func TestGolden(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the goldens run the fix's grub-install in a chroot and attach the image to a loop device: root only")
 	}
-	checkstest.RunWith(t, Check, checkstest.Options{Setup: setup(staticTestBinary(t)), AllowExec: true})
+	checkstest.RunWith(t, Check, checkstest.Options{Setup: setup(repairtest.StaticTestBinary(t)), AllowExec: true})
 }
