@@ -85,8 +85,9 @@ type PrefetchStats struct {
 //	                        listed, every entry's status fetched, no
 //	                        file read
 //
-// Patterns are taken in order, trees after everything else. What does not exist is skipped; errors are
-// ignored, since the reader that follows will meet them and report them.
+// Patterns are taken in order, trees after everything else. What does not
+// exist is skipped; errors are ignored, since the reader that follows will
+// meet them and report them.
 // Wait waits for the end; Stop cancels what is left.
 func (r *Root) Prefetch(ctx context.Context, patterns []string, readers int) *Prefetch {
 	if readers <= 0 {
