@@ -69,6 +69,8 @@ func Reads(f Fact) []string {
 		return []string{"/etc/ld.so.conf", "/etc/ld.so.conf.d/*"}
 	case SELinuxConfig:
 		return []string{"/etc/selinux/config"}
+	case PAMStacks:
+		return []string{"/etc/pam.d/*", "/usr/lib/pam.d/*", "/usr/etc/pam.d/*"}
 	}
 	return nil
 }
@@ -149,6 +151,7 @@ type state struct {
 	selinux  selinuxState
 	accounts accountsState
 	loader   loaderState
+	pam      pamState
 }
 
 // New returns the facts of the target at root.

@@ -56,6 +56,13 @@ func TestWatch(t *testing.T) {
 	if !slices.Equal(seen, []facts.Fact{facts.DynamicLoader}) {
 		t.Fatalf("Loader reported %q, want only dynamic-loader", seen)
 	}
+	seen = nil
+	if p := w.PAMStacks(); p == nil || p != base.PAMStacks() {
+		t.Fatal("the PAM configuration is not one shared by the views")
+	}
+	if !slices.Equal(seen, []facts.Fact{facts.PAMStacks}) {
+		t.Fatalf("PAMStacks reported %q, want only pam-stacks", seen)
+	}
 }
 
 // TestWatchMachineSELinuxUnits: the accessors that had no Fact (the

@@ -18,7 +18,7 @@ var kindRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 // known facts.
 func TestRegistry(t *testing.T) {
 	known := map[facts.Fact]bool{facts.OSRelease: true, facts.Fstab: true, facts.BlockDevices: true, facts.Packages: true, facts.Memory: true, facts.Filesystems: true, facts.BootDisk: true, facts.BootLoader: true, facts.Accounts: true, facts.DynamicLoader: true,
-		facts.MachineInfo: true, facts.SELinuxConfig: true, facts.FileContexts: true, facts.EnabledUnits: true}
+		facts.MachineInfo: true, facts.SELinuxConfig: true, facts.FileContexts: true, facts.EnabledUnits: true, facts.PAMStacks: true}
 	seen := map[string]bool{}
 	name := regexp.MustCompile(`^[a-z][a-z0-9]*$`)
 	for _, c := range Checks() {

@@ -26,9 +26,11 @@ IMAGE) and from the mounted filesystems:
     and root and an ordinary user logged in on the console and over SSH;
     logs, package installs and services that write their data at start
     fail. auditd set to HALT or SINGLE on a full disk takes the machine
-    down (the auditd check reports that). An error where a login stack
-    (login, sshd) has "session required pam_lastlog.so" (CIS, STIG
-    hardening) and not even root has room on the filesystem of
+    down (the auditd check reports that). An error where the session stack
+    of login or sshd, as libpam builds it (includes and substacks, the
+    files of /usr/lib/pam.d and /usr/etc/pam.d, "other" for a service
+    without a session line), has "session required pam_lastlog.so" (CIS,
+    STIG hardening) and not even root has room on the filesystem of
     /var/log/lastlog: pam_lastlog fails the session when it cannot write
     the record, so a login whose record needs a new block (a user's first
     login there) is refused. A full /boot leaves a kernel update without

@@ -3,7 +3,6 @@ package fsstate
 import (
 	"fmt"
 	"io/fs"
-	"path"
 	"slices"
 	"strings"
 
@@ -12,15 +11,15 @@ import (
 	"rescue/bytesize"
 	"rescue/checks"
 	"rescue/facts"
+	"rescue/facts/pamstack"
 	"rescue/parse/pamconf"
-	"rescue/sysroot"
 )
 
 // Check is the fsstate check.
 var Check = &checks.Check{
 	Name:     "fsstate",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.Filesystems},
+	Requires: []facts.Fact{facts.Filesystems, facts.PAMStacks},
 	Kinds:    []string{"errors", "not-clean", "needs-recovery", "full", "no-inodes", "nearly-full", "nearly-no-inodes", "duplicate-uuid"},
 	Run:      run,
 }
@@ -197,7 +196,7 @@ func (c *checker) space() {
 			msg += fmt.Sprintf(" (%s more reserved for root)", size(f.FreeBytes-f.AvailBytes-c.pool()))
 		}
 		if c.rootFull() && c.holds(f.MountPoint, lastlogFile) {
-			if at := lastlogRequired(c.pass.Root); at != "" {
+			if at := lastlogRequired(c.pass.Facts.PAMStacks()); at != "" {
 				sev = checks.Error
 				msg += fmt.Sprintf("; %s has pam_lastlog as required, and %s has no room for a new lastlog record even for root", at, lastlogFile)
 				impact = "logins are refused whose lastlog record needs a new block (a user's first login here): pam_lastlog fails the session when it cannot write the record. " +
@@ -269,47 +268,21 @@ func (c *checker) holds(mount, p string) bool {
 	return best == mount
 }
 
-// lastlogRequired returns where a login stack (login, sshd) loads
-// pam_lastlog as required or requisite and updating the record (no
-// noupdate), as "/etc/pam.d/login:12", or "". pam_lastlog returns
-// PAM_SERVICE_ERR when it cannot write the record (last_login_write), which
-// fails the session: CIS and STIG hardening write such a line. Includes are
-// followed (@include, include, substack) a few levels deep; a "[...]"
-// control is not judged.
-func lastlogRequired(r *sysroot.Root) string {
-	var walk func(name string, depth int) string
-	walk = func(name string, depth int) string {
-		if depth > 4 {
-			return ""
-		}
-		for _, dir := range []string{"/etc/pam.d", "/usr/lib/pam.d"} {
-			p := path.Join(dir, name)
-			data, err := r.ReadFileLimit(p, 1<<20)
-			if err != nil {
-				continue
-			}
-			for _, l := range pamconf.Parse(data).Lines {
-				if l.Err != nil {
-					continue
-				}
-				if l.IsInclude() && (l.Include != "" || l.Type == "session") {
-					if at := walk(path.Base(l.Target()), depth+1); at != "" {
-						return at
-					}
-					continue
-				}
-				if l.Type == "session" && (l.Control == "required" || l.Control == "requisite") &&
-					pamconf.ModuleName(l.Module) == "pam_lastlog.so" && !slices.Contains(l.Args, "noupdate") {
-					return fmt.Sprintf("%s:%d", p, l.N)
-				}
-			}
-			return ""
-		}
-		return ""
-	}
+// lastlogRequired returns where the session stack of login or sshd, as
+// libpam builds it (includes, substacks, "other" when the service has no
+// session line), loads pam_lastlog as required or requisite and updating
+// the record (no noupdate), as "/etc/pam.d/login:12", or "". pam_lastlog
+// returns PAM_SERVICE_ERR when it cannot write the record
+// (last_login_write), which fails the session: CIS and STIG hardening
+// write such a line. A "[...]" control is not judged.
+func lastlogRequired(pam *pamstack.Config) string {
 	for _, svc := range []string{"login", "sshd"} {
-		if at := walk(svc, 0); at != "" {
-			return at
+		for _, e := range pam.Stack(svc, "session").Entries {
+			l := e.Line
+			if l.Err == nil && (l.Control == "required" || l.Control == "requisite") &&
+				pamconf.ModuleName(l.Module) == "pam_lastlog.so" && !slices.Contains(l.Args, "noupdate") {
+				return e.At()
+			}
 		}
 	}
 	return ""

@@ -21,8 +21,9 @@ is an error, no one can log in; on systemd 240 and later it is a warning
 (on Debian 12 even 2000000000 for every user did not stop a console login
 in our test, but the limit is still not applied as written). A soft-only
 limit is not reported: pam_limits lowers it to the hard limit itself. The
-check also reports when no PAM service loads pam_limits at all (then the
-files have no effect).
+check also reports, as information, when no PAM service's session stack
+loads pam_limits at all, as libpam builds the stacks (includes, the files
+of /usr/lib/pam.d): then the files have no effect.
 
 systemd's DefaultLimitNOFILE in /etc/systemd/system.conf and
 system.conf.d drop-ins is checked against the same ceiling: a value above

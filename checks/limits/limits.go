@@ -17,9 +17,9 @@ import (
 var Check = &checks.Check{
 	Name:     "limits",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease, facts.Packages},
+	Requires: []facts.Fact{facts.OSRelease, facts.Packages, facts.PAMStacks},
 	Kinds:    []string{"nofile-above-nr-open", "nofile-unlimited", "default-limit-nofile", "unit-limit-nofile"},
-	Reads:    []string{"/etc/security/limits.conf", "/etc/security/limits.d/*", "/etc/systemd/system.conf", "/etc/systemd/system.conf.d/*", "/usr/lib/systemd/system.conf.d/*", "/etc/pam.d/*", "/etc/systemd/system/*", "/usr/lib/systemd/system/*", "/lib/systemd/system/*"},
+	Reads:    []string{"/etc/security/limits.conf", "/etc/security/limits.d/*", "/etc/systemd/system.conf", "/etc/systemd/system.conf.d/*", "/usr/lib/systemd/system.conf.d/*", "/etc/systemd/system/*", "/usr/lib/systemd/system/*", "/lib/systemd/system/*"},
 	Run:      run,
 }
 
@@ -99,7 +99,7 @@ func (c *checker) pamLimits() {
 			}
 		}
 	}
-	used, usedBy := usesPAMLimits(c.pass.Root)
+	used, usedBy := usesPAMLimits(c.pass.Facts.PAMStacks())
 	for i, e := range all {
 		if !e.Hard() || overridden(all[i+1:], e.Domain) {
 			continue
@@ -135,7 +135,7 @@ func (c *checker) pamLimits() {
 		}
 		if !used {
 			f.Severity = checks.Info
-			f.Impact = "no PAM service in /etc/pam.d loads pam_limits, so the limit is not applied at all today; it would lock " + who + " out once pam_limits is enabled"
+			f.Impact = "no PAM service's session stack loads pam_limits, so the limit is not applied at all today; it would lock " + who + " out once pam_limits is enabled"
 		} else if usedBy != "" {
 			f.Evidence = append(f.Evidence, "pam_limits is loaded by "+usedBy)
 		}

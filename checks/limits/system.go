@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 
+	"rescue/facts/pamstack"
 	"rescue/parse/osrelease"
+	"rescue/parse/pamconf"
 	"rescue/parse/sysctlconf"
 	"rescue/pkgdb"
 	"rescue/sysroot"
@@ -234,27 +236,25 @@ func pamReplacesUnlimited(info osrelease.Info) bool {
 	return false
 }
 
-// usesPAMLimits reports whether any PAM service loads pam_limits, and
-// which file does.
-func usesPAMLimits(root *sysroot.Root) (bool, string) {
-	entries, err := root.ReadDir("/etc/pam.d")
+// usesPAMLimits reports whether a PAM service loads pam_limits: whether
+// its session stack, as libpam builds it (includes, substacks, the
+// distribution's directories, "other"), has a pam_limits line; pam_limits
+// has only session functions, so a line of another type sets no limit.
+// Which names programs give pam_start is not written anywhere rescue can
+// read, so every service file counts; login and sshd are asked first, so
+// that what is said names the stack a login goes through. Where it is
+// loaded is said as "sshd's session stack (/etc/pam.d/password-auth:10)".
+// A target whose PAM directories cannot be read is taken to use it, the
+// side that reports the limit at its full weight.
+func usesPAMLimits(pam *pamstack.Config) (bool, string) {
+	services, err := pam.Services()
 	if err != nil {
-		// No pam.d to read: assume it is used, the safe side.
 		return true, ""
 	}
-	for _, e := range entries {
-		p := path.Join("/etc/pam.d", e.Name())
-		data, err := root.ReadFileLimit(p, 1<<20)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			line = strings.TrimSpace(line)
-			if line == "" || line[0] == '#' {
-				continue
-			}
-			if strings.Contains(line, "pam_limits.so") {
-				return true, p
+	for _, s := range append([]string{"login", "sshd"}, services...) {
+		for _, e := range pam.Stack(s, "session").Entries {
+			if e.Line.Err == nil && !e.Line.IsInclude() && pamconf.ModuleName(e.Line.Module) == "pam_limits.so" {
+				return true, fmt.Sprintf("%s's session stack (%s)", s, e.At())
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"rescue/facts/pamstack"
 	"rescue/parse/osrelease"
 	"rescue/parse/sysctlconf"
 	"rescue/pkgdb"
@@ -115,4 +116,49 @@ func TestPAMVersionFromPackages(t *testing.T) {
 	assert.True(t, sys.pamUnlimitedOK, "the package says 1.5.2")
 	sys = readSystem(root, deb11, nil, sysctlconf.Load(root))
 	assert.False(t, sys.pamUnlimitedOK, "without a database, Debian 11's release says 1.4")
+}
+
+// TestUsesPAMLimits: pam_limits counts when a service's session stack, as
+// libpam builds it, has it; not on a comment, in a line of another type,
+// in a backup file or a malformed line. login's stack is named first.
+func TestUsesPAMLimits(t *testing.T) {
+	cases := []struct {
+		name  string
+		files map[string]string
+		used  bool
+		by    string
+	}{
+		{"include from login", map[string]string{
+			"etc/pam.d/login":       "session include system-auth\n",
+			"etc/pam.d/system-auth": "session required pam_limits.so\n",
+		}, true, "login's session stack (/etc/pam.d/system-auth:1)"},
+		{"vendor directory", map[string]string{
+			"etc/pam.d/common-auth": "auth required pam_unix.so\n",
+			"usr/lib/pam.d/sshd":    "-session optional pam_limits.so\n",
+		}, true, "sshd's session stack (/usr/lib/pam.d/sshd:1)"},
+		{"another service", map[string]string{
+			"etc/pam.d/login": "session required pam_unix.so\n",
+			"etc/pam.d/su":    "session required pam_limits.so\n",
+		}, true, "su's session stack (/etc/pam.d/su:1)"},
+		{"comment, other type, backup, malformed", map[string]string{
+			"etc/pam.d/login":         "session required pam_unix.so # pam_limits.so\nauth required pam_limits.so\n",
+			"etc/pam.d/login.rpmsave": "session required pam_limits.so\n",
+			"etc/pam.d/sshd":          "session pam_limits.so\n",
+		}, false, ""},
+	}
+	for _, c := range cases {
+		dir := t.TempDir()
+		for p, data := range c.files {
+			require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, p), []byte(data), 0o644))
+		}
+		r, err := sysroot.Open(dir)
+		require.NoError(t, err)
+		used, by := usesPAMLimits(pamstack.New(r))
+		r.Close()
+		assert.Equal(t, c.used, used, c.name)
+		assert.Equal(t, c.by, by, c.name)
+	}
+	used, _ := usesPAMLimits(pamstack.New(rootWith(t, "etc/hostname")))
+	assert.True(t, used, "no PAM directory: taken as used, the side that reports the limit at its full weight")
 }

@@ -8,6 +8,7 @@ import (
 
 	"rescue/checks"
 	"rescue/facts/ldso"
+	"rescue/facts/pamstack"
 	"rescue/parse/pamconf"
 	"rescue/repair"
 )
@@ -50,7 +51,7 @@ func (c *checker) leftover(f *checks.Finding, module string, uses []use) {
 	}
 	for _, u := range uses {
 		if u.line.N != u.line.Last {
-			f.NoFix = fmt.Sprintf("no installed package provides %s (a leftover of a removed module), and %s:%d continues over several lines: edit it by hand", name, u.file.path, u.line.N)
+			f.NoFix = fmt.Sprintf("no installed package provides %s (a leftover of a removed module), and %s:%d continues over several lines: edit it by hand", name, u.file.Path, u.line.N)
 			return
 		}
 	}
@@ -66,7 +67,7 @@ func (c *checker) leftover(f *checks.Finding, module string, uses []use) {
 	for _, u := range uses {
 		if u.line.Type == "auth" && !c.checksPasswordsWithout(u) {
 			if len(f.Fixes) == 0 {
-				f.NoFix = fmt.Sprintf("no installed package provides %s, and without %s:%d the auth stack it is in would check no password: install the module or edit the stack by hand", name, u.file.path, u.line.N)
+				f.NoFix = fmt.Sprintf("no installed package provides %s, and without %s:%d the auth stack it is in would check no password: install the module or edit the stack by hand", name, u.file.Path, u.line.N)
 			}
 			return
 		}
@@ -99,12 +100,12 @@ func (c *checker) checksPasswordsWithout(u use) bool {
 			continue
 		}
 		in, ok := false, false
-		for _, e := range c.p.stack(s, "auth", map[string]bool{}) {
-			if e.file.path == u.file.path && e.line.N == u.line.N {
+		for _, e := range c.stack(s, "auth").Entries {
+			if e.File.Path == u.file.Path && e.Line.N == u.line.N {
 				in = true
 				continue
 			}
-			if passwordModules[pamconf.ModuleName(e.line.Module)] && c.modulePath(e.line.Module).State == ldso.OK {
+			if passwordModules[pamconf.ModuleName(e.Line.Module)] && c.modulePath(e.Line.Module).State == ldso.OK {
 				ok = true
 			}
 		}
@@ -117,8 +118,8 @@ func (c *checker) checksPasswordsWithout(u use) bool {
 
 // jumps reports whether a file's lines of a type use jumps ([success=2]):
 // adding or removing a line of that type there changes where they land.
-func jumps(f *pfile, typ string) bool {
-	for _, l := range f.conf.Lines {
+func jumps(f *pamstack.File, typ string) bool {
+	for _, l := range f.Conf.Lines {
 		if l.Type != typ {
 			continue
 		}
@@ -194,14 +195,14 @@ func (c *checker) editLines(uses []use, edit func(u use, raw string) []string, m
 	byFile := map[string][]use{}
 	var order []string
 	for _, u := range uses {
-		if _, ok := byFile[u.file.path]; !ok {
-			order = append(order, u.file.path)
+		if _, ok := byFile[u.file.Path]; !ok {
+			order = append(order, u.file.Path)
 		}
-		byFile[u.file.path] = append(byFile[u.file.path], u)
+		byFile[u.file.Path] = append(byFile[u.file.Path], u)
 	}
 	for _, p := range order {
 		us := byFile[p]
-		lines, nl := checks.Lines(us[0].file.data)
+		lines, nl := checks.Lines(us[0].file.Data)
 		repl := map[int][]string{}
 		var after []string
 		for _, u := range us {
@@ -218,7 +219,7 @@ func (c *checker) editLines(uses []use, edit func(u use, raw string) []string, m
 		}
 		unixLine := 0
 		if len(after) > 0 && !jumps(us[0].file, "auth") {
-			for _, l := range us[0].file.conf.Lines {
+			for _, l := range us[0].file.Conf.Lines {
 				if l.Type == "auth" && pamconf.ModuleName(l.Module) == "pam_unix.so" {
 					unixLine = l.Last
 				}

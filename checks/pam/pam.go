@@ -10,6 +10,7 @@ import (
 	"rescue/checks/internal/restore"
 	"rescue/facts"
 	"rescue/facts/ldso"
+	"rescue/facts/pamstack"
 	"rescue/parse/pamconf"
 	"rescue/repair"
 	"rescue/sysroot"
@@ -19,26 +20,10 @@ import (
 var Check = &checks.Check{
 	Name:     "pam",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease, facts.Packages, facts.DynamicLoader},
+	Requires: []facts.Fact{facts.OSRelease, facts.Packages, facts.DynamicLoader, facts.PAMStacks},
 	Kinds:    []string{"missing", "unreadable", "empty", "malformed", "include-missing", "include-cycle", "include-too-large", "module-missing", "module-empty", "module-damaged", "module-library", "root-lockout", "securetty-unsafe", "securetty-empty", "securetty-crlf"},
-	Reads:    []string{"/etc/pam.conf", "/etc/pam.d/*", "/usr/lib/pam.d/*", "/etc/securetty", "/usr/lib/x86_64-linux-gnu/security/*", "/lib/x86_64-linux-gnu/security/*", "/usr/lib64/security/*", "/lib64/security/*", "/lib/security/*"},
+	Reads:    []string{"/etc/pam.conf", "/etc/securetty", "/usr/lib/x86_64-linux-gnu/security/*", "/lib/x86_64-linux-gnu/security/*", "/usr/lib64/security/*", "/lib64/security/*", "/lib/security/*"},
 	Run:      run,
-}
-
-// backupSuffixes are the names package managers, editors and people give
-// to the previous version of a configuration file.
-var backupSuffixes = []string{
-	".rpmsave", ".rpmorig", ".rpmnew", ".dpkg-old", ".dpkg-dist", ".dpkg-bak", ".ucf-old", ".ucf-dist",
-	".bak", ".orig", ".save", "~", "-",
-}
-
-func isBackup(name string) bool {
-	for _, s := range backupSuffixes {
-		if strings.HasSuffix(name, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // programs whose PAM service matters, by service.
@@ -48,8 +33,11 @@ var programs = map[string][]string{
 }
 
 type checker struct {
-	pass   *checks.Pass
-	p      *pamd
+	pass *checks.Pass
+	pam  *pamstack.Config
+	// judged are the stacks the check looked at, in the order it did:
+	// the include loops and the work bound they met are reported.
+	judged []*pamstack.Stack
 	reach  map[string]bool // files read by login or sshd
 	loader *ldso.Loader
 	arch   ldso.Arch
@@ -58,7 +46,7 @@ type checker struct {
 
 // use is one line that names a module.
 type use struct {
-	file  *pfile
+	file  *pamstack.File
 	line  pamconf.Line
 	reach bool
 }
@@ -73,7 +61,7 @@ func run(pass *checks.Pass) error {
 		}
 		return nil
 	}
-	c := &checker{pass: pass, p: newPamd(r), loader: pass.Facts.Loader()}
+	c := &checker{pass: pass, pam: pass.Facts.PAMStacks(), loader: pass.Facts.Loader()}
 	c.arch = c.loader.MainArch()
 	c.secDir = securityDirs(r, c.arch)
 	c.reach = c.reachable()
@@ -82,12 +70,12 @@ func run(pass *checks.Pass) error {
 	if err != nil {
 		return fmt.Errorf("reading /etc/pam.d: %w", err)
 	}
-	var files []*pfile
+	var files []*pamstack.File
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") || isBackup(e.Name()) || e.IsDir() {
+		if strings.HasPrefix(e.Name(), ".") || pamstack.IsBackup(e.Name()) || e.IsDir() {
 			continue
 		}
-		files = append(files, c.p.load(path.Join("/etc/pam.d", e.Name())))
+		files = append(files, c.pam.File(path.Join("/etc/pam.d", e.Name())))
 	}
 	// Files outside /etc/pam.d that login or sshd read (/usr/lib/pam.d).
 	var extra []string
@@ -98,7 +86,7 @@ func run(pass *checks.Pass) error {
 	}
 	slices.Sort(extra)
 	for _, p := range extra {
-		files = append(files, c.p.load(p))
+		files = append(files, c.pam.File(p))
 	}
 
 	c.missingLogin()
@@ -108,16 +96,16 @@ func run(pass *checks.Pass) error {
 	var moduleOrder []string
 	for _, f := range files {
 		c.fileLevel(f)
-		for _, l := range f.conf.Lines {
-			where := fmt.Sprintf("%s:%d", f.path, l.N)
+		for _, l := range f.Conf.Lines {
+			where := fmt.Sprintf("%s:%d", f.Path, l.N)
 			if l.IsInclude() {
-				t := c.p.service(l.Target())
-				if !t.exists {
-					if _, ok := includes[t.path]; !ok {
-						includes[t.path] = nil
+				t := c.pam.Service(l.Target())
+				if !t.Exists {
+					if _, ok := includes[t.Path]; !ok {
+						includes[t.Path] = nil
 					}
-					includes[t.path] = append(includes[t.path], where)
-					includeReach[t.path] = includeReach[t.path] || c.reach[f.path]
+					includes[t.Path] = append(includes[t.Path], where)
+					includeReach[t.Path] = includeReach[t.Path] || c.reach[f.Path]
 				}
 				continue
 			}
@@ -128,7 +116,7 @@ func run(pass *checks.Pass) error {
 			if _, ok := modules[key]; !ok {
 				moduleOrder = append(moduleOrder, key)
 			}
-			modules[key] = append(modules[key], use{file: f, line: l, reach: c.reach[f.path]})
+			modules[key] = append(modules[key], use{file: f, line: l, reach: c.reach[f.Path]})
 		}
 	}
 	var targets []string
@@ -149,37 +137,48 @@ func run(pass *checks.Pass) error {
 }
 
 // includeLoops reports the include lines that close a loop, and stacks
-// too large to take in whole.
+// too large to take in whole, in the stacks the check judged.
 func (c *checker) includeLoops() {
-	var keys []cycleKey
-	for k := range c.p.cycles {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b cycleKey) int {
-		if a.file != b.file {
-			return strings.Compare(a.file, b.file)
+	cycles := map[string]pamstack.Cycle{}
+	var keys []string
+	tooLarge := false
+	for _, st := range c.judged {
+		tooLarge = tooLarge || st.TooLarge
+		for _, cy := range st.Cycles {
+			k := fmt.Sprintf("%s:%d", cy.File.Path, cy.Line.N)
+			if _, ok := cycles[k]; !ok {
+				cycles[k] = cy
+				keys = append(keys, k)
+			}
 		}
-		return a.line - b.line
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		x, y := cycles[a], cycles[b]
+		if x.File.Path != y.File.Path {
+			return strings.Compare(x.File.Path, y.File.Path)
+		}
+		return x.Line.N - y.Line.N
 	})
 	for _, k := range keys {
-		cy := c.p.cycles[k]
-		loop := append(slices.Clone(cy.chain), cy.chain[0])
+		cy := cycles[k]
+		file, line := cy.File.Path, cy.Line.N
+		loop := append(slices.Clone(cy.Chain), cy.Chain[0])
 		fnd := checks.Finding{
-			Kind: "include-cycle", Subject: fmt.Sprint(k.line), Severity: c.severity(c.reach[k.file]), Path: k.file, Line: k.line,
-			Message:  fmt.Sprintf("line %d of %s closes an include loop (%s)", k.line, k.file, strings.Join(loop, " -> ")),
+			Kind: "include-cycle", Subject: fmt.Sprint(line), Severity: c.severity(c.reach[file]), Path: file, Line: line,
+			Message:  fmt.Sprintf("line %d of %s closes an include loop (%s)", line, file, strings.Join(loop, " -> ")),
 			Impact:   "libpam follows the loop to its limit of 16 levels (\"maximum level of inclusions reached\") and installs a handler that always fails: the stack fails for everyone",
-			Evidence: []string{cy.line.Raw},
+			Evidence: []string{cy.Line.Raw},
 		}
 		// Dropping the line could let in whoever the failing handler
 		// keeps out now: only the file as its package or a backup has it
 		// is offered.
-		c.restoreConfig(&fnd, k.file, true)
+		c.restoreConfig(&fnd, file, true)
 		c.pass.Report(fnd)
 	}
-	if c.p.tooLarge {
+	if tooLarge {
 		c.pass.Report(checks.Finding{
 			Kind: "include-too-large", Severity: checks.Warning, Path: "/etc/pam.d",
-			Message: fmt.Sprintf("the PAM includes of a stack expand to more than %d lines; rescue checked only those", maxWork),
+			Message: fmt.Sprintf("the PAM includes of a stack expand to more than %d lines; rescue checked only those", pamstack.MaxWork),
 			Impact:  "libpam loads every one of those lines for each login: logins become very slow or fail when it runs out of memory",
 			NoFix:   "the include structure needs a decision by hand",
 		})
@@ -196,6 +195,11 @@ func (c *checker) installed(service string) bool {
 	return false
 }
 
+// loginServices are the services whose failure locks people out.
+var loginServices = []string{"login", "sshd"}
+
+// reachable returns the files the stacks of the installed login services
+// read.
 func (c *checker) reachable() map[string]bool {
 	visited := map[string]bool{}
 	for _, s := range loginServices {
@@ -203,10 +207,29 @@ func (c *checker) reachable() map[string]bool {
 			continue
 		}
 		for _, t := range pamconf.Types {
-			c.p.stack(s, t, visited)
+			for _, p := range c.stack(s, t).Files {
+				visited[p] = true
+			}
 		}
 	}
 	return visited
+}
+
+// stack returns a stack the check judges.
+func (c *checker) stack(service, typ string) *pamstack.Stack {
+	st := c.pam.Stack(service, typ)
+	c.judged = append(c.judged, st)
+	return st
+}
+
+// otherDenies reports whether "other" refuses authentication
+// (pamstack.Config.OtherDenies). Its auth stack is judged for it: its
+// loops are reported like those of login's and sshd's stacks.
+func (c *checker) otherDenies() bool {
+	if c.pam.Service("other").Usable() {
+		c.stack("other", "auth")
+	}
+	return c.pam.OtherDenies()
 }
 
 func (c *checker) severity(reach bool) checks.Severity {
@@ -217,41 +240,41 @@ func (c *checker) severity(reach bool) checks.Severity {
 }
 
 // fileLevel reports an empty or unreadable file and its malformed lines.
-func (c *checker) fileLevel(f *pfile) {
-	reach := c.reach[f.path]
-	service := path.Base(f.path)
+func (c *checker) fileLevel(f *pamstack.File) {
+	reach := c.reach[f.Path]
+	service := path.Base(f.Path)
 	switch {
-	case f.err != nil:
+	case f.Err != nil:
 		c.pass.Report(checks.Finding{
-			Kind: "unreadable", Severity: c.severity(reach), Path: f.path,
-			Message: fmt.Sprintf("%s cannot be read: %v", f.path, f.err),
+			Kind: "unreadable", Severity: c.severity(reach), Path: f.Path,
+			Message: fmt.Sprintf("%s cannot be read: %v", f.Path, f.Err),
 			Impact:  "libpam cannot read it either; every program using it falls back to /etc/pam.d/other",
 			NoFix:   "look at the file by hand",
 		})
 		return
-	case f.empty():
+	case f.Empty():
 		fnd := checks.Finding{
-			Kind: "empty", Severity: c.severity(reach), Path: f.path,
-			Message: fmt.Sprintf("%s has no configuration line (%d bytes)", f.path, len(f.data)),
+			Kind: "empty", Severity: c.severity(reach), Path: f.Path,
+			Message: fmt.Sprintf("%s has no configuration line (%d bytes)", f.Path, len(f.Data)),
 			Impact:  fmt.Sprintf("libpam finds no module for %s and falls back to /etc/pam.d/other", service),
 		}
-		if c.p.otherDenies() {
+		if c.otherDenies() {
 			fnd.Impact = fmt.Sprintf("libpam finds no module for %s and falls back to /etc/pam.d/other, which refuses everyone", service)
 		}
 		if !isService(service) {
 			fnd.Impact = "every stack that includes it loses those lines; when nothing else is left, libpam falls back to /etc/pam.d/other"
 		}
-		c.restoreConfig(&fnd, f.path, true)
+		c.restoreConfig(&fnd, f.Path, true)
 		c.pass.Report(fnd)
 		return
 	}
-	for _, l := range f.conf.Lines {
+	for _, l := range f.Conf.Lines {
 		if l.Err == nil {
 			continue
 		}
 		fnd := checks.Finding{
-			Kind: "malformed", Subject: fmt.Sprint(l.N), Severity: c.severity(reach), Path: f.path, Line: l.N,
-			Message:  fmt.Sprintf("line %d of %s cannot be read: %v", l.N, f.path, l.Err),
+			Kind: "malformed", Subject: fmt.Sprint(l.N), Severity: c.severity(reach), Path: f.Path, Line: l.N,
+			Message:  fmt.Sprintf("line %d of %s cannot be read: %v", l.N, f.Path, l.Err),
 			Impact:   "libpam installs the line as a handler that always fails: the stack of its type fails for everyone",
 			Evidence: []string{l.Raw},
 		}
@@ -259,7 +282,7 @@ func (c *checker) fileLevel(f *pfile) {
 			fnd.Severity = checks.Warning
 			fnd.Impact = "libpam installs the line as a handler that always fails: no one can change a password (and an expired one cannot be renewed at login)"
 		}
-		if err := restore.Add(c.pass, &fnd, f.path); err != nil {
+		if err := restore.Add(c.pass, &fnd, f.Path); err != nil {
 			fnd.NoFix = err.Error() + "; or correct the line by hand"
 		}
 		c.pass.Report(fnd)
@@ -281,20 +304,20 @@ func (c *checker) missingLogin() {
 	if !c.installed("login") {
 		return
 	}
-	f := c.p.service("login")
-	if f.exists {
+	f := c.pam.Service("login")
+	if f.Exists {
 		return
 	}
 	fnd := checks.Finding{
-		Kind: "missing", Severity: checks.Warning, Path: f.path,
+		Kind: "missing", Severity: checks.Warning, Path: f.Path,
 		Message: "/etc/pam.d/login does not exist, but login is installed",
 		Impact:  "console logins use /etc/pam.d/other instead, without login's own rules (securetty, limits, lastlog)",
 	}
-	if c.p.otherDenies() {
+	if c.otherDenies() {
 		fnd.Severity = checks.Error
 		fnd.Impact = "console logins use /etc/pam.d/other instead, which refuses everyone: \"Login incorrect\" on every console"
 	}
-	c.restoreConfig(&fnd, f.path, false)
+	c.restoreConfig(&fnd, f.Path, false)
 	c.pass.Report(fnd)
 }
 
@@ -332,7 +355,7 @@ func (c *checker) restoreConfig(f *checks.Finding, target string, exists bool) {
 // findBackup returns the first backup of target that has configuration
 // lines and no malformed one.
 func (c *checker) findBackup(target string) (string, []byte) {
-	for _, s := range backupSuffixes {
+	for _, s := range pamstack.BackupSuffixes {
 		b := target + s
 		data, err := c.pass.Root.ReadFileLimit(b, 4<<20)
 		if err != nil {
@@ -432,7 +455,7 @@ func (c *checker) module(module string, uses []use) {
 	reach, critical := false, false
 	var evidence []string
 	for _, u := range uses {
-		evidence = append(evidence, fmt.Sprintf("%s:%d: %s", u.file.path, u.line.N, u.line.Raw))
+		evidence = append(evidence, fmt.Sprintf("%s:%d: %s", u.file.Path, u.line.N, u.line.Raw))
 		if u.reach {
 			reach = true
 			// A module that fails in the password stack only breaks
@@ -539,27 +562,27 @@ func (c *checker) rootLockout() {
 			continue
 		}
 		for _, t := range []string{"auth", "account"} {
-			st := c.p.stack(s, t, map[string]bool{})
+			st := c.stack(s, t).Entries
 			// passed holds the scopes a sufficient module may already
 			// have ended with success for root: lines after it in the
 			// same scope may never run.
 			var passed []string
 			for _, e := range st {
-				if after(e.scope, passed) {
+				if pamstack.Within(e.Scope, passed) {
 					continue
 				}
-				if letsThrough(e.line.Control) {
-					passed = append(passed, e.scope)
+				if pamstack.LetsThrough(e.Line.Control) {
+					passed = append(passed, e.Scope)
 					continue
 				}
-				if e.line.Err != nil || !fatal(e.line.Control) {
+				if e.Line.Err != nil || !fatal(e.Line.Control) {
 					continue
 				}
-				how, denies := deniesRoot(c.pass.Root, e.line)
+				how, denies := deniesRoot(c.pass.Root, e.Line)
 				if !denies {
 					continue
 				}
-				key := fmt.Sprintf("%s:%d", e.file.path, e.line.N)
+				key := fmt.Sprintf("%s:%d", e.File.Path, e.Line.N)
 				if done[key] {
 					continue
 				}
@@ -570,21 +593,11 @@ func (c *checker) rootLockout() {
 	}
 }
 
-// after reports whether scope is one of passed or nested in one.
-func after(scope string, passed []string) bool {
-	for _, p := range passed {
-		if scope == p || strings.HasPrefix(scope, p+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *checker) reportLockout(e entry, service, how string) {
-	l := e.line
+func (c *checker) reportLockout(e pamstack.Entry, service, how string) {
+	l := e.Line
 	mod := pamconf.ModuleName(l.Module)
 	f := checks.Finding{
-		Kind: "root-lockout", Subject: fmt.Sprint(l.N), Severity: checks.Error, Path: e.file.path, Line: l.N,
+		Kind: "root-lockout", Subject: fmt.Sprint(l.N), Severity: checks.Error, Path: e.File.Path, Line: l.N,
 		Message:  fmt.Sprintf("%s %s %s refuses root (%s) in the %s stack of %s", l.Type, l.Control, mod, how, l.Type, service),
 		Impact:   fmt.Sprintf("root cannot log in through %s, whatever the password", service),
 		Evidence: []string{l.Raw},
@@ -592,7 +605,7 @@ func (c *checker) reportLockout(e entry, service, how string) {
 	if l.N != l.Last {
 		f.NoFix = "the line continues over several lines; comment it out by hand"
 	} else {
-		f.AddFix(checks.CommentOut(c.pass.Root, e.file.path, e.file.data, l.N, "refuses root",
+		f.AddFix(checks.CommentOut(c.pass.Root, e.File.Path, e.File.Data, l.N, "refuses root",
 			fmt.Sprintf("Comment out the %s line that refuses root (this removes an authentication rule: %s %s)", l.Type, mod, strings.Join(l.Args, " "))))
 	}
 	c.pass.Report(f)

@@ -29,16 +29,6 @@ func fatal(control string) bool {
 	return act == "bad" || act == "die"
 }
 
-// letsThrough reports whether a line can end the stack in success before
-// the lines after it run ("sufficient", or success=done).
-func letsThrough(control string) bool {
-	if control == "sufficient" {
-		return true
-	}
-	a := pamconf.Actions(control)
-	return a != nil && a["success"] == "done"
-}
-
 // succeedIfOptions are pam_succeed_if's arguments that are not conditions.
 var succeedIfOptions = map[string]bool{
 	"debug": true, "use_uid": true, "quiet": true, "quiet_fail": true, "quiet_success": true, "audit": true,

@@ -42,7 +42,7 @@ func TestSucceedIfDeniesRoot(t *testing.T) {
 	}
 }
 
-func TestFatalAndLetsThrough(t *testing.T) {
+func TestFatal(t *testing.T) {
 	assert.True(t, fatal("required"))
 	assert.True(t, fatal("requisite"))
 	assert.False(t, fatal("sufficient"))
@@ -50,9 +50,6 @@ func TestFatalAndLetsThrough(t *testing.T) {
 	assert.True(t, fatal("[success=ok default=die]"))
 	assert.True(t, fatal("[auth_err=bad default=ignore]"))
 	assert.False(t, fatal("[success=1 default=ignore]"))
-	assert.True(t, letsThrough("sufficient"))
-	assert.True(t, letsThrough("[success=done default=ignore]"))
-	assert.False(t, letsThrough("[success=1 default=ignore]"))
 }
 
 func TestListfileDeniesRoot(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 
 	"rescue/checks"
 	"rescue/checks/internal/restore"
+	"rescue/facts/pamstack"
 	"rescue/parse/pamconf"
 	"rescue/repair"
 )
@@ -82,8 +83,8 @@ func (c *checker) securetty() {
 // pam_securetty in a way whose failure counts.
 func (c *checker) usesSecuretty() bool {
 	for _, t := range []string{"auth", "account"} {
-		for _, e := range c.p.stack("login", t, map[string]bool{}) {
-			if pamconf.ModuleName(e.line.Module) == "pam_securetty.so" && e.line.Err == nil && fatal(e.line.Control) {
+		for _, e := range c.stack("login", t).Entries {
+			if pamconf.ModuleName(e.Line.Module) == "pam_securetty.so" && e.Line.Err == nil && fatal(e.Line.Control) {
 				return true
 			}
 		}
@@ -95,7 +96,7 @@ func (c *checker) usesSecuretty() bool {
 // package or a same-named backup with content.
 func (c *checker) restoreConfigFile(f *checks.Finding, target string) {
 	pkgErr := restore.Add(c.pass, f, target)
-	for _, s := range backupSuffixes {
+	for _, s := range pamstack.BackupSuffixes {
 		b := target + s
 		data, err := c.pass.Root.ReadFileLimit(b, 1<<20)
 		if err != nil || strings.TrimSpace(string(data)) == "" {

@@ -52,8 +52,10 @@ Access and environment:
     warning.
   - LoginGraceTime of a few seconds: the connection is dropped before
     authentication can finish. Reported (policy).
-  - UsePAM yes with /etc/pam.d/sshd missing, empty, or including a file
-    that does not exist: PAM then refuses every login.
+  - UsePAM yes with sshd's PAM service file missing, empty, or including
+    a file that does not exist: PAM then refuses every login. Files are
+    looked for where libpam looks, /etc/pam.d and then the distribution's
+    /usr/lib/pam.d or /usr/etc/pam.d (openSUSE keeps sshd's there).
   - Host keys (HostKey, or the default rsa, ecdsa and ed25519 keys): a key
     readable by group or others is ignored ("Permissions 0644 ... are too
     open"; RHEL allows 0640 with group ssh_keys), and with no usable key

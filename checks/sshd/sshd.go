@@ -3,7 +3,6 @@ package sshd
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,9 +18,9 @@ import (
 var Check = &checks.Check{
 	Name:     "sshd",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease, facts.Accounts},
+	Requires: []facts.Fact{facts.OSRelease, facts.Accounts, facts.PAMStacks},
 	Kinds:    []string{"config-missing", "config-unreadable", "include-problem", "include-cycle", "include-too-large", "bad-line", "no-user-allowed", "login-grace-time", "pam-service-missing", "pam-include-missing", "pam-service-empty", "host-key-mode", "no-host-keys", "strict-modes", "privsep-dir"},
-	Reads:    []string{"/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/*", "/etc/ssh", "/etc/pam.d/sshd"},
+	Reads:    []string{"/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/*", "/etc/ssh"},
 	Run:      run,
 }
 
@@ -463,7 +462,9 @@ func (c *checker) graceTime() {
 	c.pass.Report(f)
 }
 
-// pam checks the PAM service sshd uses when UsePAM is yes.
+// pam checks the PAM service sshd uses when UsePAM is yes, and the files
+// its lines include, where libpam finds them (facts/pamstack: /etc/pam.d,
+// then the distribution's /usr/lib/pam.d or /usr/etc/pam.d).
 func (c *checker) pam() {
 	d := c.cfg.First("usepam")
 	if d == nil || len(d.Args) == 0 || !strings.EqualFold(d.Args[0], "yes") {
@@ -473,15 +474,17 @@ func (c *checker) pam() {
 	if s := c.cfg.First("pamservicename"); s != nil && len(s.Args) > 0 {
 		service = s.Args[0]
 	}
-	p := "/etc/pam.d/" + service
+	pam := c.pass.Facts.PAMStacks()
+	f := pam.Service(service)
+	p := f.Path
 	noFix := func(file string) string {
 		return "the pam check restores PAM files from their package; otherwise restore " + file + " from the package that owns it"
 	}
-	data, err := c.pass.Root.ReadFileLimit(p, 1<<20)
-	if errors.Is(err, fs.ErrNotExist) {
-		other := "/etc/pam.d/other, which denies everything on most distributions"
-		if !c.pass.Root.Exists("/etc/pam.d/other") {
-			other = "/etc/pam.d/other, which is missing too, so PAM fails"
+	if !f.Exists {
+		o := pam.Service("other")
+		other := o.Path + ", which denies everything on most distributions"
+		if !o.Exists {
+			other = o.Path + ", which is missing too, so PAM fails"
 		}
 		c.pass.Report(checks.Finding{
 			Kind: "pam-service-missing", Severity: checks.Error, Path: p,
@@ -492,44 +495,27 @@ func (c *checker) pam() {
 		})
 		return
 	}
-	if err != nil {
-		c.pass.Note("reading %s: %v", p, err)
+	if f.Err != nil {
+		c.pass.Note("reading %s: %v", p, f.Err)
 		return
 	}
-	rules := 0
-	lines, _ := checks.Lines(data)
-	for i, line := range lines {
-		fields := strings.Fields(strings.TrimRight(line, "\r"))
-		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+	for _, l := range f.Conf.Lines {
+		if !l.IsInclude() {
 			continue
 		}
-		rules++
-		target := ""
-		switch {
-		case fields[0] == "@include" && len(fields) > 1:
-			target = fields[1]
-		case len(fields) > 2 && (fields[1] == "include" || fields[1] == "substack"):
-			target = fields[2]
-		}
-		if target == "" {
-			continue
-		}
-		tp := target
-		if !strings.HasPrefix(tp, "/") {
-			tp = "/etc/pam.d/" + tp
-		}
-		if c.pass.Root.Exists(tp) {
+		t := pam.Service(l.Target())
+		if t.Exists {
 			continue
 		}
 		c.pass.Report(checks.Finding{
-			Kind: "pam-include-missing", Subject: tp, Severity: checks.Error, Path: p, Line: i + 1,
-			Message:  fmt.Sprintf("%s includes %s, which does not exist", p, tp),
+			Kind: "pam-include-missing", Subject: t.Path, Severity: checks.Error, Path: p, Line: l.N,
+			Message:  fmt.Sprintf("%s includes %s, which does not exist", p, t.Path),
 			Impact:   "PAM cannot build sshd's stack and refuses every SSH login",
-			Evidence: []string{strings.TrimSpace(line)},
-			NoFix:    noFix(tp),
+			Evidence: []string{strings.TrimSpace(l.Raw)},
+			NoFix:    noFix(t.Path),
 		})
 	}
-	if rules == 0 {
+	if f.Conf.Empty() {
 		c.pass.Report(checks.Finding{
 			Kind: "pam-service-empty", Severity: checks.Error, Path: p,
 			Message: fmt.Sprintf("UsePAM is yes but %s has no rules", p),

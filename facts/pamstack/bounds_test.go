@@ -1,4 +1,4 @@
-package pam
+package pamstack
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 
 // "auth include login" three times grew as 3^16 (97 s and climbing
 // memory seen). A loop is cut where it closes; a diamond without a loop
-// is cut at maxWork lines.
+// is cut at MaxWork lines.
 func TestIncludeExplosionsAreBounded(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, data string) {
@@ -35,16 +35,15 @@ func TestIncludeExplosionsAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	p := newPamd(r)
 	start := time.Now()
-	st := p.stack("login", "auth", map[string]bool{})
+	st := New(r).Stack("login", "auth")
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("building the stack took %s", d)
 	}
-	if len(st) > maxWork || !p.tooLarge {
-		t.Errorf("%d entries, tooLarge %v", len(st), p.tooLarge)
+	if len(st.Entries) > MaxWork || !st.TooLarge {
+		t.Errorf("%d entries, TooLarge %v", len(st.Entries), st.TooLarge)
 	}
-	if len(p.cycles) != 3 {
-		t.Errorf("%d loops recorded, want the 3 lines of login", len(p.cycles))
+	if len(st.Cycles) != 3 {
+		t.Errorf("%d loops recorded, want the 3 lines of login", len(st.Cycles))
 	}
 }
