@@ -77,7 +77,9 @@ func uefiScenarios() []*Scenario {
 			// loaders and keeps the stubs. Measured (OVMF 2022.11,
 			// -bios, no NVRAM entries): "BdsDxe: failed to load Boot0002
 			// "UEFI Misc Device" … Not Found", then the firmware starts
-			// its EFI shell and stays at "Shell>".
+			// its EFI shell and stays at "Shell>" (TIMEOUT after 17 min
+			// of silence, the first run; the shell's banner is
+			// NO_BOOTABLE since, package evidence).
 			Name: "efi-loaders-deleted", Fault: "the ESP's boot loaders deleted (UEFI); rescue fix --reinstall-bootloader, run in a helper with vfat",
 			Flavor: images.GPTXfsUEFI,
 			InHelper: &HelperRow{
@@ -91,7 +93,7 @@ func uefiScenarios() []*Scenario {
 				},
 				Restored: []string{"esp:/EFI/BOOT/BOOTX64.EFI", "esp:/EFI/debian/grubx64.efi"},
 			},
-			Broken: Expect{Class: boot.Timeout, Check: ovmfFoundNothing,
+			Broken: Expect{Class: boot.NoBootable, Check: ovmfFoundNothing,
 				Note: "OVMF finds no loader on the disk (BdsDxe: failed to load Boot0002 \"UEFI Misc Device\": Not Found) and waits in its EFI shell"},
 			Paths:    []string{"/boot/efi/EFI"},
 			Finding:  "bootloader/efi-loader-missing",
@@ -107,7 +109,7 @@ func uefiScenarios() []*Scenario {
 // its shell.
 var (
 	ovmfNotFound = regexp.MustCompile(`BdsDxe: failed to load Boot[0-9A-F]{4} "UEFI Misc Device" [^\r\n]*: Not Found`)
-	ovmfShell    = regexp.MustCompile(`UEFI Interactive Shell[\s\S]*Shell> `)
+	ovmfShell    = regexp.MustCompile(`UEFI Interactive Shell v[0-9]`)
 )
 
 // ovmfFoundNothing checks that the firmware itself found nothing to start
@@ -609,6 +611,9 @@ func (s *Suite) helperSession(ctx context.Context, h *boot.Helper, fsrv *fileSer
 	if row.failAll(judgeFix(id, fix, code, row.FixExitWant)) && row.Applied == 0 {
 		return gapBroken, nil
 	}
+	if fix.Result != nil && fix.Result.ID != "" {
+		s.keepExecLog(ctx, h, fsrv, hr, row, fix.Result.ID, timeout, out)
+	}
 	after, code, err := rescue("rescan", "scan", "--json", "--memory", mem)
 	row.ScanExit = code
 	if err != nil {
@@ -649,6 +654,26 @@ func (s *Suite) helperSession(ctx context.Context, h *boot.Helper, fsrv *fileSer
 	row.failAll(bad)
 	row.note("the trees (%s): %d entries broken, %s after the repair", treeNames(hr.Trees), len(broken), describeDiff(diffManifests(broken, repaired)))
 	return gapBroken, nil
+}
+
+// keepExecLog keeps what the commands of the repair printed (the
+// journal's exec-*.log on the target's root, the tree named "root") with
+// the row's artifacts, as exec-log.out; it judges nothing.
+func (s *Suite) keepExecLog(ctx context.Context, h *boot.Helper, fsrv *fileServer, hr *HelperRow, row *Row, id string, timeout time.Duration, out string) {
+	for _, t := range hr.Trees {
+		if t.Name != "root" || !regexp.MustCompile(`^[0-9A-Za-z-]+$`).MatchString(id) {
+			continue
+		}
+		cmd := fmt.Sprintf(`sh -c 'mkdir -p /mnt/e2e-log && mount -t %s -o %s "$1" /mnt/e2e-log || exit 1; cat /mnt/e2e-log%s/%s/exec-*.log; rc=$?; umount /mnt/e2e-log; exit $rc' sh "${D}%d"`,
+			t.FSType, t.Options, journalDir, id, t.Part)
+		r, err := helperDo(ctx, h, fsrv, "exec-log", cmd, timeout, out)
+		switch {
+		case err != nil:
+			row.note("the repair's exec log was not kept: %v", err)
+		case r.rc != 0:
+			row.note("the repair's exec log was not kept: exit %d: %.200s", r.rc, r.stderr)
+		}
+	}
 }
 
 func treeNames(ts []HelperTree) string {

@@ -132,7 +132,7 @@ func TestJudgeHelperManifests(t *testing.T) {
 func TestOVMFFoundNothing(t *testing.T) {
 	sc, err := Lookup("efi-loaders-deleted")
 	require.NoError(t, err)
-	r := &boot.Result{Class: boot.Timeout, SerialLog: "testdata/ovmf-no-loader.log"}
+	r := &boot.Result{Class: boot.NoBootable, SerialLog: "testdata/ovmf-no-loader.log"}
 	ok, why := sc[0].Broken.Met(r)
 	assert.True(t, ok, why)
 	ok, _ = sc[0].Broken.Met(healthyResult())
@@ -140,7 +140,7 @@ func TestOVMFFoundNothing(t *testing.T) {
 
 	other := filepath.Join(t.TempDir(), "serial.log")
 	require.NoError(t, os.WriteFile(other, []byte("BdsDxe: loading Boot0002 \"UEFI Misc Device\"\nWelcome to GRUB!\n"), 0o644))
-	ok, why = sc[0].Broken.Met(&boot.Result{Class: boot.Timeout, SerialLog: other})
+	ok, why = sc[0].Broken.Met(&boot.Result{Class: boot.NoBootable, SerialLog: other})
 	assert.False(t, ok)
 	assert.Contains(t, why, "failing to load")
 }
