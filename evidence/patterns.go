@@ -36,7 +36,7 @@ var Fatal = []FatalPattern{
 // measured with OVMF 2022.11, the ESP's loaders deleted, "BdsDxe: failed
 // to load Boot0002 "UEFI Misc Device" … Not Found", then the shell's
 // banner), or says so when it has none.
-var noBootable = regexp.MustCompile(`No bootable device|Boot failed: not a bootable disk|UEFI Interactive Shell v[0-9]|No bootable option or device was found`)
+var noBootable = regexp.MustCompile(`No bootable device|Boot failed: not a bootable disk|UEFI Interactive Shell v[0-9][0-9.]*|No bootable option or device was found`)
 
 // Reasons are the lines worth quoting for a fatal class: the line that
 // says why. The last match in a boot is quoted.
