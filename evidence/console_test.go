@@ -50,6 +50,8 @@ var e2eScenarios = map[string]struct {
 	"passwd-crlf":         {NoShell, "accounts/crlf:/etc/passwd"},
 	"initramfs-deleted":   {KernelPanic, "kernels/default-incomplete:/boot/grub/grub.cfg"},
 	"min-free-kbytes":     {KernelPanic, "sysctl/min-free-kbytes:/etc/sysctl.d/99-sysctl.conf#vm.min_free_kbytes"},
+	// OVMF, the ESP's loaders deleted: the firmware's shell.
+	"efi-loaders-deleted": {NoBootable, "bootloader/efi-loader-missing:/boot/efi/EFI"},
 }
 
 // TestConsoleGoldens reads the serial transcripts `make e2e` kept of each

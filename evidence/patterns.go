@@ -22,13 +22,21 @@ var Fatal = []FatalPattern{
 	{regexp.MustCompile(`You are in emergency mode|You are in rescue mode|Give root password for maintenance|Cannot open access to console, the root account is locked`), Emergency, 5 * time.Second},
 	{regexp.MustCompile(`\(initramfs\)(?: |$)|dracut:/#(?: |$)|Entering emergency mode\. Exit the shell to continue`), InitramfsShell, time.Second},
 	{regexp.MustCompile(`grub rescue>`), GrubRescue, 0},
-	{regexp.MustCompile(`No bootable device|Boot failed: not a bootable disk`), NoBootable, 0},
+	{noBootable, NoBootable, 0},
 	// Not an outcome of the image but of the host: udev did not announce
 	// ttyS0 in time, so no login prompt will ever come on the serial
 	// console. The live watcher says so at once instead of waiting for
 	// its time limit; in logs read afterwards it is a failed unit.
 	{regexp.MustCompile(`Dependency failed for [^\r\n]*Serial Getty on ttyS0`), Timeout, 0},
 }
+
+// noBootable is the firmware saying it found nothing to start: SeaBIOS's
+// messages, and OVMF's (edk2's) when every boot option failed: it starts
+// its EFI shell when it has one (the boot options before it all failed:
+// measured with OVMF 2022.11, the ESP's loaders deleted, "BdsDxe: failed
+// to load Boot0002 "UEFI Misc Device" … Not Found", then the shell's
+// banner), or says so when it has none.
+var noBootable = regexp.MustCompile(`No bootable device|Boot failed: not a bootable disk|UEFI Interactive Shell v[0-9][0-9.]*|No bootable option or device was found`)
 
 // Reasons are the lines worth quoting for a fatal class: the line that
 // says why. The last match in a boot is quoted.
@@ -132,7 +140,7 @@ var eventRules = []eventRule{
 	{KindGrubRescue, regexp.MustCompile(`grub rescue>`), 0},
 	{KindGrubPrompt, regexp.MustCompile(`^grub> ?`), 0},
 	{KindGrubError, regexp.MustCompile(`^error: (.+)$`), 1},
-	{KindNoBootable, regexp.MustCompile(`No bootable device|Boot failed: not a bootable disk`), 0},
+	{KindNoBootable, noBootable, 0},
 	{KindPAMModule, regexp.MustCompile(`PAM unable to dlopen\(([^)]+)\)|PAM adding faulty module: (\S+)|Module is unknown`), 1},
 	{KindPAMRefusal, regexp.MustCompile(`(pam_\w+)\([^)]*\): (?:requirement .* not met by user|access denied|Access denied|user .* is not allowed|authentication failure; .*user=root.*securetty)`), 1},
 	{KindPAMLimits, regexp.MustCompile(`pam_limits\([^)]*\): Could not set limit for '(\w+)'`), 1},

@@ -42,6 +42,10 @@ with --allow-chroot: for BIOS grub-install --target=i386-pc on the disk
 as loop devices cannot tell grub-install which partition /boot is on), for
 UEFI grub-install --target=x86_64-efi --efi-directory=/boot/efi --no-nvram
 with the removable-media path as well (the NVRAM would be the helper's).
+For UEFI the helper's kernel must mount the ESP (vfat, as cloud helper
+images do): where it cannot, rescue reads the FAT into a copy, and
+grub-install cannot install onto a copy (it probes the device under
+--efi-directory), so the plan says so instead of running it.
 What it rewrites outside the root's files is backed up into the journal
 first: the sectors before the first partition (sector 0 and, on a DOS
 disk, the core image) and a BIOS boot partition; rescue undo writes them
@@ -58,4 +62,17 @@ After (rescue fix /dev/vdb --apply --allow-chroot --reinstall-bootloader):
 
   sector 0 holds GRUB 2's boot.img again, its core image follows it, and
   the machine boots; rescue undo /dev/vdb puts the zeroed sectors back.
+
+Before (rescue scan /dev/vdb on a helper, the ESP's loaders deleted):
+
+  critical  bootloader/efi-loader-missing:/boot/efi/EFI
+    the EFI system partition /dev/vdb1 holds no boot loader: neither
+    EFI/BOOT/BOOTX64.EFI nor EFI/<distribution>/shimx64.efi or grubx64.efi
+
+After (the same fix, on that helper):
+
+  EFI/debian/grubx64.efi and EFI/BOOT/BOOTX64.EFI are back (the target's
+  signed GRUB; shim too where the target has it), and the machine boots;
+  rescue undo /dev/vdb removes them and puts back what grub-install
+  rewrote (EFI/debian/grub.cfg, /boot/grub/x86_64-efi).
 `

@@ -21,7 +21,7 @@ const gapBytes = 1 << 20
 
 // bootloaderScenarios are those rows.
 func bootloaderScenarios() []*Scenario {
-	return []*Scenario{
+	return append([]*Scenario{
 		{
 			// dd if=/dev/zero of=IMG bs=440 count=1: the partition table
 			// and the core image stay, the BIOS runs zeros. SeaBIOS
@@ -39,7 +39,7 @@ func bootloaderScenarios() []*Scenario {
 			SSH:       true,
 			FullOnly:  outOfCIBudget,
 		},
-	}
+	}, uefiScenarios()...)
 }
 
 // zeroBootCode zeroes the boot code of sector 0 (its first 440 bytes).

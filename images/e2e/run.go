@@ -260,6 +260,7 @@ type fixReport struct {
 			Status  string `json:"status"`
 			Reason  string `json:"reason"`
 		} `json:"items"`
+		Warnings []string `json:"warnings"`
 	} `json:"result"`
 	Remaining []struct {
 		ID string `json:"id"`
@@ -500,6 +501,9 @@ func (r *Row) rescueFailed(err error) *Row {
 // Run runs one scenario: copy, break, find, boot broken, fix, rescan,
 // boot repaired, undo, compare.
 func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
+	if sc.InHelper != nil {
+		return s.runInHelper(ctx, sc)
+	}
 	t0 := time.Now()
 	broken, static := sc.brokenOn(s.Env.release())
 	row = &Row{Scenario: sc.Name, Fault: sc.Fault, Release: s.Env.releaseName(), Kind: "symptom", Status: "PASS", BrokenWant: broken.String()}

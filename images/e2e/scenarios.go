@@ -198,6 +198,13 @@ type Scenario struct {
 	// of a fix --spill). Action and UndoArgs may name "{spill}", a
 	// directory of the row's on the helper.
 	UndoArgs []string
+	// Flavor is the base image the row breaks ("": the suite's, MBR and
+	// ext4).
+	Flavor images.Flavor
+	// InHelper, when set, runs the row's break, rescue and undo in a
+	// helper VM with the disk attached (uefi.go): for a fault on a
+	// filesystem this host's kernel cannot mount (the ESP's FAT).
+	InHelper *HelperRow
 }
 
 // newKeyTag and spillTag are what Action and UndoArgs name the row's own

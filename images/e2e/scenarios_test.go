@@ -182,7 +182,7 @@ func TestLookup(t *testing.T) {
 	assert.Len(t, all, 25)
 	full, err := Lookup("full")
 	require.NoError(t, err)
-	assert.Len(t, full, 33, "full adds the scenarios whose broken boot is long by design, the operator rows and the boot loader's")
+	assert.Len(t, full, 34, "full adds the scenarios whose broken boot is long by design, the operator rows and the boot loader's")
 	for _, s := range full {
 		if s.FullOnly != "" {
 			assert.NotContains(t, all, s, "%s is left out of all", s.Name)
@@ -200,7 +200,7 @@ func TestLookup(t *testing.T) {
 		switch {
 		case s.Action == nil:
 			assert.Regexp(t, `^[a-z0-9]+/[a-z0-9-]+$`, s.Finding, "%s: the finding rescue must report, check/kind", s.Name)
-		case s.Finding != "" && s.Name == "mbr-code-zeroed":
+		case s.Finding != "" && (s.Name == "mbr-code-zeroed" || s.Name == "efi-loaders-deleted"):
 			// --reinstall-bootloader is the finding's own fix, asked
 			// for by name.
 			assert.Equal(t, []string{"fix", "--allow-chroot", "--reinstall-bootloader"}, s.Action)
