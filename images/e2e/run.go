@@ -181,6 +181,21 @@ func (r *Row) judgeRepaired(res *boot.Result, sc *Scenario, base *images.DebianI
 	}
 }
 
+// countApplied counts the fixes a fix report applied, and notes each
+// one it did not apply, with why.
+func (r *Row) countApplied(fix *fixReport) {
+	if fix.Result == nil {
+		return
+	}
+	for _, it := range fix.Result.Items {
+		if it.Status == "applied" {
+			r.Applied++
+		} else {
+			r.note("fix %s %s: %s", it.Finding, it.Status, it.Reason)
+		}
+	}
+}
+
 func (r *Row) note(format string, args ...any) {
 	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
 }
@@ -624,15 +639,7 @@ func (s *Suite) Run(ctx context.Context, sc *Scenario) (row *Row) {
 	if err != nil {
 		return rescueFailed(err)
 	}
-	if fix.Result != nil {
-		for _, it := range fix.Result.Items {
-			if it.Status == "applied" {
-				row.Applied++
-			} else {
-				row.note("fix %s %s: %s", it.Finding, it.Status, it.Reason)
-			}
-		}
-	}
+	row.countApplied(fix)
 	judged := judgeFix(id, fix, code, row.FixExitWant)
 	if sc.Action != nil {
 		judged = judgeAction(fix, code, row.FixExitWant, row.Applied)

@@ -153,6 +153,28 @@ func LookupRunbooks(set string) (rows []*RunbookScenario, rest string) {
 	return rows, strings.Join(others, ",")
 }
 
+// helperDisk prepares what a row that runs rescue in the helper needs: the
+// base image of flavor, the helper's own image, and a new work directory
+// (the caller removes it) holding disk.img, a copy of the base for the row
+// to break and repair.
+func (s *Suite) helperDisk(ctx context.Context, flavor images.Flavor, name string) (base, helper *images.DebianImage, work, img string, err error) {
+	if base, err = s.Env.Base(ctx, flavor); err != nil {
+		return nil, nil, "", "", fmt.Errorf("base image: %w", err)
+	}
+	if helper, err = s.Env.Helper(ctx); err != nil {
+		return nil, nil, "", "", fmt.Errorf("helper image: %w", err)
+	}
+	if work, err = os.MkdirTemp(s.Env.Work, name+"-"); err != nil {
+		return nil, nil, "", "", err
+	}
+	img = filepath.Join(work, "disk.img")
+	if err := copySparse(ctx, base.Path, img); err != nil {
+		os.RemoveAll(work)
+		return nil, nil, "", "", err
+	}
+	return base, helper, work, img, nil
+}
+
 // helperRootUUID is the root filesystem UUID of the helper image: not the
 // broken disk's, so that the helper boots from its own disk.
 const helperRootUUID = "22222222-3333-4444-8555-666666666666"
@@ -400,23 +422,11 @@ func (s *Suite) RunRunbook(ctx context.Context, rs *RunbookScenario, inSet bool)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return errorf("%v", err)
 	}
-	base, err := s.Env.Base(ctx, rs.Flavor)
-	if err != nil {
-		return errorf("base image: %v", err)
-	}
-	helperImg, err := s.Env.Helper(ctx)
-	if err != nil {
-		return errorf("helper image: %v", err)
-	}
-	work, err := os.MkdirTemp(s.Env.Work, rs.Name+"-")
+	base, helperImg, work, img, err := s.helperDisk(ctx, rs.Flavor, rs.Name)
 	if err != nil {
 		return errorf("%v", err)
 	}
 	defer os.RemoveAll(work)
-	img := filepath.Join(work, "disk.img")
-	if err := copySparse(ctx, base.Path, img); err != nil {
-		return errorf("%v", err)
-	}
 	if err := s.mountedOn(ctx, base, img, work, func(dir string) error {
 		if err := sc.Break(dir, base); err != nil {
 			return err

@@ -345,23 +345,11 @@ func (s *Suite) runInHelper(ctx context.Context, sc *Scenario) (row *Row) {
 		row.note("not run (E2E_NOBOOT): rescue runs in a helper VM this row boots")
 		return row
 	}
-	base, err := s.Env.Base(ctx, sc.Flavor)
-	if err != nil {
-		return errorf("base image: %v", err)
-	}
-	helperImg, err := s.Env.Helper(ctx)
-	if err != nil {
-		return errorf("helper image: %v", err)
-	}
-	work, err := os.MkdirTemp(s.Env.Work, sc.Name+"-")
+	base, helperImg, work, img, err := s.helperDisk(ctx, sc.Flavor, sc.Name)
 	if err != nil {
 		return errorf("%v", err)
 	}
 	defer os.RemoveAll(work)
-	img := filepath.Join(work, "disk.img")
-	if err := copySparse(ctx, base.Path, img); err != nil {
-		return errorf("%v", err)
-	}
 	release, err := os.ReadFile(s.Env.Rescue)
 	if err != nil {
 		return errorf("%v", err)
@@ -596,14 +584,8 @@ func (s *Suite) helperSession(ctx context.Context, h *boot.Helper, fsrv *fileSer
 		row.fail("%v", err)
 		return gapBroken, nil
 	}
+	row.countApplied(fix)
 	if fix.Result != nil {
-		for _, it := range fix.Result.Items {
-			if it.Status == "applied" {
-				row.Applied++
-			} else {
-				row.note("fix %s %s: %s", it.Finding, it.Status, it.Reason)
-			}
-		}
 		for _, w := range fix.Result.Warnings {
 			row.fail("the fix changed what undo cannot put back: %s", w)
 		}
