@@ -20,6 +20,10 @@ import (
 type onceReader struct {
 	// buf is page-aligned, as direct I/O needs.
 	buf []byte
+	// waits, when set, is called before reading a file that may make the
+	// reader wait for the disk: none of its pages cached, or no way to
+	// tell (VerifyOptions.DiskWait).
+	waits func()
 }
 
 // directAlign is the alignment direct I/O asks of lengths and offsets: the
@@ -44,8 +48,12 @@ func (r *onceReader) close() {
 // and closed.
 func (r *onceReader) each(ctx context.Context, fd int, size int64, fn func([]byte)) (int64, error) {
 	direct := false
-	if cold(fd, size) {
+	cached, _, known := sysroot.Cached(fd, size)
+	if known && cached == 0 {
 		direct = r.direct(fd, true)
+	}
+	if r.waits != nil && (!known || cached == 0) {
+		r.waits()
 	}
 	off := int64(0)
 	if !direct && size > 4*int64(len(r.buf)) {
@@ -83,13 +91,6 @@ func (r *onceReader) each(ctx context.Context, fd int, size int64, fn func([]byt
 			return off, nil
 		}
 	}
-}
-
-// cold reports whether none of the file's pages are in the page cache;
-// false when it cannot tell.
-func cold(fd int, size int64) bool {
-	cached, _, ok := sysroot.Cached(fd, size)
-	return ok && cached == 0
 }
 
 // want is how much to ask for at off: through the cache, one byte more

@@ -59,6 +59,11 @@ type VerifyOptions struct {
 	// Progress, when set, is called from the readers as paths are done;
 	// it must be safe for concurrent use.
 	Progress func(Progress)
+	// DiskWait, when set, is called from the readers before they read a
+	// file that is not in the page cache (or whose caching cannot be
+	// told), as often as that happens: the verify is waiting for the disk.
+	// It must be safe for concurrent use.
+	DiskWait func()
 }
 
 // Progress is how far a verify is.
@@ -351,7 +356,7 @@ func Verify(ctx context.Context, root *sysroot.Root, db DB, opt VerifyOptions) (
 	rep.Paths = len(tasks)
 	groups := dirGroups(tasks)
 
-	v := &verifier{ctx: ctx, root: root, db: d, ids: LoadIDs(root), kind: db.Kind(), fast: opt.Fast}
+	v := &verifier{ctx: ctx, root: root, db: d, ids: LoadIDs(root), kind: db.Kind(), fast: opt.Fast, diskWait: opt.DiskWait}
 	hashers := opt.Workers
 	if hashers <= 0 {
 		hashers = runtime.GOMAXPROCS(0)
@@ -484,6 +489,8 @@ type verifier struct {
 	fast bool
 	// hashing holds a token per goroutine hashing: one per core.
 	hashing chan struct{}
+	// diskWait is VerifyOptions.DiskWait.
+	diskWait func()
 }
 
 // probe is what is on disk at one path.
@@ -590,7 +597,9 @@ type worker struct {
 }
 
 func newWorker(v *verifier) *worker {
-	return &worker{v: v, reader: newOnceReader(readSize), xbuf: make([]byte, 1024), lbuf: make([]byte, unix.PathMax)}
+	r := newOnceReader(readSize)
+	r.waits = v.diskWait
+	return &worker{v: v, reader: r, xbuf: make([]byte, 1024), lbuf: make([]byte, unix.PathMax)}
 }
 
 // readSize is the size of each read: large, so that a file of a few

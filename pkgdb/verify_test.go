@@ -2,11 +2,13 @@ package pkgdb_test
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -347,4 +349,47 @@ func TestVerifyDebianOverrides(t *testing.T) {
 	must(t, os.Truncate(filepath.Join(dir, "usr/bin/login.real"), 3))
 	ours, _ := verifyLines(t, dir, pkgdb.VerifyOptions{})
 	require.Equal(t, []string{"??5??????    /bin/login.real", "?M.??.G??    /usr/bin/passwd"}, ours)
+}
+
+// DiskWait is called for the files verify has to fetch from the disk, and
+// for no file the page cache holds (rescue verify raises the scheduler's
+// slots on the first call, and leaves them on a warm tree).
+func TestVerifyDiskWait(t *testing.T) {
+	dir, _ := scratchRoot(t)
+	var files []string
+	must(t, filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() && !strings.Contains(p, "/var/lib/rpm") {
+			files = append(files, p)
+		}
+		return err
+	}))
+	warm := func() {
+		for _, p := range files {
+			_, err := os.ReadFile(p)
+			must(t, err)
+		}
+	}
+	count := func() int {
+		var n atomic.Int64
+		verifyLines(t, dir, pkgdb.VerifyOptions{DiskWait: func() { n.Add(1) }})
+		return int(n.Load())
+	}
+	warm()
+	f, err := os.Open(filepath.Join(dir, "usr/bin/login"))
+	must(t, err)
+	defer f.Close()
+	fi, err := f.Stat()
+	must(t, err)
+	if _, _, known := sysroot.Cached(int(f.Fd()), fi.Size()); !known {
+		// Without cachestat(2) every read may wait.
+		require.NotZero(t, count(), "no cachestat: every file may wait for the disk")
+		return
+	}
+	require.Zero(t, count(), "every file is in the page cache")
+	must(t, f.Sync())
+	must(t, unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED))
+	if cached, _, _ := sysroot.Cached(int(f.Fd()), fi.Size()); cached > 0 {
+		t.Skip("the page cache of a file cannot be emptied here (a TMPDIR on tmpfs?)")
+	}
+	require.Equal(t, 1, count(), "one file is not in the page cache")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,7 +87,7 @@ func (a *app) verifyCommand() *cobra.Command {
 	f.MarkHidden("workers")
 	f.IntVar(&o.readers, "readers", 0, fmt.Sprintf("keep `N` reads in flight on the disk (default %d)", pkgdb.DefaultReaders))
 	f.MarkHidden("readers")
-	f.IntVar(&o.procs, "procs", 0, "let the Go scheduler run `N` goroutines at once (default: 4 per core)")
+	f.IntVar(&o.procs, "procs", 0, "let the Go scheduler run `N` goroutines at once once the disk makes verify wait (default: 4 per core)")
 	f.MarkHidden("procs")
 	return cmd
 }
@@ -106,7 +107,10 @@ func (a *app) runVerify(ctx context.Context, arg string, pkgs []string, o *verif
 	// slots, 1 ms with 8 (runtime/metrics, /sched/latencies). With more slots
 	// than cores the kernel runs a reader as soon as its read completes
 	// (a reader needs little CPU); the hashing stays at one goroutine per
-	// core (workers).
+	// core (workers). The slots are raised only once verify has to wait
+	// for the disk: on a tree the page cache holds, nobody waits, and the
+	// extra slots only cost (8000 cached files: 0.39 s against 0.34 s
+	// with the slots left at 2).
 	if o.workers <= 0 {
 		o.workers = runtime.GOMAXPROCS(0)
 	}
@@ -114,7 +118,9 @@ func (a *app) runVerify(ctx context.Context, arg string, pkgs []string, o *verif
 	if procs <= 0 {
 		procs = 4 * runtime.GOMAXPROCS(0)
 	}
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+	own := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(own)
+	diskWait := sync.OnceFunc(func() { runtime.GOMAXPROCS(procs) })
 	t, err := session.OpenForVerify(ctx, arg, o.target.open(a, false))
 	if err != nil {
 		return err
@@ -144,7 +150,7 @@ func (a *app) runVerify(ctx context.Context, arg string, pkgs []string, o *verif
 		rate := float64(p.Bytes) / max(time.Since(began).Seconds(), 1e-3)
 		show("verifying: %d/%d paths, %s read, %s/s", p.Paths, p.Total, session.HumanBytes(p.Bytes), session.HumanBytes(int64(rate)))
 	}
-	rep, err := pkgdb.Verify(ctx, t.Root, db, pkgdb.VerifyOptions{Packages: pkgs, Fast: o.fast, Workers: o.workers, Readers: o.readers, Progress: progress})
+	rep, err := pkgdb.Verify(ctx, t.Root, db, pkgdb.VerifyOptions{Packages: pkgs, Fast: o.fast, Workers: o.workers, Readers: o.readers, Progress: progress, DiskWait: diskWait})
 	done()
 	if err != nil {
 		return err
