@@ -44,6 +44,8 @@ func TestBench(t *testing.T) {
 	fmt.Printf("  cold cloud: an ext4 image of the tree in memory served through FUSE as a block device with\n")
 	fmt.Printf("              %s, attached by a direct-I/O loop device,\n", model)
 	fmt.Printf("              unmounted, caches dropped and mounted again before every run\n")
+	fmt.Printf("  on both cold disks, the files each tool opened outside the tree in an earlier run (its program,\n")
+	fmt.Printf("  libraries, modules) are read back after the drop: a helper's tools are warm, its attached disk is not\n")
 	fmt.Printf("ratio: their time / ours (wall, then CPU: the same bytes are read, so CPU is CPU per byte);\n")
 	fmt.Printf("goal: the ratio asked for (! = not met); peak: largest resident memory.\n\n")
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -178,6 +179,7 @@ func race(t *testing.T, d *disk, runs int, cmds ...[]string) ([]cost, []run) {
 		for i, c := range cmds {
 			if d.cold != nil {
 				require.NoError(t, d.cold())
+				readBack(helperFiles(t, c, d.dir))
 			}
 			var before int64
 			if d.ops != nil {
@@ -197,6 +199,69 @@ func race(t *testing.T, d *disk, runs int, cmds ...[]string) ([]cost, []run) {
 		first[i] = all[i][0]
 	}
 	return costs, first
+}
+
+// helperFiles are the files of this machine a command opens outside the
+// tree it is given: its program, libraries, modules and configuration, as
+// a run under strace saw them (once per program). A cold run starts with
+// them read back into the page cache. On a helper the tools are the
+// helper's own and warm from an earlier run; only the attached disk is
+// cold. Dropping them too would measure how fast each tool's own program
+// starts from a cold disk (Go's one 15 MB binary against perl and its
+// modules, rpm and its libraries): on the small trees, a third of rescue's
+// time, and nothing a helper pays twice.
+func helperFiles(t *testing.T, c []string, dir string) []string {
+	if files, ok := helperFilesOf[c[0]]; ok {
+		return files
+	}
+	log := filepath.Join(t.TempDir(), "strace")
+	args := append([]string{"-f", "-qq", "-o", log, "-e", "trace=execve,open,openat,openat2,chroot", "-e", "status=successful",
+		"/usr/bin/time", "-o", "/dev/null", "-f", "%M"}, c...)
+	out, err := exec.Command("strace", args...).CombinedOutput()
+	data, rerr := os.ReadFile(log)
+	require.NoError(t, rerr, "strace %s: %v: %s", strings.Join(c, " "), err, out)
+	// rpm runs the packages' verify scripts chrooted into the tree:
+	// what is opened after that is the tree's.
+	if i := chrooted.FindIndex(data); i != nil {
+		data = data[:i[0]]
+	}
+	seen := map[string]bool{}
+	var files []string
+	var size int64
+	for _, m := range openedPath.FindAllStringSubmatch(string(data), -1) {
+		p := filepath.Clean(m[1])
+		if seen[p] || p == dir || strings.HasPrefix(p, dir+"/") || strings.HasPrefix(p, "/proc/") ||
+			strings.HasPrefix(p, "/sys/") || strings.HasPrefix(p, "/dev/") {
+			continue
+		}
+		seen[p] = true
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			files = append(files, p)
+			size += fi.Size()
+		}
+	}
+	require.NotEmpty(t, files, "strace saw no file opened by %s", c[0])
+	fmt.Printf("  cold runs of %s start with its %d own files (%.1f MiB) read back\n", filepath.Base(c[0]), len(files), float64(size)/(1<<20))
+	helperFilesOf[c[0]] = files
+	return files
+}
+
+var (
+	helperFilesOf = map[string][]string{}
+	// openedPath is a file an execve or open call in strace's log named
+	// by an absolute path.
+	openedPath = regexp.MustCompile(`(?m)^\d+ +(?:execve|open|openat|openat2)\((?:[^"\n]*?, )?"(/[^"\n]*)"`)
+	chrooted   = regexp.MustCompile(`(?m)^\d+ +chroot\(`)
+)
+
+// readBack reads the files into the page cache.
+func readBack(files []string) {
+	for _, p := range files {
+		if f, err := os.Open(p); err == nil {
+			io.Copy(io.Discard, f)
+			f.Close()
+		}
+	}
 }
 
 func envInt(name string, def int) int {
