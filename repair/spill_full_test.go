@@ -3,7 +3,6 @@ package repair
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"rescue/disk"
+	"rescue/images"
 	"rescue/sysroot"
 )
 
@@ -72,28 +72,15 @@ func allocFile(t *testing.T, p string, seed byte, size int64) {
 	require.NoError(t, f.Close())
 }
 
-// fillToLastBlock allocates every block of the filesystem of p that root
-// can have to the new file p, halving the request at each ENOSPC down to a
-// block (the e2e row's fill).
+// fillToLastBlock fills the filesystem of p to its last block with the
+// new file p (the e2e row's fill).
 func fillToLastBlock(t *testing.T, p string) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	require.NoError(t, err)
 	defer f.Close()
-	off, chunk := int64(0), int64(256<<20)
-	for chunk >= 4096 {
-		err := unix.Fallocate(int(f.Fd()), 0, off, chunk)
-		switch {
-		case err == nil:
-			off += chunk
-		case errors.Is(err, unix.ENOSPC):
-			chunk /= 2
-		default:
-			t.Fatal(err)
-		}
-	}
-	require.NoError(t, f.Sync())
+	require.NoError(t, images.FillToLastBlock(f))
 }
 
 // hashTree records what undo must give back of every file under dir:
