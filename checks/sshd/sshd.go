@@ -10,6 +10,7 @@ import (
 	"rescue/checks"
 	"rescue/checks/internal/restore"
 	"rescue/facts"
+	"rescue/facts/pamstack"
 	"rescue/parse/osrelease"
 	"rescue/parse/sshdconfig"
 )
@@ -18,7 +19,7 @@ import (
 var Check = &checks.Check{
 	Name:     "sshd",
 	Doc:      doc,
-	Requires: []facts.Fact{facts.OSRelease, facts.Accounts, facts.PAMStacks},
+	Requires: []facts.Fact{facts.OSRelease, facts.Accounts, facts.PAMStacks, facts.Packages},
 	Kinds:    []string{"config-missing", "config-unreadable", "include-problem", "include-cycle", "include-too-large", "bad-line", "no-user-allowed", "login-grace-time", "pam-service-missing", "pam-include-missing", "pam-service-empty", "host-key-mode", "no-host-keys", "strict-modes", "privsep-dir"},
 	Reads:    []string{"/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/*", "/etc/ssh"},
 	Run:      run,
@@ -481,18 +482,7 @@ func (c *checker) pam() {
 		return "the pam check restores PAM files from their package; otherwise restore " + file + " from the package that owns it"
 	}
 	if !f.Exists {
-		o := pam.Service("other")
-		other := o.Path + ", which denies everything on most distributions"
-		if !o.Exists {
-			other = o.Path + ", which is missing too, so PAM fails"
-		}
-		c.pass.Report(checks.Finding{
-			Kind: "pam-service-missing", Severity: checks.Error, Path: p,
-			Message:  fmt.Sprintf("UsePAM is yes but %s is missing", p),
-			Impact:   "PAM falls back to " + other + ": every SSH login is refused",
-			Evidence: []string{fmt.Sprintf("%s: %s", d.Where(), strings.TrimSpace(d.Raw))},
-			NoFix:    noFix(p),
-		})
+		c.pamServiceMissing(pam, p, d)
 		return
 	}
 	if f.Err != nil {
@@ -523,4 +513,33 @@ func (c *checker) pam() {
 			NoFix:   noFix(p),
 		})
 	}
+}
+
+// pamServiceMissing reports sshd's PAM service file missing. libpam then
+// runs the service "other" for sshd. Where other refuses everyone (RHEL's
+// pam_deny, or other missing too) every SSH login is refused. Where it
+// lets logins through (Debian's other includes the common-* stacks) SSH
+// logins work, measured under qemu (e2e row pam-sshd-deleted), but the
+// sessions go without sshd's own rules: no pam_loginuid (the audit login
+// uid stays unset), pam_nologin, pam_limits or pam_env.
+func (c *checker) pamServiceMissing(pam *pamstack.Config, p string, d *sshdconfig.Directive) {
+	o := pam.Service("other")
+	fnd := checks.Finding{
+		Kind: "pam-service-missing", Severity: checks.Warning, Path: p,
+		Message:  fmt.Sprintf("UsePAM is yes but %s is missing", p),
+		Impact:   fmt.Sprintf("PAM runs %s for sshd instead, which lets logins through here: SSH logins work, but without sshd's own session rules (pam_loginuid, pam_nologin, pam_limits, pam_env)", o.Path),
+		Evidence: []string{fmt.Sprintf("%s: %s", d.Where(), strings.TrimSpace(d.Raw))},
+	}
+	if pam.OtherDenies() {
+		other := o.Path + ", which refuses everyone"
+		if !o.Exists {
+			other = o.Path + ", which is missing too, so PAM fails"
+		}
+		fnd.Severity = checks.Error
+		fnd.Impact = "PAM falls back to " + other + ": every SSH login is refused"
+	}
+	if err := restore.Add(c.pass, &fnd, p); err != nil {
+		fnd.NoFix = err.Error()
+	}
+	c.pass.Report(fnd)
 }

@@ -442,6 +442,21 @@ func Scenarios() []*Scenario {
 			SSH:     true,
 		},
 		{
+			Name: "pam-sshd-deleted", Fault: "/etc/pam.d/sshd deleted", Static: true,
+			Break: func(r string, _ *images.DebianImage) error { return remove(r, "/etc/pam.d/sshd") },
+			// sshd has UsePAM yes; with its service file gone PAM runs
+			// /etc/pam.d/other for sshd, which on Debian holds the
+			// common-* stacks: SSH logins are expected to work, the
+			// sessions without sshd's own pam_loginuid (the audit login
+			// uid stays unset).
+			Broken: noSymptom("every login works; SSH sessions run under /etc/pam.d/other (no loginuid)",
+				sessions("loginuid", "4294967295", "root@ssh", images.LoginUser+"@ssh")),
+			Paths:    []string{"/etc/pam.d/sshd"},
+			Finding:  "sshd/pam-service-missing",
+			SSH:      true,
+			FullOnly: outOfCIBudget,
+		},
+		{
 			Name: "zero-login", Fault: "zero-size /usr/bin/login",
 			Break:   func(r string, _ *images.DebianImage) error { return truncateFirst(r, "/usr/bin/login", "/bin/login") },
 			Broken:  Expect{Class: boot.LoginRefused, Note: "the login prompt comes back after the user name"},

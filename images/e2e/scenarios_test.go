@@ -48,6 +48,7 @@ func fakeRootLayout(t *testing.T, usr images.UsrLayout) (string, *images.DebianI
 		"usr/lib/x86_64-linux-gnu/libnss_files.so.2":       "\x7fELF",
 		"usr/lib/x86_64-linux-gnu/security/pam_unix.so":    "\x7fELF",
 		"etc/pam.d/login":                                  "@include common-auth\n",
+		"etc/pam.d/sshd":                                   "@include common-auth\n",
 		"usr/lib/x86_64-linux-gnu/security/pam_lastlog.so": "\x7fELF",
 		"usr/bin/login":                                    "\x7fELF login",
 		"usr/bin/bash":                                     "\x7fELF bash",
@@ -182,7 +183,7 @@ func TestLookup(t *testing.T) {
 	assert.Len(t, all, 25)
 	full, err := Lookup("full")
 	require.NoError(t, err)
-	assert.Len(t, full, 34, "full adds the scenarios whose broken boot is long by design, the operator rows and the boot loader's")
+	assert.Len(t, full, 35, "full adds the scenarios whose broken boot is long by design, the operator rows and the boot loader's")
 	for _, s := range full {
 		if s.FullOnly != "" {
 			assert.NotContains(t, all, s, "%s is left out of all", s.Name)
@@ -351,14 +352,16 @@ func oneLoginFails() *boot.Result {
 
 // measuredResult is a boot of a fault with no symptom as it was measured
 // on Debian 12: every login answers, with the default open-files limit,
-// and the console login of the ordinary user without a login uid (as
-// under /etc/pam.d/other).
+// and the console login of the ordinary user and the SSH logins without a
+// login uid (as under /etc/pam.d/other).
 func measuredResult() *boot.Result {
 	r := healthyResult()
 	for i := range r.Logins {
 		r.Logins[i].NoFile = "1024"
 	}
-	r.Logins[1].LoginUID = "4294967295"
+	for _, i := range []int{1, 2, 3} {
+		r.Logins[i].LoginUID = "4294967295"
+	}
 	return r
 }
 
