@@ -52,8 +52,13 @@ Access and environment:
     warning.
   - LoginGraceTime of a few seconds: the connection is dropped before
     authentication can finish. Reported (policy).
-  - UsePAM yes with sshd's PAM service file missing, empty, or including
-    a file that does not exist: PAM then refuses every login. Files are
+  - UsePAM yes with sshd's PAM service file empty, or including a file
+    that does not exist: PAM then refuses every login. With the file
+    missing, libpam runs /etc/pam.d/other for sshd: an error where other
+    refuses everyone (RHEL), a warning where it lets logins through
+    (Debian's includes the common-* stacks; measured, every SSH login
+    works, without sshd's pam_loginuid, pam_limits and pam_env). The
+    file is restored from its package when one is at hand. Files are
     looked for where libpam looks, /etc/pam.d and then the distribution's
     /usr/lib/pam.d or /usr/etc/pam.d (openSUSE keeps sshd's there).
   - Host keys (HostKey, or the default rsa, ecdsa and ed25519 keys): a key
