@@ -87,7 +87,7 @@ func (a *app) verifyCommand() *cobra.Command {
 	f.MarkHidden("workers")
 	f.IntVar(&o.readers, "readers", 0, fmt.Sprintf("keep `N` reads in flight on the disk (default %d)", pkgdb.DefaultReaders))
 	f.MarkHidden("readers")
-	f.IntVar(&o.procs, "procs", 0, "let the Go scheduler run `N` goroutines at once once the disk makes verify wait (default: 4 per core)")
+	f.IntVar(&o.procs, "procs", 0, "once verify waits for the disk, let the Go scheduler run `N` goroutines at once (default: 4 per core)")
 	f.MarkHidden("procs")
 	return cmd
 }
