@@ -268,6 +268,23 @@ func (fs *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// releaseServer starts the helper's file server with the release the
+// helper downloads as /rescue (the rescue under test, a static
+// linux/amd64 build as make release makes it), and returns the release's
+// SHA-256, which the helper checks.
+func (s *Suite) releaseServer() (*fileServer, string, error) {
+	release, err := os.ReadFile(s.Env.Rescue)
+	if err != nil {
+		return nil, "", err
+	}
+	fsrv, err := startFileServer()
+	if err != nil {
+		return nil, "", err
+	}
+	fsrv.put("/rescue", release)
+	return fsrv, sha256Hex(release), nil
+}
+
 func (fs *fileServer) put(path string, data []byte) {
 	fs.mu.Lock()
 	fs.files[path] = data
@@ -476,18 +493,11 @@ func (s *Suite) RunRunbook(ctx context.Context, rs *RunbookScenario, inSet bool)
 		}
 	}
 
-	// The release the step downloads: the rescue under test, a static
-	// linux/amd64 build as make release makes it.
-	release, err := os.ReadFile(s.Env.Rescue)
-	if err != nil {
-		return errorf("%v", err)
-	}
-	fsrv, err := startFileServer()
+	fsrv, releaseSum, err := s.releaseServer()
 	if err != nil {
 		return errorf("%v", err)
 	}
 	defer fsrv.ln.Close()
-	fsrv.put("/rescue", release)
 	fsrv.put("/agent.sh", []byte(agentScript))
 	fsrv.put("/ossutil64", []byte(ossutilStandIn))
 
@@ -512,7 +522,7 @@ func (s *Suite) RunRunbook(ctx context.Context, rs *RunbookScenario, inSet bool)
 			h.Close()
 			row.BootCPU += h.CPUSeconds
 		}()
-		err = s.helperSteps(ctx, h, fsrv, rs, sc, row, img, mem, sha256Hex(release), out)
+		err = s.helperSteps(ctx, h, fsrv, rs, sc, row, img, mem, releaseSum, out)
 	}()
 	if err != nil {
 		return errorf("helper: %v", err)

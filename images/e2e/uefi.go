@@ -350,16 +350,11 @@ func (s *Suite) runInHelper(ctx context.Context, sc *Scenario) (row *Row) {
 		return errorf("%v", err)
 	}
 	defer os.RemoveAll(work)
-	release, err := os.ReadFile(s.Env.Rescue)
-	if err != nil {
-		return errorf("%v", err)
-	}
-	fsrv, err := startFileServer()
+	fsrv, releaseSum, err := s.releaseServer()
 	if err != nil {
 		return errorf("%v", err)
 	}
 	defer fsrv.ln.Close()
-	fsrv.put("/rescue", release)
 	fsrv.put("/do.sh", []byte(doScript))
 	fsrv.put("/manifest.sh", []byte(hr.manifestScript()))
 
@@ -405,7 +400,7 @@ func (s *Suite) runInHelper(ctx context.Context, sc *Scenario) (row *Row) {
 			h.Close()
 			row.BootCPU += h.CPUSeconds
 		}()
-		gapBroken, err = s.helperSession(ctx, h, fsrv, sc, base, row, img, brokenImg, repairedImg, sha256Hex(release), out, startBroken)
+		gapBroken, err = s.helperSession(ctx, h, fsrv, sc, base, row, img, brokenImg, repairedImg, releaseSum, out, startBroken)
 		return err
 	}()
 	if err != nil {
